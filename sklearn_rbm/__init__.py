@@ -1,0 +1,3 @@
+"""Restricted Boltzmann Machines for scikit-learn."""
+
+__version__ = "0.1.0.dev0"
