@@ -1,3 +1,12 @@
-"""Restricted Boltzmann Machines for scikit-learn."""
+"""Restricted Boltzmann Machines for scikit-learn.
+
+One engine (visible-unit families, Gibbs chains, training loop, log-partition
+estimators) behind thin scikit-learn estimators.
+"""
+
+from ._bernoulli import BernoulliRBM
+from ._partition import LogPartition
 
 __version__ = "0.1.0.dev0"
+
+__all__ = ["BernoulliRBM", "LogPartition", "__version__"]

@@ -1,0 +1,529 @@
+"""The estimator base shared by the dense RBMs (Bernoulli and Gaussian).
+
+A subclass names its visible family and its input checks; everything else --
+fit / partial_fit, transform, scoring, sampling, the log-partition cache --
+lives here, on top of the engine.
+"""
+
+import hashlib
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._engine import (
+    free_energy,
+    gibbs_from_hidden,
+    hidden_proba,
+    sample_bernoulli,
+    visible_field,
+)
+from ._partition import log_partition as _log_partition
+from ._training import (
+    EarlyStopping,
+    Settings,
+    cd_update,
+    init_chains,
+    init_state,
+    run_epochs,
+)
+from ._utils import data_moments
+
+_COMMON_CONSTRAINTS = {
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_iter": [Interval(Integral, 0, None, closed="left")],
+    "cd_steps": [Interval(Integral, 1, None, closed="left")],
+    "persistent": ["boolean"],
+    "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+    "momentum_schedule": [StrOptions({"constant", "warmup"})],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "learning_rate_schedule": [StrOptions({"constant", "linear"})],
+    "centering": ["boolean"],
+    "visible_bias_init": [StrOptions({"base_rates", "zeros"})],
+    "shuffle": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def _seed_from(random_state):
+    """A numpy Generator from a scikit-learn ``random_state`` argument."""
+    return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+
+
+class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared implementation; see :class:`BernoulliRBM` for the parameters."""
+
+    _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
+    #: engine parameter name -> public fitted attribute
+    _param_attrs = {
+        "W": "components_",
+        "b": "intercept_visible_",
+        "c": "intercept_hidden_",
+    }
+    _accept_sparse = False
+    _score_name = "score"
+
+    # ------------------------------------------------------------------ hooks
+    def _family(self):
+        raise NotImplementedError
+
+    def _check_values(self, X):
+        """Family-specific value checks on validated input (raise ValueError)."""
+
+    def _monitor_score(self, X):
+        """Cheap deterministic score (higher is better) for progress/early stop."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- helpers
+    def _validate_X(self, X, *, reset):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr" if self._accept_sparse else False,
+            dtype=[np.float64, np.float32] if reset else self.components_.dtype,
+            reset=reset,
+        )
+        if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
+            raise ValueError("Input X is empty (0 samples).")
+        self._check_values(X)
+        return X
+
+    def _params(self):
+        return {k: getattr(self, a) for k, a in self._param_attrs.items()}
+
+    def _settings(self, max_iter=None):
+        return Settings(
+            learning_rate=float(self.learning_rate),
+            momentum=float(self.momentum),
+            weight_decay=float(self.weight_decay),
+            cd_steps=int(self.cd_steps),
+            persistent=bool(self.persistent),
+            n_chains=int(self.n_chains or self.batch_size),
+            centering=bool(self.centering),
+            frozen=self._frozen_params(),
+            learning_rate_schedule=self.learning_rate_schedule,
+            momentum_schedule=self.momentum_schedule,
+            max_iter=int(self.max_iter if max_iter is None else max_iter),
+        )
+
+    def _frozen_params(self):
+        return ()
+
+    def _new_state(self, X, settings, rng):
+        state = init_state(self._family(), X, self.n_components, X.dtype, settings, rng)
+        if self.visible_bias_init == "zeros":
+            state.params["b"][...] = 0
+        if state.offsets is not None:
+            # centre visibles on the initial model's mean (the data mean for
+            # base-rate biases), hiddens on 0.5
+            family = self._family()
+            p = state.params
+            m = family.mean(p["b"][None, :].copy(), p)
+            state.offsets = (
+                family.scale(m, p).ravel().astype(X.dtype),
+                state.offsets[1],
+            )
+        if state.chains is not None:
+            state.chains = init_chains(
+                self._family(), state.params, settings.n_chains, rng
+            )
+        return state
+
+    def _commit(self, state):
+        """Publish a finished training state as the fitted model."""
+        for k, attr in self._param_attrs.items():
+            setattr(self, attr, state.params[k])
+        self._state = state
+        self.n_iter_ = state.n_epochs
+
+    def _train_step(self, state, X, settings):
+        family = self._family()
+
+        def step(idx, lr, momentum, k):
+            cd_update(family, state, X[idx], settings, lr, momentum, k)
+
+        return step
+
+    # ---------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to ``X`` by CD-k or persistent CD.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        rng = _seed_from(self.random_state)
+        X_val = None
+        if self.early_stopping:
+            n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
+            if X.shape[0] - n_val < 1:
+                raise ValueError(
+                    f"early_stopping needs at least 2 samples; got {X.shape[0]}."
+                )
+            perm = rng.permutation(X.shape[0])
+            X_val, X = X[perm[:n_val]], X[perm[n_val:]]
+        settings = self._settings()
+        state = self._new_state(X, settings, rng)
+        X_mon = X_val if X_val is not None else (X[:500] if self.verbose else None)
+        monitor = (
+            (lambda: self._monitor_score(X_mon, state.params))
+            if X_mon is not None
+            else None
+        )
+        stopper = (
+            EarlyStopping(self.tol, self.n_iter_no_change)
+            if self.early_stopping
+            else None
+        )
+        state, history = run_epochs(
+            state,
+            self._train_step(state, X, settings),
+            X.shape[0],
+            settings,
+            batch_size=self.batch_size,
+            n_epochs=self.max_iter,
+            shuffle=self.shuffle,
+            monitor=monitor,
+            early_stopping=stopper,
+            verbose=self.verbose,
+            name=type(self).__name__,
+            score_name=self._score_name,
+        )
+        self._commit(state)
+        self.validation_scores_ = history if monitor is not None else None
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One pass of minibatch updates over ``X``, continuing earlier training.
+
+        ``X`` is cut into minibatches of ``batch_size`` rows in the given order
+        (no shuffling). Persistent chains, momentum and the random stream carry
+        over between calls, so a sequence of calls equals ``fit`` with
+        ``shuffle=False`` over the same rows (with ``visible_bias_init="zeros"``,
+        ``momentum_schedule="constant"``, ``learning_rate_schedule="constant"``;
+        otherwise the first call initialises from its own rows). A call that
+        fails leaves the fitted model unchanged.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        first = not hasattr(self, "_state")
+        X = self._validate_X(X, reset=first)
+        settings = self._settings(max_iter=1)
+        if first:
+            state = self._new_state(X, settings, _seed_from(self.random_state))
+        else:
+            state = self._state.copy()
+            state.params = {k: v.copy() for k, v in self._params().items()}
+            state.moments = data_moments(X, state.moments)
+        step = self._train_step(state, X, settings)
+        k = settings.cd_steps_at(state.n_epochs)
+        for start in range(0, X.shape[0], self.batch_size):
+            step(
+                np.arange(start, min(start + self.batch_size, X.shape[0])),
+                settings.learning_rate,
+                settings.momentum,
+                k,
+            )
+        state.n_epochs += 1
+        self._commit(state)
+        if first:
+            self.validation_scores_ = None
+        return self
+
+    # ------------------------------------------------------------- inference
+    def transform(self, X):
+        """Hidden-unit activation probabilities ``p(h = 1 | v)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        H : ndarray of shape (n_samples, n_components)
+            ``p(h_j = 1 | v)``, in the model's dtype.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return hidden_proba(self._family(), X, self._params())
+
+    def inverse_transform(self, H):
+        """Visible means ``E[v | h]`` for hidden states or probabilities ``H``.
+
+        Parameters
+        ----------
+        H : array-like of shape (n_samples, n_components)
+            Hidden states (binary) or activation probabilities.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            ``E[v | h]`` (for probabilities, the mean-field reconstruction).
+        """
+        check_is_fitted(self)
+        H = self._check_hidden(H)
+        p = self._params()
+        return self._family().mean(visible_field(H, p), p)
+
+    def _check_hidden(self, H):
+        H = check_array(H, dtype=self.components_.dtype)
+        if H.shape[1] != self.n_components:
+            raise ValueError(
+                f"H has {H.shape[1]} columns but the model has n_components="
+                f"{self.n_components} hidden units."
+            )
+        if H.size and (H.min() < 0 or H.max() > 1):
+            raise ValueError("Hidden states must lie in [0, 1].")
+        return H
+
+    def free_energy(self, X):
+        """Free energy ``F(v)`` with ``p(v) = exp(-F(v)) / Z``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,)
+            Free energy of each sample, in nats.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return free_energy(self._family(), X, self._params())
+
+    def log_partition(
+        self, method="auto", *, n_betas=14500, n_runs=100, random_state=None
+    ):
+        """Log-partition function ``log Z`` of the fitted model, cached.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default="auto"
+            ``"exact"`` enumerates the smaller layer (at most 2**20 states);
+            ``"ais"`` runs annealed importance sampling from the base-rate
+            model; ``"auto"`` picks exact when it is cheap.
+        n_betas : int, default=14500
+            Number of AIS inverse temperatures (Salakhutdinov & Murray 2008).
+        n_runs : int, default=100
+            Number of independent AIS runs.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the AIS runs; ``None`` uses the estimator's ``random_state``.
+
+        Returns
+        -------
+        estimate : LogPartition
+            ``log_z``, ``std_err`` (0 for exact), ``method`` and the settings.
+            The latest estimate is cached and used by :meth:`score_samples`.
+        """
+        check_is_fitted(self)
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(
+                f"method must be 'auto', 'exact' or 'ais'; got {method!r}."
+            )
+        for name, val in (("n_betas", n_betas), ("n_runs", n_runs)):
+            if not isinstance(val, Integral) or val < 2:
+                raise ValueError(f"{name} must be an integer >= 2; got {val!r}.")
+        p = self._params()
+        family = self._family()
+        base = family.base_params(
+            self._state.moments, self.n_components, p["W"].dtype, like=p
+        )
+        rs = self.random_state if random_state is None else random_state
+        est = _log_partition(
+            family,
+            p,
+            base,
+            method=method,
+            n_betas=int(n_betas),
+            n_runs=int(n_runs),
+            rng=_seed_from(rs),
+        )
+        self._state.cache["log_z"] = (self._fingerprint(), est)
+        return est
+
+    def _fingerprint(self):
+        h = hashlib.blake2b(digest_size=16)
+        for k, v in sorted(self._params().items()):
+            h.update(k.encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        return h.hexdigest()
+
+    def _cached_log_partition(self):
+        cached = self._state.cache.get("log_z")
+        if cached is not None and cached[0] == self._fingerprint():
+            return cached[1]
+        return self.log_partition()
+
+    @property
+    def log_partition_(self):
+        """The latest cached :class:`LogPartition` estimate, or None."""
+        check_is_fitted(self)
+        cached = self._state.cache.get("log_z")
+        if cached is not None and cached[0] == self._fingerprint():
+            return cached[1]
+        return None
+
+    def score_samples(self, X):
+        """Log-likelihood ``log p(x)`` of each sample, in nats.
+
+        Computed as ``-F(x) - log Z``. ``log Z`` is exact when the smaller layer
+        has at most 20 units and an AIS estimate otherwise (see
+        :meth:`log_partition`; the first call computes and caches it).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            Log-likelihood (log-density for continuous visibles) per sample.
+        """
+        F = self.free_energy(X)
+        return -F - F.dtype.type(self._cached_log_partition().log_z)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X`` in nats (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``mean(score_samples(X))``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # --------------------------------------------------------------- sampling
+    def gibbs(self, v, *, random_state=None):
+        """One block-Gibbs step ``v -> h -> v'``.
+
+        Parameters
+        ----------
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible states to start from.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the sampler.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            A visible sample from ``p(v | h)`` with ``h ~ p(h | v)``.
+        """
+        return self.sample(v.shape[0], n_steps=1, init=v, random_state=random_state)
+
+    def sample(
+        self,
+        n_samples=1,
+        n_steps=1000,
+        *,
+        init=None,
+        random_state=None,
+        return_mean=False,
+    ):
+        """Draw visible samples by running block-Gibbs chains.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of independent chains (ignored when ``init`` is given).
+        n_steps : int, default=1000
+            Gibbs steps per chain.
+        init : array-like of shape (n_samples, n_features), default=None
+            Visible states to start from; by default chains start from the
+            base-rate model (independent units matching the data marginals).
+        random_state : int, RandomState instance or None, default=None
+            Seed of the sampler.
+        return_mean : bool, default=False
+            Return ``E[v | h]`` at the last step instead of a sample (smoother
+            pictures of the same chain state).
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+            The chains' final visible states.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_steps, Integral) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}.")
+        rng = _seed_from(random_state)
+        family = self._family()
+        p = self._params()
+        if init is None:
+            if not isinstance(n_samples, Integral) or n_samples < 1:
+                raise ValueError(
+                    f"n_samples must be a positive integer; got {n_samples!r}."
+                )
+            base = family.base_params(
+                self._state.moments, self.n_components, p["W"].dtype, like=p
+            )
+            v0 = family.sample(
+                np.repeat(base["b"][None, :], n_samples, axis=0), base, rng
+            )
+        else:
+            v0 = self._validate_X(init, reset=False)
+        if sp.issparse(v0):
+            v0 = v0.toarray()
+        h = sample_bernoulli(hidden_proba(family, v0, p), rng)
+        v, _, h = gibbs_from_hidden(family, p, h, n_steps, rng)
+        if return_mean:
+            return family.mean(visible_field(h, p), p)
+        return v
+
+    # ------------------------------------------------------------------- misc
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accept_sparse
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,41 @@
+"""Small numerical helpers shared by the engine and the estimators."""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def softplus(x, out=None):
+    """``log(1 + exp(x))`` without overflow, in the dtype of ``x``."""
+    return np.logaddexp(0.0, x, out=out, dtype=x.dtype)
+
+
+def col_sum(v, weights=None):
+    """Column sums of a dense or sparse matrix as a 1d array (optionally weighted)."""
+    if weights is None:
+        return np.asarray(v.sum(axis=0)).ravel()
+    if sp.issparse(v):
+        return np.asarray(v.T @ weights).ravel()
+    return weights @ v
+
+
+def logmeanexp(a):
+    """``log(mean(exp(a)))`` computed stably."""
+    a = np.asarray(a, dtype=np.float64)
+    m = np.max(a)
+    return float(m + np.log(np.mean(np.exp(a - m))))
+
+
+def data_moments(X, previous=None):
+    """Running ``(n, column sums, column sums of squares)`` in float64.
+
+    The base-rate model of every family is a function of these, so a model
+    trained by ``partial_fit`` gets the same base model as one trained by
+    ``fit`` on the same rows.
+    """
+    n = X.shape[0]
+    s1 = col_sum(X).astype(np.float64)
+    s2 = col_sum(X.multiply(X) if sp.issparse(X) else X * X).astype(np.float64)
+    if previous is not None:
+        n0, p1, p2 = previous
+        return n0 + n, p1 + s1, p2 + s2
+    return n, s1, s2

@@ -1,0 +1,245 @@
+"""Visible-unit families.
+
+Every RBM in this package has binary hidden units and the energy
+
+.. math:: E(v, h) = E_{vis}(v) - s(v)^\\top W^\\top h - c^\\top h
+
+with ``W`` of shape ``(n_hidden, n_visible)`` (scikit-learn's ``components_``
+layout). A family fixes four things, and nothing else:
+
+* ``visible_energy(v, p)`` -- the part of the energy that does not involve h;
+* ``scale(v, p)`` -- the statistic ``s(v)`` that couples to the hidden units
+  (``v`` itself, or ``v / sigma**2`` for Gaussian units);
+* the conditional ``p(v | h)`` through its *field* ``a = b + h @ W``:
+  ``mean(a, p)``, ``sample(a, p, rng)`` and ``log_normalizer(a, p)``, the log of
+  ``sum_v exp(-E_vis(v) + s(v)' W' h)`` (closed form for every family);
+* ``base_params(moments, ...)``: the "base-rate" model with ``W = 0`` fitted to
+  the data's marginals (``moments = (n, column sums, column sums of squares)``),
+  whose log-partition is ``log_normalizer`` at ``a = b`` plus
+  ``n_hidden * log 2``. It starts AIS and initialises the visible biases.
+
+Parameters travel as a plain ``dict``: ``"W"``, ``"b"`` (visible bias),
+``"c"`` (hidden bias) and any family extras (``"log_var"`` for Gaussian).
+"""
+
+import numpy as np
+from scipy.special import expit, log_softmax, logsumexp, softmax
+
+from ._utils import col_sum as _col_sum
+from ._utils import softplus
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+class VisibleFamily:
+    """Interface of a visible-unit family (see the module docstring)."""
+
+    #: extra parameters beyond ``W``, ``b``, ``c`` (learned unless frozen)
+    extra_params = ()
+    #: whether ``scale`` depends on the parameters (False: s(v) = v)
+    scale_depends_on_params = False
+
+    def scale(self, v, p):
+        return v
+
+    def visible_energy(self, v, p):
+        raise NotImplementedError
+
+    def log_normalizer(self, field, p):
+        raise NotImplementedError
+
+    def mean(self, field, p):
+        raise NotImplementedError
+
+    def sample(self, field, p, rng):
+        raise NotImplementedError
+
+    def bias_stats(self, v, ph, p, weights=None):
+        """Per-parameter (weighted) sums of d(-E)/d(theta) over the rows of ``v``.
+
+        ``ph`` is ``p(h=1|v)`` (or a sample): the derivative is linear in h, so
+        its expectation given v uses the probabilities. Returns a dict over
+        ``"b"`` and the family extras; the ``W`` and ``c`` statistics are
+        shared and computed by the engine.
+        """
+        raise NotImplementedError
+
+    def base_params(self, X, n_hidden, dtype, like=None):
+        raise NotImplementedError
+
+    def constrain(self, p):
+        """Project parameters back into their valid set after an update."""
+
+    def enumerate_visible(self, n_visible, dtype):
+        """All visible states (rows) if the space is finite, else None."""
+        return None
+
+    def visible_state_bits(self, n_visible):
+        """log2 of the number of visible states (inf for continuous units)."""
+        return np.inf
+
+
+class Bernoulli(VisibleFamily):
+    """Binary (or [0, 1] mean-field) visible units, ``E_vis = -b'v``."""
+
+    def visible_energy(self, v, p):
+        return -_dot_vec(v, p["b"])
+
+    def log_normalizer(self, field, p):
+        return softplus(field).sum(axis=1)
+
+    def mean(self, field, p):
+        return expit(field, out=np.empty_like(field))
+
+    def sample(self, field, p, rng):
+        prob = self.mean(field, p)
+        return (rng.random(prob.shape, dtype=prob.dtype) < prob).astype(prob.dtype)
+
+    def bias_stats(self, v, ph, p, weights=None):
+        return {"b": _col_sum(v, weights)}
+
+    def base_params(self, moments, n_hidden, dtype, like=None):
+        # Smoothed base rates, as in Salakhutdinov & Murray (2008).
+        n, s1, _ = moments
+        mean = (s1 + 0.5) / (n + 1.0)
+        b = np.log(mean) - np.log1p(-mean)
+        return _params(np.zeros((n_hidden, s1.shape[0]), dtype), b.astype(dtype))
+
+    def enumerate_visible(self, n_visible, dtype):
+        return binary_states(n_visible, dtype)
+
+    def visible_state_bits(self, n_visible):
+        return n_visible
+
+
+class Gaussian(VisibleFamily):
+    """Gaussian visible units with per-feature variances (Cho et al., 2011).
+
+    ``E_vis(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2)`` and ``s(v) = v / sigma^2``
+    so that ``p(v | h) = N(b + W'h, diag(sigma^2))`` and
+    ``p(h_j = 1 | v) = sigmoid(c_j + sum_i W_ji v_i / sigma_i^2)``. The variances
+    are parameterised by ``log_var = log sigma^2``.
+    """
+
+    extra_params = ("log_var",)
+    scale_depends_on_params = True
+
+    def __init__(self, min_log_var=-9.21):  # variance floor 1e-4
+        self.min_log_var = float(min_log_var)
+
+    def constrain(self, p):
+        # a variance floor keeps p(v|h) proper and the updates stable
+        np.maximum(p["log_var"], self.min_log_var, out=p["log_var"])
+
+    def scale(self, v, p):
+        return v * np.exp(-p["log_var"])
+
+    def visible_energy(self, v, p):
+        prec = np.exp(-p["log_var"])
+        d = v - p["b"]
+        return 0.5 * (d * d) @ prec
+
+    def log_normalizer(self, field, p):
+        # integral over v of exp(-(v-b)^2/(2 s2) + v a'/s2) with a = b + W'h:
+        # completes the square around a.
+        lv = p["log_var"]
+        prec = np.exp(-lv)
+        b = p["b"]
+        const = 0.5 * float(np.sum(LOG_2PI + lv))
+        return const + 0.5 * ((field * field - b * b) @ prec)
+
+    def mean(self, field, p):
+        return field.copy()
+
+    def sample(self, field, p, rng):
+        std = np.exp(0.5 * p["log_var"]).astype(field.dtype)
+        noise = rng.standard_normal(field.shape, dtype=field.dtype)
+        return field + noise * std
+
+    def bias_stats(self, v, ph, p, weights=None):
+        prec = np.exp(-p["log_var"])
+        d = v - p["b"]
+        # d(-E)/d log_var_i = prec_i * ((v_i - b_i)^2 / 2 - v_i (W'h)_i)
+        wh = ph @ p["W"]
+        dlv = prec * _col_sum(0.5 * d * d - v * wh, weights)
+        return {"b": prec * _col_sum(d, weights), "log_var": dlv}
+
+    def base_params(self, moments, n_hidden, dtype, like=None):
+        n, s1, s2 = moments
+        b = s1 / n
+        if like is not None and "log_var" in like:
+            lv = like["log_var"]
+        else:
+            lv = np.log(np.maximum(s2 / n - b * b, np.exp(self.min_log_var)))
+        p = _params(np.zeros((n_hidden, s1.shape[0]), dtype), b.astype(dtype))
+        p["log_var"] = np.asarray(lv, dtype=dtype).copy()
+        return p
+
+
+class Categorical(VisibleFamily):
+    """K-way softmax visible units, one group of K columns per variable.
+
+    Dense one-hot layout: column ``i * K + k`` is "variable i takes value k".
+    ``E_vis = -b'v``; the conditional is a softmax within each group. The
+    sparse rating kernels in ``_sparse.py`` implement the same family for
+    cases that observe only some of the variables.
+    """
+
+    def __init__(self, n_categories):
+        self.n_categories = int(n_categories)
+
+    def _groups(self, a):
+        return a.reshape(a.shape[0], -1, self.n_categories)
+
+    def visible_energy(self, v, p):
+        return -_dot_vec(v, p["b"])
+
+    def log_normalizer(self, field, p):
+        return logsumexp(self._groups(field), axis=2).sum(axis=1)
+
+    def mean(self, field, p):
+        return softmax(self._groups(field), axis=2).reshape(field.shape)
+
+    def sample(self, field, p, rng):
+        prob = self._groups(self.mean(field, p))
+        cum = np.cumsum(prob, axis=2)
+        u = rng.random(prob.shape[:2] + (1,), dtype=prob.dtype)
+        k = np.minimum((u > cum).sum(axis=2), self.n_categories - 1)
+        out = np.zeros_like(prob)
+        np.put_along_axis(out, k[..., None], 1.0, axis=2)
+        return out.reshape(field.shape)
+
+    def bias_stats(self, v, ph, p, weights=None):
+        return {"b": _col_sum(v, weights)}
+
+    def base_params(self, moments, n_hidden, dtype, like=None):
+        # smoothed log frequencies of each value, normalised within each group
+        counts = moments[1] + 0.5
+        b = log_softmax(np.log(counts).reshape(-1, self.n_categories), axis=1)
+        W = np.zeros((n_hidden, counts.shape[0]), dtype)
+        return _params(W, b.ravel().astype(dtype))
+
+    def visible_state_bits(self, n_visible):
+        return (n_visible // self.n_categories) * np.log2(self.n_categories)
+
+    def enumerate_visible(self, n_visible, dtype):
+        n_var = n_visible // self.n_categories
+        idx = np.indices((self.n_categories,) * n_var).reshape(n_var, -1).T
+        out = np.zeros((idx.shape[0], n_visible), dtype)
+        rows = np.arange(idx.shape[0])[:, None]
+        out[rows, np.arange(n_var) * self.n_categories + idx] = 1.0
+        return out
+
+
+def binary_states(n, dtype=np.float64):
+    """All ``2**n`` binary vectors of length n, one per row."""
+    codes = np.arange(2**n, dtype=np.int64)[:, None]
+    return ((codes >> np.arange(n, dtype=np.int64)) & 1).astype(dtype)
+
+
+def _params(W, b):
+    return {"W": W, "b": b, "c": np.zeros(W.shape[0], W.dtype)}
+
+
+def _dot_vec(v, b):
+    return np.asarray(v @ b).ravel()
