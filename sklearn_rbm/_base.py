@@ -127,23 +127,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return ()
 
     def _new_state(self, X, settings, rng):
-        state = init_state(self._family(), X, self.n_components, X.dtype, settings, rng)
+        family = self._family()
+        state = init_state(family, X, self.n_components, X.dtype, settings, rng)
         if self.visible_bias_init == "zeros":
-            state.params["b"][...] = 0
-        if state.offsets is not None:
-            # centre visibles on the initial model's mean (the data mean for
-            # base-rate biases), hiddens on 0.5
-            family = self._family()
+            # no data-dependent start: chains and offsets from the zero-bias model,
+            # so that partial_fit over chunks reproduces fit exactly
             p = state.params
-            m = family.mean(p["b"][None, :].copy(), p)
-            state.offsets = (
-                family.scale(m, p).ravel().astype(X.dtype),
-                state.offsets[1],
-            )
-        if state.chains is not None:
-            state.chains = init_chains(
-                self._family(), state.params, settings.n_chains, rng
-            )
+            p["b"][...] = 0
+            if state.chains is not None:
+                state.chains = init_chains(family, p, settings.n_chains, rng)
+            if state.offsets is not None:
+                m = family.scale(family.mean(p["b"][None, :].copy(), p), p)
+                state.offsets = (m.ravel().astype(X.dtype), state.offsets[1])
         return state
 
     def _commit(self, state):

@@ -1,0 +1,292 @@
+"""BernoulliRBM: likelihoods, sampler, training semantics, validation."""
+
+import io
+import pickle
+import re
+from contextlib import redirect_stdout
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import logsumexp
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+
+from sklearn_rbm import BernoulliRBM
+from sklearn_rbm._visible import binary_states
+
+
+def set_random_params(rbm, n_visible, n_hidden, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    rbm.fit(np.zeros((2, n_visible), dtype))  # fitted shell with the right shapes
+    rbm.components_ = rng.normal(0, 1, (n_hidden, n_visible)).astype(dtype)
+    rbm.intercept_visible_ = rng.normal(0, 1, n_visible).astype(dtype)
+    rbm.intercept_hidden_ = rng.normal(0, 1, n_hidden).astype(dtype)
+    return rbm
+
+
+def exact_log_p(rbm):
+    """log p(v) for every binary v, by enumerating both layers."""
+    W, b, c = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_
+    V = binary_states(W.shape[1])
+    H = binary_states(W.shape[0])
+    log_joint = V @ W.T @ H.T + (V @ b)[:, None] + (H @ c)[None, :]
+    return V, logsumexp(log_joint, axis=1) - logsumexp(log_joint)
+
+
+@pytest.mark.parametrize("n_visible, n_hidden", [(6, 4), (4, 9)])
+def test_score_samples_matches_brute_force(n_visible, n_hidden):
+    rbm = set_random_params(BernoulliRBM(n_hidden, max_iter=0), n_visible, n_hidden, 0)
+    V, log_p = exact_log_p(rbm)
+    np.testing.assert_allclose(rbm.score_samples(V), log_p, rtol=0, atol=1e-10)
+    assert rbm.log_partition_.method == "exact"
+    np.testing.assert_allclose(rbm.score(V), log_p.mean(), atol=1e-10)
+
+
+def test_log_partition_cache_follows_parameter_changes():
+    rbm = set_random_params(BernoulliRBM(3, max_iter=0), 4, 3, 0)
+    first = rbm.log_partition().log_z
+    rbm.components_ = rbm.components_ * 2
+    assert rbm.log_partition_ is None  # stale cache is not used
+    V, log_p = exact_log_p(rbm)
+    np.testing.assert_allclose(rbm.score_samples(V), log_p, atol=1e-10)
+    assert rbm.log_partition_.log_z != first
+
+
+@pytest.mark.slow
+def test_ais_matches_exact_on_trained_digits_model(binary_digits):
+    X, _ = binary_digits
+    rbm = BernoulliRBM(18, max_iter=20, learning_rate=0.05, random_state=0).fit(X)
+    exact = rbm.log_partition("exact").log_z
+    ais = rbm.log_partition("ais", n_betas=5000, n_runs=100, random_state=0)
+    assert abs(ais.log_z - exact) < 0.5, (ais, exact)
+    assert ais.std_err < 0.5
+    # the model learned something: far better than the base-rate model
+    assert rbm.score(X) > -64 * np.log(2) + 10
+
+
+def test_gibbs_sampler_matches_exact_distribution():
+    rbm = set_random_params(BernoulliRBM(3, max_iter=0), 4, 3, seed=5)
+    V, log_p = exact_log_p(rbm)
+    n = 20000
+    S = rbm.sample(n, n_steps=50, random_state=0)
+    codes = (S @ (2 ** np.arange(4))).astype(int)  # same order as binary_states
+    emp = np.bincount(codes, minlength=16) / n
+    tv = 0.5 * np.abs(emp - np.exp(log_p)).sum()
+    # sampling noise alone gives E[TV] ~ 0.01 at n=20000 over 16 states
+    assert tv < 0.025, tv
+
+
+def test_gibbs_single_step_and_sample_from_init():
+    rbm = set_random_params(BernoulliRBM(3, max_iter=0), 4, 3, seed=5)
+    V = binary_states(4)
+    out = rbm.gibbs(V, random_state=0)
+    assert out.shape == V.shape and set(np.unique(out)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(out, rbm.gibbs(V, random_state=0))
+    m = rbm.sample(init=V, n_steps=2, random_state=0, return_mean=True)
+    assert np.all((m > 0) & (m < 1))
+
+
+def _pf_params():
+    return dict(
+        n_components=8,
+        batch_size=10,
+        learning_rate=0.05,
+        visible_bias_init="zeros",
+        momentum_schedule="constant",
+        shuffle=False,
+        random_state=3,
+    )
+
+
+@pytest.mark.parametrize("centering", [True, False])
+@pytest.mark.parametrize("persistent", [True, False])
+def test_partial_fit_over_minibatches_equals_fit(binary_digits, persistent, centering):
+    X = binary_digits[0][:200]
+    kw = dict(_pf_params(), persistent=persistent, centering=centering)
+    full = BernoulliRBM(max_iter=2, **kw).fit(X)
+    inc = BernoulliRBM(**kw)
+    for _ in range(2):
+        for start in range(0, 200, 50):  # chunks of whole minibatches
+            inc.partial_fit(X[start : start + 50])
+    np.testing.assert_array_equal(full.components_, inc.components_)
+    np.testing.assert_array_equal(full.intercept_visible_, inc.intercept_visible_)
+    np.testing.assert_array_equal(full.intercept_hidden_, inc.intercept_hidden_)
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persist_mid_training_and_continue_bit_identically(binary_digits, dump, tmp_path):
+    X = binary_digits[0]
+    a = BernoulliRBM(16, batch_size=20, random_state=0).partial_fit(X[:500])
+    if dump == "pickle":
+        b = pickle.loads(pickle.dumps(a))
+    else:
+        joblib.dump(a, tmp_path / "m.joblib")
+        b = joblib.load(tmp_path / "m.joblib")
+    for est in (a, b):
+        est.partial_fit(X[500:1000]).partial_fit(X[1000:])
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    np.testing.assert_array_equal(a.score_samples(X[:5]), b.score_samples(X[:5]))
+
+
+def test_random_state_gives_bit_identical_models(binary_digits):
+    X = binary_digits[0]
+    kw = dict(n_components=16, max_iter=3, random_state=42)
+    a, b = BernoulliRBM(**kw).fit(X), BernoulliRBM(**kw).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.intercept_hidden_, b.intercept_hidden_)
+    c = BernoulliRBM(**dict(kw, random_state=43)).fit(X)
+    assert not np.array_equal(a.components_, c.components_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_preserved_end_to_end(binary_digits, dtype):
+    X = binary_digits[0][:300].astype(dtype)
+    rbm = BernoulliRBM(8, max_iter=2, random_state=0).fit(X)
+    assert rbm.components_.dtype == dtype
+    assert rbm.intercept_hidden_.dtype == dtype
+    H = rbm.transform(X)
+    assert H.dtype == dtype
+    assert rbm.inverse_transform(H).dtype == dtype
+    assert rbm.score_samples(X[:4]).dtype == dtype
+    assert rbm.free_energy(X[:4]).dtype == dtype
+    assert rbm.sample(3, n_steps=2, random_state=0).dtype == dtype
+    assert rbm.pseudo_likelihood(X[:3]).dtype == dtype
+    rbm.partial_fit(X[:50])
+    assert rbm.components_.dtype == dtype
+
+
+def test_sparse_input_equals_dense(binary_digits):
+    X = binary_digits[0][:300]
+    kw = dict(n_components=8, max_iter=2, random_state=0)
+    dense = BernoulliRBM(**kw).fit(X)
+    sparse = BernoulliRBM(**kw).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(dense.components_, sparse.components_, atol=1e-12)
+    np.testing.assert_allclose(
+        dense.transform(X), sparse.transform(sp.csr_matrix(X)), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        dense.score_samples(X[:5]), sparse.score_samples(sp.csr_matrix(X[:5])), atol=1e-10
+    )
+
+
+def test_pseudo_likelihood_all_features_is_exact():
+    rbm = set_random_params(BernoulliRBM(3, max_iter=0), 5, 3, seed=2)
+    V, log_p = exact_log_p(rbm)
+    pl = rbm.pseudo_likelihood(V)
+    codes = V @ (2 ** np.arange(5))
+    expected = np.zeros(len(V))
+    for n, v in enumerate(V):
+        for i in range(5):
+            flipped = int(codes[n]) ^ (1 << i)
+            expected[n] += log_p[n] - np.logaddexp(log_p[n], log_p[flipped])
+    np.testing.assert_allclose(pl, expected, atol=1e-10)
+    # a random subset of features is an unbiased, rescaled estimate
+    est = np.mean([rbm.pseudo_likelihood(V, features=2, random_state=s) for s in range(400)], 0)
+    np.testing.assert_allclose(est, expected, atol=0.35)
+
+
+def test_pipeline_grid_search_beats_raw_pixels():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
+    raw = LogisticRegression(C=1.0, max_iter=2000).fit(X_tr, y_tr).score(X_te, y_te)
+    pipe = Pipeline(
+        [
+            ("rbm", BernoulliRBM(max_iter=15, batch_size=20, random_state=0)),
+            ("clf", LogisticRegression(C=100.0, max_iter=2000)),
+        ]
+    )
+    grid = GridSearchCV(
+        pipe, {"rbm__n_components": [100, 200], "rbm__learning_rate": [0.02]}, cv=2
+    ).fit(X_tr, y_tr)
+    acc = grid.score(X_te, y_te)
+    assert acc > raw, (acc, raw)
+
+
+def test_grid_search_selects_by_log_likelihood(binary_digits):
+    X = binary_digits[0]
+    grid = GridSearchCV(
+        BernoulliRBM(max_iter=5, random_state=0, learning_rate=0.05),
+        {"n_components": [2, 12]},
+        cv=2,
+    ).fit(X)
+    # more hidden units give a higher held-out likelihood on digits
+    assert grid.best_params_ == {"n_components": 12}
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+
+
+def test_verbose_prints_progress_per_epoch(binary_digits):
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        BernoulliRBM(4, max_iter=3, verbose=1, random_state=0).fit(binary_digits[0])
+    lines = [ln for ln in buf.getvalue().splitlines() if ln.startswith("[BernoulliRBM]")]
+    assert len(lines) == 3
+    assert re.match(r"\[BernoulliRBM\] Iteration 2, pseudo-likelihood = -\d+\.\d+, time", lines[1])
+
+
+def test_early_stopping_stops_and_keeps_best(binary_digits):
+    X = binary_digits[0]
+    rbm = BernoulliRBM(
+        16, max_iter=200, learning_rate=0.05, early_stopping=True, n_iter_no_change=2,
+        tol=0.5, random_state=0,
+    ).fit(X)
+    assert rbm.n_iter_ < 200
+    assert len(rbm.validation_scores_) == rbm.n_iter_
+    assert np.all(np.isfinite(rbm.validation_scores_))
+
+
+def test_get_feature_names_out_and_set_output(binary_digits):
+    pd = pytest.importorskip("pandas")
+    X = binary_digits[0][:50]
+    rbm = BernoulliRBM(3, max_iter=1, random_state=0).fit(X)
+    names = rbm.get_feature_names_out()
+    assert list(names) == ["bernoullirbm0", "bernoullirbm1", "bernoullirbm2"]
+    out = clone(rbm).set_output(transform="pandas").fit(X).transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(names)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 0.0]]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 0.0]]), "infinity"),
+        (np.array([[0.0, 2.0], [1.0, 0.0]]), r"values in \[0, 1\]"),
+        (np.array([[0.0, -0.5], [1.0, 0.0]]), r"values in \[0, 1\]"),
+        (np.empty((0, 2)), "0 sample"),
+        (np.array([[0.0, 1.0, 1.0]]), "features"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_leaves_model_unchanged(bad, match):
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    rbm = BernoulliRBM(2, max_iter=3, random_state=0).fit(X)
+    before = pickle.dumps(rbm)
+    for method in (rbm.partial_fit, rbm.transform, rbm.score_samples):
+        with pytest.raises(ValueError, match=match):
+            method(bad)
+    assert pickle.dumps(rbm) == before
+    if bad.shape[1] == 2:  # a fresh fit refuses it too
+        with pytest.raises(ValueError, match=match):
+            BernoulliRBM(2).fit(bad)
+
+
+def test_score_sklearn_weights_with_our_ais(binary_digits):
+    """Our log-likelihood machinery scores a scikit-learn RBM's weights."""
+    from sklearn.neural_network import BernoulliRBM as SkRBM
+
+    X = binary_digits[0]
+    sk = SkRBM(n_components=10, n_iter=5, random_state=0).fit(X)
+    ours = BernoulliRBM(10, max_iter=0).fit(X)
+    ours.components_ = sk.components_.copy()
+    ours.intercept_hidden_ = sk.intercept_hidden_.copy()
+    ours.intercept_visible_ = sk.intercept_visible_.copy()
+    exact = ours.log_partition("exact").log_z
+    ais = ours.log_partition("ais", n_betas=3000, n_runs=50, random_state=0).log_z
+    assert abs(exact - ais) < 0.5
+    assert np.all(np.isfinite(ours.score_samples(X[:10])))

@@ -1,0 +1,133 @@
+"""The shared engine checked against brute force on tiny models."""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from sklearn_rbm._engine import free_energy, gradient, hidden_proba, phase_stats
+from sklearn_rbm._partition import ais_betas, log_partition_ais, log_partition_exact
+from sklearn_rbm._utils import data_moments
+from sklearn_rbm._visible import Bernoulli, Categorical, binary_states
+
+
+def random_params(n_visible, n_hidden, seed, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return {
+        "W": rng.normal(0, scale, (n_hidden, n_visible)),
+        "b": rng.normal(0, 1, n_visible),
+        "c": rng.normal(0, 1, n_hidden),
+    }
+
+
+def brute_force_log_joint(p, V, H):
+    """-E(v, h) for every pair of rows of V and H."""
+    return V @ p["W"].T @ H.T + (V @ p["b"])[:, None] + (H @ p["c"])[None, :]
+
+
+@pytest.mark.parametrize("n_visible, n_hidden", [(5, 7), (7, 5), (6, 6)])
+def test_exact_log_likelihood_matches_enumeration_of_both_layers(n_visible, n_hidden):
+    p = random_params(n_visible, n_hidden, seed=n_visible)
+    V = binary_states(n_visible)
+    H = binary_states(n_hidden)
+    log_joint = brute_force_log_joint(p, V, H)
+    log_z = logsumexp(log_joint)
+    log_p = logsumexp(log_joint, axis=1) - log_z
+    fam = Bernoulli()
+    est = log_partition_exact(fam, p)
+    assert est.method == "exact" and est.std_err == 0.0
+    np.testing.assert_allclose(est.log_z, log_z, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(-free_energy(fam, V, p) - est.log_z, log_p, atol=1e-10)
+    # the probabilities sum to one
+    np.testing.assert_allclose(np.exp(log_p).sum(), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_hidden", [4, 8])
+def test_categorical_family_matches_enumeration(n_hidden):
+    # 27 visible states: n_hidden=4 enumerates hidden states with the closed-form
+    # softmax normaliser, n_hidden=8 enumerates the visible states
+    K, n_var = 3, 3
+    fam = Categorical(K)
+    p = random_params(K * n_var, n_hidden, seed=3)
+    V = fam.enumerate_visible(K * n_var, np.float64)
+    assert V.shape == (K**n_var, K * n_var)
+    np.testing.assert_array_equal(V.reshape(-1, n_var, K).sum(axis=2), 1)
+    H = binary_states(n_hidden)
+    log_joint = brute_force_log_joint(p, V, H)
+    log_z = logsumexp(log_joint)
+    np.testing.assert_allclose(log_partition_exact(fam, p).log_z, log_z, atol=1e-10)
+    # p(v_i = k | h) is the softmax of the field within each group
+    h = H[5:6]
+    cond = np.exp(log_joint[:, 5] - logsumexp(log_joint[:, 5]))  # p(v | h)
+    marg = (cond[:, None] * V).sum(axis=0)
+    np.testing.assert_allclose(fam.mean(p["b"] + h @ p["W"], p)[0], marg, atol=1e-12)
+
+
+def test_ais_agrees_with_exact_on_random_model():
+    p = random_params(12, 10, seed=1, scale=0.5)
+    fam = Bernoulli()
+    X = (np.random.default_rng(0).random((200, 12)) < 0.3).astype(float)
+    base = fam.base_params(data_moments(X), 10, np.float64)
+    exact = log_partition_exact(fam, p).log_z
+    ais = log_partition_ais(fam, p, base, n_betas=2000, n_runs=200, rng=np.random.default_rng(0))
+    assert ais.method == "ais" and ais.std_err > 0
+    assert abs(ais.log_z - exact) < max(0.05, 4 * ais.std_err)
+
+
+def test_ais_betas_schedule():
+    b = ais_betas(14500)
+    assert b.shape == (14500,) and b[0] == 0.0 and b[-1] == 1.0
+    assert np.all(np.diff(b) > 0)
+    assert np.sum(b < 0.5) == 500 and np.sum((b >= 0.5) & (b < 0.9)) == 4000
+
+
+def exact_mean_log_likelihood(p, X):
+    fam = Bernoulli()
+    return np.mean(-free_energy(fam, X, p)) - log_partition_exact(fam, p).log_z
+
+
+def test_gradient_with_exact_negative_phase_matches_finite_differences():
+    n_visible, n_hidden = 5, 3
+    p = random_params(n_visible, n_hidden, seed=7)
+    rng = np.random.default_rng(0)
+    X = (rng.random((30, n_visible)) < 0.4).astype(float)
+    fam = Bernoulli()
+    V = binary_states(n_visible)
+    log_p = -free_energy(fam, V, p) - log_partition_exact(fam, p).log_z
+    pos = phase_stats(fam, X, hidden_proba(fam, X, p), p)
+    neg = phase_stats(fam, V, hidden_proba(fam, V, p), p, weights=np.exp(log_p))
+    g = gradient(fam, p, pos, neg)
+    eps = 1e-6
+    for name in ("W", "b", "c"):
+        fd = np.zeros_like(p[name])
+        for idx in np.ndindex(p[name].shape):
+            q = {k: v.copy() for k, v in p.items()}
+            q[name][idx] += eps
+            up = exact_mean_log_likelihood(q, X)
+            q[name][idx] -= 2 * eps
+            down = exact_mean_log_likelihood(q, X)
+            fd[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(g[name], fd, atol=1e-7, err_msg=name)
+
+
+def test_centered_gradient_is_the_gradient_in_centered_coordinates():
+    """Centered update == exact LL gradient w.r.t. the centered parameters,
+    mapped back to the stored (uncentered) ones."""
+    n_visible, n_hidden = 4, 3
+    p = random_params(n_visible, n_hidden, seed=11)
+    rng = np.random.default_rng(1)
+    X = (rng.random((25, n_visible)) < 0.5).astype(float)
+    mu, lam = rng.random(n_visible), rng.random(n_hidden)
+    fam = Bernoulli()
+    V = binary_states(n_visible)
+    log_p = -free_energy(fam, V, p) - log_partition_exact(fam, p).log_z
+    pos = phase_stats(fam, X, hidden_proba(fam, X, p), p)
+    neg = phase_stats(fam, V, hidden_proba(fam, V, p), p, weights=np.exp(log_p))
+    g_plain = gradient(fam, p, pos, neg)
+    g_cent = gradient(fam, p, pos, neg, offsets=(mu, lam))
+    # centered parameters: W, b_c = b + W' lam, c_c = c + W mu; the LL gradient
+    # w.r.t. them is (gW_c, gb_plain, gc_plain) with gW_c = gW - gc mu' - lam gb'
+    gW_c = g_plain["W"] - np.outer(g_plain["c"], mu) - np.outer(lam, g_plain["b"])
+    np.testing.assert_allclose(g_cent["W"], gW_c, atol=1e-12)
+    # a step on the centered parameters, expressed on the stored ones
+    np.testing.assert_allclose(g_cent["b"], g_plain["b"] - lam @ gW_c, atol=1e-12)
+    np.testing.assert_allclose(g_cent["c"], g_plain["c"] - gW_c @ mu, atol=1e-12)
