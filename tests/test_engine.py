@@ -68,7 +68,9 @@ def test_ais_agrees_with_exact_on_random_model():
     X = (np.random.default_rng(0).random((200, 12)) < 0.3).astype(float)
     base = fam.base_params(data_moments(X), 10, np.float64)
     exact = log_partition_exact(fam, p).log_z
-    ais = log_partition_ais(fam, p, base, n_betas=2000, n_runs=200, rng=np.random.default_rng(0))
+    ais = log_partition_ais(
+        fam, p, base, n_betas=2000, n_runs=200, rng=np.random.default_rng(0)
+    )
     assert ais.method == "ais" and ais.std_err > 0
     assert abs(ais.log_z - exact) < max(0.05, 4 * ais.std_err)
 
