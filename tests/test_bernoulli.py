@@ -186,7 +186,7 @@ def test_pseudo_likelihood_all_features_is_exact():
     pl = rbm.pseudo_likelihood(V)
     codes = V @ (2 ** np.arange(5))
     expected = np.zeros(len(V))
-    for n, v in enumerate(V):
+    for n, _v in enumerate(V):
         for i in range(5):
             flipped = int(codes[n]) ^ (1 << i)
             expected[n] += log_p[n] - np.logaddexp(log_p[n], log_p[flipped])
