@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import blas
 
 from ._engine import (
     gibbs_from_hidden,
@@ -105,8 +107,8 @@ def init_chains(family, params, n_chains, rng):
     return sample_bernoulli(hidden_proba(family, v0, params), rng)
 
 
-def cd_update(family, state, v, settings, lr, momentum, cd_steps):
-    """One CD-k / PCD-k minibatch update of ``state`` in place."""
+def cd_update_reference(family, state, v, settings, lr, momentum, cd_steps):
+    """Readable reference of :func:`cd_update` (same result, same random draws)."""
     p = state.params
     rng = state.rng
     ph_pos = hidden_proba(family, v, p)
@@ -126,11 +128,71 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
     family.constrain(p)
 
 
-def apply_update(state, g, settings, lr, momentum):
-    """Momentum SGD ascent step with L2 weight decay on ``W``."""
+def cd_update(family, state, v, settings, lr, momentum, cd_steps):
+    """One CD-k / PCD-k minibatch update of ``state`` in place.
+
+    The fused form of :func:`cd_update_reference`: both phases are stacked
+    with signed weights and centred by the offsets, so that one GEMM writes
+    ``momentum * velocity + lr * gW`` straight into the velocity buffer, and
+    the centring corrections of the biases come from the small stacked
+    factors; no temporary of the size of ``W`` is made.
+    """
     p = state.params
+    rng = state.rng
+    if sp.issparse(v):
+        v = v.toarray()
+    ph_pos = hidden_proba(family, v, p)
+    h0 = state.chains if settings.persistent else sample_bernoulli(ph_pos, rng)
+    v_neg, ph_neg, h_new = gibbs_from_hidden(family, p, h0, cd_steps, rng)
+    n, m = v.shape[0], v_neg.shape[0]
+    dtype = p["W"].dtype
+    S = np.concatenate([family.scale(v, p), family.scale(v_neg, p)])
+    Hw = np.concatenate([ph_pos, ph_neg])
+    wts = np.concatenate([np.full(n, 1.0 / n, dtype), np.full(m, -1.0 / m, dtype)])
+    g = {name: val / n for name, val in family.bias_stats(v, ph_pos, p).items()}
+    for name, val in family.bias_stats(v_neg, ph_neg, p).items():
+        g[name] = g[name] - val / m
+    g["c"] = wts @ Hw
+    if state.offsets is not None:
+        mu, lam = state.offsets
+        s_mean = S[:n].mean(axis=0)
+        S -= mu
+        Hw -= lam
+        Hw *= wts[:, None]
+        # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
+        g["b"] = g["b"] - (Hw @ lam) @ S
+        g["c"] = g["c"] - Hw.T @ (S @ mu)
+        nu = settings.offset_rate
+        mu += nu * (s_mean - mu)
+        lam += nu * (ph_pos.mean(axis=0) - lam)
+    else:
+        Hw *= wts[:, None]
+    if settings.persistent:
+        state.chains = h_new
+    vel = state.velocity["W"]
+    _momentum_gemm(vel, Hw, S, lr, momentum)
     if settings.weight_decay:
-        g["W"] -= settings.weight_decay * p["W"]
+        vel -= (lr * settings.weight_decay) * p["W"]
+    p["W"] += vel
+    apply_update(state, g, settings, lr, momentum)
+    family.constrain(p)
+
+
+def _momentum_gemm(vel, Hw, S, lr, momentum):
+    """``vel = momentum * vel + lr * Hw.T @ S`` in place, by one BLAS call."""
+    gemm = blas.sgemm if vel.dtype == np.float32 else blas.dgemm
+    # vel (C order, h x d) is vel.T in Fortran order (d x h), and
+    # vel.T = S.T @ Hw: all three are passed to BLAS without copies
+    out = gemm(lr, S.T, Hw.T, beta=momentum, c=vel.T, trans_b=True, overwrite_c=True)
+    if not np.shares_memory(out, vel):  # pragma: no cover - non-contiguous buffer
+        vel[...] = out.T
+
+
+def apply_update(state, g, settings, lr, momentum):
+    """Momentum SGD ascent step; L2 weight decay on ``W`` when ``g`` has it."""
+    p = state.params
+    if "W" in g and settings.weight_decay:
+        g["W"] = g["W"] - settings.weight_decay * p["W"]
     for name, grad in g.items():
         if name in settings.frozen:
             continue
