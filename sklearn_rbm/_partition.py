@@ -127,28 +127,35 @@ def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
         family.log_normalizer(b_a[None, :], p_a)[0]
     )
 
-    betas = ais_betas(n_betas).astype(dtype)
+    betas = ais_betas(n_betas)
     v = family.sample(np.repeat(b_a[None, :], n_runs, axis=0), p_a, rng)
     # u = c + W s(v) at the model's parameters: along this path the hidden
-    # field at inverse temperature beta is simply beta * u.
+    # field at inverse temperature beta is simply beta * u. Sampling runs in
+    # the model's dtype; the importance weights (differences of free energies
+    # summed over thousands of steps) in float64.
     u = hidden_field(family, v, params)
     log_w = np.zeros(n_runs, dtype=np.float64)
+    p64 = {k: np.asarray(val, dtype=np.float64) for k, val in params.items()}
+    b_a64 = b_a.astype(np.float64)
     p_beta = dict(params)
 
-    def neg_free_energy(beta):
-        p_beta["b"] = (1 - beta) * b_a + beta * b_b
-        return -family.visible_energy(v, p_beta) + softplus(beta * u).sum(axis=1)
+    def neg_free_energy(beta, v64, u64):
+        p64["b"] = (1 - beta) * b_a64 + beta * p64_b
+        return -family.visible_energy(v64, p64) + softplus(beta * u64).sum(axis=1)
 
-    prev = neg_free_energy(betas[0])
+    p64_b = p64["b"].copy()
+    v64, u64 = v.astype(np.float64), u.astype(np.float64)
+    prev = neg_free_energy(betas[0], v64, u64)
     for beta in betas[1:]:
-        log_w += neg_free_energy(beta) - prev
+        log_w += neg_free_energy(beta, v64, u64) - prev
         # one Gibbs transition leaving p_beta invariant
-        h = sample_bernoulli(_expit_scaled(u, beta), rng)
-        p_beta["b"] = (1 - beta) * b_a + beta * b_b
-        p_beta["W"] = params["W"] * beta
+        h = sample_bernoulli(_expit_scaled(u, dtype.type(beta)), rng)
+        p_beta["b"] = ((1 - beta) * b_a + beta * b_b).astype(dtype)
+        h *= dtype.type(beta)  # (beta h) @ W: the field of beta W, no copy of W
         v = family.sample(visible_field(h, p_beta), p_beta, rng)
         u = hidden_field(family, v, params)
-        prev = neg_free_energy(beta)
+        v64, u64 = v.astype(np.float64), u.astype(np.float64)
+        prev = neg_free_energy(beta, v64, u64)
 
     m = np.max(log_w)
     w = np.exp(log_w - m)

@@ -172,7 +172,8 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
     vel = state.velocity["W"]
     _momentum_gemm(vel, Hw, S, lr, momentum)
     if settings.weight_decay:
-        vel -= (lr * settings.weight_decay) * p["W"]
+        axpy = blas.saxpy if vel.dtype == np.float32 else blas.daxpy
+        axpy(p["W"].ravel(), vel.ravel(), a=-lr * settings.weight_decay)  # in place
     p["W"] += vel
     apply_update(state, g, settings, lr, momentum)
     family.constrain(p)
