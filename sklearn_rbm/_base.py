@@ -19,6 +19,7 @@ from sklearn.base import (
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from ._engine import (
     free_energy,
@@ -31,6 +32,7 @@ from ._partition import log_partition as _log_partition
 from ._training import (
     EarlyStopping,
     Settings,
+    blas_threads,
     cd_update,
     init_chains,
     init_state,
@@ -197,7 +199,15 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if self.early_stopping
             else None
         )
-        state, history = run_epochs(
+        n_threads = blas_threads(self.batch_size, X.shape[1], self.n_components)
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            state, history = self._run_epochs(state, X, settings, monitor, stopper)
+        self._commit(state)
+        self.validation_scores_ = history if monitor is not None else None
+        return self
+
+    def _run_epochs(self, state, X, settings, monitor, stopper):
+        return run_epochs(
             state,
             self._train_step(state, X, settings),
             X.shape[0],
@@ -211,9 +221,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             name=type(self).__name__,
             score_name=self._score_name,
         )
-        self._commit(state)
-        self.validation_scores_ = history if monitor is not None else None
-        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -250,18 +257,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             state.moments = data_moments(X, state.moments)
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
-        for start in range(0, X.shape[0], self.batch_size):
-            step(
-                np.arange(start, min(start + self.batch_size, X.shape[0])),
-                settings.learning_rate,
-                settings.momentum,
-                k,
-            )
+        n_threads = blas_threads(self.batch_size, X.shape[1], self.n_components)
+        with threadpool_limits(limits=n_threads, user_api="blas"):
+            self._partial_pass(step, X.shape[0], settings, k)
         state.n_epochs += 1
         self._commit(state)
         if first:
             self.validation_scores_ = None
         return self
+
+    def _partial_pass(self, step, n_samples, settings, k):
+        for start in range(0, n_samples, self.batch_size):
+            idx = np.arange(start, min(start + self.batch_size, n_samples))
+            step(idx, settings.learning_rate, settings.momentum, k)
 
     # ------------------------------------------------------------- inference
     def transform(self, X):

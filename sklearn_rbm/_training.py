@@ -8,6 +8,7 @@ score where higher is better.
 """
 
 import copy
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -202,6 +203,20 @@ def apply_update(state, g, settings, lr, momentum):
         vel += lr * grad
         p[name] += vel
     state.n_updates += 1
+
+
+def blas_threads(batch_size, n_features, n_components):
+    """BLAS threads for training: one for thin products, else the default.
+
+    A minibatch GEMM of ``batch_size x n_features x n_components`` below about
+    2e7 multiply-adds is too small to split across threads: the fork/join cost
+    exceeds the work, and with several fits running at once (GridSearchCV)
+    threads oversubscribe the cores. ``SKLEARN_RBM_BLAS_THREADS`` overrides.
+    """
+    env = os.environ.get("SKLEARN_RBM_BLAS_THREADS")
+    if env:
+        return int(env)
+    return 1 if batch_size * n_features * n_components < 2e7 else None
 
 
 def minibatches(n_samples, batch_size, rng=None):
