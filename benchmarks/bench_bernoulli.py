@@ -36,7 +36,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def find_mnist(path):
-    for cand in (path, os.environ.get("SKLEARN_RBM_DATA"), HERE.parents[1] / "shared" / "data"):
+    for cand in (
+        path,
+        os.environ.get("SKLEARN_RBM_DATA"),
+        HERE.parents[1] / "shared" / "data",
+    ):
         if cand and (Path(cand) / "mnist" / "mnist.npz").is_file():
             return Path(cand) / "mnist" / "mnist.npz"
     sys.exit("MNIST not found: pass --data DIR (a folder with mnist/mnist.npz)")
@@ -44,7 +48,7 @@ def find_mnist(path):
 
 def load(path):
     d = np.load(path)
-    binarize = lambda a: (a / 255.0 > 0.5).astype(np.float32)  # noqa: E731
+    binarize = lambda a: (a / 255.0 > 0.5).astype(np.float32)
     return binarize(d["x_train"]), binarize(d["x_test"])
 
 
@@ -79,8 +83,10 @@ def table(rows, header):
 
 
 def speed(X, n_rows, repeat):
-    print(f"## Seconds per epoch, 500 hidden units, PCD-1, {n_rows} rows "
-          "(scaled to 60,000 rows)\n")
+    print(
+        f"## Seconds per epoch, 500 hidden units, PCD-1, {n_rows} rows "
+        "(scaled to 60,000 rows)\n"
+    )
     rows = []
     scale = 60000 / n_rows
     epoch_times = {}
@@ -90,8 +96,13 @@ def speed(X, n_rows, repeat):
         for threads in (1, None):
             label = "1" if threads == 1 else "default"
             with threadpool_limits(threads, user_api="blas"):
-                sk = SkRBM(n_components=500, batch_size=bs, n_iter=1, learning_rate=0.01,
-                           random_state=0)
+                sk = SkRBM(
+                    n_components=500,
+                    batch_size=bs,
+                    n_iter=1,
+                    learning_rate=0.01,
+                    random_state=0,
+                )
                 res[("sk", label)] = best_time(lambda sk=sk: sk.fit(Xd), repeat) * scale
             os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1" if threads == 1 else "2"
             ours = BernoulliRBM(500, batch_size=bs, max_iter=1, random_state=0)
@@ -101,16 +112,31 @@ def speed(X, n_rows, repeat):
         res[("ours", "auto")] = best_time(lambda o=ours: o.fit(Xd), repeat) * scale
         epoch_times[(dtype, bs)] = res[("ours", "auto")]
         sk_best = min(res[("sk", "1")], res[("sk", "default")])
-        rows.append([
-            f"batch {bs}, {np.dtype(dtype).name}",
-            f"{res[('sk', '1')]:.2f}", f"{res[('sk', 'default')]:.2f}",
-            f"{res[('ours', '1')]:.2f}", f"{res[('ours', 'default')]:.2f}",
-            f"{res[('ours', 'auto')]:.2f}",
-            f"{res[('sk', 'default')] / res[('ours', 'auto')]:.2f}x",
-            f"{sk_best / res[('ours', 'auto')]:.2f}x",
-        ])
-    table(rows, ["setting", "sklearn 1thr", "sklearn 2thr", "ours 1thr", "ours 2thr",
-                 "ours auto", "speed-up vs sklearn default", "vs sklearn best"])
+        rows.append(
+            [
+                f"batch {bs}, {np.dtype(dtype).name}",
+                f"{res[('sk', '1')]:.2f}",
+                f"{res[('sk', 'default')]:.2f}",
+                f"{res[('ours', '1')]:.2f}",
+                f"{res[('ours', 'default')]:.2f}",
+                f"{res[('ours', 'auto')]:.2f}",
+                f"{res[('sk', 'default')] / res[('ours', 'auto')]:.2f}x",
+                f"{sk_best / res[('ours', 'auto')]:.2f}x",
+            ]
+        )
+    table(
+        rows,
+        [
+            "setting",
+            "sklearn 1thr",
+            "sklearn 2thr",
+            "ours 1thr",
+            "ours 2thr",
+            "ours auto",
+            "speed-up vs sklearn default",
+            "vs sklearn best",
+        ],
+    )
     return epoch_times
 
 
@@ -123,26 +149,47 @@ def throughput(epoch_times):
     flops = 5 * 2.0 * 100 * 784 * 500 * 600
     ours = flops / epoch_times[(np.float32, 100)] / 1e9
     table(
-        [[f"{peak:.1f}", f"{shaped:.1f}", f"{ours:.1f}", f"{ours / peak:.0%}",
-          f"{ours / shaped:.0%}"]],
-        ["peak GEMM GFLOP/s (2048^3)", "GEMM 100x784x500", "our epoch GFLOP/s",
-         "fraction of peak", "fraction of same-shape GEMM"],
+        [
+            [
+                f"{peak:.1f}",
+                f"{shaped:.1f}",
+                f"{ours:.1f}",
+                f"{ours / peak:.0%}",
+                f"{ours / shaped:.0%}",
+            ]
+        ],
+        [
+            "peak GEMM GFLOP/s (2048^3)",
+            "GEMM 100x784x500",
+            "our epoch GFLOP/s",
+            "fraction of peak",
+            "fraction of same-shape GEMM",
+        ],
     )
 
 
 def ais_ll(model, X_test, n_betas, n_runs):
     t0 = time.perf_counter()
     est = model.log_partition("ais", n_betas=n_betas, n_runs=n_runs, random_state=0)
-    ll = float(np.mean(-model.free_energy(X_test.astype(model.components_.dtype))) - est.log_z)
+    ll = float(
+        np.mean(-model.free_energy(X_test.astype(model.components_.dtype))) - est.log_z
+    )
     return ll, est.std_err, time.perf_counter() - t0
 
 
 def likelihood(X, X_test, epochs, n_betas, n_runs):
-    print(f"## AIS test log-likelihood after {epochs} epochs (nats, {len(X_test)} test "
-          f"images, {n_betas} temperatures x {n_runs} runs)\n")
+    print(
+        f"## AIS test log-likelihood after {epochs} epochs (nats, {len(X_test)} test "
+        f"images, {n_betas} temperatures x {n_runs} runs)\n"
+    )
     rows = []
-    sk = SkRBM(n_components=500, batch_size=100, n_iter=epochs, learning_rate=0.05,
-               random_state=0)
+    sk = SkRBM(
+        n_components=500,
+        batch_size=100,
+        n_iter=epochs,
+        learning_rate=0.05,
+        random_state=0,
+    )
     t0 = time.perf_counter()
     sk.fit(X)
     t_sk = time.perf_counter() - t0
@@ -151,15 +198,29 @@ def likelihood(X, X_test, epochs, n_betas, n_runs):
     shell.intercept_hidden_ = sk.intercept_hidden_.astype(np.float32)
     shell.intercept_visible_ = sk.intercept_visible_.astype(np.float32)
     ll, se, t_ais = ais_ll(shell, X_test, n_betas, n_runs)
-    rows.append(["sklearn BernoulliRBM (lr 0.05, PCD-1)", f"{t_sk:.0f}", f"{ll:.2f}",
-                 f"{se:.3f}", f"{t_ais:.0f}"])
+    rows.append(
+        [
+            "sklearn BernoulliRBM (lr 0.05, PCD-1)",
+            f"{t_sk:.0f}",
+            f"{ll:.2f}",
+            f"{se:.3f}",
+            f"{t_ais:.0f}",
+        ]
+    )
     ours = BernoulliRBM(500, batch_size=100, max_iter=epochs, random_state=0)
     t0 = time.perf_counter()
     ours.fit(X)
     t_ours = time.perf_counter() - t0
     ll2, se2, t_ais2 = ais_ll(ours, X_test, n_betas, n_runs)
-    rows.append(["sklearn_rbm BernoulliRBM (defaults)", f"{t_ours:.0f}", f"{ll2:.2f}",
-                 f"{se2:.3f}", f"{t_ais2:.0f}"])
+    rows.append(
+        [
+            "sklearn_rbm BernoulliRBM (defaults)",
+            f"{t_ours:.0f}",
+            f"{ll2:.2f}",
+            f"{se2:.3f}",
+            f"{t_ais2:.0f}",
+        ]
+    )
     table(rows, ["model", "fit s", "test LL", "AIS std err of log Z", "AIS s"])
 
 
@@ -190,9 +251,13 @@ def recipe(X, X_test, budgets, n_betas, n_runs):
         model.fit(X)
         fit_s = time.perf_counter() - t0
         ll, se, t_ais = ais_ll(model, X_test, n_betas, n_runs)
-        rows.append([f"{minutes:g} min", epochs, f"{fit_s:.0f}", f"{ll:.2f}", f"{se:.3f}"])
-        print(f"  budget {minutes} min: {epochs} epochs, fit {fit_s:.0f}s, test LL {ll:.2f}",
-              flush=True)
+        rows.append(
+            [f"{minutes:g} min", epochs, f"{fit_s:.0f}", f"{ll:.2f}", f"{se:.3f}"]
+        )
+        print(
+            f"  budget {minutes} min: {epochs} epochs, fit {fit_s:.0f}s, test LL {ll:.2f}",
+            flush=True,
+        )
     print()
     table(rows, ["budget", "epochs", "fit s", "AIS test LL (nats)", "AIS std err"])
 
@@ -205,16 +270,20 @@ def main():
     ap.add_argument("--budgets", type=float, nargs="+", default=[5, 15])
     args = ap.parse_args()
     X, X_test = load(find_mnist(args.data))
-    print(f"# bench_bernoulli  ({platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, numpy {np.__version__}, BLAS "
-          f"{[i.get('internal_api') for i in threadpool_info()]}, load average "
-          f"{os.getloadavg()[0]:.1f})\n")
+    print(
+        f"# bench_bernoulli  ({platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}, BLAS "
+        f"{[i.get('internal_api') for i in threadpool_info()]}, load average "
+        f"{os.getloadavg()[0]:.1f})\n"
+    )
     quick = args.quick
     epoch_times = speed(X, 5000 if quick else 20000, 1 if quick else 2)
     throughput(epoch_times)
     likelihood(
-        X[:10000] if quick else X, X_test[:2000] if quick else X_test,
-        epochs=2 if quick else 10, n_betas=2000 if quick else 14500,
+        X[:10000] if quick else X,
+        X_test[:2000] if quick else X_test,
+        epochs=2 if quick else 10,
+        n_betas=2000 if quick else 14500,
         n_runs=20 if quick else 100,
     )
     if args.recipe:

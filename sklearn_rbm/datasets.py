@@ -18,7 +18,12 @@ import numpy as np
 from scipy.special import ndtr
 from sklearn.utils import Bunch, check_random_state
 
-__all__ = ["load_movielens", "make_ratings", "train_test_split_ratings"]
+__all__ = [
+    "load_movielens",
+    "load_nudged_digits",
+    "make_ratings",
+    "train_test_split_ratings",
+]
 
 _CITATION = (
     "F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: "
@@ -810,3 +815,42 @@ def train_test_split_ratings(
     train_idx = np.flatnonzero(~is_test)
     test_idx = np.flatnonzero(is_test)
     return take(train_idx), take(test_idx), y[train_idx], y[test_idx]
+
+
+def load_nudged_digits(*, scale=True):
+    """scikit-learn's digits, plus copies shifted by one pixel in 4 directions.
+
+    The data of scikit-learn's "Restricted Boltzmann Machine features for
+    digit classification" example: 5 x 1,797 = 8,985 images of 8 x 8 pixels.
+    The shifts make raw pixels a poor linear representation, which RBM
+    features repair.
+
+    Parameters
+    ----------
+    scale : bool, default=True
+        Scale pixel values from [0, 16] to [0, 1].
+
+    Returns
+    -------
+    X : ndarray of shape (8985, 64)
+        Images, the originals first, then the shifted copies.
+    y : ndarray of shape (8985,)
+        Digit labels.
+
+    Examples
+    --------
+    >>> from sklearn_rbm.datasets import load_nudged_digits
+    >>> X, y = load_nudged_digits()
+    >>> X.shape, float(X.max())
+    ((8985, 64), 1.0)
+    """
+    from scipy.ndimage import shift
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    imgs = X.reshape(-1, 8, 8) / (16.0 if scale else 1.0)
+    moved = [imgs] + [
+        shift(imgs, (0, dy, dx), order=0, mode="constant")
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))
+    ]
+    return np.concatenate(moved).reshape(-1, 64), np.tile(y, 5)

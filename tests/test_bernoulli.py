@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_rbm import BernoulliRBM
 from sklearn_rbm._visible import binary_states
+from sklearn_rbm.datasets import load_nudged_digits
 
 
 def set_random_params(rbm, n_visible, n_hidden, seed, dtype=np.float64):
@@ -198,22 +199,8 @@ def test_pseudo_likelihood_all_features_is_exact():
     np.testing.assert_allclose(est, expected, atol=0.35)
 
 
-def nudged_digits():
-    """scikit-learn's RBM example data: digits shifted by one pixel 4 ways."""
-    from scipy.ndimage import shift
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    imgs = X.reshape(-1, 8, 8) / 16.0
-    moved = [imgs] + [
-        shift(imgs, (0, dy, dx), order=0, mode="constant")
-        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))
-    ]
-    return np.concatenate(moved).reshape(-1, 64), np.tile(y, 5)
-
-
 def test_pipeline_grid_search_beats_raw_pixels():
-    X, y = nudged_digits()
+    X, y = load_nudged_digits()
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0)
     raw = LogisticRegression(C=100.0, max_iter=500).fit(X_tr, y_tr).score(X_te, y_te)
     pipe = Pipeline(

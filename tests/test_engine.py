@@ -6,8 +6,8 @@ from scipy.special import logsumexp
 
 from sklearn_rbm._engine import free_energy, gradient, hidden_proba, phase_stats
 from sklearn_rbm._partition import ais_betas, log_partition_ais, log_partition_exact
-from sklearn_rbm._utils import data_moments
 from sklearn_rbm._training import Settings, cd_update, cd_update_reference, init_state
+from sklearn_rbm._utils import data_moments
 from sklearn_rbm._visible import Bernoulli, Categorical, Gaussian, binary_states
 
 
@@ -136,7 +136,9 @@ def test_centered_gradient_is_the_gradient_in_centered_coordinates():
     np.testing.assert_allclose(g_cent["c"], g_plain["c"] - gW_c @ mu, atol=1e-12)
 
 
-@pytest.mark.parametrize("family", [Bernoulli(), Gaussian()], ids=["bernoulli", "gaussian"])
+@pytest.mark.parametrize(
+    "family", [Bernoulli(), Gaussian()], ids=["bernoulli", "gaussian"]
+)
 @pytest.mark.parametrize("centering", [True, False])
 @pytest.mark.parametrize("persistent", [True, False])
 def test_fused_update_equals_reference(family, centering, persistent):
@@ -146,8 +148,13 @@ def test_fused_update_equals_reference(family, centering, persistent):
     else:
         X = rng.normal(size=(40, 7))
     settings = Settings(
-        learning_rate=0.05, momentum=0.7, weight_decay=0.01, cd_steps=2,
-        persistent=persistent, n_chains=13, centering=centering,
+        learning_rate=0.05,
+        momentum=0.7,
+        weight_decay=0.01,
+        cd_steps=2,
+        persistent=persistent,
+        n_chains=13,
+        centering=centering,
     )
     a = init_state(family, X, 5, np.float64, settings, np.random.default_rng(1))
     b = a.copy()
@@ -155,6 +162,8 @@ def test_fused_update_equals_reference(family, centering, persistent):
         cd_update(family, a, X[start : start + 10], settings, 0.05, 0.7, 2)
         cd_update_reference(family, b, X[start : start + 10], settings, 0.05, 0.7, 2)
     for name in a.params:
-        np.testing.assert_allclose(a.params[name], b.params[name], atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            a.params[name], b.params[name], atol=1e-12, err_msg=name
+        )
         np.testing.assert_allclose(a.velocity[name], b.velocity[name], atol=1e-12)
     assert a.n_updates == b.n_updates == 4
