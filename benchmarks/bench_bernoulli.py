@@ -103,13 +103,19 @@ def speed(X, n_rows, repeat):
                     learning_rate=0.01,
                     random_state=0,
                 )
-                res[("sk", label)] = best_time(lambda sk=sk: sk.fit(Xd), repeat) * scale
+                res[("sk", label)] = (
+                    best_time(lambda sk=sk, Xd=Xd: sk.fit(Xd), repeat) * scale
+                )
             os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1" if threads == 1 else "2"
             ours = BernoulliRBM(500, batch_size=bs, max_iter=1, random_state=0)
-            res[("ours", label)] = best_time(lambda o=ours: o.fit(Xd), repeat) * scale
+            res[("ours", label)] = (
+                best_time(lambda o=ours, Xd=Xd: o.fit(Xd), repeat) * scale
+            )
             del os.environ["SKLEARN_RBM_BLAS_THREADS"]
         ours = BernoulliRBM(500, batch_size=bs, max_iter=1, random_state=0)
-        res[("ours", "auto")] = best_time(lambda o=ours: o.fit(Xd), repeat) * scale
+        res[("ours", "auto")] = (
+            best_time(lambda o=ours, Xd=Xd: o.fit(Xd), repeat) * scale
+        )
         epoch_times[(dtype, bs)] = res[("ours", "auto")]
         sk_best = min(res[("sk", "1")], res[("sk", "default")])
         rows.append(
@@ -255,7 +261,8 @@ def recipe(X, X_test, budgets, n_betas, n_runs):
             [f"{minutes:g} min", epochs, f"{fit_s:.0f}", f"{ll:.2f}", f"{se:.3f}"]
         )
         print(
-            f"  budget {minutes} min: {epochs} epochs, fit {fit_s:.0f}s, test LL {ll:.2f}",
+            f"  budget {minutes} min: {epochs} epochs, fit {fit_s:.0f}s, "
+            f"test LL {ll:.2f}",
             flush=True,
         )
     print()
