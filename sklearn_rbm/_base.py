@@ -126,10 +126,14 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _frozen_params(self):
         return ()
 
+    def _init_params(self, params):
+        """Adjust the initial parameters in place (after the base-rate init)."""
+
     def _new_state(self, X, settings, rng):
         state = init_state(self._family(), X, self.n_components, X.dtype, settings, rng)
         if self.visible_bias_init == "zeros":
             state.params["b"][...] = 0
+        self._init_params(state.params)
         if state.offsets is not None:
             # centre visibles on the initial model's mean (the data mean for
             # base-rate biases), hiddens on 0.5

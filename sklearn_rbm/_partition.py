@@ -5,10 +5,12 @@
   analytically); summing over visible states uses the free energy and needs a
   finite visible space.
 * AIS (Salakhutdinov & Murray, 2008): anneal from the base-rate model
-  ``theta_A = (W = 0, c = 0, b = b_A)``, whose ``log Z`` is known, to the model
-  along ``theta_beta = (beta W, beta c, (1 - beta) b_A + beta b)``, other family
-  parameters held at the model's values. ``Z_B / Z_A`` is estimated by the mean
-  importance weight; its log is reported with a delta-method standard error.
+  ``theta_A = (W = 0, c = 0, b = b_A, extras_A)``, whose ``log Z`` is known, to
+  the model along ``theta_beta = (1 - beta) theta_A + beta theta``: ``W`` and
+  ``c`` scaled by beta, ``b`` and the family extras (e.g. Gaussian
+  log-variances, from the data's variances) interpolated linearly.
+  ``Z_B / Z_A`` is estimated by the mean importance weight; its log is
+  reported with a delta-method standard error.
   ``log`` of an unbiased estimate of ``Z`` is biased *down* (Jensen), so AIS
   tends to under-estimate ``log Z`` and over-estimate log-likelihoods only
   when the runs are too few or too short.
@@ -91,6 +93,49 @@ def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096
     return LogPartition(log_z=float(logsumexp(parts)), std_err=0.0, method="exact")
 
 
+def _hidden_chunks(n_hidden, chunk):
+    codes = np.arange(2**n_hidden, dtype=np.int64)
+    bits = np.arange(n_hidden, dtype=np.int64)
+    for start in range(0, codes.shape[0], chunk):
+        yield ((codes[start : start + chunk, None] >> bits) & 1).astype(np.float64)
+
+
+def model_stats_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096):
+    """Exact model expectations of the sufficient statistics (float64).
+
+    The negative phase of the exact log-likelihood gradient, by enumerating
+    the ``2**n_hidden`` hidden states with weights ``p(h)`` and taking the
+    expectation over ``v ~ p(v | h)`` in closed form
+    (:meth:`VisibleFamily.expected_bias_stats`; ``s(v)`` is linear in ``v``).
+    Returns the dict of :func:`~sklearn_rbm._engine.phase_stats`, to pass as
+    ``neg`` to :func:`~sklearn_rbm._engine.gradient`.
+    """
+    p = _as64(params)
+    n_hidden = p["W"].shape[0]
+    if n_hidden > max_units:
+        raise ValueError(
+            f"Exact model statistics enumerate 2**n_hidden states; n_hidden="
+            f"{n_hidden} > {max_units}."
+        )
+    logits = np.concatenate(
+        [
+            h @ p["c"] + family.log_normalizer(visible_field(h, p), p)
+            for h in _hidden_chunks(n_hidden, chunk)
+        ]
+    )
+    weights = np.exp(logits - logsumexp(logits))
+    stats = {}
+    for i, h in enumerate(_hidden_chunks(n_hidden, chunk)):
+        w = weights[i * chunk : i * chunk + h.shape[0]]
+        field = visible_field(h, p)
+        s = family.scale(family.mean(field, p), p)
+        part = {"W": (h * w[:, None]).T @ s, "c": w @ h, "s": w @ s}
+        part.update(family.expected_bias_stats(field, h, p, w))
+        for name, val in part.items():
+            stats[name] = stats[name] + val if name in stats else val
+    return stats
+
+
 def ais_betas(n_betas):
     """Inverse temperatures in the proportions of Salakhutdinov & Murray (2008).
 
@@ -112,43 +157,67 @@ def ais_betas(n_betas):
 def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
     """AIS estimate of ``log Z`` from the base-rate model ``base``.
 
-    ``base`` holds the base model's visible biases ``b`` (and, if the family
-    has extras, they must equal the model's). Computation runs in the model's
-    dtype; log-weights accumulate in float64.
+    ``base`` holds the base model's visible biases ``b`` and any family extras
+    (for Gaussian units, ``log_var``); missing extras are taken from the model.
+    The path ``theta_beta = (1 - beta) theta_A + beta theta_B`` interpolates
+    every parameter linearly (``W`` and ``c`` are zero in the base model, so
+    they are simply scaled by beta). Computation runs in the model's dtype;
+    log-weights accumulate in float64.
     """
     dtype = params["W"].dtype
     n_hidden = params["W"].shape[0]
-    b_a = np.asarray(base["b"], dtype=dtype)
-    b_b = params["b"]
-    p_a = dict(
-        params, W=np.zeros_like(params["W"]), c=np.zeros_like(params["c"]), b=b_a
-    )
+    p_a = {
+        name: np.asarray(base.get(name, val), dtype=dtype)
+        for name, val in params.items()
+    }
+    p_a["W"] = np.zeros_like(params["W"])
+    p_a["c"] = np.zeros_like(params["c"])
     log_z_a = n_hidden * np.log(2.0) + float(
-        family.log_normalizer(b_a[None, :], p_a)[0]
+        family.log_normalizer(p_a["b"][None, :], p_a)[0]
     )
+    # parameters that differ between the ends besides W and c
+    moving = [
+        name
+        for name in params
+        if name not in ("W", "c") and not np.array_equal(p_a[name], params[name])
+    ]
+    # If s(v) does not move along the path, the hidden field at inverse
+    # temperature beta is beta * (c + W s(v)) at the model's parameters.
+    fixed_scale = not (
+        family.scale_depends_on_params and set(moving) & set(family.extra_params)
+    )
+
+    def at(beta):
+        p = dict(params, W=params["W"] * beta, c=params["c"] * beta)
+        for name in moving:
+            p[name] = (1 - beta) * p_a[name] + beta * params[name]
+        return p
+
+    def field_of(v):
+        """The hidden field at ``v`` as a function of the path position."""
+        if fixed_scale:
+            raw = hidden_field(family, v, params)
+            return lambda beta, p_beta: beta * raw
+        return lambda beta, p_beta: hidden_field(family, v, p_beta)
+
+    def neg_free_energy(v, u, p_beta):
+        return -family.visible_energy(v, p_beta) + softplus(u).sum(axis=1)
 
     betas = ais_betas(n_betas).astype(dtype)
-    v = family.sample(np.repeat(b_a[None, :], n_runs, axis=0), p_a, rng)
-    # u = c + W s(v) at the model's parameters: along this path the hidden
-    # field at inverse temperature beta is simply beta * u.
-    u = hidden_field(family, v, params)
+    v = family.sample(np.repeat(p_a["b"][None, :], n_runs, axis=0), p_a, rng)
     log_w = np.zeros(n_runs, dtype=np.float64)
-    p_beta = dict(params)
-
-    def neg_free_energy(beta):
-        p_beta["b"] = (1 - beta) * b_a + beta * b_b
-        return -family.visible_energy(v, p_beta) + softplus(beta * u).sum(axis=1)
-
-    prev = neg_free_energy(betas[0])
+    p_beta = at(betas[0])
+    field = field_of(v)
+    prev = neg_free_energy(v, field(betas[0], p_beta), p_beta)
     for beta in betas[1:]:
-        log_w += neg_free_energy(beta) - prev
+        p_beta = at(beta)
+        u = field(beta, p_beta)
+        log_w += neg_free_energy(v, u, p_beta) - prev
         # one Gibbs transition leaving p_beta invariant
-        h = sample_bernoulli(_expit_scaled(u, beta), rng)
-        p_beta["b"] = (1 - beta) * b_a + beta * b_b
-        p_beta["W"] = params["W"] * beta
+        h = sample_bernoulli(expit(u, out=u), rng)
         v = family.sample(visible_field(h, p_beta), p_beta, rng)
-        u = hidden_field(family, v, params)
-        prev = neg_free_energy(beta)
+        field = field_of(v)
+        prev = neg_free_energy(v, field(beta, p_beta), p_beta)
 
     m = np.max(log_w)
     w = np.exp(log_w - m)
@@ -162,11 +231,6 @@ def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
         n_runs=int(n_runs),
         log_z_base=float(log_z_a),
     )
-
-
-def _expit_scaled(u, beta):
-    x = beta * u
-    return expit(x, out=x)
 
 
 def log_partition(
@@ -184,4 +248,10 @@ def log_partition(
     )
 
 
-__all__ = ["LogPartition", "binary_states", "log_partition", "MAX_EXACT_UNITS"]
+__all__ = [
+    "LogPartition",
+    "binary_states",
+    "log_partition",
+    "model_stats_exact",
+    "MAX_EXACT_UNITS",
+]

@@ -59,6 +59,13 @@ class Settings:
     learning_rate_schedule: str = "constant"
     momentum_schedule: str = "warmup"
     max_iter: int = 1
+    #: clip each parameter's gradient to this Euclidean norm (None: no clipping)
+    max_grad_norm: float | None = None
+    #: start of non-persistent negative chains: "data" (CD) or "noise", fresh
+    #: samples of the base-rate model at every update (Liao et al. 2022)
+    negative_init: str = "data"
+    #: per-parameter multipliers of the learning rate, as (name, factor) pairs
+    lr_scale: tuple = ()
 
     def learning_rate_at(self, epoch):
         if self.learning_rate_schedule == "linear":
@@ -110,7 +117,12 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
     p = state.params
     rng = state.rng
     ph_pos = hidden_proba(family, v, p)
-    h0 = state.chains if settings.persistent else sample_bernoulli(ph_pos, rng)
+    if settings.persistent:
+        h0 = state.chains
+    elif settings.negative_init == "noise":
+        h0 = init_chains(family, p, v.shape[0], rng)
+    else:
+        h0 = sample_bernoulli(ph_pos, rng)
     v_neg, ph_neg, h_new = gibbs_from_hidden(family, p, h0, cd_steps, rng)
     pos = phase_stats(family, v, ph_pos, p)
     neg = phase_stats(family, v_neg, ph_neg, p)
@@ -131,12 +143,17 @@ def apply_update(state, g, settings, lr, momentum):
     p = state.params
     if settings.weight_decay:
         g["W"] -= settings.weight_decay * p["W"]
+    lr_scale = dict(settings.lr_scale)
     for name, grad in g.items():
         if name in settings.frozen:
             continue
+        if settings.max_grad_norm is not None:
+            norm = float(np.sqrt(np.sum(grad * grad)))
+            if norm > settings.max_grad_norm:
+                grad = grad * grad.dtype.type(settings.max_grad_norm / norm)
         vel = state.velocity[name]
         vel *= momentum
-        vel += lr * grad
+        vel += (lr * lr_scale[name] if name in lr_scale else lr) * grad
         p[name] += vel
     state.n_updates += 1
 
