@@ -169,9 +169,10 @@ def main(argv=None):
         flush=True,
     )
     X_train, X_test = load_digits_std(args.seed)
-    digits_params = {
+    digits_params = {  # small data set: smaller minibatches, more updates
         "n_components": 100,
-        "learning_rate": 5e-3,
+        "learning_rate": 2e-3,
+        "batch_size": 20,
         "max_iter": 60 if quick else 300,
     }
     print(run_dataset("digits", X_train, X_test, digits_params, ais, args.seed))

@@ -36,8 +36,12 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     Training is CD-k or persistent CD with momentum, weight decay and
     centering, as for :class:`BernoulliRBM`, with defaults chosen for
-    stability: a small learning rate, a variance floor and clipping of the
-    gradient norm. :meth:`score_samples` returns log-densities in nats with
+    stability: a small, linearly decaying learning rate; variances that start
+    at a quarter of the data's and learn 100 times more slowly than the
+    weights (otherwise learning stalls at the initial Gaussian, a saddle
+    point on decorrelated data); a variance floor; and clipping of the
+    gradient norm. With few updates (a small data set) use smaller minibatches
+    or more epochs. :meth:`score_samples` returns log-densities in nats with
     the exact log-partition function for ``n_components <= 20`` (the Gaussian
     integral over ``v`` is done in closed form for each of the ``2**n``
     hidden states) and an annealed importance sampling (AIS) estimate above.
