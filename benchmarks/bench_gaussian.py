@@ -194,7 +194,7 @@ def main(argv=None):
     mnist_params = {
         "n_components": 100,
         "learning_rate": 1e-2,
-        "max_iter": 10 if quick else 50,
+        "max_iter": 40 if quick else 50,
     }
     print(run_dataset("mnist (PCA-50)", X_train, X_test, mnist_params, ais, args.seed))
 
