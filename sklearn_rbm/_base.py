@@ -34,7 +34,6 @@ from ._training import (
     Settings,
     blas_threads,
     cd_update,
-    init_chains,
     init_state,
     run_epochs,
 )
@@ -128,20 +127,29 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _frozen_params(self):
         return ()
 
+    def _init_params(self, params):
+        """Adjust the initial parameters in place (after the base-rate init)."""
+
     def _new_state(self, X, settings, rng):
-        family = self._family()
-        state = init_state(family, X, self.n_components, X.dtype, settings, rng)
-        if self.visible_bias_init == "zeros":
-            # no data-dependent start: chains and offsets from the zero-bias model,
-            # so that partial_fit over chunks reproduces fit exactly
-            p = state.params
-            p["b"][...] = 0
-            if state.chains is not None:
-                state.chains = init_chains(family, p, settings.n_chains, rng)
-            if state.offsets is not None:
-                m = family.scale(family.mean(p["b"][None, :].copy(), p), p)
-                state.offsets = (m.ravel().astype(X.dtype), state.offsets[1])
-        return state
+        zeros = self.visible_bias_init == "zeros"
+
+        def adjust(params):
+            if zeros:
+                params["b"][...] = 0
+            self._init_params(params)
+
+        # with zero biases nothing depends on the data, so that partial_fit
+        # over chunks reproduces fit exactly
+        return init_state(
+            self._family(),
+            X,
+            self.n_components,
+            X.dtype,
+            settings,
+            rng,
+            adjust=adjust,
+            data_offsets=not zeros,
+        )
 
     def _commit(self, state):
         """Publish a finished training state as the fitted model."""

@@ -5,10 +5,12 @@
   analytically); summing over visible states uses the free energy and needs a
   finite visible space.
 * AIS (Salakhutdinov & Murray, 2008): anneal from the base-rate model
-  ``theta_A = (W = 0, c = 0, b = b_A)``, whose ``log Z`` is known, to the model
-  along ``theta_beta = (beta W, beta c, (1 - beta) b_A + beta b)``, other family
-  parameters held at the model's values. ``Z_B / Z_A`` is estimated by the mean
-  importance weight; its log is reported with a delta-method standard error.
+  ``theta_A = (W = 0, c = 0, b = b_A, extras_A)``, whose ``log Z`` is known, to
+  the model along ``theta_beta = (1 - beta) theta_A + beta theta``: ``W`` and
+  ``c`` scaled by beta, ``b`` and the family extras (e.g. Gaussian
+  log-variances, from the data's variances) interpolated linearly.
+  ``Z_B / Z_A`` is estimated by the mean importance weight; its log is
+  reported with a delta-method standard error.
   ``log`` of an unbiased estimate of ``Z`` is biased *down* (Jensen), so AIS
   tends to under-estimate ``log Z`` and over-estimate log-likelihoods only
   when the runs are too few or too short.
@@ -91,6 +93,49 @@ def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096
     return LogPartition(log_z=float(logsumexp(parts)), std_err=0.0, method="exact")
 
 
+def _hidden_chunks(n_hidden, chunk):
+    codes = np.arange(2**n_hidden, dtype=np.int64)
+    bits = np.arange(n_hidden, dtype=np.int64)
+    for start in range(0, codes.shape[0], chunk):
+        yield ((codes[start : start + chunk, None] >> bits) & 1).astype(np.float64)
+
+
+def model_stats_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096):
+    """Exact model expectations of the sufficient statistics (float64).
+
+    The negative phase of the exact log-likelihood gradient, by enumerating
+    the ``2**n_hidden`` hidden states with weights ``p(h)`` and taking the
+    expectation over ``v ~ p(v | h)`` in closed form
+    (:meth:`VisibleFamily.expected_bias_stats`; ``s(v)`` is linear in ``v``).
+    Returns the dict of :func:`~sklearn_rbm._engine.phase_stats`, to pass as
+    ``neg`` to :func:`~sklearn_rbm._engine.gradient`.
+    """
+    p = _as64(params)
+    n_hidden = p["W"].shape[0]
+    if n_hidden > max_units:
+        raise ValueError(
+            f"Exact model statistics enumerate 2**n_hidden states; n_hidden="
+            f"{n_hidden} > {max_units}."
+        )
+    logits = np.concatenate(
+        [
+            h @ p["c"] + family.log_normalizer(visible_field(h, p), p)
+            for h in _hidden_chunks(n_hidden, chunk)
+        ]
+    )
+    weights = np.exp(logits - logsumexp(logits))
+    stats = {}
+    for i, h in enumerate(_hidden_chunks(n_hidden, chunk)):
+        w = weights[i * chunk : i * chunk + h.shape[0]]
+        field = visible_field(h, p)
+        s = family.scale(family.mean(field, p), p)
+        part = {"W": (h * w[:, None]).T @ s, "c": w @ h, "s": w @ s}
+        part.update(family.expected_bias_stats(field, h, p, w))
+        for name, val in part.items():
+            stats[name] = stats[name] + val if name in stats else val
+    return stats
+
+
 def ais_betas(n_betas):
     """Inverse temperatures in the proportions of Salakhutdinov & Murray (2008).
 
@@ -112,50 +157,77 @@ def ais_betas(n_betas):
 def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
     """AIS estimate of ``log Z`` from the base-rate model ``base``.
 
-    ``base`` holds the base model's visible biases ``b`` (and, if the family
-    has extras, they must equal the model's). Computation runs in the model's
-    dtype; log-weights accumulate in float64.
+    ``base`` holds the base model's visible biases ``b`` and any family extras
+    (for Gaussian units, ``log_var``); missing extras are taken from the model.
+    The path ``theta_beta = (1 - beta) theta_A + beta theta_B`` interpolates
+    every parameter linearly; ``W`` and ``c`` are zero in the base model, so
+    the hidden field at ``beta`` is ``beta * (c + W s_beta(v))`` with the
+    model's ``W`` and ``c``, and the visible field ``b_beta + (beta h) W``:
+    no scaled copy of ``W`` is ever made. Sampling runs in the model's dtype;
+    the importance weights (differences of free energies summed over
+    thousands of steps) in float64.
     """
     dtype = params["W"].dtype
     n_hidden = params["W"].shape[0]
-    b_a = np.asarray(base["b"], dtype=dtype)
-    b_b = params["b"]
-    p_a = dict(
-        params, W=np.zeros_like(params["W"]), c=np.zeros_like(params["c"]), b=b_a
-    )
+    p_a = {
+        name: np.asarray(base.get(name, val), dtype=dtype)
+        for name, val in params.items()
+    }
+    p_a["W"] = np.zeros_like(params["W"])
+    p_a["c"] = np.zeros_like(params["c"])
     log_z_a = n_hidden * np.log(2.0) + float(
-        family.log_normalizer(b_a[None, :], p_a)[0]
+        family.log_normalizer(p_a["b"][None, :], p_a)[0]
     )
+    # parameters besides W and c that move along the path
+    moving = [
+        name
+        for name in params
+        if name not in ("W", "c") and not np.array_equal(p_a[name], params[name])
+    ]
+    # if s(v) does not move, u = c + W s(v) is the same at every beta
+    fixed_scale = not (
+        family.scale_depends_on_params and set(moving) & set(family.extra_params)
+    )
+    p64 = _as64(params)
+    a64 = _as64(p_a)
+
+    def mixed(beta, p, a):
+        """Model's W and c; the moving parameters at ``beta``."""
+        q = dict(p)
+        for name in moving:
+            q[name] = (1 - beta) * a[name] + beta * p[name]
+        return q
+
+    def u_of(v, beta):
+        return hidden_field(
+            family, v, params if fixed_scale else mixed(beta, params, p_a)
+        )
+
+    def log_f(v, u, beta):
+        """-F_beta(v) in float64, with u = c + W s_beta(v)."""
+        q = mixed(beta, p64, a64)
+        u64 = u.astype(np.float64) * beta
+        return -family.visible_energy(v.astype(np.float64), q) + softplus(u64).sum(
+            axis=1
+        )
 
     betas = ais_betas(n_betas)
-    v = family.sample(np.repeat(b_a[None, :], n_runs, axis=0), p_a, rng)
-    # u = c + W s(v) at the model's parameters: along this path the hidden
-    # field at inverse temperature beta is simply beta * u. Sampling runs in
-    # the model's dtype; the importance weights (differences of free energies
-    # summed over thousands of steps) in float64.
-    u = hidden_field(family, v, params)
+    v = family.sample(np.repeat(p_a["b"][None, :], n_runs, axis=0), p_a, rng)
     log_w = np.zeros(n_runs, dtype=np.float64)
-    p64 = {k: np.asarray(val, dtype=np.float64) for k, val in params.items()}
-    b_a64 = b_a.astype(np.float64)
-    p_beta = dict(params)
-
-    def neg_free_energy(beta, v64, u64):
-        p64["b"] = (1 - beta) * b_a64 + beta * p64_b
-        return -family.visible_energy(v64, p64) + softplus(beta * u64).sum(axis=1)
-
-    p64_b = p64["b"].copy()
-    v64, u64 = v.astype(np.float64), u.astype(np.float64)
-    prev = neg_free_energy(betas[0], v64, u64)
+    u = u_of(v, betas[0])
+    prev = log_f(v, u, betas[0])
     for beta in betas[1:]:
-        log_w += neg_free_energy(beta, v64, u64) - prev
+        if not fixed_scale:
+            u = u_of(v, beta)
+        log_w += log_f(v, u, beta) - prev
         # one Gibbs transition leaving p_beta invariant
-        h = sample_bernoulli(_expit_scaled(u, dtype.type(beta)), rng)
-        p_beta["b"] = ((1 - beta) * b_a + beta * b_b).astype(dtype)
-        h *= dtype.type(beta)  # (beta h) @ W: the field of beta W, no copy of W
-        v = family.sample(visible_field(h, p_beta), p_beta, rng)
-        u = hidden_field(family, v, params)
-        v64, u64 = v.astype(np.float64), u.astype(np.float64)
-        prev = neg_free_energy(beta, v64, u64)
+        bt = dtype.type(beta)
+        h = sample_bernoulli(_expit_scaled(u, bt), rng)
+        h *= bt  # (beta h) @ W is the visible field of beta W
+        q = mixed(beta, params, p_a)
+        v = family.sample(visible_field(h, q), q, rng)
+        u = u_of(v, beta)
+        prev = log_f(v, u, beta)
 
     m = np.max(log_w)
     w = np.exp(log_w - m)
@@ -191,4 +263,10 @@ def log_partition(
     )
 
 
-__all__ = ["LogPartition", "binary_states", "log_partition", "MAX_EXACT_UNITS"]
+__all__ = [
+    "LogPartition",
+    "binary_states",
+    "log_partition",
+    "model_stats_exact",
+    "MAX_EXACT_UNITS",
+]

@@ -62,6 +62,13 @@ class Settings:
     learning_rate_schedule: str = "constant"
     momentum_schedule: str = "warmup"
     max_iter: int = 1
+    #: clip each parameter's gradient to this Euclidean norm (None: no clipping)
+    max_grad_norm: float | None = None
+    #: start of non-persistent negative chains: "data" (CD) or "noise", fresh
+    #: samples of the base-rate model at every update (Liao et al. 2022)
+    negative_init: str = "data"
+    #: per-parameter multipliers of the learning rate, as (name, factor) pairs
+    lr_scale: tuple = ()
 
     def learning_rate_at(self, epoch):
         if self.learning_rate_schedule == "linear":
@@ -84,18 +91,32 @@ class Settings:
         return int(k)
 
 
-def init_state(family, X, n_hidden, dtype, settings, rng):
-    """Initial parameters: small random weights, base-rate visible biases."""
+def init_state(
+    family, X, n_hidden, dtype, settings, rng, *, adjust=None, data_offsets=True
+):
+    """Initial state: small random weights, base-rate visible biases.
+
+    ``adjust(params)`` may change the initial parameters in place before the
+    persistent chains and the centring offsets are made from them. The visible
+    offset is the data mean of ``s(v)`` (``data_offsets``) or the initial
+    model's mean; the hidden offset starts at 0.5.
+    """
     moments = data_moments(X)
     base = family.base_params(moments, n_hidden, dtype)
     params = {name: np.array(val, dtype=dtype) for name, val in base.items()}
     params["W"] = rng.normal(0.0, 0.01, size=params["W"].shape).astype(dtype)
+    if adjust is not None:
+        adjust(params)
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
     state = TrainState(params=params, velocity=velocity, rng=rng, moments=moments)
     if settings.persistent:
         state.chains = init_chains(family, params, settings.n_chains, rng)
     if settings.centering:
-        mu = np.asarray(family.scale(X, params).mean(axis=0), dtype=dtype).ravel()
+        if data_offsets:
+            mu = family.scale(X, params).mean(axis=0)
+        else:
+            mu = family.scale(family.mean(params["b"][None, :].copy(), params), params)
+        mu = np.asarray(mu, dtype=dtype).ravel()
         state.offsets = (mu, np.full(n_hidden, 0.5, dtype=dtype))
     return state
 
@@ -113,7 +134,7 @@ def cd_update_reference(family, state, v, settings, lr, momentum, cd_steps):
     p = state.params
     rng = state.rng
     ph_pos = hidden_proba(family, v, p)
-    h0 = state.chains if settings.persistent else sample_bernoulli(ph_pos, rng)
+    h0 = _negative_start(family, state, settings, ph_pos, v.shape[0])
     v_neg, ph_neg, h_new = gibbs_from_hidden(family, p, h0, cd_steps, rng)
     pos = phase_stats(family, v, ph_pos, p)
     neg = phase_stats(family, v_neg, ph_neg, p)
@@ -129,21 +150,31 @@ def cd_update_reference(family, state, v, settings, lr, momentum, cd_steps):
     family.constrain(p)
 
 
+def _negative_start(family, state, settings, ph_pos, n):
+    """Hidden states the negative chains start from."""
+    if settings.persistent:
+        return state.chains
+    if settings.negative_init == "noise":
+        return init_chains(family, state.params, n, state.rng)
+    return sample_bernoulli(ph_pos, state.rng)
+
+
 def cd_update(family, state, v, settings, lr, momentum, cd_steps):
     """One CD-k / PCD-k minibatch update of ``state`` in place.
 
     The fused form of :func:`cd_update_reference`: both phases are stacked
     with signed weights and centred by the offsets, so that one GEMM writes
     ``momentum * velocity + lr * gW`` straight into the velocity buffer, and
-    the centring corrections of the biases come from the small stacked
-    factors; no temporary of the size of ``W`` is made.
+    the centring corrections of the biases (and the norm of ``gW`` for
+    clipping) come from the small stacked factors; no temporary of the size
+    of ``W`` is made.
     """
     p = state.params
     rng = state.rng
     if sp.issparse(v):
         v = v.toarray()
     ph_pos = hidden_proba(family, v, p)
-    h0 = state.chains if settings.persistent else sample_bernoulli(ph_pos, rng)
+    h0 = _negative_start(family, state, settings, ph_pos, v.shape[0])
     v_neg, ph_neg, h_new = gibbs_from_hidden(family, p, h0, cd_steps, rng)
     n, m = v.shape[0], v_neg.shape[0]
     dtype = p["W"].dtype
@@ -170,11 +201,18 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
         Hw *= wts[:, None]
     if settings.persistent:
         state.chains = h_new
+    lr_w = lr * dict(settings.lr_scale).get("W", 1.0)
+    step = lr_w
+    if settings.max_grad_norm is not None:
+        # ||Hw' S||_F^2 = sum((Hw Hw') * (S S')), from (2B x 2B) Gram matrices
+        norm = float(np.sqrt(max(np.sum((Hw @ Hw.T) * (S @ S.T)), 0.0)))
+        if norm > settings.max_grad_norm:
+            step = lr_w * settings.max_grad_norm / norm
     vel = state.velocity["W"]
-    _momentum_gemm(vel, Hw, S, lr, momentum)
+    _momentum_gemm(vel, Hw, S, step, momentum)
     if settings.weight_decay:
         axpy = blas.saxpy if vel.dtype == np.float32 else blas.daxpy
-        axpy(p["W"].ravel(), vel.ravel(), a=-lr * settings.weight_decay)  # in place
+        axpy(p["W"].ravel(), vel.ravel(), a=-lr_w * settings.weight_decay)  # in place
     p["W"] += vel
     apply_update(state, g, settings, lr, momentum)
     family.constrain(p)
@@ -191,16 +229,26 @@ def _momentum_gemm(vel, Hw, S, lr, momentum):
 
 
 def apply_update(state, g, settings, lr, momentum):
-    """Momentum SGD ascent step; L2 weight decay on ``W`` when ``g`` has it."""
+    """Momentum SGD ascent step for every parameter in ``g``.
+
+    Each gradient is clipped to ``max_grad_norm`` (if set); L2 weight decay is
+    then added to the gradient of ``W``; ``lr_scale`` multiplies the step of
+    the parameters it names.
+    """
     p = state.params
-    if "W" in g and settings.weight_decay:
-        g["W"] = g["W"] - settings.weight_decay * p["W"]
+    lr_scale = dict(settings.lr_scale)
     for name, grad in g.items():
         if name in settings.frozen:
             continue
+        if settings.max_grad_norm is not None:
+            norm = float(np.sqrt(np.sum(grad * grad)))
+            if norm > settings.max_grad_norm:
+                grad = grad * grad.dtype.type(settings.max_grad_norm / norm)
+        if name == "W" and settings.weight_decay:
+            grad = grad - settings.weight_decay * p["W"]
         vel = state.velocity[name]
         vel *= momentum
-        vel += lr * grad
+        vel += lr * lr_scale.get(name, 1.0) * grad
         p[name] += vel
     state.n_updates += 1
 

@@ -54,6 +54,14 @@ class VisibleFamily:
     def sample(self, field, p, rng):
         raise NotImplementedError
 
+    def expected_bias_stats(self, field, h, p, weights=None):
+        """:meth:`bias_stats` averaged over ``v ~ p(v | h)`` (field ``b + h @ W``).
+
+        Exact expectations for a negative phase over enumerated hidden states.
+        The default holds when the statistics are linear in ``v``.
+        """
+        return self.bias_stats(self.mean(field, p), h, p, weights)
+
     def bias_stats(self, v, ph, p, weights=None):
         """Per-parameter (weighted) sums of d(-E)/d(theta) over the rows of ``v``.
 
@@ -164,13 +172,23 @@ class Gaussian(VisibleFamily):
         dlv = prec * _col_sum(0.5 * d * d - v * wh, weights)
         return {"b": prec * _col_sum(d, weights), "log_var": dlv}
 
+    def expected_bias_stats(self, field, h, p, weights=None):
+        # E[(v_i - b_i)^2 | h] = (a_i - b_i)^2 + sigma_i^2 adds 1/2 to the
+        # log_var statistic of every row; the rest is linear in v.
+        stats = self.bias_stats(self.mean(field, p), h, p, weights)
+        n = field.shape[0] if weights is None else float(np.sum(weights))
+        stats["log_var"] = stats["log_var"] + 0.5 * n
+        return stats
+
     def base_params(self, moments, n_hidden, dtype, like=None):
+        # The data's means and variances (above the floor), also with ``like``:
+        # as the start of AIS, a base as broad as the data anneals better than
+        # one with the model's (smaller) variances; the path interpolates the
+        # log-variances (see ``_partition.log_partition_ais``).
         n, s1, s2 = moments
         b = s1 / n
-        if like is not None and "log_var" in like:
-            lv = like["log_var"]
-        else:
-            lv = np.log(np.maximum(s2 / n - b * b, np.exp(self.min_log_var)))
+        var = np.maximum(s2 / n - b * b, 0.0)
+        lv = np.log(np.maximum(var, np.exp(self.min_log_var)))
         p = _params(np.zeros((n_hidden, s1.shape[0]), dtype), b.astype(dtype))
         p["log_var"] = np.asarray(lv, dtype=dtype).copy()
         return p

@@ -141,7 +141,16 @@ def test_centered_gradient_is_the_gradient_in_centered_coordinates():
 )
 @pytest.mark.parametrize("centering", [True, False])
 @pytest.mark.parametrize("persistent", [True, False])
-def test_fused_update_equals_reference(family, centering, persistent):
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"max_grad_norm": 0.05, "lr_scale": (("W", 0.5), ("log_var", 0.1))},
+        {"negative_init": "noise"},
+    ],
+    ids=["plain", "clip+lr_scale", "noise"],
+)
+def test_fused_update_equals_reference(family, centering, persistent, extra):
     rng = np.random.default_rng(0)
     if isinstance(family, Bernoulli):
         X = (rng.random((40, 7)) < 0.4).astype(float)
@@ -155,6 +164,7 @@ def test_fused_update_equals_reference(family, centering, persistent):
         persistent=persistent,
         n_chains=13,
         centering=centering,
+        **extra,
     )
     a = init_state(family, X, 5, np.float64, settings, np.random.default_rng(1))
     b = a.copy()

@@ -1,0 +1,447 @@
+"""Tests of GaussianBernoulliRBM and of the Gaussian visible family."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.special import logsumexp
+from sklearn.datasets import load_digits
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_rbm import GaussianBernoulliRBM
+from sklearn_rbm._engine import (
+    free_energy,
+    gradient,
+    hidden_proba,
+    phase_stats,
+    visible_field,
+)
+from sklearn_rbm._partition import (
+    log_partition_ais,
+    log_partition_exact,
+    model_stats_exact,
+)
+from sklearn_rbm._visible import Gaussian, binary_states
+
+# ---------------------------------------------------------------- helpers
+
+
+def random_params(rng, n_hidden, n_visible, w_scale=1.0, lv_scale=0.5):
+    return {
+        "W": rng.normal(0.0, w_scale, (n_hidden, n_visible)),
+        "b": rng.normal(0.0, 1.0, n_visible),
+        "c": rng.normal(0.0, 1.0, n_hidden),
+        "log_var": rng.normal(0.0, lv_scale, n_visible),
+    }
+
+
+def exact_mixture(p):
+    """p(v) as the mixture over hidden states: weights, means, variances."""
+    fam = Gaussian()
+    h = binary_states(p["W"].shape[0])
+    a = visible_field(h, p)
+    logits = h @ p["c"] + fam.log_normalizer(a, p)
+    return np.exp(logits - logsumexp(logits)), a, np.exp(p["log_var"]), h
+
+
+def mixture_sample(p, n, rng):
+    """Exact (ancestral) samples of a small Gaussian-Bernoulli RBM."""
+    w, a, var, h = exact_mixture(p)
+    k = rng.choice(len(w), size=n, p=w)
+    return a[k] + rng.standard_normal((n, a.shape[1])) * np.sqrt(var), h[k]
+
+
+def with_params(rbm, p):
+    """Put known parameters into a fitted estimator (clears the log Z cache)."""
+    rbm.components_ = p["W"].copy()
+    rbm.intercept_visible_ = p["b"].copy()
+    rbm.intercept_hidden_ = p["c"].copy()
+    rbm.log_variance_ = p["log_var"].copy()
+    return rbm
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X = load_digits().data
+    X = X[:, (X > 0).mean(axis=0) >= 0.05]
+    return StandardScaler().fit_transform(X)
+
+
+# ------------------------------------------------------ family and log Z
+
+
+def test_gaussian_family_conditionals():
+    """p(v|h) = N(b + W'h, sigma^2) and p(h|v) = sigmoid(c + W v/sigma^2)."""
+    rng = np.random.default_rng(0)
+    fam = Gaussian()
+    p = random_params(rng, 3, 4)
+    v = rng.normal(size=(5, 4))
+    prec = np.exp(-p["log_var"])
+    expected = 1 / (1 + np.exp(-(p["c"] + (v * prec) @ p["W"].T)))
+    np.testing.assert_allclose(hidden_proba(fam, v, p), expected, rtol=1e-12)
+    # F(v) = E_vis(v) - sum softplus(.) with E_vis = sum (v-b)^2 / (2 sigma^2)
+    e_vis = 0.5 * ((v - p["b"]) ** 2 * prec).sum(axis=1)
+    sp = np.logaddexp(0, p["c"] + (v * prec) @ p["W"].T).sum(axis=1)
+    np.testing.assert_allclose(free_energy(fam, v, p), e_vis - sp, rtol=1e-12)
+    # log of the Gaussian integral over v for hidden state h
+    h = np.array([[1.0, 0.0, 1.0]])
+    a = visible_field(h, p)
+    var = np.exp(p["log_var"])
+    direct = 0.5 * np.sum(np.log(2 * np.pi * var)) + np.sum(
+        (a[0] ** 2 - p["b"] ** 2) / (2 * var)
+    )
+    np.testing.assert_allclose(fam.log_normalizer(a, p)[0], direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_hidden", [1, 3, 5])
+def test_exact_log_z_matches_quadrature_1d(n_hidden):
+    rng = np.random.default_rng(n_hidden)
+    fam = Gaussian()
+    p = random_params(rng, n_hidden, 1, w_scale=1.5)
+    log_z = log_partition_exact(fam, p).log_z
+    _, a, var, _ = exact_mixture(p)
+    sd = float(np.sqrt(var[0]))
+    lo, hi = a.min() - 15 * sd, a.max() + 15 * sd
+
+    def density(x):
+        return np.exp(-free_energy(fam, np.array([[x]]), p)[0] - log_z)
+
+    total, err = integrate.quad(
+        density, lo, hi, points=np.unique(a.ravel()), limit=500, epsabs=1e-12
+    )
+    assert err < 1e-8
+    np.testing.assert_allclose(total, 1.0, rtol=1e-7)
+
+
+@pytest.mark.parametrize("n_hidden", [2, 3])
+def test_exact_log_z_matches_quadrature_2d(n_hidden):
+    rng = np.random.default_rng(10 + n_hidden)
+    fam = Gaussian()
+    p = random_params(rng, n_hidden, 2, w_scale=1.0, lv_scale=0.2)
+    log_z = log_partition_exact(fam, p).log_z
+    _, a, var, _ = exact_mixture(p)
+    sd = np.sqrt(var)
+    lo, hi = a.min(axis=0) - 10 * sd, a.max(axis=0) + 10 * sd
+
+    def density(y, x):
+        return np.exp(-free_energy(fam, np.array([[x, y]]), p)[0] - log_z)
+
+    total, _ = integrate.dblquad(
+        density, lo[0], hi[0], lo[1], hi[1], epsabs=1e-10, epsrel=1e-10
+    )
+    np.testing.assert_allclose(total, 1.0, rtol=1e-6)
+
+
+def test_exact_model_stats_match_quadrature_1d():
+    """The exact negative phase (closed-form Gaussian moments) in 1D."""
+    rng = np.random.default_rng(3)
+    fam = Gaussian()
+    p = random_params(rng, 3, 1, w_scale=1.5)
+    log_z = log_partition_exact(fam, p).log_z
+    _, a, var, _ = exact_mixture(p)
+    sd = float(np.sqrt(var[0]))
+    x = np.linspace(a.min() - 15 * sd, a.max() + 15 * sd, 20001)
+    dx = x[1] - x[0]
+    simpson = np.ones_like(x)
+    simpson[1:-1:2], simpson[2:-1:2] = 4.0, 2.0
+    v = x[:, None]
+    weights = simpson * dx / 3 * np.exp(-free_energy(fam, v, p) - log_z)
+    np.testing.assert_allclose(weights.sum(), 1.0, rtol=1e-9)
+    numeric = phase_stats(fam, v, hidden_proba(fam, v, p), p, weights=weights)
+    exact = model_stats_exact(fam, p)
+    assert set(numeric) == set(exact)
+    for name in exact:
+        np.testing.assert_allclose(exact[name], numeric[name], rtol=1e-7, atol=1e-9)
+
+
+def test_exact_log_likelihood_gradient_finite_differences():
+    """Engine gradient (exact negative phase) vs finite differences of log p."""
+    rng = np.random.default_rng(4)
+    fam = Gaussian()
+    p = random_params(rng, 4, 3, w_scale=0.7, lv_scale=0.3)
+    X = rng.normal(0.0, 1.5, (25, 3)) + p["b"]
+
+    def mean_log_lik(q):
+        return np.mean(-free_energy(fam, X, q)) - log_partition_exact(fam, q).log_z
+
+    pos = phase_stats(fam, X, hidden_proba(fam, X, p), p)
+    g = gradient(fam, p, pos, model_stats_exact(fam, p))
+    assert set(g) == {"W", "b", "c", "log_var"}
+    eps = 1e-6
+    for name, val in p.items():
+        numeric = np.zeros_like(val)
+        for idx in np.ndindex(val.shape):
+            q = {k: v.copy() for k, v in p.items()}
+            q[name][idx] += eps
+            up = mean_log_lik(q)
+            q[name][idx] -= 2 * eps
+            numeric[idx] = (up - mean_log_lik(q)) / (2 * eps)
+        np.testing.assert_allclose(g[name], numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_ais_matches_exact_16_hidden(digits):
+    rbm = GaussianBernoulliRBM(
+        n_components=16, learning_rate=1e-2, max_iter=40, random_state=0
+    ).fit(digits)
+    # trained: the variances moved well below the data's
+    assert np.median(rbm.sigma_) < 0.8
+    exact = rbm.log_partition(method="exact")
+    assert exact.method == "exact" and exact.std_err == 0.0
+    ais = rbm.log_partition(method="ais", n_betas=3000, n_runs=100, random_state=0)
+    assert ais.method == "ais" and ais.n_betas == 3000
+    assert abs(ais.log_z - exact.log_z) < 0.5
+    assert ais.std_err < 0.25
+    # score_samples uses the latest estimate
+    assert rbm.log_partition_ is ais
+    F = rbm.free_energy(digits[:5])
+    np.testing.assert_allclose(rbm.score_samples(digits[:5]), -F - ais.log_z)
+
+
+def test_ais_path_with_fixed_variances_matches_exact():
+    """AIS when the base and the model share their variances (fast path)."""
+    rng = np.random.default_rng(5)
+    fam = Gaussian()
+    p = random_params(rng, 12, 6, w_scale=0.5)
+    exact = log_partition_exact(fam, p).log_z
+    for base_lv in (p["log_var"], np.zeros(6)):
+        base = {"b": rng.normal(size=6), "log_var": base_lv}
+        est = log_partition_ais(
+            fam, p, base, n_betas=2000, n_runs=50, rng=np.random.default_rng(0)
+        )
+        assert abs(est.log_z - exact) < 0.5
+
+
+# ------------------------------------------------------------- sampling
+
+
+def test_sampler_moments_match_exact_marginal():
+    rng = np.random.default_rng(6)
+    p = random_params(rng, 3, 2, w_scale=1.0, lv_scale=0.3)
+    rbm = GaussianBernoulliRBM(n_components=3, max_iter=1, random_state=0)
+    rbm = with_params(rbm.fit(rng.normal(size=(20, 2))), p)
+    w, a, var, _ = exact_mixture(p)
+    mean = w @ a
+    cov = np.diag(var) + (a - mean).T @ ((a - mean) * w[:, None])
+    n = 20000
+    V = rbm.sample(n, n_steps=30, random_state=1)
+    assert V.shape == (n, 2)
+    se = np.sqrt(np.diag(cov) / n)
+    assert np.all(np.abs(V.mean(axis=0) - mean) < 5 * se)
+    np.testing.assert_allclose(np.cov(V.T), cov, rtol=0.05, atol=0.03)
+    # third moments too: the marginal is a mixture, not a Gaussian
+    m3 = w @ ((a - mean) ** 3 + 3 * (a - mean) * var)
+    np.testing.assert_allclose(((V - mean) ** 3).mean(axis=0), m3, atol=0.1)
+    # one Gibbs step leaves exact samples' distribution unchanged
+    X0, _ = mixture_sample(p, n, rng)
+    V1 = rbm.gibbs(X0, random_state=2)
+    assert np.all(np.abs(V1.mean(axis=0) - mean) < 5 * se)
+
+
+def test_learned_variances_recover_true_noise():
+    rng = np.random.default_rng(7)
+    sigma = np.array([0.5, 0.8, 0.6])
+    p = {
+        "W": np.array([[1.5, 0.0, 1.0], [0.0, 1.5, 0.0]]),
+        "b": np.array([-1.0, -1.0, 0.0]),
+        "c": np.zeros(2),
+        "log_var": 2 * np.log(sigma),
+    }
+    # orthogonal weight vectors and these hidden biases give four equally
+    # likely (overlapping) components, b + {0, 1}^2 W
+    fam = Gaussian()
+    p["c"] = fam.log_normalizer(p["b"][None, :], p) - fam.log_normalizer(
+        visible_field(np.eye(2), p), p
+    )
+    np.testing.assert_allclose(exact_mixture(p)[0], 0.25)
+    X, _ = mixture_sample(p, 4000, rng)
+    # a few spare hidden units, and variances that may move faster than the
+    # default for this small problem (4,000 updates)
+    rbm = GaussianBernoulliRBM(
+        n_components=4,
+        learning_rate=1e-2,
+        variance_lr_scale=0.1,
+        max_iter=100,
+        random_state=0,
+    ).fit(X)
+    np.testing.assert_allclose(rbm.sigma_, sigma, rtol=0.1)
+    np.testing.assert_allclose(rbm.variances_, rbm.sigma_**2)
+    # from 0.25 of the data's variances: they moved
+    assert np.all(np.abs(rbm.variances_ - 0.25 * X.var(axis=0)) > 0.05)
+    # and its density is as good as the truth's (exact log Z for both)
+    truth = GaussianBernoulliRBM(n_components=2, max_iter=1).fit(X[:10])
+    truth = with_params(truth, p)
+    assert rbm.score(X) > truth.score(X) - 0.03
+
+
+# -------------------------------------------------------------- estimator
+
+
+def test_fit_beats_a_single_gaussian_in_a_pipeline():
+    rng = np.random.default_rng(8)
+    X = np.concatenate([rng.normal(-2, 0.5, (300, 2)), rng.normal(2, 0.5, (300, 2))])
+    X = X * [10.0, 0.1]
+    pipe = make_pipeline(
+        StandardScaler(),
+        GaussianBernoulliRBM(n_components=4, batch_size=10, max_iter=50),
+    ).set_params(gaussianbernoullirbm__random_state=0)
+    pipe.fit(X[::2])
+    gauss = -np.log(2 * np.pi * np.e)  # standard normal in 2D, per sample
+    assert pipe.score(X[1::2]) > gauss + 1.0
+
+
+def test_fixed_variances_stay_fixed(digits):
+    rbm = GaussianBernoulliRBM(
+        n_components=8, learn_variance=False, max_iter=3, random_state=0
+    ).fit(digits)
+    np.testing.assert_allclose(rbm.sigma_, 1.0, rtol=1e-10)
+    rbm.partial_fit(digits[:200])
+    np.testing.assert_allclose(rbm.sigma_, 1.0, rtol=1e-10)
+    learned = GaussianBernoulliRBM(n_components=8, max_iter=3, random_state=0)
+    assert not np.allclose(learned.fit(digits).sigma_, 0.5)  # 0.25 * var, moved
+
+
+def test_variance_floor():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 3))
+    X[:, 1] = 0.5  # a constant feature
+    rbm = GaussianBernoulliRBM(
+        n_components=4, min_variance=0.05, max_iter=5, random_state=0
+    ).fit(X)
+    assert np.all(rbm.variances_ >= 0.05 * (1 - 1e-12))
+    assert np.isfinite(rbm.score(X))
+
+
+def test_transform_inverse_transform_free_energy(digits):
+    rbm = GaussianBernoulliRBM(n_components=6, max_iter=2, random_state=0)
+    H = rbm.fit_transform(digits[:300])
+    assert H.shape == (300, 6) and np.all((H > 0) & (H < 1))
+    W, b = rbm.components_, rbm.intercept_visible_
+    np.testing.assert_allclose(rbm.inverse_transform(H), b + H @ W)
+    F = rbm.free_energy(digits[:10])
+    np.testing.assert_allclose(
+        rbm.score_samples(digits[:10]), -F - rbm.log_partition_.log_z
+    )
+    assert rbm.score(digits[:10]) == pytest.approx(
+        rbm.score_samples(digits[:10]).mean()
+    )
+    np.testing.assert_array_equal(
+        rbm.get_feature_names_out(),
+        [f"gaussianbernoullirbm{i}" for i in range(6)],
+    )
+    with pytest.raises(ValueError, match="columns"):
+        rbm.inverse_transform(H[:, :3])
+    V = rbm.sample(4, n_steps=5, random_state=0, return_mean=True)
+    assert V.shape == (4, digits.shape[1])
+
+
+def test_set_output_pandas(digits):
+    pd = pytest.importorskip("pandas")
+    rbm = GaussianBernoulliRBM(n_components=3, max_iter=1, random_state=0)
+    out = rbm.set_output(transform="pandas").fit_transform(digits[:50])
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == [f"gaussianbernoullirbm{i}" for i in range(3)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_preserved(digits, dtype):
+    X = digits[:300].astype(dtype)
+    rbm = GaussianBernoulliRBM(n_components=5, max_iter=2, random_state=0).fit(X)
+    for attr in ("components_", "intercept_visible_", "log_variance_", "sigma_"):
+        assert getattr(rbm, attr).dtype == dtype
+    assert rbm.transform(X).dtype == dtype
+    assert rbm.score_samples(X).dtype == dtype
+    assert rbm.free_energy(X).dtype == dtype
+    assert rbm.sample(3, n_steps=2, random_state=0).dtype == dtype
+    assert rbm.gibbs(X[:3], random_state=0).dtype == dtype
+    assert rbm.inverse_transform(rbm.transform(X[:3])).dtype == dtype
+    rbm.partial_fit(X[:100])
+    assert rbm.components_.dtype == dtype
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_raises(bad):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    rbm = GaussianBernoulliRBM(n_components=2, max_iter=1, random_state=0).fit(X)
+    X[3, 1] = bad
+    for method in (GaussianBernoulliRBM(n_components=2).fit, rbm.transform):
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            method(X)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        rbm.score_samples(X)
+
+
+def test_sparse_input_rejected():
+    sp = pytest.importorskip("scipy.sparse")
+    X = sp.random(20, 4, density=0.5, format="csr", random_state=0)
+    with pytest.raises(TypeError, match="dense"):
+        GaussianBernoulliRBM(n_components=2).fit(X)
+
+
+def test_early_stopping_monitors_exact_log_likelihood(digits):
+    rbm = GaussianBernoulliRBM(
+        n_components=8,
+        learning_rate=1e-2,
+        max_iter=15,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(digits)
+    scores = rbm.validation_scores_
+    assert 1 <= len(scores) <= 15 and rbm.n_iter_ == len(scores)
+    # the monitor is the exact mean log-likelihood (in nats, per sample):
+    # it improves on the initial model's
+    assert max(scores) > scores[0]
+    assert all(s < 0 for s in scores)
+
+
+def test_noise_initialised_cd_learns(digits):
+    kw = {"n_components": 8, "learning_rate": 1e-2, "max_iter": 10, "random_state": 0}
+    base = GaussianBernoulliRBM(
+        max_iter=1, **{k: v for k, v in kw.items() if k != "max_iter"}
+    )
+    start = base.set_params(learning_rate=1e-9).fit(digits).score(digits)
+    noise = GaussianBernoulliRBM(
+        persistent=False, negative_init="noise", cd_steps=10, **kw
+    ).fit(digits)
+    assert noise.score(digits) > start + 5.0
+
+
+def test_partial_fit_continues(digits):
+    rbm = GaussianBernoulliRBM(n_components=4, random_state=0)
+    rbm.partial_fit(digits[:200])
+    W = rbm.components_.copy()
+    rbm.partial_fit(digits[200:400])
+    assert rbm.n_iter_ == 2
+    assert not np.allclose(W, rbm.components_)
+
+
+def test_max_grad_norm_clips_updates():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(100, 5)) * 50.0  # unscaled: huge gradients
+    common = {
+        "n_components": 3,
+        "max_iter": 1,
+        "batch_size": 100,
+        "momentum": 0.0,
+        "learning_rate": 0.1,
+        "weight_decay": 0.0,
+        "random_state": 0,
+    }
+    W0 = (
+        GaussianBernoulliRBM(
+            learning_rate=1e-12,
+            **{k: v for k, v in common.items() if k != "learning_rate"},
+        )
+        .fit(X)
+        .components_
+    )
+    W1 = GaussianBernoulliRBM(max_grad_norm=1.0, **common).fit(X).components_
+    assert np.linalg.norm(W1 - W0) <= 0.1 * 1.0 * (1 + 1e-6)
+
+
+@parametrize_with_checks(
+    [GaussianBernoulliRBM(n_components=3, max_iter=3, random_state=0)]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
