@@ -36,6 +36,8 @@ class TrainState:
     n_updates: int = 0
     n_epochs: int = 0
     cache: dict = field(default_factory=dict)  # derived values, e.g. log Z
+    # bookkeeping of lazy_row_update: {"last": int64 per row, "t": int, "coef": ...}
+    lazy: dict = field(default_factory=dict)
 
     def copy(self):
         new = copy.deepcopy(self)
@@ -129,7 +131,7 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
 def apply_update(state, g, settings, lr, momentum):
     """Momentum SGD ascent step with L2 weight decay on ``W``."""
     p = state.params
-    if settings.weight_decay:
+    if settings.weight_decay and "W" in g:
         g["W"] -= settings.weight_decay * p["W"]
     for name, grad in g.items():
         if name in settings.frozen:
@@ -138,6 +140,106 @@ def apply_update(state, g, settings, lr, momentum):
         vel *= momentum
         vel += lr * grad
         p[name] += vel
+    state.n_updates += 1
+
+
+def _step_powers(a, m, gaps):
+    """``M**d`` for each ``d`` in ``gaps``, with ``M = [[1 - a, m], [-a, m]]``.
+
+    ``M`` maps ``(w, velocity)`` through one momentum step with zero gradient
+    and weight decay ``a = lr * decay``: ``vel' = m vel - a w``,
+    ``w' = w + vel'``. Computed by repeated squaring, vectorised over ``gaps``.
+    """
+    gaps = np.asarray(gaps, dtype=np.int64).copy()
+    out = np.broadcast_to(np.eye(2), (gaps.shape[0], 2, 2)).copy()
+    base = np.array([[1.0 - a, m], [-a, m]])
+    while gaps.any():
+        odd = (gaps & 1).astype(bool)
+        out[odd] = out[odd] @ base
+        base = base @ base
+        gaps >>= 1
+    return out
+
+
+def _catch_up(state, names, rows, decay):
+    """Bring ``rows`` of the row-sparse parameters ``names`` forward through
+    the steps they missed since their last update."""
+    lz = state.lazy
+    gaps = lz["t"] - lz["last"][rows]
+    if not gaps.any():
+        return
+    lr, momentum = lz["coef"]
+    uniq, inv = np.unique(gaps, return_inverse=True)
+    for name in names:
+        p = state.params[name]
+        vel = state.velocity[name]
+        P = _step_powers(lr * decay.get(name, 0.0), momentum, uniq)[inv]
+        P = P.astype(p.dtype).reshape((len(rows), 2, 2) + (1,) * (p.ndim - 1))
+        w, v = p[rows], vel[rows]
+        p[rows] = P[:, 0, 0] * w + P[:, 0, 1] * v
+        vel[rows] = P[:, 1, 0] * w + P[:, 1, 1] * v
+    lz["last"][rows] = lz["t"]
+
+
+def init_lazy(state, n_rows):
+    """Start lazy bookkeeping for row-sparse parameters with ``n_rows`` rows."""
+    state.lazy = {"last": np.zeros(n_rows, dtype=np.int64), "t": 0, "coef": None}
+
+
+def flush_rows(state, names, decay):
+    """Apply every pending (missed) step to all rows of the row-sparse
+    parameters, so they equal what dense updates would have produced."""
+    lz = state.lazy
+    if lz.get("coef") is not None:
+        rows = np.flatnonzero(lz["last"] != lz["t"])
+        if rows.size:
+            _catch_up(state, names, rows, decay)
+    lz["coef"] = None
+
+
+def lazy_row_update(state, rows, row_grads, dense_grads, lr, momentum, decay):
+    """Momentum SGD ascent step where only ``rows`` get a gradient.
+
+    ``row_grads[name]`` holds the gradient of ``rows`` (leading axis) of the
+    row-sparse parameter ``name``; every other row has gradient zero this
+    step, so it only feels momentum and weight decay. Instead of touching it
+    now, its missed steps are applied in closed form (:func:`_step_powers`)
+    when it is next touched or at :func:`flush_rows`. The result equals the
+    dense step of :func:`apply_update` (``vel = m vel + lr (g - decay w);
+    w += vel``) up to rounding. ``dense_grads`` are updated densely.
+    ``decay`` maps parameter names to their L2 coefficient (default 0).
+    Call :func:`flush_rows` before reading the parameters and whenever
+    ``lr`` or ``momentum`` change (done automatically here).
+    """
+    lz = state.lazy
+    names = tuple(row_grads)
+    if lz.get("coef") != (lr, momentum):
+        flush_rows(state, names, decay)
+        lz["coef"] = (lr, momentum)
+    _catch_up(state, names, rows, decay)
+    for name, g in row_grads.items():
+        p = state.params[name]
+        vel = state.velocity[name]
+        wd = decay.get(name, 0.0)
+        w = p[rows]
+        v = vel[rows]
+        v *= momentum
+        v += lr * g
+        if wd:
+            v -= (lr * wd) * w
+        vel[rows] = v
+        p[rows] = w + v
+    for name, g in dense_grads.items():
+        p = state.params[name]
+        vel = state.velocity[name]
+        wd = decay.get(name, 0.0)
+        vel *= momentum
+        vel += lr * g
+        if wd:
+            vel -= (lr * wd) * p
+        p += vel
+    lz["t"] += 1
+    lz["last"][rows] = lz["t"]
     state.n_updates += 1
 
 
@@ -185,11 +287,14 @@ def run_epochs(
     verbose=0,
     name="RBM",
     score_name="score",
+    epoch_end=None,
 ):
     """Run up to ``n_epochs`` epochs of ``step`` over shuffled minibatches.
 
     Returns ``(state, history)``; with early stopping the returned state is the
     best one seen. ``history`` lists the monitored score per epoch.
+    ``epoch_end()``, if given, runs after each epoch's updates and before the
+    monitor (e.g. to flush lazily applied updates).
     """
     history = []
     for _ in range(n_epochs):
@@ -200,6 +305,8 @@ def run_epochs(
         k = settings.cd_steps_at(epoch)
         for idx in minibatches(n_samples, batch_size, state.rng if shuffle else None):
             step(idx, lr, mom, k)
+        if epoch_end is not None:
+            epoch_end()
         state.n_epochs += 1
         score = monitor() if monitor is not None else None
         history.append(score)
