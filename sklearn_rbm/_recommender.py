@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -470,9 +471,12 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         if self.rank is None:
             p["W3"] = rng.normal(0.0, 0.01, size=(n_vars, K, H)).astype(dt)
         else:
-            s = np.sqrt(0.01 / np.sqrt(self.rank))
+            # W = A @ B has the same 0.01 scale as a full W; B starts at unit
+            # scale so that A (the large factor) learns at a useful rate
+            s = 0.01 / np.sqrt(self.rank) * np.sqrt(self.rank)
             p["A"] = rng.normal(0.0, s, size=(n_vars, K, self.rank)).astype(dt)
-            p["B"] = rng.normal(0.0, s, size=(self.rank, H)).astype(dt)
+            p["B"] = rng.normal(0.0, 1.0 / np.sqrt(self.rank), size=(self.rank, H))
+            p["B"] = p["B"].astype(dt)
         if self.conditional:
             p["D"] = np.zeros((n_vars, H), dt)
         return p
@@ -1156,7 +1160,9 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         tags.input_tags.string = True
         tags.input_tags.categorical = True
         tags.target_tags.required = False
-        tags.non_deterministic = False
+        # transform() gives hidden representations of cases (ids in, features
+        # out); it is not a feature transformer of X
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
 
 

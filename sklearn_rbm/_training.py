@@ -166,18 +166,25 @@ def _catch_up(state, names, rows, decay):
     the steps they missed since their last update."""
     lz = state.lazy
     gaps = lz["t"] - lz["last"][rows]
-    if not gaps.any():
+    stale = gaps > 0
+    if not stale.any():
         return
+    rows, gaps = rows[stale], gaps[stale]
     lr, momentum = lz["coef"]
     uniq, inv = np.unique(gaps, return_inverse=True)
     for name in names:
         p = state.params[name]
         vel = state.velocity[name]
-        P = _step_powers(lr * decay.get(name, 0.0), momentum, uniq)[inv]
-        P = P.astype(p.dtype).reshape((len(rows), 2, 2) + (1,) * (p.ndim - 1))
+        P = _step_powers(lr * decay.get(name, 0.0), momentum, uniq).astype(p.dtype)
+        P = P[inv].reshape((len(rows), 2, 2) + (1,) * (p.ndim - 1))
         w, v = p[rows], vel[rows]
-        p[rows] = P[:, 0, 0] * w + P[:, 0, 1] * v
-        vel[rows] = P[:, 1, 0] * w + P[:, 1, 1] * v
+        new_w = P[:, 0, 0] * w
+        new_w += P[:, 0, 1] * v
+        v *= P[:, 1, 1]
+        w *= P[:, 1, 0]
+        v += w
+        p[rows] = new_w
+        vel[rows] = v
     lz["last"][rows] = lz["t"]
 
 
@@ -197,30 +204,47 @@ def flush_rows(state, names, decay):
     lz["coef"] = None
 
 
-def lazy_row_update(state, rows, row_grads, dense_grads, lr, momentum, decay):
+def lazy_row_update(
+    state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.25
+):
     """Momentum SGD ascent step where only ``rows`` get a gradient.
 
-    ``row_grads[name]`` holds the gradient of ``rows`` (leading axis) of the
-    row-sparse parameter ``name``; every other row has gradient zero this
-    step, so it only feels momentum and weight decay. Instead of touching it
-    now, its missed steps are applied in closed form (:func:`_step_powers`)
-    when it is next touched or at :func:`flush_rows`. The result equals the
-    dense step of :func:`apply_update` (``vel = m vel + lr (g - decay w);
-    w += vel``) up to rounding. ``dense_grads`` are updated densely.
+    ``row_grads[name]`` holds the gradient of ``rows`` (leading axis, sorted
+    unique indices) of the row-sparse parameter ``name``; every other row has
+    gradient zero this step, so it only feels momentum and weight decay.
+    Instead of touching it now, its missed steps are applied in closed form
+    (:func:`_step_powers`) when it is next touched or at :func:`flush_rows`.
+    The result equals the dense step of :func:`apply_update` (``vel = m vel +
+    lr (g - decay w); w += vel``) up to rounding. When ``rows`` cover at
+    least ``dense_fraction`` of the rows, the step is done densely instead
+    (cheaper than gathering). ``dense_grads`` are always updated densely.
     ``decay`` maps parameter names to their L2 coefficient (default 0).
-    Call :func:`flush_rows` before reading the parameters and whenever
-    ``lr`` or ``momentum`` change (done automatically here).
+    Call :func:`flush_rows` before reading the parameters; a change of ``lr``
+    or ``momentum`` flushes automatically.
     """
     lz = state.lazy
     names = tuple(row_grads)
     if lz.get("coef") != (lr, momentum):
         flush_rows(state, names, decay)
         lz["coef"] = (lr, momentum)
-    _catch_up(state, names, rows, decay)
+    n_rows = lz["last"].shape[0]
+    dense = len(rows) >= dense_fraction * n_rows
+    if dense:
+        flush_rows(state, names, decay)
+        lz["coef"] = (lr, momentum)
+    else:
+        _catch_up(state, names, rows, decay)
     for name, g in row_grads.items():
         p = state.params[name]
         vel = state.velocity[name]
         wd = decay.get(name, 0.0)
+        if dense:
+            vel *= momentum
+            if wd:
+                vel -= (lr * wd) * p
+            vel[rows] += lr * g
+            p += vel
+            continue
         w = p[rows]
         v = vel[rows]
         v *= momentum
@@ -228,7 +252,8 @@ def lazy_row_update(state, rows, row_grads, dense_grads, lr, momentum, decay):
         if wd:
             v -= (lr * wd) * w
         vel[rows] = v
-        p[rows] = w + v
+        w += v
+        p[rows] = w
     for name, g in dense_grads.items():
         p = state.params[name]
         vel = state.velocity[name]
@@ -239,7 +264,10 @@ def lazy_row_update(state, rows, row_grads, dense_grads, lr, momentum, decay):
             vel -= (lr * wd) * p
         p += vel
     lz["t"] += 1
-    lz["last"][rows] = lz["t"]
+    if dense:
+        lz["last"][:] = lz["t"]
+    else:
+        lz["last"][rows] = lz["t"]
     state.n_updates += 1
 
 
