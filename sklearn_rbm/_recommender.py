@@ -98,6 +98,8 @@ def _check_pairs(X):
                     arr = np.array(X)
                 except ValueError:
                     pass
+        if np.iscomplexobj(arr):
+            raise ValueError("Complex data not supported: ids must be ints or strings.")
         if arr.ndim != 2 or arr.shape[1] != 2:
             raise ValueError(
                 "X must be an array of shape (n_ratings, 2) holding (user id, "
