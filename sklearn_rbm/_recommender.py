@@ -171,7 +171,7 @@ class _Ratings:
     """Observed entries stored grouped by case (CSR without values)."""
 
     def __init__(self, case, var, k, n_cases):
-        order = np.lexsort((var, case))
+        order = np.argsort(case, kind="stable")  # group by case, keep order
         self.var = np.ascontiguousarray(var[order]).astype(np.int32)
         self.k = np.ascontiguousarray(k[order]).astype(np.int8)
         counts = np.bincount(case, minlength=n_cases)
@@ -248,6 +248,8 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         Momentum schedule.
     weight_decay : float, default=0.001
         L2 penalty on ``W`` (``A``, ``B``) and ``D``.
+    learning_rate_schedule : {"constant", "linear"}, default="constant"
+        ``"linear"`` decays the learning rate to zero over ``max_iter`` epochs.
     prediction : {"mean_field", "exact"}, default="mean_field"
         How :meth:`predict` and :meth:`predict_proba` turn a case's ratings
         into ``p(v_q = k)``: through the hidden probabilities (fast), or
@@ -352,6 +354,7 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "momentum_schedule": [StrOptions({"constant", "warmup"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "prediction": [StrOptions({"mean_field", "exact"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -377,6 +380,7 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         momentum=0.9,
         momentum_schedule="warmup",
         weight_decay=0.001,
+        learning_rate_schedule="constant",
         prediction="mean_field",
         early_stopping=True,
         validation_fraction=0.05,
@@ -398,6 +402,7 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         self.momentum = momentum
         self.momentum_schedule = momentum_schedule
         self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.prediction = prediction
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -458,6 +463,7 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
             n_chains=1,
             centering=False,
             momentum_schedule=self.momentum_schedule,
+            learning_rate_schedule=self.learning_rate_schedule,
             max_iter=int(self.max_iter),
         )
 
