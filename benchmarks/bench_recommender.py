@@ -26,37 +26,37 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _movielens import ml1m, ml100k_split, random_split  # noqa: E402
+from _movielens import ml1m, ml100k_split, random_split
 
-from sklearn_rbm import CategoricalRBMRecommender  # noqa: E402
+from sklearn_rbm import CategoricalRBMRecommender
 
 ML1M_SEED = 0
 
 # Chosen on a 10% validation split of u1.base (tune_recommender.py ml100k).
-RBM_ML100K = dict(
-    n_components=100,
-    orientation="item",
-    batch_size=50,
-    learning_rate=0.05,
-    max_iter=30,
-    cd_steps=((0, 1), (15, 3)),
-    learning_rate_schedule="linear",
-    n_iter_no_change=30,
-    random_state=0,
-)
+RBM_ML100K = {
+    "n_components": 100,
+    "orientation": "item",
+    "batch_size": 50,
+    "learning_rate": 0.05,
+    "max_iter": 30,
+    "cd_steps": ((0, 1), (15, 3)),
+    "learning_rate_schedule": "linear",
+    "n_iter_no_change": 30,
+    "random_state": 0,
+}
 # Chosen on a 10% validation split of the ML-1M training part
 # (tune_recommender.py ml1m); sized to fit in about a minute on 2 cores.
-RBM_ML1M = dict(
-    n_components=100,
-    orientation="item",
-    batch_size=100,
-    learning_rate=0.1,
-    max_iter=25,
-    cd_steps=((0, 1), (15, 3)),
-    learning_rate_schedule="linear",
-    n_iter_no_change=25,
-    random_state=0,
-)
+RBM_ML1M = {
+    "n_components": 100,
+    "orientation": "item",
+    "batch_size": 100,
+    "learning_rate": 0.1,
+    "max_iter": 25,
+    "cd_steps": ((0, 1), (15, 3)),
+    "learning_rate_schedule": "linear",
+    "n_iter_no_change": 25,
+    "random_state": 0,
+}
 
 
 # ------------------------------------------------------------- own baselines
@@ -84,14 +84,20 @@ class BiasBaseline:
 
     def predict(self, X):
         u, i = self._codes(X[:, 0], self.users_), self._codes(X[:, 1], self.items_)
-        p = self.mu_ + np.where(u >= 0, self.bu_[u], 0) + np.where(i >= 0, self.bi_[i], 0)
+        p = (
+            self.mu_
+            + np.where(u >= 0, self.bu_[u], 0)
+            + np.where(i >= 0, self.bi_[i], 0)
+        )
         return np.clip(p, 1, 5)
 
 
 class BiasedMF(BiasBaseline):
     """Biased matrix factorisation (Funk/Koren SVD) by minibatch SGD (numpy)."""
 
-    def __init__(self, n_factors=100, n_epochs=20, lr=0.01, reg=0.05, batch=256, seed=0):
+    def __init__(
+        self, n_factors=100, n_epochs=20, lr=0.01, reg=0.05, batch=256, seed=0
+    ):
         self.n_factors, self.n_epochs, self.lr, self.reg = n_factors, n_epochs, lr, reg
         self.batch, self.seed = batch, seed
 
@@ -121,7 +127,11 @@ class BiasedMF(BiasBaseline):
 
     def predict(self, X):
         u, i = self._codes(X[:, 0], self.users_), self._codes(X[:, 1], self.items_)
-        p = self.mu_ + np.where(u >= 0, self.bu_[u], 0) + np.where(i >= 0, self.bi_[i], 0)
+        p = (
+            self.mu_
+            + np.where(u >= 0, self.bu_[u], 0)
+            + np.where(i >= 0, self.bi_[i], 0)
+        )
         ok = (u >= 0) & (i >= 0)
         p[ok] += np.sum(self.P_[u[ok]] * self.Q_[i[ok]], axis=1)
         return np.clip(p, 1, 5)
@@ -148,11 +158,15 @@ class SurpriseModel:
 
 def models(dataset, use_surprise, svdpp_1m):
     rbm = RBM_ML100K if dataset == "ml100k" else RBM_ML1M
-    out = {"CategoricalRBMRecommender (I-RBM)": lambda: CategoricalRBMRecommender(**rbm)}
+    out = {
+        "CategoricalRBMRecommender (I-RBM)": lambda: CategoricalRBMRecommender(**rbm)
+    }
     if use_surprise:
         from surprise import SVD, BaselineOnly, SVDpp
 
-        out["surprise BaselineOnly"] = lambda: SurpriseModel(BaselineOnly(verbose=False))
+        out["surprise BaselineOnly"] = lambda: SurpriseModel(
+            BaselineOnly(verbose=False)
+        )
         out["surprise SVD"] = lambda: SurpriseModel(SVD(random_state=0))
         if dataset == "ml100k" or svdpp_1m:
             out["surprise SVD++"] = lambda: SurpriseModel(SVDpp(random_state=0))

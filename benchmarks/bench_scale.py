@@ -25,17 +25,17 @@ N_USERS, N_ITEMS = 480_189, 17_770
 # the SMH (2007) setting: one case per user, 100 hidden units, minibatches of
 # 1000 users, CD-1 (T is raised later in training; a CD-T epoch costs about
 # (1 + T) / 2 times a CD-1 epoch)
-PARAMS = dict(
-    n_components=100,
-    orientation="user",
-    batch_size=1000,
-    learning_rate=0.05,
-    max_iter=1,
-    cd_steps=1,
-    early_stopping=False,
-    verbose=1,
-    random_state=0,
-)
+PARAMS = {
+    "n_components": 100,
+    "orientation": "user",
+    "batch_size": 1000,
+    "learning_rate": 0.05,
+    "max_iter": 1,
+    "cd_steps": 1,
+    "early_stopping": False,
+    "verbose": 1,
+    "random_state": 0,
+}
 
 
 def synthetic(n_ratings, seed=0, chunk=5_000_000):
@@ -114,7 +114,10 @@ def main(argv=None):
         f"Synthetic Netflix shape {N_USERS:,} users x {N_ITEMS:,} items; "
         f"params {PARAMS}"
     )
-    print("\n| ratings | epoch (s) | s per 1M ratings | fit incl. setup (s) | peak RSS (GB) |")
+    print(
+        "\n| ratings | epoch (s) | s per 1M ratings | fit incl. setup (s) "
+        "| peak RSS (GB) |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: |")
     rows = []
     for n in args.sizes:

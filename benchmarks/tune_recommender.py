@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _movielens import ml1m, ml100k_split, random_split  # noqa: E402
+from _movielens import ml1m, ml100k_split, random_split
 
-from sklearn_rbm import CategoricalRBMRecommender  # noqa: E402
+from sklearn_rbm import CategoricalRBMRecommender
 
 BENCH_SEED = 0
 

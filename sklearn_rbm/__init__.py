@@ -5,8 +5,8 @@ estimators) behind thin scikit-learn estimators.
 """
 
 from ._bernoulli import BernoulliRBM
-from ._recommender import CategoricalRBMRecommender
 from ._partition import LogPartition
+from ._recommender import CategoricalRBMRecommender
 
 __version__ = "0.1.0.dev0"
 

@@ -7,6 +7,7 @@ conditional RBM and the factored RBM. Sparse kernels live in ``_sparse.py``,
 the epoch loop, early stopping and (lazy) momentum updates in ``_training.py``.
 """
 
+import contextlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -94,10 +95,8 @@ def _check_pairs(X):
         if arr is None:
             arr = np.array(X, dtype=object)
             if arr.ndim == 2 and arr.shape[1] == 2:
-                try:
+                with contextlib.suppress(ValueError):
                     arr = np.array(X)
-                except ValueError:
-                    pass
         if np.iscomplexobj(arr):
             raise ValueError("Complex data not supported: ids must be ints or strings.")
         if arr.ndim != 2 or arr.shape[1] != 2:
@@ -180,9 +179,7 @@ class _Ratings:
         self.n_cases = n_cases
 
     def case_of_entries(self):
-        return np.repeat(
-            np.arange(self.n_cases, dtype=np.int64), np.diff(self.ptr)
-        )
+        return np.repeat(np.arange(self.n_cases, dtype=np.int64), np.diff(self.ptr))
 
     def batch(self, cases, n_vars, K):
         return _sparse.Batch.from_cases(
@@ -729,8 +726,12 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         cases = np.unique(n_case)
         T = settings.cd_steps_at(state.n_epochs)
         for s in range(0, len(cases), self.batch_size):
-            step(cases[s : s + self.batch_size], settings.learning_rate,
-                 settings.momentum, T)
+            step(
+                cases[s : s + self.batch_size],
+                settings.learning_rate,
+                settings.momentum,
+                T,
+            )
         self._flush(state)
         state.n_epochs += 1
         # --- statistics for the fallback
@@ -738,7 +739,9 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         c_all = store.case_of_entries()
         v_all = store.var.astype(np.int64)
         uc, ic = (c_all, v_all) if self.orientation == "user" else (v_all, c_all)
-        out = self._fitted_attrs(state, store, users, items, self.classes_, uc, ic, values)
+        out = self._fitted_attrs(
+            state, store, users, items, self.classes_, uc, ic, values
+        )
         return out
 
     # ================================================================ inference
@@ -928,8 +931,10 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
         if not isinstance(n_items, Integral) or n_items < 1:
             raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
         n_items = min(int(n_items), len(self._items.ids))
-        ucode = self._users.codes(_as_id_column(users, "user")) if len(users) else (
-            np.zeros(0, np.int64)
+        ucode = (
+            self._users.codes(_as_id_column(users, "user"))
+            if len(users)
+            else (np.zeros(0, np.int64))
         )
         with threadpool_limits(limits=1, user_api="blas"):
             S = self._score_matrix(ucode)
@@ -1042,13 +1047,17 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
                 f"history_ratings must take values among classes_="
                 f"{self.classes_.tolist()}."
             )
-        hcode = self._items.codes(_as_id_column(hist, "item")) if len(hist) else (
-            np.zeros(0, np.int64)
+        hcode = (
+            self._items.codes(_as_id_column(hist, "item"))
+            if len(hist)
+            else (np.zeros(0, np.int64))
         )
         if len(hcode) and len(np.unique(hcode[hcode >= 0])) != int(np.sum(hcode >= 0)):
             raise ValueError("history_items contains duplicate items.")
-        qcode = self._items.codes(_as_id_column(q, "item")) if len(q) else (
-            np.zeros(0, np.int64)
+        qcode = (
+            self._items.codes(_as_id_column(q, "item"))
+            if len(q)
+            else (np.zeros(0, np.int64))
         )
         ok = hcode >= 0
         hcode, k = hcode[ok], k[ok]
@@ -1107,8 +1116,9 @@ default=((0, 1), (15, 3), (25, 5), (35, 9))
             return f, np.concatenate([gW.ravel(), gb])
 
         theta0 = np.concatenate([np.zeros(K * H), b0])
-        res = minimize(loss, theta0, jac=True, method="L-BFGS-B",
-                       options={"maxiter": 200})
+        res = minimize(
+            loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 200}
+        )
         Wn = res.x[: K * H].reshape(K, H)
         bn = res.x[K * H :]
         return _sparse.softmax_rows(Hq @ Wn.T + bn)

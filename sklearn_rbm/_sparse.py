@@ -204,7 +204,9 @@ def free_energy(batch, p):
     """``F(v) = -sum b[j, k] - sum_h softplus(field)`` of each case's observed
     ratings (the unobserved variables are marginalised out)."""
     u = hidden_field(batch, p)
-    vis = np.bincount(batch.rows, weights=p["b"][batch.var, batch.k], minlength=batch.n_rows)
+    vis = np.bincount(
+        batch.rows, weights=p["b"][batch.var, batch.k], minlength=batch.n_rows
+    )
     return -vis - np.logaddexp(0, u).sum(axis=1)
 
 

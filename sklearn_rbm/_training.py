@@ -232,28 +232,45 @@ def lazy_row_update(
     if dense:
         flush_rows(state, names, decay)
         lz["coef"] = (lr, momentum)
-    else:
-        _catch_up(state, names, rows, decay)
-    for name, g in row_grads.items():
-        p = state.params[name]
-        vel = state.velocity[name]
-        wd = decay.get(name, 0.0)
-        if dense:
+        for name, g in row_grads.items():
+            p = state.params[name]
+            vel = state.velocity[name]
+            wd = decay.get(name, 0.0)
             vel *= momentum
             if wd:
                 vel -= (lr * wd) * p
             vel[rows] += lr * g
             p += vel
-            continue
-        w = p[rows]
-        v = vel[rows]
-        v *= momentum
-        v += lr * g
-        if wd:
-            v -= (lr * wd) * w
-        vel[rows] = v
-        w += v
-        p[rows] = w
+    else:
+        # gather the touched rows once: catch up their missed steps (identity
+        # for rows that are current), take this step, scatter back. Rows are
+        # handled as 2-d (n_rows, rest) blocks with few temporaries.
+        gaps = lz["t"] - lz["last"][rows]
+        stale = bool(gaps.any())
+        if stale:
+            uniq, inv = np.unique(gaps, return_inverse=True)
+        for name, g in row_grads.items():
+            p = state.params[name]
+            p2 = p.reshape(p.shape[0], -1)
+            vel2 = state.velocity[name].reshape(p.shape[0], -1)
+            wd = decay.get(name, 0.0)
+            w = p2[rows]
+            v = vel2[rows]
+            tmp = np.multiply(g.reshape(len(rows), -1), lr, dtype=p.dtype)
+            if stale:
+                C = _step_powers(lr * wd, momentum, uniq).astype(p.dtype)[inv]
+                tmp2 = np.multiply(v, C[:, 0, 1, None])
+                v *= C[:, 1, 1, None]
+                v += w * C[:, 1, 0, None]
+                w *= C[:, 0, 0, None]
+                w += tmp2
+            v *= momentum
+            v += tmp
+            if wd:
+                v -= np.multiply(w, lr * wd, out=tmp)
+            w += v
+            vel2[rows] = v
+            p2[rows] = w
     for name, g in dense_grads.items():
         p = state.params[name]
         vel = state.velocity[name]

@@ -1,6 +1,5 @@
 """Tests of CategoricalRBMRecommender and its sparse kernels."""
 
-import itertools
 import os
 import pickle
 from pathlib import Path
@@ -9,28 +8,30 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit, logsumexp
-from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_rbm import CategoricalRBMRecommender
-from sklearn_rbm import _sparse
+from sklearn_rbm import CategoricalRBMRecommender, _sparse
 from sklearn_rbm._engine import free_energy as dense_free_energy
 from sklearn_rbm._engine import hidden_proba as dense_hidden_proba
 from sklearn_rbm._engine import phase_stats, visible_field
 from sklearn_rbm._training import (
+    Settings,
     TrainState,
     apply_update,
     flush_rows,
     init_lazy,
     lazy_row_update,
-    Settings,
 )
 from sklearn_rbm._visible import Categorical, binary_states
 
-FAST = dict(
-    n_components=16, max_iter=10, batch_size=10, learning_rate=0.05, early_stopping=False
-)
+FAST = {
+    "n_components": 16,
+    "max_iter": 10,
+    "batch_size": 10,
+    "learning_rate": 0.05,
+    "early_stopping": False,
+}
 
 
 # ------------------------------------------------------------------ fixtures
@@ -46,7 +47,9 @@ def make_planted(n_users=120, n_items=60, density=0.3, n_groups=3, noise=0.5, se
     A = rng.choice([-2.0, -1.0, 1.0, 2.0], size=(n_groups, n_groups))
     mask = rng.random((n_users, n_items)) < density
     u, i = np.nonzero(mask)
-    y = np.clip(np.round(3 + A[gu[u], gi[i]] + noise * rng.standard_normal(len(u))), 1, 5)
+    y = np.clip(
+        np.round(3 + A[gu[u], gi[i]] + noise * rng.standard_normal(len(u))), 1, 5
+    )
     return np.c_[u, i], y
 
 
@@ -149,8 +152,12 @@ def test_factored_weights_equal_full_product():
     A, B = rng.normal(size=(n_vars, K, R)), rng.normal(size=(R, H))
     pf = {"A": A, "B": B, "b": rng.normal(size=(n_vars, K)), "c": rng.normal(size=H)}
     pw = {"W3": A @ B, "b": pf["b"], "c": pf["c"]}
-    batch = _sparse.Batch(np.array([0, 0, 1]), np.array([0, 3, 2]), np.array([1, 2, 0]), 2, n_vars, K)
-    np.testing.assert_allclose(_sparse.hidden_field(batch, pf), _sparse.hidden_field(batch, pw))
+    batch = _sparse.Batch(
+        np.array([0, 0, 1]), np.array([0, 3, 2]), np.array([1, 2, 0]), 2, n_vars, K
+    )
+    np.testing.assert_allclose(
+        _sparse.hidden_field(batch, pf), _sparse.hidden_field(batch, pw)
+    )
     h = rng.random((2, H))
     np.testing.assert_allclose(
         _sparse.visible_logits(batch.var, batch.rows, h, pf),
@@ -214,8 +221,12 @@ def test_lazy_row_update_equals_dense_momentum_steps():
     shape = (12, 3, 4)
     W0 = rng.normal(size=shape)
     settings = Settings(0.1, 0.9, 0.01, 1, False, 1, False)
-    dense = TrainState(params={"W": W0.copy()}, velocity={"W": np.zeros(shape)}, rng=rng)
-    lazy = TrainState(params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng)
+    dense = TrainState(
+        params={"W": W0.copy()}, velocity={"W": np.zeros(shape)}, rng=rng
+    )
+    lazy = TrainState(
+        params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng
+    )
     init_lazy(lazy, shape[0])
     for step in range(30):
         lr, mom = (0.1, 0.5) if step < 10 else (0.05, 0.9)  # changes flush
@@ -299,7 +310,9 @@ def test_half_star_classes_string_ids_and_dataframe():
     pd = pytest.importorskip("pandas")
     X, y = make_planted(n_users=40, n_items=30, seed=2)
     y = y / 2 + 0.5  # 1.0 .. 3.0 in half steps
-    df = pd.DataFrame({"user": [f"u{u}" for u in X[:, 0]], "item": [f"i{i}" for i in X[:, 1]]})
+    df = pd.DataFrame(
+        {"user": [f"u{u}" for u in X[:, 0]], "item": [f"i{i}" for i in X[:, 1]]}
+    )
     rec = CategoricalRBMRecommender(random_state=0, **FAST).fit(df, y)
     np.testing.assert_array_equal(rec.classes_, np.unique(y))
     pred = rec.predict(df.iloc[:10])
@@ -338,7 +351,7 @@ def test_recommend_excludes_seen_and_ranks(fitted, planted):
     items, scores = fitted.recommend(users, n_items=5)
     assert items.shape == scores.shape == (3, 5)
     assert np.all(np.diff(scores, axis=1) <= 0)
-    for row, u in zip(items[:2], users[:2]):
+    for row, u in zip(items[:2], users[:2], strict=True):
         seen = set(X[X[:, 0] == u, 1])
         assert not seen & set(row)
     np.testing.assert_allclose(
@@ -353,17 +366,19 @@ def test_transform_hidden_representation(fitted, planted):
     H = fitted.transform(np.unique(X[:, 1])[:7])  # item orientation: items
     assert H.shape == (7, 16)
     assert np.all((H > 0) & (H < 1))
-    np.testing.assert_allclose(fitted.transform(X[:3])[0], fitted.transform([X[0, 1]])[0])
+    np.testing.assert_allclose(
+        fitted.transform(X[:3])[0], fitted.transform([X[0, 1]])[0]
+    )
 
 
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(conditional=True),
-        dict(conditional=True, transductive=True),
-        dict(rank=4),
-        dict(orientation="user", conditional=True, rank=3),
-        dict(prediction="exact"),
+        {"conditional": True},
+        {"conditional": True, "transductive": True},
+        {"rank": 4},
+        {"orientation": "user", "conditional": True, "rank": 3},
+        {"prediction": "exact"},
     ],
 )
 def test_variants_learn(planted, kw):
@@ -478,7 +493,7 @@ def test_failed_calls_leave_fitted_model_unchanged(fitted, planted):
 def test_invalid_cd_schedule():
     X, y = make_planted(n_users=20, n_items=10)
     with pytest.raises(ValueError, match="cd_steps"):
-        CategoricalRBMRecommender(cd_steps=[(0, 0)], **{k: v for k, v in FAST.items()}).fit(X, y)
+        CategoricalRBMRecommender(cd_steps=[(0, 0)], **FAST).fit(X, y)
 
 
 # ------------------------------------------------------- estimator checks
