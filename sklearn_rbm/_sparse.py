@@ -67,12 +67,14 @@ class Batch:
         return cls(rows, var[idx], k[idx], len(cases), n_vars, n_values)
 
     def onehot(self, k=None, dtype=np.float32):
-        """CSR one-hot ``(n_rows, n_vars * K)`` of the entries (values ``k``)."""
+        """CSR one-hot ``(n_rows, n_vars * K)`` of the entries (values ``k``).
+
+        ``k`` may also be an ``(n_entries, K)`` array of probabilities (a
+        mean-field visible state): each entry then spreads over its K columns.
+        """
         k = self.k if k is None else k
-        cols = self.var.astype(np.int64) * self.K + k
-        data = np.ones(len(cols), dtype=dtype)
-        return sp.csr_matrix(
-            (data, cols, self.indptr), shape=(self.n_rows, self.n_vars * self.K)
+        return _entries_csr(
+            self.var.astype(np.int64), k, self.indptr, self.K, self.n_vars, dtype
         )
 
     def observed(self, dtype=np.float32):
@@ -92,12 +94,23 @@ class Batch:
         """Transposed one-hot over the touched variables only,
         ``(n_touched * K, n_rows)``, for gradients on the touched rows."""
         uv, inv = self.local()
-        data = np.ones(len(inv), dtype=dtype)
-        m = sp.csr_matrix(
-            (data, inv.astype(np.int64) * self.K + k, self.indptr),
-            shape=(self.n_rows, len(uv) * self.K),
+        return _entries_csr(
+            inv.astype(np.int64), k, self.indptr, self.K, len(uv), dtype
+        ).T
+
+
+def _entries_csr(var, k, indptr, K, n_vars, dtype):
+    """CSR over columns ``var * K + k`` (one-hot) or over all K columns of each
+    entry weighted by ``k[n]`` when ``k`` is a 2-d array of probabilities."""
+    n_rows = len(indptr) - 1
+    if np.ndim(k) == 2:
+        cols = (var * K)[:, None] + np.arange(K)
+        return sp.csr_matrix(
+            (k.astype(dtype, copy=False).ravel(), cols.ravel(), indptr * K),
+            shape=(n_rows, n_vars * K),
         )
-        return m.T
+    data = np.ones(len(var), dtype=dtype)
+    return sp.csr_matrix((data, var * K + k, indptr), shape=(n_rows, n_vars * K))
 
 
 def ranges(starts, counts):
@@ -232,8 +245,12 @@ def gradients(batch, p, ph_pos, k_neg, ph_neg):
     gW *= scale
     H = ph_pos.shape[1]
     gW = gW.reshape(len(uv), K, H)
-    cnt = np.bincount(inv * K + batch.k, minlength=len(uv) * K)
-    cnt = cnt - np.bincount(inv * K + k_neg, minlength=len(uv) * K)
+    cnt = np.bincount(inv * K + batch.k, minlength=len(uv) * K).astype(np.float64)
+    if np.ndim(k_neg) == 2:  # mean-field negative visible state
+        cols = (inv * K)[:, None] + np.arange(K)
+        cnt -= np.bincount(cols.ravel(), weights=k_neg.ravel(), minlength=len(uv) * K)
+    else:
+        cnt -= np.bincount(inv * K + k_neg, minlength=len(uv) * K)
     rows_g = {"b": (cnt * scale).astype(dtype).reshape(len(uv), K)}
     dense_g = {"c": (ph_pos.sum(axis=0) - ph_neg.sum(axis=0)) * scale}
     if "A" in p:
@@ -252,19 +269,23 @@ def gradients(batch, p, ph_pos, k_neg, ph_neg):
     return uv, rows_g, dense_g
 
 
-def cd_statistics(batch, p, n_steps, rng):
+def cd_statistics(batch, p, n_steps, rng, mean_field=False):
     """Run CD-``n_steps`` on a batch: returns ``(ph_pos, k_neg, ph_neg)``.
 
     The positive phase is the data; the negative chain starts at a hidden
     sample and alternates ``v ~ p(v | h)`` (at the observed entries only) and
-    ``p(h | v)``; the last hidden step uses probabilities (Hinton 2010).
+    ``p(h | v)``; the last hidden step uses probabilities (Hinton 2010). With
+    ``mean_field`` the last visible step is not sampled either: ``k_neg`` is
+    then the ``(n_entries, K)`` array of softmax probabilities (a
+    Rao-Blackwellised, lower-variance negative phase).
     """
     ph_pos = hidden_proba(batch, p)
     h = (rng.random(ph_pos.shape, dtype=ph_pos.dtype) < ph_pos).astype(ph_pos.dtype)
     k_neg = ph_neg = None
     for t in range(n_steps):
         prob = softmax_rows(visible_logits(batch.var, batch.rows, h, p))
-        k_neg = sample_categorical(prob, rng)
+        last = t + 1 == n_steps
+        k_neg = prob if (mean_field and last) else sample_categorical(prob, rng)
         neg = Batch.__new__(Batch)
         neg.__dict__.update(batch.__dict__)
         neg.k = k_neg

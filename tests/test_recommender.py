@@ -576,3 +576,25 @@ def test_movielens_100k_u1_beats_bias_baseline():
     rec.fit(tr[:, :2], tr[:, 2])
     rmse = np.sqrt(np.mean((rec.predict(te[:, :2]) - te[:, 2]) ** 2))
     assert rmse < 0.96
+
+
+def test_mean_field_negative_phase_with_one_hot_probabilities_equals_samples():
+    n_vars, K, H = 5, 3, 4
+    p = tiny_params(n_vars, K, H, seed=2)
+    rows, var = np.array([0, 0, 1, 1, 1]), np.array([0, 3, 1, 2, 4])
+    kpos, kneg = np.array([2, 0, 1, 1, 0]), np.array([1, 0, 2, 1, 0])
+    batch = _sparse.Batch(rows, var, kpos, 2, n_vars, K)
+    soft = np.eye(K)[kneg]
+    hard_b = _sparse.Batch(rows, var, kneg, 2, n_vars, K)
+    soft_b = _sparse.Batch(rows, var, soft, 2, n_vars, K)
+    ph_neg = _sparse.hidden_proba(hard_b, p)
+    np.testing.assert_allclose(_sparse.hidden_proba(soft_b, p), ph_neg)
+    ph_pos = _sparse.hidden_proba(batch, p)
+    _, g_hard, d_hard = _sparse.gradients(batch, p, ph_pos, kneg, ph_neg)
+    _, g_soft, d_soft = _sparse.gradients(batch, p, ph_pos, soft, ph_neg)
+    for name in g_hard:
+        np.testing.assert_allclose(g_soft[name], g_hard[name], atol=1e-12)
+    rec = CategoricalRBMRecommender(
+        negative_visible="mean_field", random_state=0, **FAST
+    ).fit(*make_planted(n_users=40, n_items=20))
+    assert np.isfinite(rec.components_).all()
