@@ -497,52 +497,68 @@ def test_invalid_cd_schedule():
 
 
 # ------------------------------------------------------- estimator checks
-# The estimator's X is a pair of ids, not a feature matrix: the generic checks
-# feed random float features (non-integral, or more than 2 columns) and
-# compare against feature-based expectations, so these fail by design.
-_PAIRS = "X holds (user id, item id) pairs, not generic numeric features"
-EXPECTED_FAILED = {
-    "check_estimators_dtypes": _PAIRS,
-    "check_fit_score_takes_y": _PAIRS,
-    "check_estimators_fit_returns_self": _PAIRS,
-    "check_pipeline_consistency": _PAIRS,
-    "check_estimators_overwrite_params": _PAIRS,
-    "check_estimators_pickle": _PAIRS,
-    "check_f_contiguous_array_estimator": _PAIRS,
-    "check_fit2d_predict1d": _PAIRS,
-    "check_fit2d_1sample": _PAIRS,
-    "check_fit2d_1feature": _PAIRS,
-    "check_dict_unchanged": _PAIRS,
-    "check_dont_overwrite_parameters": _PAIRS,
-    "check_fit_idempotent": _PAIRS,
-    "check_fit_check_is_fitted": _PAIRS,
-    "check_n_features_in": _PAIRS,
-    "check_n_features_in_after_fitting": _PAIRS,
-    "check_positive_only_tag_during_fit": _PAIRS,
-    "check_regressors_train": _PAIRS,
-    "check_regressor_data_not_an_array": _PAIRS,
-    "check_regressors_no_decision_function": _PAIRS,
-    "check_supervised_y_2d": _PAIRS,
-    "check_regressors_int": _PAIRS,
-    "check_non_transformer_estimators_n_iter": _PAIRS,
-    "check_methods_subset_invariance": _PAIRS,
-    "check_methods_sample_order_invariance": _PAIRS,
-    "check_estimators_nan_inf": _PAIRS,
-    "check_estimators_empty_data_messages": _PAIRS,
-    "check_sample_weight_equivalence_on_dense_data": _PAIRS,
-    "check_requires_y_none": _PAIRS,
-    "check_estimator_sparse_tag": _PAIRS,
-    "check_dataframe_column_names_consistency": _PAIRS,
-    "check_regressor_multioutput": _PAIRS,
-    "check_readonly_memmap_input": _PAIRS,
-    "check_dtype_object": _PAIRS,
-    "check_estimators_partial_fit_n_features": _PAIRS,
-    # transform() maps case ids to hidden representations; it is not a
-    # feature transformer of X (fit_transform is not defined)
-    "check_transformer_data_not_an_array": _PAIRS,
-    "check_transformer_general": _PAIRS,
-    "check_transformer_n_iter": _PAIRS,
-}
+# The estimator's X is a pair of ids, not a feature matrix: most generic checks
+# feed random float features (non-integral, usually not 2 columns) and compare
+# against feature-based expectations, so they fail by design. Each entry says
+# why.
+_FLOATS = (
+    "feeds random float features (non-integral or not 2 columns); X here is "
+    "(user id, item id) pairs and such X is rejected with a ValueError"
+)
+_SPARSE = "a sparse X is a users x items rating matrix (y=None), not features"
+_TRANSFORM = (
+    "transform maps case ids to hidden representations; the estimator is not a "
+    "feature transformer (no fit_transform of X)"
+)
+EXPECTED_FAILED = dict.fromkeys(
+    [
+        "check_estimators_dtypes",
+        "check_fit_score_takes_y",
+        "check_estimators_fit_returns_self",
+        "check_pipeline_consistency",
+        "check_estimators_overwrite_params",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_predict1d",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_regressors_train",
+        "check_regressor_data_not_an_array",
+        "check_regressors_no_decision_function",
+        "check_supervised_y_2d",
+        "check_regressors_int",
+        "check_non_transformer_estimators_n_iter",
+        "check_methods_subset_invariance",
+        "check_methods_sample_order_invariance",
+        "check_readonly_memmap_input",
+        "check_dtype_object",
+        "check_estimators_partial_fit_n_features",
+        "check_sample_weight_equivalence_on_dense_data",
+    ],
+    _FLOATS,
+)
+EXPECTED_FAILED.update(
+    {
+        "check_estimators_nan_inf": "NaN/inf ids are refused with our own message",
+        "check_estimators_empty_data_messages": "empty pairs refused with our message",
+        "check_requires_y_none": "pairs need ratings y; only a sparse X takes y=None",
+        "check_regressor_multioutput": "one rating per pair: single output only",
+        "check_dataframe_column_names_consistency": (
+            "a DataFrame's two id columns are read by position, any names"
+        ),
+        "check_estimator_sparse_tag": _SPARSE,
+        "check_transformer_data_not_an_array": _TRANSFORM,
+        "check_transformer_general": _TRANSFORM,
+        "check_transformer_n_iter": _TRANSFORM,
+    }
+)
 
 
 def _expected_failed(estimator):
