@@ -6,7 +6,8 @@ estimators) behind thin scikit-learn estimators.
 
 from ._bernoulli import BernoulliRBM
 from ._partition import LogPartition
+from ._recommender import CategoricalRBMRecommender
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["BernoulliRBM", "LogPartition", "__version__"]
+__all__ = ["BernoulliRBM", "CategoricalRBMRecommender", "LogPartition", "__version__"]
