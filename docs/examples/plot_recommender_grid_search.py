@@ -22,7 +22,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn_rbm import CategoricalRBMRecommender
 from sklearn_rbm.datasets import make_ratings, train_test_split_ratings
 
-X, y = make_ratings(n_users=400, n_items=200, density=0.1, random_state=0)
+X, y = make_ratings(n_users=600, n_items=300, density=0.08, random_state=0)
 X_train, X_test, y_train, y_test = train_test_split_ratings(
     X, y, test_size=0.2, random_state=0
 )
@@ -35,8 +35,8 @@ print(f"{len(y_train):,} training and {len(y_test):,} test ratings")
 # number of epochs.
 
 search = GridSearchCV(
-    CategoricalRBMRecommender(max_iter=20, early_stopping=False, random_state=0),
-    {"n_components": [10, 50], "learning_rate": [0.05, 0.1, 0.3]},
+    CategoricalRBMRecommender(max_iter=30, early_stopping=False, random_state=0),
+    {"n_components": [20, 50], "learning_rate": [0.1, 0.3]},
     scoring="neg_root_mean_squared_error",
     cv=KFold(3, shuffle=True, random_state=0),
 )
@@ -51,7 +51,9 @@ print((-table).round(4))
 print(f"best: {search.best_params_}, RMSE {-search.best_score_:.4f}")
 
 # %%
-# The refitted best model on the test ratings:
+# The refitted best model on the test ratings. Its RMSE is lower than the
+# cross-validated one because it is trained on all the training ratings, not
+# two thirds of them: these models improve quickly with more ratings per item.
 
 test_rmse = np.sqrt(np.mean((search.predict(X_test) - y_test) ** 2))
 print(f"test RMSE of the best model: {test_rmse:.4f}")
