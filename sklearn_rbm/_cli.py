@@ -407,12 +407,14 @@ def _add_hyperparameters(p):
         "--orientation",
         choices=["item", "user"],
         default="item",
-        help="one RBM case per item (I-RBM, default) or per user",
+        help="one RBM case per item (the I-RBM) or per user",
     )
-    g.add_argument("--learning-rate", type=float, default=0.1)
+    g.add_argument("--learning-rate", type=float, default=0.1, help="step size")
     g.add_argument("--batch-size", type=int, default=50, help="cases per minibatch")
-    g.add_argument("--weight-decay", type=float, default=0.003)
-    g.add_argument("--rank", type=int, default=None, help="factored RBM rank")
+    g.add_argument("--weight-decay", type=float, default=0.003, help="L2 penalty")
+    g.add_argument(
+        "--rank", type=int, default=None, help="rank of a factored RBM (None: a full W)"
+    )
     g.add_argument("--conditional", action="store_true", help="conditional RBM")
     g.add_argument(
         "--no-early-stopping",
@@ -442,6 +444,12 @@ def build_parser():
         "a command line for the CategoricalRBMRecommender.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = sub.add_parser
+
+    def add_parser(name, **kw):
+        return add(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kw)
+
+    sub.add_parser = add_parser
 
     p = sub.add_parser(
         "demo",
@@ -450,7 +458,7 @@ def build_parser():
         "(or is generated), print a report and write figures.",
     )
     p.add_argument("--out", default="demo_output", help="folder for the figures")
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--random-state", type=int, default=0, help="seed")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
@@ -464,8 +472,7 @@ def build_parser():
         "-o",
         "--output",
         default="model.skops",
-        help="model file (default model.skops; .joblib when skops persistence "
-        "is not available)",
+        help="model file (written as .joblib when skops persistence is not available)",
     )
     _add_hyperparameters(p)
     p.set_defaults(func=cmd_fit)
@@ -478,7 +485,7 @@ def build_parser():
     )
     p.add_argument("model", help="model file written by 'sklearn-rbm fit'")
     p.add_argument("pairs", help="file of user,item lines (header optional)")
-    p.add_argument("-o", "--output", default=None, help="output CSV (default stdout)")
+    p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
@@ -498,7 +505,7 @@ def build_parser():
         action="store_true",
         help="also recommend items the user rated in training",
     )
-    p.add_argument("-o", "--output", default=None, help="output CSV (default stdout)")
+    p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
     p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser(
@@ -508,7 +515,7 @@ def build_parser():
         "ratings file, with the item-mean baseline RMSE for comparison.",
     )
     p.add_argument("ratings", help=RATINGS_HELP)
-    p.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument("--cv", type=int, default=5, help="number of folds")
     _add_hyperparameters(p)
     p.set_defaults(func=cmd_evaluate)
     return parser
