@@ -271,6 +271,7 @@ def _estimator(args):
         max_iter=args.max_iter,
         weight_decay=args.weight_decay,
         early_stopping=not args.no_early_stopping,
+        n_iter_no_change=args.n_iter_no_change,
         random_state=args.random_state,
         verbose=args.verbose,
     )
@@ -420,6 +421,12 @@ def _add_hyperparameters(p):
         "--no-early-stopping",
         action="store_true",
         help="train all --max-iter epochs on all ratings",
+    )
+    g.add_argument(
+        "--n-iter-no-change",
+        type=int,
+        default=5,
+        help="patience of early stopping, in epochs",
     )
     g.add_argument("--random-state", type=int, default=0, help="seed")
     g.add_argument(
