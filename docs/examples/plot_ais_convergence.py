@@ -49,8 +49,9 @@ print(f"held-out log-likelihood = {rbm.score(X_test):.3f} nats per image")
 # -----------------------------------
 # Each estimate uses 100 runs. The error bars are the reported standard
 # errors (twice them, about a 95% interval). With few temperatures AIS is
-# noisy and, on average, *underestimates* log Z (the estimate of Z is
-# unbiased, so the estimate of its logarithm is biased downwards).
+# noisy. Its estimate of Z is unbiased, so that of log Z is biased
+# downwards on average (Jensen's inequality); the reported standard error
+# itself is only reliable once the runs agree, with enough temperatures.
 
 n_betas = [10, 30, 100, 300, 1000, 3000, 10000]
 estimates, errors, seconds = [], [], []

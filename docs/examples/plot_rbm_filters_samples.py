@@ -14,6 +14,8 @@ By default it uses scikit-learn's bundled 8x8 digits. With
 ``$SKLEARN_RBM_DATA/mnist/mnist.npz`` it uses 10,000 MNIST images instead.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import os
 from pathlib import Path
 
