@@ -101,7 +101,7 @@ def _read_table(path, n_cols, what, max_cols=None):
         if first:
             first = False
             header_like = (
-                not _is_number(fields[2])
+                not _is_number(fields[2]) and not _is_number(fields[0])
                 if n_cols >= 3
                 else all(not _is_number(f) for f in fields)
                 and fields[0].lower() in ("user", "userid", "user_id", "u")

@@ -111,11 +111,21 @@ def test_help_for_every_subcommand(cmd, capsys):
         ("1,2,4\n1,3,5,6,7\n", ["line 2", "columns"]),
         ("user,item,rating\n1,2,4\n2,2,5\n\n1,4,abc\n", ["line 5", "'abc'", "number"]),
         ("1,2,4\n1,3,nan\n", ["line 2", "'nan'", "not a finite number"]),
+        ("1,2,x\n1,3,4\n", ["line 1", "'x'", "not a number"]),
         ("1,2,4\n2,2,5\n1,2,3\n", ["line 3", "duplicate", "line 1"]),
         ("", ["empty"]),
         ("user,item,rating\n", ["empty"]),
     ],
-    ids=["short-row", "long-row", "non-numeric", "nan", "duplicate", "empty", "header"],
+    ids=[
+        "short-row",
+        "long-row",
+        "non-numeric",
+        "nan",
+        "bad-first-line",
+        "duplicate",
+        "empty",
+        "header-only",
+    ],
 )
 def test_malformed_ratings(tmp_path, capsys, content, expected):
     path = tmp_path / "ratings.csv"
@@ -163,3 +173,35 @@ def test_malformed_through_subprocess(tmp_path):
     assert res.stderr == (
         "sklearn-rbm: error: ratings.csv line 7: rating 'abc' is not a number\n"
     )
+
+
+def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypatch):
+    import sklearn_rbm._cli as cli
+
+    # without sklearn_rbm.persistence the model goes to a .joblib file
+    real_import = cli.importlib.import_module
+
+    def no_persistence(name, *args):
+        if name == "sklearn_rbm.persistence":
+            raise ImportError(name)
+        return real_import(name, *args)
+
+    monkeypatch.setattr(cli.importlib, "import_module", no_persistence)
+    path, X, _ = ratings
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+    assert (tmp_path / "m.joblib").is_file()
+    assert "m.joblib" in capsys.readouterr().err
+
+    users = tmp_path / "users.txt"
+    users.write_text("user\n2\n5\n")
+    out = tmp_path / "rec.csv"
+    argv = ["recommend", str(tmp_path / "m.joblib"), "--users-file", str(users)]
+    assert main([*argv, "-n", "2", "-o", str(out)]) == 0
+    header, rows = _read_csv(out)
+    assert header == ["user", "rank", "item", "score"]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("2", "1"),
+        ("2", "2"),
+        ("5", "1"),
+        ("5", "2"),
+    ]
