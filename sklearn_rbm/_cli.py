@@ -8,6 +8,7 @@ file and line, never a traceback.
 
 import argparse
 import importlib
+import importlib.util
 import math
 import sys
 import time
@@ -190,12 +191,12 @@ def _match_ids(ids, fitted):
 # ----------------------------------------------------------------- model files
 def _model_format():
     """``(save, load, suffix)``: skops via ``sklearn_rbm.persistence`` when that
-    module exists, else joblib."""
+    module and skops are installed, else joblib."""
     try:
         persistence = importlib.import_module("sklearn_rbm.persistence")
     except ImportError:
         persistence = None
-    if persistence is not None:
+    if persistence is not None and importlib.util.find_spec("skops") is not None:
         return persistence.save, persistence.load, ".skops"
     import joblib
 
@@ -209,7 +210,11 @@ def save_model(est, path):
         new = path.with_suffix(suffix)
         print(f"{PROG}: note: writing {new} ({suffix[1:]} format)", file=sys.stderr)
         path = new
-    save(est, path)
+    try:
+        save(est, path)
+    except Exception as exc:  # unwritable path, serialisation error: one line
+        msg = " ".join(str(exc).split())[:200]
+        raise CLIError(f"{path}: cannot write the model ({msg})") from exc
     return path
 
 
