@@ -57,10 +57,18 @@ API_NAMES = (
     "BernoulliRBM",
     "GaussianBernoulliRBM",
     "CategoricalRBMRecommender",
-    "log_partition",
+    "LogPartition",
     "load_movielens",
     "make_ratings",
 )
+# GaussianBernoulliRBM is developed on another branch: until its module is in
+# the source tree (conf.py then leaves it out of the API page), do not ask
+# for it.
+_PACKAGE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sklearn_rbm"
+)
+if not os.path.isfile(os.path.join(_PACKAGE, "_gaussian.py")):
+    API_NAMES = tuple(n for n in API_NAMES if n != "GaussianBernoulliRBM")
 
 WINDOW = (1280, 1600)
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")

@@ -113,6 +113,26 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
 }
 
+# -- Until GaussianBernoulliRBM is merged -------------------------------------
+# The Gaussian-Bernoulli RBM is developed on another branch. Where it is not
+# part of the package yet, skip its gallery example and silence the one
+# autosummary warning about its API page, so that ``-W`` builds still pass.
+# Both guards switch themselves off once ``sklearn_rbm.GaussianBernoulliRBM``
+# exists.
+
+HAS_GAUSSIAN = hasattr(sklearn_rbm, "GaussianBernoulliRBM")
+if not HAS_GAUSSIAN:
+    import logging
+
+    sphinx_gallery_conf["ignore_pattern"] = r"plot_gaussian_rbm\.py"
+
+    class _NoGaussianImportWarning(logging.Filter):
+        def filter(self, record):
+            return "GaussianBernoulliRBM" not in str(record.args)
+
+    for _name in ("sphinx.ext.autosummary", "sphinx.ext.autosummary.generate"):
+        logging.getLogger("sphinx." + _name).addFilter(_NoGaussianImportWarning())
+
 # -- HTML output --------------------------------------------------------------
 
 html_theme = "pydata_sphinx_theme"

@@ -7,7 +7,14 @@ estimators) behind thin scikit-learn estimators.
 from ._bernoulli import BernoulliRBM
 from ._gaussian import GaussianBernoulliRBM
 from ._partition import LogPartition
+from ._recommender import CategoricalRBMRecommender
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "LogPartition", "__version__"]
+__all__ = [
+    "BernoulliRBM",
+    "CategoricalRBMRecommender",
+    "GaussianBernoulliRBM",
+    "LogPartition",
+    "__version__",
+]

@@ -39,6 +39,8 @@ class TrainState:
     n_updates: int = 0
     n_epochs: int = 0
     cache: dict = field(default_factory=dict)  # derived values, e.g. log Z
+    # bookkeeping of lazy_row_update: {"last": int64 per row, "t": int, "coef": ...}
+    lazy: dict = field(default_factory=dict)
 
     def copy(self):
         new = copy.deepcopy(self)
@@ -267,6 +269,151 @@ def blas_threads(batch_size, n_features, n_components):
     return 1 if batch_size * n_features * n_components < 2e7 else None
 
 
+def _step_powers(a, m, gaps):
+    """``M**d`` for each ``d`` in ``gaps``, with ``M = [[1 - a, m], [-a, m]]``.
+
+    ``M`` maps ``(w, velocity)`` through one momentum step with zero gradient
+    and weight decay ``a = lr * decay``: ``vel' = m vel - a w``,
+    ``w' = w + vel'``. Computed by repeated squaring, vectorised over ``gaps``.
+    """
+    gaps = np.asarray(gaps, dtype=np.int64).copy()
+    out = np.broadcast_to(np.eye(2), (gaps.shape[0], 2, 2)).copy()
+    base = np.array([[1.0 - a, m], [-a, m]])
+    while gaps.any():
+        odd = (gaps & 1).astype(bool)
+        out[odd] = out[odd] @ base
+        base = base @ base
+        gaps >>= 1
+    return out
+
+
+def _catch_up(state, names, rows, decay):
+    """Bring ``rows`` of the row-sparse parameters ``names`` forward through
+    the steps they missed since their last update."""
+    lz = state.lazy
+    gaps = lz["t"] - lz["last"][rows]
+    stale = gaps > 0
+    if not stale.any():
+        return
+    rows, gaps = rows[stale], gaps[stale]
+    lr, momentum = lz["coef"]
+    uniq, inv = np.unique(gaps, return_inverse=True)
+    for name in names:
+        p = state.params[name]
+        vel = state.velocity[name]
+        P = _step_powers(lr * decay.get(name, 0.0), momentum, uniq).astype(p.dtype)
+        P = P[inv].reshape((len(rows), 2, 2) + (1,) * (p.ndim - 1))
+        w, v = p[rows], vel[rows]
+        new_w = P[:, 0, 0] * w
+        new_w += P[:, 0, 1] * v
+        v *= P[:, 1, 1]
+        w *= P[:, 1, 0]
+        v += w
+        p[rows] = new_w
+        vel[rows] = v
+    lz["last"][rows] = lz["t"]
+
+
+def init_lazy(state, n_rows):
+    """Start lazy bookkeeping for row-sparse parameters with ``n_rows`` rows."""
+    state.lazy = {"last": np.zeros(n_rows, dtype=np.int64), "t": 0, "coef": None}
+
+
+def flush_rows(state, names, decay):
+    """Apply every pending (missed) step to all rows of the row-sparse
+    parameters, so they equal what dense updates would have produced."""
+    lz = state.lazy
+    if lz.get("coef") is not None:
+        rows = np.flatnonzero(lz["last"] != lz["t"])
+        if rows.size:
+            _catch_up(state, names, rows, decay)
+    lz["coef"] = None
+
+
+def lazy_row_update(
+    state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.25
+):
+    """Momentum SGD ascent step where only ``rows`` get a gradient.
+
+    ``row_grads[name]`` holds the gradient of ``rows`` (leading axis, sorted
+    unique indices) of the row-sparse parameter ``name``; every other row has
+    gradient zero this step, so it only feels momentum and weight decay.
+    Instead of touching it now, its missed steps are applied in closed form
+    (:func:`_step_powers`) when it is next touched or at :func:`flush_rows`.
+    The result equals the dense step of :func:`apply_update` (``vel = m vel +
+    lr (g - decay w); w += vel``) up to rounding. When ``rows`` cover at
+    least ``dense_fraction`` of the rows, the step is done densely instead
+    (cheaper than gathering). ``dense_grads`` are always updated densely.
+    ``decay`` maps parameter names to their L2 coefficient (default 0).
+    Call :func:`flush_rows` before reading the parameters; a change of ``lr``
+    or ``momentum`` flushes automatically.
+    """
+    lz = state.lazy
+    names = tuple(row_grads)
+    if lz.get("coef") != (lr, momentum):
+        flush_rows(state, names, decay)
+        lz["coef"] = (lr, momentum)
+    n_rows = lz["last"].shape[0]
+    dense = len(rows) >= dense_fraction * n_rows
+    if dense:
+        flush_rows(state, names, decay)
+        lz["coef"] = (lr, momentum)
+        for name, g in row_grads.items():
+            p = state.params[name]
+            vel = state.velocity[name]
+            wd = decay.get(name, 0.0)
+            vel *= momentum
+            if wd:
+                vel -= (lr * wd) * p
+            vel[rows] += lr * g
+            p += vel
+    else:
+        # gather the touched rows once: catch up their missed steps (identity
+        # for rows that are current), take this step, scatter back. Rows are
+        # handled as 2-d (n_rows, rest) blocks with few temporaries.
+        gaps = lz["t"] - lz["last"][rows]
+        stale = bool(gaps.any())
+        if stale:
+            uniq, inv = np.unique(gaps, return_inverse=True)
+        for name, g in row_grads.items():
+            p = state.params[name]
+            p2 = p.reshape(p.shape[0], -1)
+            vel2 = state.velocity[name].reshape(p.shape[0], -1)
+            wd = decay.get(name, 0.0)
+            w = p2[rows]
+            v = vel2[rows]
+            tmp = np.multiply(g.reshape(len(rows), -1), lr, dtype=p.dtype)
+            if stale:
+                C = _step_powers(lr * wd, momentum, uniq).astype(p.dtype)[inv]
+                tmp2 = np.multiply(v, C[:, 0, 1, None])
+                v *= C[:, 1, 1, None]
+                v += w * C[:, 1, 0, None]
+                w *= C[:, 0, 0, None]
+                w += tmp2
+            v *= momentum
+            v += tmp
+            if wd:
+                v -= np.multiply(w, lr * wd, out=tmp)
+            w += v
+            vel2[rows] = v
+            p2[rows] = w
+    for name, g in dense_grads.items():
+        p = state.params[name]
+        vel = state.velocity[name]
+        wd = decay.get(name, 0.0)
+        vel *= momentum
+        vel += lr * g
+        if wd:
+            vel -= (lr * wd) * p
+        p += vel
+    lz["t"] += 1
+    if dense:
+        lz["last"][:] = lz["t"]
+    else:
+        lz["last"][rows] = lz["t"]
+    state.n_updates += 1
+
+
 def minibatches(n_samples, batch_size, rng=None):
     """Index arrays of consecutive minibatches, shuffled when ``rng`` is given."""
     order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
@@ -311,11 +458,14 @@ def run_epochs(
     verbose=0,
     name="RBM",
     score_name="score",
+    epoch_end=None,
 ):
     """Run up to ``n_epochs`` epochs of ``step`` over shuffled minibatches.
 
     Returns ``(state, history)``; with early stopping the returned state is the
     best one seen. ``history`` lists the monitored score per epoch.
+    ``epoch_end()``, if given, runs after each epoch's updates and before the
+    monitor (e.g. to flush lazily applied updates).
     """
     history = []
     for _ in range(n_epochs):
@@ -326,6 +476,8 @@ def run_epochs(
         k = settings.cd_steps_at(epoch)
         for idx in minibatches(n_samples, batch_size, state.rng if shuffle else None):
             step(idx, lr, mom, k)
+        if epoch_end is not None:
+            epoch_end()
         state.n_epochs += 1
         score = monitor() if monitor is not None else None
         history.append(score)

@@ -1,0 +1,252 @@
+"""CategoricalRBMRecommender against scikit-surprise on MovieLens.
+
+MovieLens 100K on the official u1..u5 splits (per split and mean) and
+MovieLens 1M on a random 90/10 split (seed 0). Prints RMSE, MAE, fit and
+predict seconds as markdown tables.
+
+    python benchmarks/bench_recommender.py            # full run
+    python benchmarks/bench_recommender.py --quick    # u1 only, no ML-1M
+    python benchmarks/bench_recommender.py --no-surprise
+
+``--no-surprise`` (or a missing scikit-surprise) replaces the surprise models
+with this script's own numpy bias baseline and biased matrix factorisation
+(minibatch SGD), labelled as such. SVD++ on ML-1M takes a long time in
+surprise (single-threaded): it runs only with ``--svdpp-1m``.
+
+The RBM hyperparameters below were chosen with ``tune_recommender.py`` on
+validation splits of the *training* data (never on test ratings).
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _movielens import ml1m, ml100k_split, random_split
+
+from sklearn_rbm import CategoricalRBMRecommender
+
+ML1M_SEED = 0
+
+# Chosen on a 10% validation split of u1.base (tune_recommender.py ml100k).
+RBM_ML100K = {
+    "n_components": 100,
+    "orientation": "item",
+    "batch_size": 50,
+    "learning_rate": 0.05,
+    "max_iter": 30,
+    "cd_steps": ((0, 1), (15, 3)),
+    "learning_rate_schedule": "linear",
+    "n_iter_no_change": 30,
+    "random_state": 0,
+}
+# Chosen on a 10% validation split of the ML-1M training part
+# (tune_recommender.py ml1m); sized to fit in about a minute on 2 cores.
+RBM_ML1M = {
+    "n_components": 100,
+    "orientation": "item",
+    "batch_size": 100,
+    "learning_rate": 0.1,
+    "max_iter": 25,
+    "cd_steps": ((0, 1), (15, 3)),
+    "learning_rate_schedule": "linear",
+    "n_iter_no_change": 25,
+    "random_state": 0,
+}
+
+
+# ------------------------------------------------------------- own baselines
+class BiasBaseline:
+    """``mu + b_u + b_i`` by alternating regularised least squares (numpy)."""
+
+    def __init__(self, reg_u=15.0, reg_i=10.0, n_iter=10):
+        self.reg_u, self.reg_i, self.n_iter = reg_u, reg_i, n_iter
+
+    def fit(self, X, y):
+        self.users_, u = np.unique(X[:, 0], return_inverse=True)
+        self.items_, i = np.unique(X[:, 1], return_inverse=True)
+        self.mu_ = y.mean()
+        bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
+        nu, ni = np.bincount(u), np.bincount(i)
+        for _ in range(self.n_iter):
+            bi = np.bincount(i, y - self.mu_ - bu[u]) / (ni + self.reg_i)
+            bu = np.bincount(u, y - self.mu_ - bi[i]) / (nu + self.reg_u)
+        self.bu_, self.bi_ = bu, bi
+        return self
+
+    def _codes(self, ids, table):
+        pos = np.clip(np.searchsorted(table, ids), 0, len(table) - 1)
+        return np.where(table[pos] == ids, pos, -1)
+
+    def predict(self, X):
+        u, i = self._codes(X[:, 0], self.users_), self._codes(X[:, 1], self.items_)
+        p = (
+            self.mu_
+            + np.where(u >= 0, self.bu_[u], 0)
+            + np.where(i >= 0, self.bi_[i], 0)
+        )
+        return np.clip(p, 1, 5)
+
+
+class BiasedMF(BiasBaseline):
+    """Biased matrix factorisation (Funk/Koren SVD) by minibatch SGD (numpy)."""
+
+    def __init__(
+        self, n_factors=100, n_epochs=20, lr=0.01, reg=0.05, batch=256, seed=0
+    ):
+        self.n_factors, self.n_epochs, self.lr, self.reg = n_factors, n_epochs, lr, reg
+        self.batch, self.seed = batch, seed
+
+    def fit(self, X, y):
+        rng = np.random.default_rng(self.seed)
+        self.users_, u = np.unique(X[:, 0], return_inverse=True)
+        self.items_, i = np.unique(X[:, 1], return_inverse=True)
+        self.mu_ = y.mean()
+        f = self.n_factors
+        P = rng.normal(0, 0.1, (len(self.users_), f))
+        Q = rng.normal(0, 0.1, (len(self.items_), f))
+        bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
+        lr, reg = self.lr, self.reg
+        for _ in range(self.n_epochs):
+            order = rng.permutation(len(y))
+            for s in range(0, len(y), self.batch):
+                b = order[s : s + self.batch]
+                ub, ib = u[b], i[b]
+                e = y[b] - (self.mu_ + bu[ub] + bi[ib] + np.sum(P[ub] * Q[ib], axis=1))
+                pu, qi = P[ub], Q[ib]
+                np.add.at(bu, ub, lr * (e - reg * bu[ub]))
+                np.add.at(bi, ib, lr * (e - reg * bi[ib]))
+                np.add.at(P, ub, lr * (e[:, None] * qi - reg * pu))
+                np.add.at(Q, ib, lr * (e[:, None] * pu - reg * qi))
+        self.bu_, self.bi_, self.P_, self.Q_ = bu, bi, P, Q
+        return self
+
+    def predict(self, X):
+        u, i = self._codes(X[:, 0], self.users_), self._codes(X[:, 1], self.items_)
+        p = (
+            self.mu_
+            + np.where(u >= 0, self.bu_[u], 0)
+            + np.where(i >= 0, self.bi_[i], 0)
+        )
+        ok = (u >= 0) & (i >= 0)
+        p[ok] += np.sum(self.P_[u[ok]] * self.Q_[i[ok]], axis=1)
+        return np.clip(p, 1, 5)
+
+
+class SurpriseModel:
+    """Adapter: a surprise algorithm behind fit(X, y) / predict(X)."""
+
+    def __init__(self, algo):
+        self.algo = algo
+
+    def fit(self, X, y):
+        import pandas as pd
+        from surprise import Dataset, Reader
+
+        df = pd.DataFrame({"u": X[:, 0], "i": X[:, 1], "r": y})
+        data = Dataset.load_from_df(df, Reader(rating_scale=(1, 5)))
+        self.algo.fit(data.build_full_trainset())
+        return self
+
+    def predict(self, X):
+        return np.array([self.algo.predict(u, i).est for u, i in X.tolist()])
+
+
+def models(dataset, use_surprise, svdpp_1m):
+    rbm = RBM_ML100K if dataset == "ml100k" else RBM_ML1M
+    out = {
+        "CategoricalRBMRecommender (I-RBM)": lambda: CategoricalRBMRecommender(**rbm)
+    }
+    if use_surprise:
+        from surprise import SVD, BaselineOnly, SVDpp
+
+        out["surprise BaselineOnly"] = lambda: SurpriseModel(
+            BaselineOnly(verbose=False)
+        )
+        out["surprise SVD"] = lambda: SurpriseModel(SVD(random_state=0))
+        if dataset == "ml100k" or svdpp_1m:
+            out["surprise SVD++"] = lambda: SurpriseModel(SVDpp(random_state=0))
+    else:
+        out["numpy bias baseline (own)"] = BiasBaseline
+        out["numpy biased MF SGD (own)"] = BiasedMF
+    return out
+
+
+def evaluate(make, Xtr, ytr, Xte, yte):
+    est = make()
+    t0 = time.perf_counter()
+    est.fit(Xtr, ytr)
+    t1 = time.perf_counter()
+    pred = est.predict(Xte)
+    t2 = time.perf_counter()
+    err = pred - yte
+    return {
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "fit": t1 - t0,
+        "predict": t2 - t1,
+    }
+
+
+def table(title, rows):
+    print(f"\n### {title}\n")
+    print("| model | RMSE | MAE | fit (s) | predict (s) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, r in rows.items():
+        print(
+            f"| {name} | {r['rmse']:.4f} | {r['mae']:.4f} | {r['fit']:.2f} | "
+            f"{r['predict']:.2f} |"
+        )
+    sys.stdout.flush()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="u1 only; skip ML-1M")
+    ap.add_argument("--no-surprise", action="store_true", help="own numpy baselines")
+    ap.add_argument("--svdpp-1m", action="store_true", help="also SVD++ on ML-1M")
+    ap.add_argument("--skip-100k", action="store_true")
+    ap.add_argument("--skip-1m", action="store_true")
+    args = ap.parse_args(argv)
+    use_surprise = not args.no_surprise
+    if use_surprise:
+        try:
+            import surprise  # noqa: F401
+        except ImportError:
+            print("scikit-surprise is not installed: using the own numpy baselines.")
+            use_surprise = False
+    print(f"numpy {np.__version__}; 2-core machine; BLAS threads limited to 1")
+    with threadpool_limits(limits=1, user_api="blas"):
+        if not args.skip_100k:
+            splits = [1] if args.quick else [1, 2, 3, 4, 5]
+            results = {}
+            for i in splits:
+                Xtr, ytr, Xte, yte = ml100k_split(i)
+                per = {}
+                for name, make in models("ml100k", use_surprise, False).items():
+                    per[name] = evaluate(make, Xtr, ytr, Xte, yte)
+                    results.setdefault(name, []).append(per[name])
+                table(f"MovieLens 100K, split u{i}", per)
+            mean = {
+                name: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
+                for name, rs in results.items()
+            }
+            table(f"MovieLens 100K, mean over u{splits[0]}..u{splits[-1]}", mean)
+            print("\nRMSE per split:")
+            for name, rs in results.items():
+                print(f"  {name}: " + " ".join(f"{r['rmse']:.4f}" for r in rs))
+        if not args.quick and not args.skip_1m:
+            X, y = ml1m()
+            Xtr, ytr, Xte, yte = random_split(X, y, 0.1, ML1M_SEED)
+            per = {}
+            for name, make in models("ml1m", use_surprise, args.svdpp_1m).items():
+                per[name] = evaluate(make, Xtr, ytr, Xte, yte)
+            table(f"MovieLens 1M, random 90/10 split (seed {ML1M_SEED})", per)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,558 @@
+"""The ``sklearn-rbm`` command line (also ``python -m sklearn_rbm``).
+
+Subcommands: ``demo``, ``fit``, ``predict``, ``recommend`` and ``evaluate``.
+Bad input (a missing file, a malformed line, an invalid option) ends the
+program with exit status 2 and a one-line message on stderr that names the
+file and line, never a traceback.
+"""
+
+import argparse
+import importlib
+import importlib.util
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROG = "sklearn-rbm"
+
+
+class CLIError(Exception):
+    """A user error: reported as one line on stderr, exit status 2."""
+
+
+# --------------------------------------------------------------------- reading
+def _open_text(path):
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"{path}: no such file or directory")
+    if path.is_dir():
+        raise CLIError(f"{path}: is a directory, expected a file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _separator(line):
+    if "::" in line:
+        return "::"
+    if "\t" in line:
+        return "\t"
+    if "," in line:
+        return ","
+    if ";" in line:
+        return ";"
+    return None  # whitespace
+
+
+def _split(line, sep):
+    fields = line.split(sep) if sep is not None else line.split()
+    return [f.strip().strip('"') for f in fields]
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _id_array(values):
+    """int64 ids when every id is an integer, else str ids."""
+    try:
+        return np.array([int(v) for v in values], dtype=np.int64)
+    except ValueError:
+        return np.array(values, dtype=str)
+
+
+def _read_table(path, n_cols, what, max_cols=None):
+    """Parse a delimited text file into rows of ``n_cols`` (to ``max_cols``)
+    fields, with the line number of each row.
+
+    The separator (``,``, tab, ``::``, ``;`` or whitespace) is taken from the
+    first non-empty line; a first line whose last required field is not a
+    number (for ratings) or whose fields look like column names is a header.
+    """
+    max_cols = max_cols or n_cols
+    name = Path(path).name
+    text = _open_text(path)
+    rows, linenos = [], []
+    sep = None
+    first = True
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if first:
+            sep = _separator(line)
+        fields = _split(line, sep)
+        if not n_cols <= len(fields) <= max_cols:
+            expected = f"{n_cols}" if n_cols == max_cols else f"{n_cols} to {max_cols}"
+            raise CLIError(
+                f"{name} line {lineno}: expected {expected} columns ({what}), "
+                f"got {len(fields)}"
+            )
+        if first:
+            first = False
+            header_like = (
+                not _is_number(fields[2]) and not _is_number(fields[0])
+                if n_cols >= 3
+                else all(not _is_number(f) for f in fields)
+                and fields[0].lower() in ("user", "userid", "user_id", "u")
+            )
+            if header_like:
+                continue
+        if any(not f for f in fields[:n_cols]):
+            raise CLIError(f"{name} line {lineno}: empty field")
+        rows.append(fields)
+        linenos.append(lineno)
+    if not rows:
+        raise CLIError(f"{name}: empty file, no {what} rows")
+    return rows, np.asarray(linenos)
+
+
+def read_ratings(path):
+    """``(X, y)`` from a ratings file or a MovieLens folder.
+
+    A file holds ``user,item,rating`` lines (an optional fourth column, a
+    timestamp, is ignored), separated by commas, tabs, ``::`` or whitespace,
+    with an optional header line.
+    """
+    path = Path(path)
+    if path.is_dir():
+        from .datasets import load_movielens
+
+        try:
+            data = load_movielens(path, as_frame=False)
+        except (OSError, ValueError) as exc:
+            raise CLIError(" ".join(str(exc).split())) from exc
+        return np.asarray(data.X), np.asarray(data.y, dtype=np.float64)
+    rows, linenos = _read_table(path, 3, "user,item,rating", max_cols=4)
+    name = path.name
+    ratings = np.empty(len(rows))
+    seen = {}
+    for j, (fields, lineno) in enumerate(zip(rows, linenos)):
+        try:
+            r = float(fields[2])
+        except ValueError:
+            raise CLIError(
+                f"{name} line {lineno}: rating {fields[2]!r} is not a number"
+            ) from None
+        if not math.isfinite(r):
+            raise CLIError(
+                f"{name} line {lineno}: rating {fields[2]!r} is not a finite number"
+            )
+        ratings[j] = r
+        key = (fields[0], fields[1])
+        if key in seen:
+            raise CLIError(
+                f"{name} line {lineno}: duplicate rating of item {fields[1]!r} by "
+                f"user {fields[0]!r} (first on line {seen[key]})"
+            )
+        seen[key] = lineno
+    X = np.column_stack(
+        [_id_array([f[0] for f in rows]), _id_array([f[1] for f in rows])]
+    )
+    if X.dtype.kind != "i":  # mixed: keep both columns as strings
+        X = np.column_stack(
+            [np.array([f[0] for f in rows]), np.array([f[1] for f in rows])]
+        )
+    return X, ratings
+
+
+def read_pairs(path):
+    """``(user, item)`` pairs from a file (a third column is ignored)."""
+    rows, _ = _read_table(path, 2, "user,item", max_cols=4)
+    users = _id_array([f[0] for f in rows])
+    items = _id_array([f[1] for f in rows])
+    return users, items
+
+
+def _match_ids(ids, fitted):
+    """Convert str ids to the fitted ids' kind (ints stay ints when possible)."""
+    ids = np.asarray(ids)
+    if np.asarray(fitted).dtype.kind in "iu" and ids.dtype.kind not in "iu":
+        try:
+            return np.array([int(v) for v in ids], dtype=np.int64)
+        except ValueError:
+            return ids.astype(str)
+    if np.asarray(fitted).dtype.kind == "U":
+        return ids.astype(str)
+    return ids
+
+
+# ----------------------------------------------------------------- model files
+def _model_format():
+    """``(save, load, suffix)``: skops via ``sklearn_rbm.persistence`` when that
+    module and skops are installed, else joblib."""
+    try:
+        persistence = importlib.import_module("sklearn_rbm.persistence")
+    except ImportError:
+        persistence = None
+    if persistence is not None and importlib.util.find_spec("skops") is not None:
+        return persistence.save, persistence.load, ".skops"
+    import joblib
+
+    return (lambda est, path: joblib.dump(est, path)), joblib.load, ".joblib"
+
+
+def save_model(est, path):
+    save, _, suffix = _model_format()
+    path = Path(path)
+    if path.suffix != suffix:
+        new = path.with_suffix(suffix)
+        print(f"{PROG}: note: writing {new} ({suffix[1:]} format)", file=sys.stderr)
+        path = new
+    try:
+        save(est, path)
+    except Exception as exc:  # unwritable path, serialisation error: one line
+        msg = " ".join(str(exc).split())[:200]
+        raise CLIError(f"{path}: cannot write the model ({msg})") from exc
+    return path
+
+
+def load_model(path):
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"{path}: no such model file")
+    _, load, suffix = _model_format()
+    if path.suffix == ".joblib" and suffix != ".joblib":
+        import joblib
+
+        load = joblib.load
+    try:
+        est = load(path)
+    except Exception as exc:  # corrupt or foreign files: one line, no traceback
+        msg = " ".join(str(exc).split())[:200]
+        raise CLIError(f"{path}: cannot load the model ({msg})") from exc
+    if not hasattr(est, "recommend"):
+        raise CLIError(f"{path}: not a CategoricalRBMRecommender model")
+    return est
+
+
+# ---------------------------------------------------------------------- output
+def _writer(path):
+    if path in (None, "-"):
+        return sys.stdout, False
+    try:
+        return open(path, "w", encoding="utf-8"), True
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+
+
+def _fmt(v):
+    return f"{v:.6g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def _write_csv(path, header, rows):
+    out, close = _writer(path)
+    try:
+        out.write(",".join(header) + "\n")
+        for row in rows:
+            out.write(",".join(_fmt(v) for v in row) + "\n")
+    finally:
+        if close:
+            out.close()
+
+
+# -------------------------------------------------------------------- commands
+def _estimator(args):
+    from ._recommender import CategoricalRBMRecommender
+
+    est = CategoricalRBMRecommender(
+        n_components=args.n_components,
+        orientation=args.orientation,
+        conditional=args.conditional,
+        rank=args.rank,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_iter=args.max_iter,
+        weight_decay=args.weight_decay,
+        early_stopping=not args.no_early_stopping,
+        n_iter_no_change=args.n_iter_no_change,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    est._validate_params()  # report bad options before reading any data
+    return est
+
+
+def cmd_demo(args):
+    from ._demo import run_demo
+
+    run_demo(args.out, random_state=args.random_state)
+    return 0
+
+
+def cmd_fit(args):
+    est = _estimator(args)
+    X, y = read_ratings(args.ratings)
+    t0 = time.perf_counter()
+    print(
+        f"fitting on {len(y):,} ratings ({len(np.unique(X[:, 0])):,} users, "
+        f"{len(np.unique(X[:, 1])):,} items)",
+        file=sys.stderr,
+    )
+    est.fit(X, y)
+    path = save_model(est, args.output)
+    msg = f"trained {est.n_iter_} epochs in {time.perf_counter() - t0:.1f}s"
+    if est.best_validation_rmse_ is not None:
+        msg += f", validation RMSE {est.best_validation_rmse_:.4f}"
+    print(f"{msg}; model written to {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_predict(args):
+    est = load_model(args.model)
+    users, items = read_pairs(args.pairs)
+    users, items = _match_ids(users, est.users_), _match_ids(items, est.items_)
+    X = np.empty((len(users), 2), dtype=object)
+    X[:, 0], X[:, 1] = users, items
+    if users.dtype.kind == items.dtype.kind:
+        X = np.column_stack([users, items])
+    pred = est.predict(X)
+    _write_csv(
+        args.output,
+        ["user", "item", "prediction"],
+        zip(users.tolist(), items.tolist(), pred.tolist()),
+    )
+    return 0
+
+
+def _user_list(args):
+    users = []
+    for chunk in args.users or []:
+        users += [u.strip() for u in chunk.split(",") if u.strip()]
+    if args.users_file is not None:
+        text = _open_text(args.users_file)
+        for line in text.splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                first = _split(line, _separator(line))[0]
+                if first.lower() not in ("user", "userid", "user_id"):
+                    users.append(first)
+    if not users:
+        raise CLIError("no users given: use --users ID [ID ...] or --users-file FILE")
+    return users
+
+
+def cmd_recommend(args):
+    est = load_model(args.model)
+    users = _match_ids(_user_list(args), est.users_)
+    if args.n_items < 1:
+        raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
+    items, scores = est.recommend(
+        users, n_items=args.n_items, exclude_seen=not args.include_seen
+    )
+    rows = (
+        (u, rank + 1, it, float(s))
+        for u, its, ss in zip(users.tolist(), items.tolist(), scores.tolist())
+        for rank, (it, s) in enumerate(zip(its, ss))
+    )
+    _write_csv(args.output, ["user", "rank", "item", "score"], rows)
+    return 0
+
+
+def _item_mean_predict(X_tr, y_tr, X_te):
+    mean = float(y_tr.mean())
+    items, inv = np.unique(X_tr[:, 1], return_inverse=True)
+    sums = np.bincount(inv, weights=y_tr, minlength=len(items))
+    counts = np.bincount(inv, minlength=len(items))
+    pos = np.searchsorted(items, X_te[:, 1])
+    pos = np.minimum(pos, len(items) - 1)
+    hit = items[pos] == X_te[:, 1]
+    out = np.full(len(X_te), mean)
+    out[hit] = sums[pos[hit]] / counts[pos[hit]]
+    return out
+
+
+def cmd_evaluate(args):
+    from sklearn.model_selection import KFold
+
+    _estimator(args)
+    X, y = read_ratings(args.ratings)
+    if args.cv < 2:
+        raise CLIError(f"--cv must be at least 2, got {args.cv}")
+    if args.cv > len(y):
+        raise CLIError(f"--cv {args.cv} is more than the {len(y)} ratings")
+    folds = KFold(args.cv, shuffle=True, random_state=args.random_state)
+    rmse, mae, base = [], [], []
+    print(f"{args.cv}-fold cross-validation on {len(y):,} ratings")
+    for k, (tr, te) in enumerate(folds.split(X), start=1):
+        t0 = time.perf_counter()
+        est = _estimator(args).fit(X[tr], y[tr])
+        pred = est.predict(X[te])
+        rmse.append(float(np.sqrt(np.mean((pred - y[te]) ** 2))))
+        mae.append(float(np.mean(np.abs(pred - y[te]))))
+        b = _item_mean_predict(X[tr], y[tr], X[te])
+        base.append(float(np.sqrt(np.mean((b - y[te]) ** 2))))
+        print(
+            f"fold {k}/{args.cv}: RMSE {rmse[-1]:.4f}  MAE {mae[-1]:.4f}  "
+            f"(item-mean RMSE {base[-1]:.4f})  {est.n_iter_} epochs, "
+            f"{time.perf_counter() - t0:.1f}s",
+            flush=True,
+        )
+    print(f"RMSE            {np.mean(rmse):.4f} +- {np.std(rmse):.4f}")
+    print(f"MAE             {np.mean(mae):.4f} +- {np.std(mae):.4f}")
+    print(f"item-mean RMSE  {np.mean(base):.4f} +- {np.std(base):.4f}")
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+def _add_hyperparameters(p):
+    g = p.add_argument_group("model (CategoricalRBMRecommender)")
+    g.add_argument("--n-components", type=int, default=100, help="hidden units")
+    g.add_argument("--max-iter", type=int, default=20, help="maximum epochs")
+    g.add_argument(
+        "--orientation",
+        choices=["item", "user"],
+        default="item",
+        help="one RBM case per item (the I-RBM) or per user",
+    )
+    g.add_argument("--learning-rate", type=float, default=0.1, help="step size")
+    g.add_argument("--batch-size", type=int, default=50, help="cases per minibatch")
+    g.add_argument("--weight-decay", type=float, default=0.003, help="L2 penalty")
+    g.add_argument(
+        "--rank", type=int, default=None, help="rank of a factored RBM (None: a full W)"
+    )
+    g.add_argument("--conditional", action="store_true", help="conditional RBM")
+    g.add_argument(
+        "--no-early-stopping",
+        action="store_true",
+        help="train all --max-iter epochs on all ratings",
+    )
+    g.add_argument(
+        "--n-iter-no-change",
+        type=int,
+        default=5,
+        help="patience of early stopping, in epochs",
+    )
+    g.add_argument("--random-state", type=int, default=0, help="seed")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="print progress (validation RMSE per epoch)",
+    )
+
+
+RATINGS_HELP = (
+    "ratings file with user,item,rating lines (comma, tab or '::' separated, "
+    "header optional) or a MovieLens folder"
+)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Restricted Boltzmann Machines for scikit-learn: a demo, and "
+        "a command line for the CategoricalRBMRecommender.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = sub.add_parser
+
+    def add_parser(name, **kw):
+        return add(name, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kw)
+
+    sub.add_parser = add_parser
+
+    p = sub.add_parser(
+        "demo",
+        help="train each estimator on embedded data and report",
+        description="Train each estimator on data that ships with the package "
+        "(or is generated), print a report and write figures.",
+    )
+    p.add_argument("--out", default="demo_output", help="folder for the figures")
+    p.add_argument("--random-state", type=int, default=0, help="seed")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "fit",
+        help="train a recommender on a ratings file",
+        description="Train a CategoricalRBMRecommender on a ratings file and "
+        "write the model to a file.",
+    )
+    p.add_argument("ratings", help=RATINGS_HELP)
+    p.add_argument(
+        "-o",
+        "--output",
+        default="model.skops",
+        help="model file (written as .joblib when skops persistence is not available)",
+    )
+    _add_hyperparameters(p)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser(
+        "predict",
+        help="predict ratings of user,item pairs",
+        description="Predict the ratings of user,item pairs with a fitted model; "
+        "writes user,item,prediction CSV.",
+    )
+    p.add_argument("model", help="model file written by 'sklearn-rbm fit'")
+    p.add_argument("pairs", help="file of user,item lines (header optional)")
+    p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "recommend",
+        help="top-N items for users",
+        description="Recommend the top-N items for users; writes "
+        "user,rank,item,score CSV.",
+    )
+    p.add_argument("model", help="model file written by 'sklearn-rbm fit'")
+    p.add_argument(
+        "--users", nargs="+", metavar="ID", help="user ids (space or comma separated)"
+    )
+    p.add_argument("--users-file", help="file with one user id per line")
+    p.add_argument("-n", "--n-items", type=int, default=10, help="items per user")
+    p.add_argument(
+        "--include-seen",
+        action="store_true",
+        help="also recommend items the user rated in training",
+    )
+    p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="cross-validated RMSE and MAE on a ratings file",
+        description="K-fold cross-validated RMSE and MAE of the recommender on a "
+        "ratings file, with the item-mean baseline RMSE for comparison.",
+    )
+    p.add_argument("ratings", help=RATINGS_HELP)
+    p.add_argument("--cv", type=int, default=5, help="number of folds")
+    _add_hyperparameters(p)
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def _error(msg):
+    print(f"{PROG}: error: {' '.join(str(msg).split())}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        return _error(exc)
+    except (ValueError, TypeError) as exc:
+        # invalid hyperparameters (scikit-learn's InvalidParameterError) or data
+        return _error(exc)
+    except MemoryError:
+        return _error("out of memory")
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,297 @@
+"""Sparse kernels of the categorical (softmax) RBM for ratings.
+
+These implement :class:`sklearn_rbm._visible.Categorical` for cases that
+observe only some of their variables (a user's rated items, or an item's
+raters): the visible layer of a case is the one-hot of its observed
+``(variable, value)`` pairs, and unobserved variables are simply absent. They
+never build anything of size ``n_cases x n_variables``: every product costs
+``n_observed x K x n_hidden``.
+
+Layout. ``K`` values per variable; the weights are stored as ``W3`` of shape
+``(n_variables, K, n_hidden)`` (``W3.reshape(-1, n_hidden)`` is the transpose
+of the engine's ``(n_hidden, n_visible)`` matrix over the dense one-hot
+columns ``variable * K + k``), visible biases ``b`` of shape
+``(n_variables, K)`` and hidden biases ``c``. Optional extras:
+
+* ``D`` of shape ``(n_variables, n_hidden)``: the conditional RBM's
+  "which variables were observed" weights (Salakhutdinov et al., 2007, s. 4);
+* factored weights ``W3 = A @ B`` with ``A`` of shape
+  ``(n_variables, K, rank)`` and ``B`` of shape ``(rank, n_hidden)`` (s. 5).
+
+A minibatch is a :class:`Batch`: its observed entries (``rows`` = local case
+index, ``var``, ``k``), a CSR one-hot over the global columns ``var * K + k``,
+and the local numbering of the variables it touches, so that gradients live
+on the touched rows only.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+#: entries per chunk of the gathered ``W3[var]`` products (about 2 MB at H=100)
+CHUNK = 1024
+
+
+class Batch:
+    """Observed entries of a set of cases, grouped by case.
+
+    Parameters
+    ----------
+    rows : ndarray of int, sorted
+        Local case index (0..n_rows-1) of each entry.
+    var, k : ndarray of int
+        Variable and value index of each entry.
+    n_rows : int
+        Number of cases in the batch.
+    n_vars, n_values : int
+        Model sizes (global columns are ``var * n_values + k``).
+    """
+
+    def __init__(self, rows, var, k, n_rows, n_vars, n_values):
+        self.rows = rows
+        self.var = var
+        self.k = k
+        self.n_rows = int(n_rows)
+        self.n_vars = int(n_vars)
+        self.K = int(n_values)
+        self.indptr = np.searchsorted(rows, np.arange(n_rows + 1)).astype(np.int64)
+        self._local = None
+
+    @classmethod
+    def from_cases(cls, case_ptr, var, k, cases, n_vars, n_values):
+        """The batch of ``cases`` from ratings stored sorted by case."""
+        starts = case_ptr[cases]
+        counts = case_ptr[cases + 1] - starts
+        idx = ranges(starts, counts)
+        rows = np.repeat(np.arange(len(cases), dtype=np.int64), counts)
+        return cls(rows, var[idx], k[idx], len(cases), n_vars, n_values)
+
+    def onehot(self, k=None, dtype=np.float32):
+        """CSR one-hot ``(n_rows, n_vars * K)`` of the entries (values ``k``).
+
+        ``k`` may also be an ``(n_entries, K)`` array of probabilities (a
+        mean-field visible state): each entry then spreads over its K columns.
+        """
+        k = self.k if k is None else k
+        return _entries_csr(
+            self.var.astype(np.int64), k, self.indptr, self.K, self.n_vars, dtype
+        )
+
+    def observed(self, dtype=np.float32):
+        """CSR indicator ``(n_rows, n_vars)`` of the observed variables."""
+        data = np.ones(len(self.var), dtype=dtype)
+        return sp.csr_matrix(
+            (data, self.var, self.indptr), shape=(self.n_rows, self.n_vars)
+        )
+
+    def local(self):
+        """``(touched_vars, inverse)``: sorted unique variables and entry map."""
+        if self._local is None:
+            self._local = np.unique(self.var, return_inverse=True)
+        return self._local
+
+    def local_onehot_t(self, k, dtype=np.float32):
+        """Transposed one-hot over the touched variables only,
+        ``(n_touched * K, n_rows)``, for gradients on the touched rows."""
+        uv, inv = self.local()
+        return _entries_csr(
+            inv.astype(np.int64), k, self.indptr, self.K, len(uv), dtype
+        ).T
+
+
+def _entries_csr(var, k, indptr, K, n_vars, dtype):
+    """CSR over columns ``var * K + k`` (one-hot) or over all K columns of each
+    entry weighted by ``k[n]`` when ``k`` is a 2-d array of probabilities."""
+    n_rows = len(indptr) - 1
+    if np.ndim(k) == 2:
+        cols = (var * K)[:, None] + np.arange(K)
+        return sp.csr_matrix(
+            (k.astype(dtype, copy=False).ravel(), cols.ravel(), indptr * K),
+            shape=(n_rows, n_vars * K),
+        )
+    data = np.ones(len(var), dtype=dtype)
+    return sp.csr_matrix((data, var * K + k, indptr), shape=(n_rows, n_vars * K))
+
+
+def ranges(starts, counts):
+    """Concatenation of ``arange(s, s + c)`` for each pair, vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
+
+
+def weights3(p):
+    """The ``(n_vars, K, n_hidden)`` weights (the product ``A @ B`` if factored)."""
+    if "A" in p:
+        return p["A"] @ p["B"]
+    return p["W3"]
+
+
+def hidden_field(batch, p, extra_obs=None):
+    """``c + sum over observed (j, k) of W3[j, k] (+ D over observed j)``.
+
+    ``extra_obs``: optional CSR ``(n_rows, n_vars)`` of additional
+    "observed" indicators for the conditional RBM (the transductive queries).
+    """
+    V = batch.onehot(dtype=p["c"].dtype)
+    if "A" in p:
+        A = p["A"]
+        u = (V @ A.reshape(-1, A.shape[2])) @ p["B"]
+    else:
+        W3 = p["W3"]
+        u = V @ W3.reshape(-1, W3.shape[2])
+    u = np.asarray(u)
+    if "D" in p:
+        r = batch.observed(dtype=u.dtype)
+        if extra_obs is not None:
+            r = r + extra_obs
+            r.data[:] = 1
+        u += np.asarray(r @ p["D"])
+    u += p["c"]
+    return u
+
+
+def hidden_proba(batch, p, extra_obs=None):
+    """``p(h = 1 | observed ratings)`` per case."""
+    u = hidden_field(batch, p, extra_obs)
+    return expit(u, out=u)
+
+
+def visible_logits(var, rows, h, p, chunk=CHUNK):
+    """Softmax logits ``b[var] + W3[var] @ h[rows]`` at the given entries only.
+
+    Returns an array ``(n_entries, K)``; cost ``n_entries * K * n_hidden``.
+    """
+    b = p["b"]
+    out = np.empty((len(var), b.shape[1]), dtype=h.dtype)
+    if "A" in p:
+        # W3[j] h = A[j] (B h): project h once per case
+        A = p["A"]
+        hb = h @ p["B"].T
+        for s in range(0, len(var), chunk):
+            sl = slice(s, s + chunk)
+            out[sl] = np.einsum("nkr,nr->nk", A[var[sl]], hb[rows[sl]])
+    else:
+        W3 = p["W3"]
+        for s in range(0, len(var), chunk):
+            sl = slice(s, s + chunk)
+            out[sl] = np.einsum("nkh,nh->nk", W3[var[sl]], h[rows[sl]])
+    out += b[var]
+    return out
+
+
+def exact_log_scores(var, rows, u, p, chunk=CHUNK):
+    """Unnormalised ``log p(v_var = k | observed)`` with the hidden units
+    summed out: ``b[var, k] + sum_j softplus(u_j + W3[var, k, j])``, where
+    ``u`` is the hidden field of the case (its observed ratings)."""
+    b = p["b"]
+    W3 = weights3(p)
+    out = np.empty((len(var), b.shape[1]), dtype=u.dtype)
+    base = np.logaddexp(0, u).sum(axis=1)
+    for s in range(0, len(var), chunk):
+        sl = slice(s, s + chunk)
+        t = W3[var[sl]] + u[rows[sl], None, :]
+        out[sl] = np.logaddexp(0, t, out=t).sum(axis=2) - base[rows[sl], None]
+    out += b[var]
+    return out
+
+
+def softmax_rows(logits):
+    """Row-wise softmax in place (returns the array)."""
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits
+
+
+def sample_categorical(prob, rng):
+    """One draw per row from the rows of ``prob`` (indices, int64)."""
+    cum = np.cumsum(prob, axis=1)
+    u = rng.random((prob.shape[0], 1), dtype=prob.dtype) * cum[:, -1:]
+    return np.minimum((u > cum).sum(axis=1), prob.shape[1] - 1)
+
+
+def free_energy(batch, p):
+    """``F(v) = -sum b[j, k] - sum_h softplus(field)`` of each case's observed
+    ratings (the unobserved variables are marginalised out)."""
+    u = hidden_field(batch, p)
+    vis = np.bincount(
+        batch.rows, weights=p["b"][batch.var, batch.k], minlength=batch.n_rows
+    )
+    return -vis - np.logaddexp(0, u).sum(axis=1)
+
+
+def gradients(batch, p, ph_pos, k_neg, ph_neg):
+    """CD gradient (positive minus negative statistics, averaged over cases)
+    on the touched rows only.
+
+    ``k_neg`` are the negative-phase values at the same observed entries and
+    ``ph_neg`` the hidden probabilities there. Returns ``(touched_vars,
+    row_grads, dense_grads)``: ``row_grads[name]`` has one row per touched
+    variable (``W3``/``A``, ``b``, ``D``), ``dense_grads`` holds ``c``
+    (and ``B`` when factored).
+    """
+    uv, inv = batch.local()
+    K = batch.K
+    n = batch.n_rows
+    dtype = ph_pos.dtype
+    scale = dtype.type(1.0 / n)
+    pos_t = batch.local_onehot_t(batch.k, dtype)
+    neg_t = batch.local_onehot_t(k_neg, dtype)
+    gW = np.asarray(pos_t @ ph_pos)
+    gW -= np.asarray(neg_t @ ph_neg)
+    gW *= scale
+    H = ph_pos.shape[1]
+    gW = gW.reshape(len(uv), K, H)
+    cnt = np.bincount(inv * K + batch.k, minlength=len(uv) * K).astype(np.float64)
+    if np.ndim(k_neg) == 2:  # mean-field negative visible state
+        cols = (inv * K)[:, None] + np.arange(K)
+        cnt -= np.bincount(cols.ravel(), weights=k_neg.ravel(), minlength=len(uv) * K)
+    else:
+        cnt -= np.bincount(inv * K + k_neg, minlength=len(uv) * K)
+    rows_g = {"b": (cnt * scale).astype(dtype).reshape(len(uv), K)}
+    dense_g = {"c": (ph_pos.sum(axis=0) - ph_neg.sum(axis=0)) * scale}
+    if "A" in p:
+        # dW3 = dA @ B and W3 = A @ B: chain rule through the factorisation
+        rows_g["A"] = gW @ p["B"].T
+        A_t = p["A"][uv].reshape(-1, p["A"].shape[2])
+        dense_g["B"] = A_t.T @ gW.reshape(-1, H)
+    else:
+        rows_g["W3"] = gW
+    if "D" in p:
+        # r is the same in both phases, so only the hidden statistics differ
+        r_t = sp.csr_matrix(
+            (np.ones(len(inv), dtype), inv, batch.indptr), shape=(n, len(uv))
+        ).T
+        rows_g["D"] = np.asarray(r_t @ (ph_pos - ph_neg)) * scale
+    return uv, rows_g, dense_g
+
+
+def cd_statistics(batch, p, n_steps, rng, mean_field=False):
+    """Run CD-``n_steps`` on a batch: returns ``(ph_pos, k_neg, ph_neg)``.
+
+    The positive phase is the data; the negative chain starts at a hidden
+    sample and alternates ``v ~ p(v | h)`` (at the observed entries only) and
+    ``p(h | v)``; the last hidden step uses probabilities (Hinton 2010). With
+    ``mean_field`` the last visible step is not sampled either: ``k_neg`` is
+    then the ``(n_entries, K)`` array of softmax probabilities (a
+    Rao-Blackwellised, lower-variance negative phase).
+    """
+    ph_pos = hidden_proba(batch, p)
+    h = (rng.random(ph_pos.shape, dtype=ph_pos.dtype) < ph_pos).astype(ph_pos.dtype)
+    k_neg = ph_neg = None
+    for t in range(n_steps):
+        prob = softmax_rows(visible_logits(batch.var, batch.rows, h, p))
+        last = t + 1 == n_steps
+        k_neg = prob if (mean_field and last) else sample_categorical(prob, rng)
+        neg = Batch.__new__(Batch)
+        neg.__dict__.update(batch.__dict__)
+        neg.k = k_neg
+        ph_neg = hidden_proba(neg, p)
+        if t + 1 < n_steps:
+            h = (rng.random(ph_neg.shape, dtype=ph_neg.dtype) < ph_neg).astype(
+                ph_neg.dtype
+            )
+    return ph_pos, k_neg, ph_neg

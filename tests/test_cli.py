@@ -1,0 +1,207 @@
+"""The ``sklearn-rbm`` command line: round trip and input errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_rbm._cli import main
+from sklearn_rbm.datasets import make_ratings
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--n-components", "8", "--max-iter", "4", "--random-state", "0"]
+
+
+@pytest.fixture(scope="module")
+def ratings(tmp_path_factory):
+    X, y = make_ratings(n_users=40, n_items=25, density=0.3, random_state=0)
+    path = tmp_path_factory.mktemp("cli") / "ratings.csv"
+    lines = ["user,item,rating"] + [f"{u},{i},{r:g}" for (u, i), r in zip(X, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path, X, y
+
+
+def _run(*args, cwd=None):
+    """``python -m sklearn_rbm ...`` with this checkout first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "sklearn_rbm", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def _read_csv(path):
+    lines = path.read_text().splitlines()
+    return lines[0].split(","), [line.split(",") for line in lines[1:]]
+
+
+def test_fit_predict_recommend_round_trip(ratings, tmp_path, capsys):
+    path, X, y = ratings
+    model = tmp_path / "model.skops"
+    assert main(["fit", str(path), "-o", str(model), *FAST]) == 0
+    written = sorted(tmp_path.glob("model.*"))
+    assert len(written) == 1  # model.skops, or model.joblib without skops
+    model = written[0]
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{u}\t{i}\n" for u, i in X[:7]))
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), str(pairs), "-o", str(out)]) == 0
+    header, rows = _read_csv(out)
+    assert header == ["user", "item", "prediction"]
+    assert [(int(u), int(i)) for u, i, _ in rows] == [tuple(p) for p in X[:7]]
+    preds = np.array([float(p) for _, _, p in rows])
+    assert np.all((preds >= y.min()) & (preds <= y.max()))
+
+    capsys.readouterr()
+    assert main(["recommend", str(model), "--users", "0,1", "3", "-n", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "user,rank,item,score"
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == 12
+    assert [int(r[0]) for r in rows] == [0] * 4 + [1] * 4 + [3] * 4
+    assert [int(r[1]) for r in rows] == [1, 2, 3, 4] * 3
+    seen0 = set(X[X[:, 0] == 0, 1])
+    assert not seen0 & {int(r[2]) for r in rows if r[0] == "0"}  # unseen only
+    scores = [float(r[3]) for r in rows[:4]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_evaluate_prints_folds_and_baseline(ratings, capsys):
+    path, _, _ = ratings
+    assert main(["evaluate", str(path), "--cv", "3", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert sum(line.startswith("fold ") for line in out.splitlines()) == 3
+    assert "item-mean RMSE" in out
+    rmse = float(out.split("\nRMSE")[1].split()[0])
+    assert 0.3 < rmse < 2.0
+
+
+def test_movielens_style_separator(tmp_path):
+    path = tmp_path / "ratings.dat"
+    X, y = make_ratings(n_users=20, n_items=10, density=0.5, random_state=1)
+    path.write_text("".join(f"{u}::{i}::{r:g}::0\n" for (u, i), r in zip(X, y)))
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+
+
+def test_help_through_subprocess():
+    res = _run("--help")
+    assert res.returncode == 0
+    for cmd in ("demo", "fit", "predict", "recommend", "evaluate"):
+        assert cmd in res.stdout
+
+
+@pytest.mark.parametrize("cmd", ["demo", "fit", "predict", "recommend", "evaluate"])
+def test_help_for_every_subcommand(cmd, capsys):
+    assert main([cmd, "--help"]) == 0
+    assert "usage: sklearn-rbm " + cmd in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("user,item,rating\n1,2,4\n1,3\n", ["line 3", "columns"]),
+        ("1,2,4\n1,3,5,6,7\n", ["line 2", "columns"]),
+        ("user,item,rating\n1,2,4\n2,2,5\n\n1,4,abc\n", ["line 5", "'abc'", "number"]),
+        ("1,2,4\n1,3,nan\n", ["line 2", "'nan'", "not a finite number"]),
+        ("1,2,x\n1,3,4\n", ["line 1", "'x'", "not a number"]),
+        ("1,2,4\n2,2,5\n1,2,3\n", ["line 3", "duplicate", "line 1"]),
+        ("", ["empty"]),
+        ("user,item,rating\n", ["empty"]),
+    ],
+    ids=[
+        "short-row",
+        "long-row",
+        "non-numeric",
+        "nan",
+        "bad-first-line",
+        "duplicate",
+        "empty",
+        "header-only",
+    ],
+)
+def test_malformed_ratings(tmp_path, capsys, content, expected):
+    path = tmp_path / "ratings.csv"
+    path.write_text(content)
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # one line, no traceback
+    assert err.startswith("sklearn-rbm: error: ratings.csv")
+    for word in expected:
+        assert word in err
+    assert not list(tmp_path.glob("m.*"))
+
+
+def test_missing_files(tmp_path, capsys):
+    missing = tmp_path / "missing.csv"
+    for argv in (
+        ["fit", str(missing)],
+        ["evaluate", str(missing)],
+        ["predict", str(tmp_path / "nomodel.skops"), str(missing)],
+        ["recommend", str(tmp_path / "nomodel.skops"), "--users", "1"],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no such" in err
+        assert "Traceback" not in err
+
+
+def test_bad_model_file_and_option(tmp_path, capsys, ratings):
+    bogus = tmp_path / "model.joblib"
+    bogus.write_text("not a model")
+    assert main(["recommend", str(bogus), "--users", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot load" in err
+    path, _, _ = ratings
+    assert main(["fit", str(path), "--n-components", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_components" in err
+
+
+def test_malformed_through_subprocess(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("1,2,4\n1,3,4\n1,4,4\n1,5,4\n1,6,4\n1,7,4\n2,1,abc\n")
+    res = _run("fit", str(path), cwd=tmp_path)
+    assert res.returncode == 2
+    assert res.stderr == (
+        "sklearn-rbm: error: ratings.csv line 7: rating 'abc' is not a number\n"
+    )
+
+
+def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypatch):
+    import sklearn_rbm._cli as cli
+
+    # without sklearn_rbm.persistence the model goes to a .joblib file
+    real_import = cli.importlib.import_module
+
+    def no_persistence(name, *args):
+        if name == "sklearn_rbm.persistence":
+            raise ImportError(name)
+        return real_import(name, *args)
+
+    monkeypatch.setattr(cli.importlib, "import_module", no_persistence)
+    path, X, _ = ratings
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+    assert (tmp_path / "m.joblib").is_file()
+    assert "m.joblib" in capsys.readouterr().err
+
+    users = tmp_path / "users.txt"
+    users.write_text("user\n2\n5\n")
+    out = tmp_path / "rec.csv"
+    argv = ["recommend", str(tmp_path / "m.joblib"), "--users-file", str(users)]
+    assert main([*argv, "-n", "2", "-o", str(out)]) == 0
+    header, rows = _read_csv(out)
+    assert header == ["user", "rank", "item", "score"]
+    assert [(r[0], r[1]) for r in rows] == [
+        ("2", "1"),
+        ("2", "2"),
+        ("5", "1"),
+        ("5", "2"),
+    ]

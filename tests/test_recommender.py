@@ -1,0 +1,616 @@
+"""Tests of CategoricalRBMRecommender and its sparse kernels."""
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit, logsumexp
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_rbm import CategoricalRBMRecommender, _sparse
+from sklearn_rbm._engine import free_energy as dense_free_energy
+from sklearn_rbm._engine import hidden_proba as dense_hidden_proba
+from sklearn_rbm._engine import phase_stats, visible_field
+from sklearn_rbm._training import (
+    Settings,
+    TrainState,
+    apply_update,
+    flush_rows,
+    init_lazy,
+    lazy_row_update,
+)
+from sklearn_rbm._visible import Categorical, binary_states
+
+FAST = {
+    "n_components": 16,
+    "max_iter": 10,
+    "batch_size": 10,
+    "learning_rate": 0.05,
+    "early_stopping": False,
+}
+
+
+# ------------------------------------------------------------------ fixtures
+def make_planted(n_users=120, n_items=60, density=0.3, n_groups=3, noise=0.5, seed=0):
+    """Ratings 1..5 with planted user/item groups: r = round(3 + A[g_u, g_i] + e).
+
+    A private generator for the tests (the package's datasets module is
+    written elsewhere). Returns ``X`` (pairs), ``y`` and the group labels.
+    """
+    rng = np.random.default_rng(seed)
+    gu = rng.integers(0, n_groups, n_users)
+    gi = rng.integers(0, n_groups, n_items)
+    A = rng.choice([-2.0, -1.0, 1.0, 2.0], size=(n_groups, n_groups))
+    mask = rng.random((n_users, n_items)) < density
+    u, i = np.nonzero(mask)
+    y = np.clip(
+        np.round(3 + A[gu[u], gi[i]] + noise * rng.standard_normal(len(u))), 1, 5
+    )
+    return np.c_[u, i], y
+
+
+def split(X, y, frac=0.2, seed=1):
+    rng = np.random.default_rng(seed)
+    test = rng.random(len(y)) < frac
+    return X[~test], y[~test], X[test], y[test]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return make_planted()
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    X, y = planted
+    return CategoricalRBMRecommender(random_state=0, **FAST).fit(X, y)
+
+
+def tiny_params(n_vars=3, K=3, H=4, seed=0, conditional=False):
+    rng = np.random.default_rng(seed)
+    p = {
+        "W3": rng.normal(0, 0.7, (n_vars, K, H)),
+        "b": rng.normal(0, 0.5, (n_vars, K)),
+        "c": rng.normal(0, 0.5, H),
+    }
+    if conditional:
+        p["D"] = rng.normal(0, 0.5, (n_vars, H))
+    return p
+
+
+def dense_params(p):
+    H = p["c"].shape[0]
+    return {"W": p["W3"].reshape(-1, H).T.copy(), "b": p["b"].ravel(), "c": p["c"]}
+
+
+# ------------------------------------------------ kernels vs brute force
+def test_complete_case_matches_dense_categorical():
+    """Sparse kernels on complete cases == _visible.Categorical on the one-hot."""
+    n_vars, K, H = 3, 3, 4
+    p = tiny_params(n_vars, K, H)
+    fam = Categorical(K)
+    V = fam.enumerate_visible(n_vars * K, np.float64)  # all 27 complete cases
+    ks = V.reshape(len(V), n_vars, K).argmax(axis=2)
+    rows = np.repeat(np.arange(len(V)), n_vars)
+    var = np.tile(np.arange(n_vars), len(V))
+    batch = _sparse.Batch(rows, var, ks.ravel(), len(V), n_vars, K)
+    pd = dense_params(p)
+    np.testing.assert_allclose(
+        _sparse.hidden_proba(batch, p), dense_hidden_proba(fam, V, pd), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        _sparse.free_energy(batch, p), dense_free_energy(fam, V, pd), rtol=1e-12
+    )
+    # p(v | h) at every variable, against the dense softmax groups
+    h = binary_states(H)[[0, 3, 7, 12]]
+    rows_h = np.repeat(np.arange(len(h)), n_vars)
+    var_h = np.tile(np.arange(n_vars), len(h))
+    prob = _sparse.softmax_rows(_sparse.visible_logits(var_h, rows_h, h, p))
+    ref = fam.mean(visible_field(h, pd), pd).reshape(len(h) * n_vars, K)
+    np.testing.assert_allclose(prob, ref, rtol=1e-12)
+
+
+def test_conditional_of_missing_variable_by_enumeration():
+    """p(v_q = k | observed) summing out h (exact) vs enumerating h; and the
+    free energy of a partially observed case vs enumeration."""
+    n_vars, K, H = 4, 3, 5
+    p = tiny_params(n_vars, K, H, seed=3, conditional=True)
+    obs_var, obs_k = np.array([0, 2]), np.array([1, 2])
+    batch = _sparse.Batch(np.zeros(2, int), obs_var, obs_k, 1, n_vars, K)
+    hs = binary_states(H)
+    r = np.zeros(n_vars)
+    r[obs_var] = 1
+    u_obs = p["c"] + p["W3"][obs_var, obs_k].sum(axis=0) + r @ p["D"]
+    np.testing.assert_allclose(_sparse.hidden_field(batch, p)[0], u_obs)
+    # -F(V) = log sum_h exp(b.v + h.u)
+    neg_f = p["b"][obs_var, obs_k].sum() + logsumexp(hs @ u_obs)
+    np.testing.assert_allclose(_sparse.free_energy(batch, p)[0], -neg_f)
+    for q in (1, 3):
+        logp = np.array(
+            [p["b"][q, k] + logsumexp(hs @ (u_obs + p["W3"][q, k])) for k in range(K)]
+        )
+        ref = np.exp(logp - logsumexp(logp))
+        got = _sparse.softmax_rows(
+            _sparse.exact_log_scores(np.array([q]), np.array([0]), u_obs[None], p)
+        )[0]
+        np.testing.assert_allclose(got, ref, rtol=1e-10)
+        # mean-field rule: softmax(b_q + W_q p(h|V))
+        mf = _sparse.softmax_rows(
+            _sparse.visible_logits(np.array([q]), np.array([0]), expit(u_obs)[None], p)
+        )[0]
+        ref_mf = np.exp(p["b"][q] + p["W3"][q] @ expit(u_obs))
+        np.testing.assert_allclose(mf, ref_mf / ref_mf.sum(), rtol=1e-10)
+
+
+def test_factored_weights_equal_full_product():
+    rng = np.random.default_rng(0)
+    n_vars, K, H, R = 5, 3, 4, 2
+    A, B = rng.normal(size=(n_vars, K, R)), rng.normal(size=(R, H))
+    pf = {"A": A, "B": B, "b": rng.normal(size=(n_vars, K)), "c": rng.normal(size=H)}
+    pw = {"W3": A @ B, "b": pf["b"], "c": pf["c"]}
+    batch = _sparse.Batch(
+        np.array([0, 0, 1]), np.array([0, 3, 2]), np.array([1, 2, 0]), 2, n_vars, K
+    )
+    np.testing.assert_allclose(
+        _sparse.hidden_field(batch, pf), _sparse.hidden_field(batch, pw)
+    )
+    h = rng.random((2, H))
+    np.testing.assert_allclose(
+        _sparse.visible_logits(batch.var, batch.rows, h, pf),
+        _sparse.visible_logits(batch.var, batch.rows, h, pw),
+    )
+
+
+def test_gradient_matches_dense_sub_rbm_and_ignores_missing():
+    """Each case's gradient is that of the dense RBM over its *observed*
+    variables only: missing entries contribute nothing."""
+    n_vars, K, H = 6, 3, 4
+    p = tiny_params(n_vars, K, H, seed=5)
+    # two cases with different observed sets
+    rows = np.array([0, 0, 0, 1, 1])
+    var = np.array([0, 2, 5, 1, 2])
+    kpos = np.array([2, 0, 1, 1, 1])
+    kneg = np.array([0, 0, 2, 1, 0])
+    batch = _sparse.Batch(rows, var, kpos, 2, n_vars, K)
+    ph_pos = _sparse.hidden_proba(batch, p)
+    neg = _sparse.Batch(rows, var, kneg, 2, n_vars, K)
+    ph_neg = _sparse.hidden_proba(neg, p)
+    uv, row_g, dense_g = _sparse.gradients(batch, p, ph_pos, kneg, ph_neg)
+    np.testing.assert_array_equal(uv, [0, 1, 2, 5])  # untouched vars: no rows
+    fam = Categorical(K)
+    gW = np.zeros((n_vars, K, H))
+    gb = np.zeros((n_vars, K))
+    gc = np.zeros(H)
+    for case in (0, 1):
+        m = rows == case
+        sub = var[m]
+        ps = {"W3": p["W3"][sub], "b": p["b"][sub], "c": p["c"]}
+        pd = dense_params(ps)
+
+        def onehot(k, sub=sub):
+            v = np.zeros((1, len(sub) * K))
+            v[0, np.arange(len(sub)) * K + k] = 1
+            return v
+
+        vp, vn = onehot(kpos[m]), onehot(kneg[m])
+        pos = phase_stats(fam, vp, dense_hidden_proba(fam, vp, pd), pd)
+        ng = phase_stats(fam, vn, dense_hidden_proba(fam, vn, pd), pd)
+        gW[sub] += (pos["W"] - ng["W"]).T.reshape(len(sub), K, H) / 2
+        gb[sub] += (pos["b"] - ng["b"]).reshape(len(sub), K) / 2
+        gc += (pos["c"] - ng["c"]) / 2
+    np.testing.assert_allclose(row_g["W3"], gW[uv], atol=1e-12)
+    np.testing.assert_allclose(row_g["b"], gb[uv], atol=1e-12)
+    np.testing.assert_allclose(dense_g["c"], gc, atol=1e-12)
+    # parameters of unobserved variables do not change anything
+    p2 = {k: v.copy() for k, v in p.items()}
+    p2["W3"][[3, 4]] += 10.0
+    p2["b"][[3, 4]] -= 10.0
+    _, row_g2, _ = _sparse.gradients(
+        batch, p2, _sparse.hidden_proba(batch, p2), kneg, _sparse.hidden_proba(neg, p2)
+    )
+    np.testing.assert_allclose(row_g2["W3"], row_g["W3"])
+
+
+def test_lazy_row_update_equals_dense_momentum_steps():
+    """Lazy momentum + weight decay on touched rows == dense apply_update."""
+    rng = np.random.default_rng(0)
+    shape = (12, 3, 4)
+    W0 = rng.normal(size=shape)
+    settings = Settings(0.1, 0.9, 0.01, 1, False, 1, False)
+    dense = TrainState(
+        params={"W": W0.copy()}, velocity={"W": np.zeros(shape)}, rng=rng
+    )
+    lazy = TrainState(
+        params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng
+    )
+    init_lazy(lazy, shape[0])
+    for step in range(30):
+        lr, mom = (0.1, 0.5) if step < 10 else (0.05, 0.9)  # changes flush
+        rows = np.sort(rng.choice(shape[0], size=rng.integers(1, 4), replace=False))
+        g = rng.normal(size=(len(rows),) + shape[1:])
+        full = np.zeros(shape)
+        full[rows] = g
+        apply_update(dense, {"W": full}, settings, lr, mom)
+        lazy_row_update(lazy, rows, {"W3": g}, {}, lr, mom, {"W3": 0.01})
+    flush_rows(lazy, ("W3",), {"W3": 0.01})
+    np.testing.assert_allclose(lazy.params["W3"], dense.params["W"], rtol=1e-10)
+    np.testing.assert_allclose(lazy.velocity["W3"], dense.velocity["W"], atol=1e-12)
+
+
+# --------------------------------------------------------------- behaviour
+def test_beats_item_mean_on_planted_structure(planted):
+    X, y = planted
+    Xtr, ytr, Xte, yte = split(X, y)
+    rec = CategoricalRBMRecommender(
+        n_components=32,
+        max_iter=30,
+        batch_size=10,
+        learning_rate=0.05,
+        early_stopping=True,
+        n_iter_no_change=30,
+        random_state=0,
+    ).fit(Xtr, ytr)
+    rmse = np.sqrt(np.mean((rec.predict(Xte) - yte) ** 2))
+    item_mean = np.array([ytr[Xtr[:, 1] == i].mean() for i in Xte[:, 1]])
+    base = np.sqrt(np.mean((item_mean - yte) ** 2))
+    assert rmse < base - 0.2, (rmse, base)
+
+
+def test_user_and_item_orientation_agree_with_transposed_fit(planted):
+    X, y = planted
+    kw = dict(FAST, random_state=3)
+    a = CategoricalRBMRecommender(orientation="user", **kw).fit(X, y)
+    b = CategoricalRBMRecommender(orientation="item", **kw).fit(X[:, ::-1], y)
+    Q = X[:50]
+    np.testing.assert_array_equal(a.predict(Q), b.predict(Q[:, ::-1]))
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
+@pytest.mark.parametrize("prediction", ["mean_field", "exact"])
+def test_fold_in_training_user_reproduces_predict(planted, prediction):
+    X, y = planted
+    rec = CategoricalRBMRecommender(
+        orientation="user", prediction=prediction, **FAST
+    ).fit(X, y)
+    user = X[0, 0]
+    mine = X[:, 0] == user
+    queries = np.arange(60)
+    got = rec.predict_new_user(X[mine, 1], y[mine], queries)
+    ref = rec.predict(np.c_[np.full(60, user), queries])
+    np.testing.assert_allclose(got, ref, rtol=1e-5)
+
+
+def test_fold_in_item_orientation_tracks_predict(planted):
+    X, y = planted
+    rec = CategoricalRBMRecommender(orientation="item", random_state=0, **FAST)
+    rec.fit(X, y)
+    user = X[0, 0]
+    mine = X[:, 0] == user
+    queries = np.arange(60)
+    got = rec.predict_new_user(X[mine, 1], y[mine], queries)
+    ref = rec.predict(np.c_[np.full(60, user), queries])
+    assert np.corrcoef(got, ref)[0, 1] > 0.8
+    # a new user that rates like a group predicts like the group
+    assert np.all((got >= 1) & (got <= 5))
+
+
+def test_predict_proba_and_classes(fitted, planted):
+    X, _ = planted
+    P = fitted.predict_proba(X[:20])
+    assert P.shape == (20, 5)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    np.testing.assert_allclose(P @ fitted.classes_, fitted.predict(X[:20]))
+
+
+def test_half_star_classes_string_ids_and_dataframe():
+    pd = pytest.importorskip("pandas")
+    X, y = make_planted(n_users=40, n_items=30, seed=2)
+    y = y / 2 + 0.5  # 1.0 .. 3.0 in half steps
+    df = pd.DataFrame(
+        {"user": [f"u{u}" for u in X[:, 0]], "item": [f"i{i}" for i in X[:, 1]]}
+    )
+    rec = CategoricalRBMRecommender(random_state=0, **FAST).fit(df, y)
+    np.testing.assert_array_equal(rec.classes_, np.unique(y))
+    pred = rec.predict(df.iloc[:10])
+    assert np.all((pred >= 1.0) & (pred <= 3.0))
+    assert list(rec.feature_names_in_) == ["user", "item"]
+    items, scores = rec.recommend(["u0", "u1"], n_items=4)
+    assert items.shape == (2, 4) and items.dtype.kind == "U"
+
+
+def test_fit_from_sparse_matrix_equals_pairs(planted):
+    X, y = planted
+    R = sp.csr_matrix((y, (X[:, 0], X[:, 1])))
+    a = CategoricalRBMRecommender(random_state=0, **FAST).fit(R)
+    b = CategoricalRBMRecommender(random_state=0, **FAST).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X[:30]), b.predict(X[:30]))
+
+
+def test_unknown_ids_use_fallback_without_raising(fitted, planted):
+    X, y = planted
+    known_item = X[0, 1]
+    Q = np.array([[10_000, known_item], [X[0, 0], 10_000], [10_000, 10_001], X[1]])
+    pred = fitted.predict(Q)
+    assert np.isfinite(pred).all()
+    assert pred[0] == pytest.approx(y[X[:, 1] == known_item].mean())
+    assert pred[1] == pytest.approx(y[X[:, 0] == X[0, 0]].mean())
+    assert pred[2] == pytest.approx(y.mean())
+    P = fitted.predict_proba(Q)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    # string ids against an int-id model are simply unknown
+    assert np.isfinite(fitted.predict(np.array([["a", "b"]], dtype=object))).all()
+
+
+def test_recommend_excludes_seen_and_ranks(fitted, planted):
+    X, _ = planted
+    users = np.array([X[0, 0], X[5, 0], 99_999])
+    items, scores = fitted.recommend(users, n_items=5)
+    assert items.shape == scores.shape == (3, 5)
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    for row, u in zip(items[:2], users[:2], strict=True):
+        seen = set(X[X[:, 0] == u, 1])
+        assert not seen & set(row)
+    np.testing.assert_allclose(
+        scores[0], fitted.predict(np.c_[np.full(5, users[0]), items[0]]), rtol=1e-5
+    )
+    items2, _ = fitted.recommend(users[:1], n_items=5, exclude_seen=False)
+    assert items2.shape == (1, 5)
+
+
+def test_transform_hidden_representation(fitted, planted):
+    X, _ = planted
+    H = fitted.transform(np.unique(X[:, 1])[:7])  # item orientation: items
+    assert H.shape == (7, 16)
+    assert np.all((H > 0) & (H < 1))
+    np.testing.assert_allclose(
+        fitted.transform(X[:3])[0], fitted.transform([X[0, 1]])[0]
+    )
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"conditional": True},
+        {"conditional": True, "transductive": True},
+        {"rank": 4},
+        {"orientation": "user", "conditional": True, "rank": 3},
+        {"prediction": "exact"},
+    ],
+)
+def test_variants_learn(planted, kw):
+    X, y = planted
+    Xtr, ytr, Xte, yte = split(X, y)
+    rec = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=15, **kw))
+    rec.fit(Xtr, ytr)
+    rmse = np.sqrt(np.mean((rec.predict(Xte) - yte) ** 2))
+    item_mean = np.array([ytr[Xtr[:, 1] == i].mean() for i in Xte[:, 1]])
+    assert rmse < np.sqrt(np.mean((item_mean - yte) ** 2))
+
+
+def test_cd_schedule_and_verbose(planted, capsys):
+    X, y = planted
+    rec = CategoricalRBMRecommender(
+        random_state=0,
+        verbose=1,
+        cd_steps=[(0, 1), (2, 3)],
+        **dict(FAST, max_iter=3, early_stopping=True),
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Iteration 3" in out and "RMSE" in out
+    assert len(rec.validation_scores_) == rec.n_iter_ == 3
+
+
+def test_random_state_gives_bit_identical_models(planted):
+    X, y = planted
+    a = CategoricalRBMRecommender(random_state=7, **FAST).fit(X, y)
+    b = CategoricalRBMRecommender(random_state=7, **FAST).fit(X, y)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_pickle_round_trip_and_continue_training(fitted, planted):
+    X, y = planted
+    clone_ = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(clone_.predict(X), fitted.predict(X))
+    a = pickle.loads(pickle.dumps(fitted))
+    a.partial_fit(X[:200], y[:200])
+    b = clone_.partial_fit(X[:200], y[:200])
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_partial_fit_adds_users_and_items(planted):
+    X, y = planted
+    rec = CategoricalRBMRecommender(random_state=0, **FAST)
+    rec.partial_fit(X[:2000], y[:2000])
+    n_users = len(rec.users_)
+    new = np.array([[500, 3], [500, 7], [501, 1000]])
+    before = rec.predict(X[:5])
+    rec.partial_fit(np.r_[X[2000:], new], np.r_[y[2000:], [5, 4, 1]])
+    assert len(rec.users_) == n_users + 2 or len(rec.users_) > n_users
+    assert 1000 in rec.items_ and 500 in rec.users_
+    assert not np.array_equal(before, rec.predict(X[:5]))
+    assert np.isfinite(rec.predict(np.array([[500, 7], [501, 1000]]))).all()
+
+
+def test_grid_search_and_cross_val_score(planted):
+    X, y = planted
+    est = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=4))
+    scores = cross_val_score(est, X, y, cv=3, scoring="neg_root_mean_squared_error")
+    assert scores.shape == (3,) and np.all(scores < 0) and np.all(scores > -2)
+    gs = GridSearchCV(
+        est, {"n_components": [4, 8]}, cv=2, scoring="neg_root_mean_squared_error"
+    ).fit(X, y)
+    assert gs.best_params_["n_components"] in (4, 8)
+
+
+# --------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.array([[0, 1], [1, 2]]), [np.nan, 3], "NaN or infinity"),
+        (np.array([[0, 1], [1, 2]]), [np.inf, 3], "NaN or infinity"),
+        (np.array([[0, 1], [0, 1]]), [4, 3], "Duplicate"),
+        (np.zeros((0, 2)), [], "empty"),
+        (np.zeros((3, 3)), [1, 2, 3], "shape"),
+        (np.array([0, 1, 2]), [1, 2, 3], "shape"),
+        (np.array([[0, 1], [1, 2]]), [1, 2, 3], "2 pairs but y has 3"),
+        (np.array([[0, 1], [1, 2]]), None, "y"),
+        (np.array([[0.5, 1], [1, 2]]), [1, 2], "integers or strings"),
+        (sp.csr_matrix((3, 3)), None, "no non-zero"),
+    ],
+)
+def test_bad_input_raises_clear_value_error(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        CategoricalRBMRecommender(**FAST).fit(X, y)
+
+
+def test_failed_calls_leave_fitted_model_unchanged(fitted, planted):
+    X, y = planted
+    rec = pickle.loads(pickle.dumps(fitted))
+    W = rec.components_.copy()
+    pred = rec.predict(X[:10])
+    with pytest.raises(ValueError, match="not among classes_"):
+        rec.partial_fit(X[:5], [1, 2, 3, 4, 7])
+    with pytest.raises(ValueError, match="Duplicate"):
+        rec.partial_fit(np.r_[X[:2], X[:1]], [1, 2, 3])
+    with pytest.raises(ValueError, match="NaN"):
+        rec.fit(X[:3], [1, np.nan, 2])
+    with pytest.raises(ValueError, match="shape"):
+        rec.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        rec.predict(np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="classes_"):
+        rec.predict_new_user([1, 2], [1, 9], [3])
+    np.testing.assert_array_equal(rec.components_, W)
+    np.testing.assert_array_equal(rec.predict(X[:10]), pred)
+
+
+def test_invalid_cd_schedule():
+    X, y = make_planted(n_users=20, n_items=10)
+    with pytest.raises(ValueError, match="cd_steps"):
+        CategoricalRBMRecommender(cd_steps=[(0, 0)], **FAST).fit(X, y)
+
+
+# ------------------------------------------------------- estimator checks
+# The estimator's X is a pair of ids, not a feature matrix: most generic checks
+# feed random float features (non-integral, usually not 2 columns) and compare
+# against feature-based expectations, so they fail by design. Each entry says
+# why.
+_FLOATS = (
+    "feeds random float features (non-integral or not 2 columns); X here is "
+    "(user id, item id) pairs and such X is rejected with a ValueError"
+)
+_SPARSE = "a sparse X is a users x items rating matrix (y=None), not features"
+_TRANSFORM = (
+    "transform maps case ids to hidden representations; the estimator is not a "
+    "feature transformer (no fit_transform of X)"
+)
+EXPECTED_FAILED = dict.fromkeys(
+    [
+        "check_estimators_dtypes",
+        "check_fit_score_takes_y",
+        "check_estimators_fit_returns_self",
+        "check_pipeline_consistency",
+        "check_estimators_overwrite_params",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_fit2d_predict1d",
+        "check_fit2d_1sample",
+        "check_fit2d_1feature",
+        "check_dict_unchanged",
+        "check_dont_overwrite_parameters",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_regressors_train",
+        "check_regressor_data_not_an_array",
+        "check_regressors_no_decision_function",
+        "check_supervised_y_2d",
+        "check_regressors_int",
+        "check_non_transformer_estimators_n_iter",
+        "check_methods_subset_invariance",
+        "check_methods_sample_order_invariance",
+        "check_readonly_memmap_input",
+        "check_dtype_object",
+        "check_estimators_partial_fit_n_features",
+        "check_sample_weight_equivalence_on_dense_data",
+    ],
+    _FLOATS,
+)
+EXPECTED_FAILED.update(
+    {
+        "check_estimators_nan_inf": "NaN/inf ids are refused with our own message",
+        "check_estimators_empty_data_messages": "empty pairs refused with our message",
+        "check_requires_y_none": "pairs need ratings y; only a sparse X takes y=None",
+        "check_regressor_multioutput": "one rating per pair: single output only",
+        "check_dataframe_column_names_consistency": (
+            "a DataFrame's two id columns are read by position, any names"
+        ),
+        "check_estimator_sparse_tag": _SPARSE,
+        "check_transformer_data_not_an_array": _TRANSFORM,
+        "check_transformer_general": _TRANSFORM,
+        "check_transformer_n_iter": _TRANSFORM,
+    }
+)
+
+
+def _expected_failed(estimator):
+    return EXPECTED_FAILED
+
+
+@parametrize_with_checks(
+    [CategoricalRBMRecommender(n_components=4, max_iter=2, random_state=0)],
+    expected_failed_checks=_expected_failed,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# ------------------------------------------------------------ real data
+def _data_dir():
+    env = os.environ.get("SKLEARN_RBM_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+@pytest.mark.data
+def test_movielens_100k_u1_beats_bias_baseline():
+    d = _data_dir() / "ml-100k"
+    if not (d / "u1.base").exists():
+        pytest.skip("MovieLens 100K not available")
+    tr = np.loadtxt(d / "u1.base", dtype=np.int64)
+    te = np.loadtxt(d / "u1.test", dtype=np.int64)
+    rec = CategoricalRBMRecommender(n_components=50, max_iter=12, random_state=0)
+    rec.fit(tr[:, :2], tr[:, 2])
+    rmse = np.sqrt(np.mean((rec.predict(te[:, :2]) - te[:, 2]) ** 2))
+    assert rmse < 0.96
+
+
+def test_mean_field_negative_phase_with_one_hot_probabilities_equals_samples():
+    n_vars, K, H = 5, 3, 4
+    p = tiny_params(n_vars, K, H, seed=2)
+    rows, var = np.array([0, 0, 1, 1, 1]), np.array([0, 3, 1, 2, 4])
+    kpos, kneg = np.array([2, 0, 1, 1, 0]), np.array([1, 0, 2, 1, 0])
+    batch = _sparse.Batch(rows, var, kpos, 2, n_vars, K)
+    soft = np.eye(K)[kneg]
+    hard_b = _sparse.Batch(rows, var, kneg, 2, n_vars, K)
+    soft_b = _sparse.Batch(rows, var, soft, 2, n_vars, K)
+    ph_neg = _sparse.hidden_proba(hard_b, p)
+    np.testing.assert_allclose(_sparse.hidden_proba(soft_b, p), ph_neg)
+    ph_pos = _sparse.hidden_proba(batch, p)
+    _, g_hard, d_hard = _sparse.gradients(batch, p, ph_pos, kneg, ph_neg)
+    _, g_soft, d_soft = _sparse.gradients(batch, p, ph_pos, soft, ph_neg)
+    for name in g_hard:
+        np.testing.assert_allclose(g_soft[name], g_hard[name], atol=1e-12)
+    rec = CategoricalRBMRecommender(
+        negative_visible="mean_field", random_state=0, **FAST
+    ).fit(*make_planted(n_users=40, n_items=20))
+    assert np.isfinite(rec.components_).all()
