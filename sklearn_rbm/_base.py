@@ -29,14 +29,17 @@ from ._engine import (
     visible_field,
 )
 from ._partition import log_partition as _log_partition
+from ._persistence_mixin import VersionedStateMixin
 from ._training import (
     EarlyStopping,
     Settings,
     blas_threads,
     cd_update,
+    check_finite,
     init_chains,
     init_state,
     run_epochs,
+    training_errstate,
 )
 from ._utils import data_moments
 
@@ -69,7 +72,12 @@ def _seed_from(random_state):
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
 
-class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseRBM(
+    VersionedStateMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Shared implementation; see :class:`BernoulliRBM` for the parameters."""
 
     _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
@@ -258,8 +266,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
         n_threads = blas_threads(self.batch_size, X.shape[1], self.n_components)
-        with threadpool_limits(limits=n_threads, user_api="blas"):
+        with (
+            threadpool_limits(limits=n_threads, user_api="blas"),
+            training_errstate(),
+        ):
             self._partial_pass(step, X.shape[0], settings, k)
+        check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
         self._commit(state)
         if first:

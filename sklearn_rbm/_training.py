@@ -24,6 +24,7 @@ from ._engine import (
     sample_bernoulli,
 )
 from ._utils import data_moments
+from .exceptions import DivergenceError
 
 
 @dataclass
@@ -219,6 +220,33 @@ def blas_threads(batch_size, n_features, n_components):
     return 1 if batch_size * n_features * n_components < 2e7 else None
 
 
+def check_finite(state, learning_rate, where="epoch"):
+    """Raise :class:`DivergenceError` when a parameter is no longer finite.
+
+    Called after every epoch (and every ``partial_fit`` pass). The check costs
+    one pass over the parameters, a fraction ``1 / n_batches`` of an epoch.
+    """
+    bad = [k for k, v in state.params.items() if not np.isfinite(v).all()]
+    if bad:
+        raise DivergenceError(
+            f"Training diverged: parameter(s) {', '.join(sorted(bad))} became "
+            f"infinite or NaN after {where} {state.n_epochs + 1} with "
+            f"learning_rate={learning_rate!r}. Lower the learning_rate (and/or "
+            "momentum) or rescale the data. The previous model is kept."
+        )
+
+
+def training_errstate():
+    """Floating-point policy of the training loop.
+
+    Overflow and invalid operations are not warned about inside the loop:
+    a diverging run is caught by :func:`check_finite` after the epoch and
+    reported as one clear :class:`DivergenceError` instead of a cascade of
+    RuntimeWarnings.
+    """
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def minibatches(n_samples, batch_size, rng=None):
     """Index arrays of consecutive minibatches, shuffled when ``rng`` is given."""
     order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
@@ -276,8 +304,11 @@ def run_epochs(
         lr = settings.learning_rate_at(epoch)
         mom = settings.momentum_at(epoch)
         k = settings.cd_steps_at(epoch)
-        for idx in minibatches(n_samples, batch_size, state.rng if shuffle else None):
-            step(idx, lr, mom, k)
+        with training_errstate():
+            batches = minibatches(n_samples, batch_size, state.rng if shuffle else None)
+            for idx in batches:
+                step(idx, lr, mom, k)
+        check_finite(state, settings.learning_rate)
         state.n_epochs += 1
         score = monitor() if monitor is not None else None
         history.append(score)
