@@ -46,6 +46,8 @@ class Spec:
         states), ``"int"`` (a count), ``"none"`` (no required argument).
     fit_kinds : tuple
         Which of ``"fit"`` / ``"partial_fit"`` the estimator has.
+    incremental : bool
+        Test ``dask_ml.wrappers.Incremental`` on chunks of ``X`` (rows).
     """
 
     name: str
@@ -56,6 +58,7 @@ class Spec:
     chunk_kwargs: dict = field(default_factory=dict)
     methods: dict = field(default_factory=dict)
     fit_kinds: tuple = ("fit", "partial_fit")
+    incremental: bool = True
 
     @property
     def cls(self):
@@ -141,6 +144,7 @@ RECOMMENDER = Spec(
     data=None,
     output=lambda est, X: est.predict(X),
     param_grid={"n_components": [4, 8]},
+    incremental=False,  # TODO(lead): True if Incremental(X, y) chunks make sense
     methods={"fit": "X", "partial_fit": "X", "predict": "X", "score": "X"},
 )
 
