@@ -41,7 +41,7 @@ from ._training import (
     run_epochs,
     training_errstate,
 )
-from ._utils import data_moments
+from ._utils import atomic, data_moments
 
 _COMMON_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -103,13 +103,24 @@ class _BaseRBM(
 
     # -------------------------------------------------------------- helpers
     def _validate_X(self, X, *, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr" if self._accept_sparse else False,
-            dtype=[np.float64, np.float32] if reset else self.components_.dtype,
-            reset=reset,
-        )
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2 and shape[1] == 0:
+            # pandas gives an obscure dtype error for a frame without columns
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={tuple(shape)}) while a "
+                "minimum of 1 is required."
+            )
+        # a float64 value beyond the float32 range becomes inf in the cast to a
+        # float32 model's dtype, which validate_data then reports as "too large
+        # for dtype('float32')"; the cast itself must not warn
+        with np.errstate(over="ignore"):
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr" if self._accept_sparse else False,
+                dtype=[np.float64, np.float32] if reset else self.components_.dtype,
+                reset=reset,
+            )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
             raise ValueError("Input X is empty (0 samples).")
         self._check_values(X)
@@ -167,6 +178,7 @@ class _BaseRBM(
         return step
 
     # ---------------------------------------------------------------- fitting
+    @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to ``X`` by CD-k or persistent CD.
@@ -230,6 +242,7 @@ class _BaseRBM(
             score_name=self._score_name,
         )
 
+    @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One pass of minibatch updates over ``X``, continuing earlier training.
@@ -255,6 +268,9 @@ class _BaseRBM(
             The updated estimator.
         """
         first = not hasattr(self, "_state")
+        # scikit-learn skips parameter validation in partial_fit once fitted;
+        # set_params(...) between calls must still be checked (cheap)
+        self._validate_params()
         X = self._validate_X(X, reset=first)
         settings = self._settings(max_iter=1)
         if first:
@@ -472,6 +488,8 @@ class _BaseRBM(
         v_new : ndarray of shape (n_samples, n_features)
             A visible sample from ``p(v | h)`` with ``h ~ p(h | v)``.
         """
+        check_is_fitted(self)
+        v = self._validate_X(v, reset=False)
         return self.sample(v.shape[0], n_steps=1, init=v, random_state=random_state)
 
     def sample(
@@ -533,6 +551,25 @@ class _BaseRBM(
         return v
 
     # ------------------------------------------------------------------- misc
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: ``"<classname><i>"`` for each hidden unit.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the input feature names seen in fit.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        if isinstance(input_features, str | bytes):
+            raise TypeError(
+                "input_features must be a list of feature names, not a string; "
+                f"got {input_features!r}."
+            )
+        return super().get_feature_names_out(input_features)
+
     @property
     def _n_features_out(self):
         return self.components_.shape[0]

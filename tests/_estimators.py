@@ -19,6 +19,7 @@ import pytest
 from sklearn.base import BaseEstimator
 
 import sklearn_rbm
+import sklearn_rbm._base
 
 
 @dataclass
@@ -59,6 +60,11 @@ class Spec:
     methods: dict = field(default_factory=dict)
     fit_kinds: tuple = ("fit", "partial_fit")
     incremental: bool = True
+    #: (module, function name) called once per minibatch update, monkeypatched
+    #: by the interruption test to raise mid-training
+    update_fn: tuple = (sklearn_rbm._base, "cd_update")
+    #: callable(spec) -> wider (X, y) for the BLAS-threads determinism test
+    big_data: Callable | None = None
 
     @property
     def cls(self):
@@ -91,6 +97,7 @@ BERNOULLI = Spec(
     data=_binary_data,
     output=lambda est, X: est.transform(X),
     param_grid={"n_components": [2, 4], "learning_rate": [0.01, 0.05]},
+    big_data=lambda spec: _binary_data(0, n=256, d=60),
     chunk_kwargs=dict(
         visible_bias_init="zeros",
         momentum_schedule="constant",
@@ -145,6 +152,7 @@ RECOMMENDER = Spec(
     output=lambda est, X: est.predict(X),
     param_grid={"n_components": [4, 8]},
     incremental=False,  # TODO(lead): True if Incremental(X, y) chunks make sense
+    update_fn=(sklearn_rbm._base, "cd_update"),  # TODO(lead): the recommender's
     methods={"fit": "X", "partial_fit": "X", "predict": "X", "score": "X"},
 )
 
