@@ -336,7 +336,8 @@ class _BaseRBM(
         return self._family().mean(visible_field(H, p), p)
 
     def _check_hidden(self, H):
-        H = check_array(H, dtype=self.components_.dtype)
+        with np.errstate(over="ignore"):  # too large for float32: a clear error
+            H = check_array(H, dtype=self.components_.dtype)
         if H.shape[1] != self.n_components:
             raise ValueError(
                 f"H has {H.shape[1]} columns but the model has n_components="

@@ -127,6 +127,14 @@ def test_incremental_from_chunked_dask_array_equals_partial_fit(spec, client):
         np.testing.assert_array_equal(pa[key], pb[key], err_msg=key)
     # score with the estimator's own methods (dask-ml's scorers are not used)
     assert got.score(X) == ref.score(X)
+    # a second pass by Incremental.partial_fit continues the same training
+    inc.partial_fit(dX)
+    for start in range(0, X.shape[0], chunk):
+        ref.partial_fit(X[start : start + chunk])
+    got = inc.estimator_
+    assert got.n_iter_ == ref.n_iter_ == 2 * dX.numblocks[0]
+    for key, val in fitted_params(ref).items():
+        np.testing.assert_array_equal(val, getattr(got, key), err_msg=key)
     # blockwise inference on the cluster through the wrapper
     np.testing.assert_array_equal(
         inc.transform(dX).compute(), ref.transform(X), strict=True

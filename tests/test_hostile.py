@@ -35,7 +35,7 @@ import sklearn_rbm
 import sklearn_rbm._base
 from sklearn_rbm.exceptions import DivergenceError
 
-MAX_EXAMPLES = int(os.environ.get("SKLEARN_RBM_HOSTILE_EXAMPLES", 120))
+MAX_EXAMPLES = int(os.environ.get("SKLEARN_RBM_HOSTILE_EXAMPLES", 80))
 HYP = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
@@ -47,14 +47,14 @@ HYP = settings(
 STATS = {"examples": Counter(), "inputs": {}, "outcomes": Counter()}
 
 
-def _record(key, args, kwargs, outcome):
+def _record(key, args, kwargs, outcome, malformed):
     STATS["examples"][key] += 1
     STATS["outcomes"][outcome] += 1
     try:
         h = joblib.hash((key, _describe(args), _describe(kwargs)))
     except Exception:  # pragma: no cover - unhashable oddities
         h = repr((key, args, kwargs))
-    STATS["inputs"][h] = outcome
+    STATS["inputs"][h] = (outcome, malformed)
 
 
 def _describe(obj):
@@ -80,8 +80,9 @@ def _dump_stats():
         "hypothesis_examples": sum(STATS["examples"].values()),
         "distinct_inputs": len(STATS["inputs"]),
         "distinct_inputs_rejected": sum(
-            1 for o in STATS["inputs"].values() if o == "error"
+            1 for o, _ in STATS["inputs"].values() if o == "error"
         ),
+        "distinct_malformed_inputs": sum(1 for _, m in STATS["inputs"].values() if m),
         "outcomes": dict(STATS["outcomes"]),
         "per_test": dict(STATS["examples"]),
     }
@@ -96,7 +97,8 @@ ALLOWED = (ValueError, TypeError)
 # what an error message must mention, per kind of malformation
 MESSAGES = {
     "nan": r"NaN|nan|infinit|finite",
-    "value": r"NaN|nan|infinit|finite|\[0, 1\]|range|negative|too large",
+    "value": r"NaN|nan|infinit|finite|\[0, 1\]|range|negative|too large|unknown|"
+    r"unseen|integer",
     "rows": r"0 sample|minimum of 1|empty|at least",
     "cols": r"0 feature|feature|column|minimum of 1|n_components",
     "dtype": r"convert|string|dtype|complex|Complex|float|object|could not",
@@ -132,9 +134,14 @@ def _fitted_arrays_finite(est):
 def check_contract(est, method, args=(), kwargs=None, kinds=(), key=None):
     """Call ``est.method(*args, **kwargs)`` and enforce the contract."""
     kwargs = kwargs or {}
+    malformed = bool(kinds)
     before = pickle.dumps(est)
     try:
-        out = getattr(est, method)(*args, **kwargs)
+        with warnings.catch_warnings():
+            # overflow / invalid-value warnings are failures, whatever the
+            # pytest configuration (they propagate as non-allowed exceptions)
+            warnings.simplefilter("error", RuntimeWarning)
+            out = getattr(est, method)(*args, **kwargs)
     except ALLOWED as exc:
         msg = str(exc)
         assert len(msg) >= 10, f"uninformative message {msg!r}"
@@ -144,12 +151,12 @@ def check_contract(est, method, args=(), kwargs=None, kinds=(), key=None):
             f"{method}: message {msg!r} does not name the problem {kinds}"
         )
         assert pickle.dumps(est) == before, f"failed {method} changed the model"
-        _record(key or method, args, kwargs, "error")
+        _record(key or method, args, kwargs, "error", True)
         return "error", exc
     assert _finite(out), f"{method} returned non-finite output"
     if method in ("fit", "partial_fit", "fit_transform"):
         assert _fitted_arrays_finite(est), f"{method} left non-finite parameters"
-    _record(key or method, args, kwargs, "ok")
+    _record(key or method, args, kwargs, "ok", malformed)
     return "ok", out
 
 
@@ -197,7 +204,10 @@ def model(spec, state):
 
 
 # ---------------------------------------------------------------- strategies
+# NaN / inf, negative, out of range, beyond float32, tiny, fractional (ids),
+# huge integer (ids beyond any index)
 BAD_VALUES = [np.nan, np.inf, -np.inf, -1.0, 2.0, 1e300, -1e300, 1e-300, 0.5, 7]
+BAD_VALUES += [float(2**62), 1e6]
 
 
 @st.composite
@@ -307,6 +317,24 @@ def _contain(X, container, kinds):
     return None
 
 
+@st.composite
+def hostile_y(draw, y):
+    """Targets (ratings) with a malformation: NaN, out of range, wrong length,
+    strings, unseen labels (values never seen in fit)."""
+    y = np.array(y, dtype=np.float64, copy=True)
+    op = draw(st.sampled_from(["value", "length", "str", "2d", "none"]))
+    if op == "value" and y.size:
+        y[draw(st.integers(0, y.size - 1))] = draw(st.sampled_from(BAD_VALUES))
+        return y, ("nan", "value")
+    if op == "length":
+        return y[: draw(st.integers(0, max(y.size - 1, 0)))], ("rows", "shape")
+    if op == "str":
+        return y.astype(str), ("dtype",)
+    if op == "2d":
+        return y[:, None], ("shape",)
+    return None, ("shape",)
+
+
 def _int_values():
     return st.sampled_from([-1, 0, 1, 2, 3, 2.5, "3", None, np.int64(2), True, 1e9])
 
@@ -361,6 +389,10 @@ def test_every_method_on_hostile_input(spec, method, kind, data):
         Xh, k = data.draw(hostile_array(X), label="X")
         kinds += k
         args = (Xh,) if y is None else (Xh, y[: _n_rows(Xh)])
+        if y is not None and data.draw(st.booleans(), label="mutate y"):
+            yh, k = data.draw(hostile_y(y), label="y")
+            kinds += k
+            args = (args[0], yh)
     elif kind == "H":
         H = np.random.default_rng(0).random((5, est.n_components))
         Hh, k = data.draw(hostile_array(H), label="H")
@@ -381,7 +413,7 @@ def _n_rows(X):
 
 # -------------------------------------------------- hyperparameters / divergence
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
-@HYP
+@settings(HYP, max_examples=max(MAX_EXAMPLES // 2, 10))  # each example is a fit
 @given(data=st.data())
 def test_absurd_hyperparameters_stay_finite_or_fail_clearly(spec, data):
     spec.skip_if_missing()
