@@ -112,8 +112,10 @@ class _BaseRBM(
             )
         # a float64 value beyond the float32 range becomes inf in the cast to a
         # float32 model's dtype, which validate_data then reports as "too large
-        # for dtype('float32')"; the cast itself must not warn
-        with np.errstate(over="ignore"):
+        # for dtype('float32')"; the cast itself must not warn, nor must
+        # scikit-learn's fast finiteness check (a sum: inf + -inf warns
+        # "invalid value") -- the ValueError that follows names the problem
+        with np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(
                 self,
                 X,
@@ -336,7 +338,7 @@ class _BaseRBM(
         return self._family().mean(visible_field(H, p), p)
 
     def _check_hidden(self, H):
-        with np.errstate(over="ignore"):  # too large for float32: a clear error
+        with np.errstate(over="ignore", invalid="ignore"):  # see _validate_X
             H = check_array(H, dtype=self.components_.dtype)
         if H.shape[1] != self.n_components:
             raise ValueError(
