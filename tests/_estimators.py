@@ -63,7 +63,8 @@ class Spec:
     #: (module, function name) called once per minibatch update, monkeypatched
     #: by the interruption test to raise mid-training
     update_fn: tuple = (sklearn_rbm._base, "cd_update")
-    #: callable(spec) -> wider (X, y) for the BLAS-threads determinism test
+    #: callable(spec, n_features) -> (X, y) with 256 rows and n_features
+    #: columns, for the BLAS-threads determinism test
     big_data: Callable | None = None
 
     @property
@@ -97,7 +98,7 @@ BERNOULLI = Spec(
     data=_binary_data,
     output=lambda est, X: est.transform(X),
     param_grid={"n_components": [2, 4], "learning_rate": [0.01, 0.05]},
-    big_data=lambda spec: _binary_data(0, n=256, d=60),
+    big_data=lambda spec, d: _binary_data(0, n=256, d=d),
     chunk_kwargs=dict(
         visible_bias_init="zeros",
         momentum_schedule="constant",
