@@ -67,6 +67,16 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+def _reject_no_columns(X):
+    """A clear error for 2-d input without columns (pandas' is obscure)."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={tuple(shape)}) while a "
+            "minimum of 1 is required."
+        )
+
+
 def _seed_from(random_state):
     """A numpy Generator from a scikit-learn ``random_state`` argument."""
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
@@ -103,13 +113,7 @@ class _BaseRBM(
 
     # -------------------------------------------------------------- helpers
     def _validate_X(self, X, *, reset):
-        shape = getattr(X, "shape", None)
-        if shape is not None and len(shape) == 2 and shape[1] == 0:
-            # pandas gives an obscure dtype error for a frame without columns
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={tuple(shape)}) while a "
-                "minimum of 1 is required."
-            )
+        _reject_no_columns(X)
         # a float64 value beyond the float32 range becomes inf in the cast to a
         # float32 model's dtype, which validate_data then reports as "too large
         # for dtype('float32')"; the cast itself must not warn, nor must
@@ -338,6 +342,7 @@ class _BaseRBM(
         return self._family().mean(visible_field(H, p), p)
 
     def _check_hidden(self, H):
+        _reject_no_columns(H)
         with np.errstate(over="ignore", invalid="ignore"):  # see _validate_X
             H = check_array(H, dtype=self.components_.dtype)
         if H.shape[1] != self.n_components:

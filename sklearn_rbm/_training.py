@@ -221,18 +221,28 @@ def blas_threads(batch_size, n_features, n_components):
 
 
 def check_finite(state, learning_rate, where="epoch"):
-    """Raise :class:`DivergenceError` when a parameter is no longer finite.
+    """Raise :class:`DivergenceError` when a parameter has blown up.
 
-    Called after every epoch (and every ``partial_fit`` pass). The check costs
-    one pass over the parameters, a fraction ``1 / n_batches`` of an epoch.
+    Called after every epoch (and every ``partial_fit`` pass); costs one pass
+    over the parameters, a fraction ``1 / n_batches`` of an epoch. Blown up
+    means infinite, NaN, or larger in magnitude than the square root of the
+    dtype's largest value (1.3e154 in float64, 1.8e19 in float32): beyond
+    that, products of two such numbers and sums of energies over samples
+    overflow, so the model could not be scored; no trained RBM comes near it.
     """
-    bad = [k for k, v in state.params.items() if not np.isfinite(v).all()]
+    bad = []
+    for k, v in state.params.items():
+        limit = np.sqrt(np.finfo(v.dtype).max) if v.dtype.kind == "f" else np.inf
+        with np.errstate(invalid="ignore"):
+            if not (np.abs(v) <= limit).all():  # False for NaN too
+                bad.append(k)
     if bad:
         raise DivergenceError(
             f"Training diverged: parameter(s) {', '.join(sorted(bad))} became "
-            f"infinite or NaN after {where} {state.n_epochs + 1} with "
+            f"infinite, NaN or too large after {where} {state.n_epochs + 1} with "
             f"learning_rate={learning_rate!r}. Lower the learning_rate (and/or "
-            "momentum) or rescale the data. The previous model is kept."
+            "momentum and weight_decay) or rescale the data. The previous model "
+            "is kept."
         )
 
 
