@@ -35,7 +35,7 @@ import sklearn_rbm
 import sklearn_rbm._base
 from sklearn_rbm.exceptions import DivergenceError
 
-MAX_EXAMPLES = int(os.environ.get("SKLEARN_RBM_HOSTILE_EXAMPLES", 80))
+MAX_EXAMPLES = int(os.environ.get("SKLEARN_RBM_HOSTILE_EXAMPLES", 60))
 HYP = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
