@@ -77,6 +77,27 @@ def _reject_no_columns(X):
         )
 
 
+def _check_magnitude(X):
+    """Refuse finite values so large that squares and energies overflow.
+
+    Every family needs ``x**2`` (data moments) or products of ``x`` with the
+    weights, summed over rows and features; ``|x| <= finfo.max ** 0.25``
+    (1.2e77 in float64, 4.3e9 in float32) keeps all of them finite. Data that
+    large has to be rescaled for an RBM anyway.
+    """
+    data = X.data if sp.issparse(X) else X
+    if not data.size:
+        return
+    limit = np.finfo(data.dtype).max ** 0.25
+    top = max(float(data.max()), -float(data.min()))
+    if top > limit:
+        raise ValueError(
+            f"X has values up to {top:.3g} in magnitude; an RBM needs |X| <= "
+            f"{limit:.3g} in {data.dtype} (squares and energies must stay "
+            "finite). Rescale the data, e.g. with StandardScaler or MinMaxScaler."
+        )
+
+
 def _seed_from(random_state):
     """A numpy Generator from a scikit-learn ``random_state`` argument."""
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
@@ -129,6 +150,7 @@ class _BaseRBM(
             )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
             raise ValueError("Input X is empty (0 samples).")
+        _check_magnitude(X)
         self._check_values(X)
         return X
 
