@@ -29,15 +29,18 @@ from ._engine import (
     visible_field,
 )
 from ._partition import log_partition as _log_partition
+from ._persistence_mixin import VersionedStateMixin
 from ._training import (
     EarlyStopping,
     Settings,
     blas_threads,
     cd_update,
+    check_finite,
     init_state,
     run_epochs,
+    training_errstate,
 )
-from ._utils import data_moments
+from ._utils import atomic, data_moments
 
 _COMMON_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -63,12 +66,48 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+def _reject_no_columns(X):
+    """A clear error for 2-d input without columns (pandas' is obscure)."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) == 2 and shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={tuple(shape)}) while a "
+            "minimum of 1 is required."
+        )
+
+
+def _check_magnitude(X):
+    """Refuse finite values so large that squares and energies overflow.
+
+    Every family needs ``x**2`` (data moments) or products of ``x`` with the
+    weights, summed over rows and features; ``|x| <= finfo.max ** 0.25``
+    (1.2e77 in float64, 4.3e9 in float32) keeps all of them finite. Data that
+    large has to be rescaled for an RBM anyway.
+    """
+    data = X.data if sp.issparse(X) else X
+    if not data.size:
+        return
+    limit = np.finfo(data.dtype).max ** 0.25
+    top = max(float(data.max()), -float(data.min()))
+    if top > limit:
+        raise ValueError(
+            f"X has values up to {top:.3g} in magnitude; an RBM needs |X| <= "
+            f"{limit:.3g} in {data.dtype} (squares and energies must stay "
+            "finite). Rescale the data, e.g. with StandardScaler or MinMaxScaler."
+        )
+
+
 def _seed_from(random_state):
     """A numpy Generator from a scikit-learn ``random_state`` argument."""
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
 
-class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseRBM(
+    VersionedStateMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Shared implementation; see :class:`BernoulliRBM` for the parameters."""
 
     _parameter_constraints: dict = dict(_COMMON_CONSTRAINTS)
@@ -94,15 +133,23 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # -------------------------------------------------------------- helpers
     def _validate_X(self, X, *, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr" if self._accept_sparse else False,
-            dtype=[np.float64, np.float32] if reset else self.components_.dtype,
-            reset=reset,
-        )
+        _reject_no_columns(X)
+        # a float64 value beyond the float32 range becomes inf in the cast to a
+        # float32 model's dtype, which validate_data then reports as "too large
+        # for dtype('float32')"; the cast itself must not warn, nor must
+        # scikit-learn's fast finiteness check (a sum: inf + -inf warns
+        # "invalid value") -- the ValueError that follows names the problem
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr" if self._accept_sparse else False,
+                dtype=[np.float64, np.float32] if reset else self.components_.dtype,
+                reset=reset,
+            )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
             raise ValueError("Input X is empty (0 samples).")
+        _check_magnitude(X)
         self._check_values(X)
         return X
 
@@ -167,6 +214,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return step
 
     # ---------------------------------------------------------------- fitting
+    @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to ``X`` by CD-k or persistent CD.
@@ -230,6 +278,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             score_name=self._score_name,
         )
 
+    @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One pass of minibatch updates over ``X``, continuing earlier training.
@@ -255,6 +304,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             The updated estimator.
         """
         first = not hasattr(self, "_state")
+        # scikit-learn skips parameter validation in partial_fit once fitted;
+        # set_params(...) between calls must still be checked (cheap)
+        self._validate_params()
         X = self._validate_X(X, reset=first)
         settings = self._settings(max_iter=1)
         if first:
@@ -266,8 +318,12 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
         n_threads = blas_threads(self.batch_size, X.shape[1], self.n_components)
-        with threadpool_limits(limits=n_threads, user_api="blas"):
+        with (
+            threadpool_limits(limits=n_threads, user_api="blas"),
+            training_errstate(),
+        ):
             self._partial_pass(step, X.shape[0], settings, k)
+        check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
         self._commit(state)
         if first:
@@ -316,7 +372,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self._family().mean(visible_field(H, p), p)
 
     def _check_hidden(self, H):
-        H = check_array(H, dtype=self.components_.dtype)
+        _reject_no_columns(H)
+        with np.errstate(over="ignore", invalid="ignore"):  # see _validate_X
+            H = check_array(H, dtype=self.components_.dtype)
         if H.shape[1] != self.n_components:
             raise ValueError(
                 f"H has {H.shape[1]} columns but the model has n_components="
@@ -468,6 +526,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         v_new : ndarray of shape (n_samples, n_features)
             A visible sample from ``p(v | h)`` with ``h ~ p(h | v)``.
         """
+        check_is_fitted(self)
+        v = self._validate_X(v, reset=False)
         return self.sample(v.shape[0], n_steps=1, init=v, random_state=random_state)
 
     def sample(
@@ -529,6 +589,25 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return v
 
     # ------------------------------------------------------------------- misc
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names: ``"<classname><i>"`` for each hidden unit.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the input feature names seen in fit.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        if isinstance(input_features, str | bytes):
+            raise TypeError(
+                "input_features must be a list of feature names, not a string; "
+                f"got {input_features!r}."
+            )
+        return super().get_feature_names_out(input_features)
+
     @property
     def _n_features_out(self):
         return self.components_.shape[0]

@@ -24,6 +24,7 @@ from ._engine import (
     sample_bernoulli,
 )
 from ._utils import data_moments
+from .exceptions import DivergenceError
 
 
 @dataclass
@@ -206,8 +207,11 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
     lr_w = lr * dict(settings.lr_scale).get("W", 1.0)
     step = lr_w
     if settings.max_grad_norm is not None:
-        # ||Hw' S||_F^2 = sum((Hw Hw') * (S S')), from (2B x 2B) Gram matrices
-        norm = float(np.sqrt(max(np.sum((Hw @ Hw.T) * (S @ S.T)), 0.0)))
+        if Hw.shape[0] ** 2 < p["W"].size:
+            # ||Hw' S||_F^2 = sum((Hw Hw') * (S S')), from (2B x 2B) Gram matrices
+            norm = float(np.sqrt(max(np.sum((Hw @ Hw.T) * (S @ S.T)), 0.0)))
+        else:  # huge batches: the gradient itself is the smaller object
+            norm = float(np.linalg.norm(Hw.T @ S))
         if norm > settings.max_grad_norm:
             step = lr_w * settings.max_grad_norm / norm
     vel = state.velocity["W"]
@@ -414,6 +418,43 @@ def lazy_row_update(
     state.n_updates += 1
 
 
+def check_finite(state, learning_rate, where="epoch"):
+    """Raise :class:`DivergenceError` when a parameter has blown up.
+
+    Called after every epoch (and every ``partial_fit`` pass); costs one pass
+    over the parameters, a fraction ``1 / n_batches`` of an epoch. Blown up
+    means infinite, NaN, or larger in magnitude than the square root of the
+    dtype's largest value (1.3e154 in float64, 1.8e19 in float32): beyond
+    that, products of two such numbers and sums of energies over samples
+    overflow, so the model could not be scored; no trained RBM comes near it.
+    """
+    bad = []
+    for k, v in state.params.items():
+        limit = np.sqrt(np.finfo(v.dtype).max) if v.dtype.kind == "f" else np.inf
+        with np.errstate(invalid="ignore"):
+            if not (np.abs(v) <= limit).all():  # False for NaN too
+                bad.append(k)
+    if bad:
+        raise DivergenceError(
+            f"Training diverged: parameter(s) {', '.join(sorted(bad))} became "
+            f"infinite, NaN or too large after {where} {state.n_epochs + 1} with "
+            f"learning_rate={learning_rate!r}. Lower the learning_rate (and/or "
+            "momentum and weight_decay) or rescale the data. The previous model "
+            "is kept."
+        )
+
+
+def training_errstate():
+    """Floating-point policy of the training loop.
+
+    Overflow and invalid operations are not warned about inside the loop:
+    a diverging run is caught by :func:`check_finite` after the epoch and
+    reported as one clear :class:`DivergenceError` instead of a cascade of
+    RuntimeWarnings.
+    """
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def minibatches(n_samples, batch_size, rng=None):
     """Index arrays of consecutive minibatches, shuffled when ``rng`` is given."""
     order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
@@ -474,10 +515,13 @@ def run_epochs(
         lr = settings.learning_rate_at(epoch)
         mom = settings.momentum_at(epoch)
         k = settings.cd_steps_at(epoch)
-        for idx in minibatches(n_samples, batch_size, state.rng if shuffle else None):
-            step(idx, lr, mom, k)
-        if epoch_end is not None:
-            epoch_end()
+        with training_errstate():
+            batches = minibatches(n_samples, batch_size, state.rng if shuffle else None)
+            for idx in batches:
+                step(idx, lr, mom, k)
+            if epoch_end is not None:
+                epoch_end()
+        check_finite(state, settings.learning_rate)
         state.n_epochs += 1
         score = monitor() if monitor is not None else None
         history.append(score)

@@ -1,5 +1,7 @@
 """Small numerical helpers shared by the engine and the estimators."""
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -39,3 +41,29 @@ def data_moments(X, previous=None):
         n0, p1, p2 = previous
         return n0 + n, p1 + s1, p2 + s2
     return n, s1, s2
+
+
+def atomic(method):
+    """Make a fitting method all-or-nothing on the estimator's attributes.
+
+    If ``method`` raises anything (including ``KeyboardInterrupt``), the
+    instance ``__dict__`` is restored to what it was before the call, so a
+    failed ``fit`` / ``partial_fit`` never leaves a half-updated model (for
+    example a new ``n_features_in_`` set by input validation next to the old
+    weights). The copy is shallow: fitting methods must build new arrays and
+    a new training state rather than modify published ones in place, which is
+    how ``fit`` (new state, committed at the end) and ``partial_fit`` (works
+    on a copy of the state) are written.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper

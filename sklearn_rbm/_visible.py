@@ -132,12 +132,16 @@ class Gaussian(VisibleFamily):
     extra_params = ("log_var",)
     scale_depends_on_params = True
 
+    #: variance ceiling, exp(20) ~ 5e8: far above any standardised feature, and
+    #: low enough that energies stay finite in float32
+    max_log_var = 20.0
+
     def __init__(self, min_log_var=-9.21):  # variance floor 1e-4
         self.min_log_var = float(min_log_var)
 
     def constrain(self, p):
         # a variance floor keeps p(v|h) proper and the updates stable
-        np.maximum(p["log_var"], self.min_log_var, out=p["log_var"])
+        np.clip(p["log_var"], self.min_log_var, self.max_log_var, out=p["log_var"])
 
     def scale(self, v, p):
         return v * np.exp(-p["log_var"])

@@ -1,0 +1,41 @@
+"""Exceptions and warnings raised by sklearn_rbm."""
+
+
+class DivergenceError(ValueError):
+    """Training produced non-finite parameters (overflow or NaN).
+
+    Raised by ``fit`` / ``partial_fit`` when an epoch leaves a parameter
+    infinite or NaN, which in practice means the learning rate is far too
+    large for the data. The estimator keeps its previous fitted state (or stays
+    unfitted): nothing of the failed run is published.
+    """
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A model is unpickled by a different version of sklearn_rbm.
+
+    Like :class:`sklearn.exceptions.InconsistentVersionWarning`: the fitted
+    state of an estimator is private and may change between versions, so a
+    model should be used with the version that saved it (or refitted).
+
+    Attributes
+    ----------
+    estimator_name : str
+    current_version : str
+    original_version : str
+    """
+
+    def __init__(self, *, estimator_name, current_version, original_version):
+        self.estimator_name = estimator_name
+        self.current_version = current_version
+        self.original_version = original_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from sklearn_rbm "
+            f"version {self.original_version} when using version "
+            f"{self.current_version}. This might lead to breaking code or invalid "
+            "results. Use at your own risk. Refit the model, or save it with "
+            "sklearn_rbm.persistence.save and load it with the version that "
+            "wrote it."
+        )

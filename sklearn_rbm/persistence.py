@@ -1,0 +1,125 @@
+"""Saving and loading fitted estimators without pickle's code execution.
+
+:func:`save` and :func:`load` wrap the `skops <https://skops.readthedocs.io>`_
+format: a zip of JSON and ``.npy`` files that is loaded by reconstructing only
+types on an explicit allow-list, so a tampered file cannot run arbitrary code
+the way a pickle can. The allow-list is :func:`trusted_types`: every estimator
+class exported by ``sklearn_rbm`` and the private classes their fitted state
+holds (listed in :data:`STATE_TYPES`). numpy arrays, numpy scalars,
+``numpy.random.Generator`` / its bit generators and scipy sparse matrices are
+trusted by skops itself. ``trusted=True`` is never used.
+
+A file holds the sklearn_rbm version that wrote it; loading it under a
+different version warns with
+:class:`~sklearn_rbm.exceptions.InconsistentVersionWarning`, as unpickling
+does. Models loaded by :func:`load` predict and continue training
+(``partial_fit``) bit-identically to the saved one.
+
+Requires the optional dependency ``skops`` (``pip install skops``).
+
+Examples
+--------
+>>> from sklearn_rbm import BernoulliRBM
+>>> from sklearn_rbm.persistence import load, save
+>>> rbm = BernoulliRBM(n_components=2, max_iter=2, random_state=0)
+>>> rbm = rbm.fit([[0, 1], [1, 0], [1, 1]])
+>>> save(rbm, path)  # doctest: +SKIP
+>>> rbm2 = load(path)  # doctest: +SKIP
+"""
+
+import os
+
+#: Fully qualified names of the private classes found in fitted estimators.
+#: Extend this tuple when an estimator stores a new class in its state.
+STATE_TYPES = (
+    "sklearn_rbm._training.TrainState",
+    "sklearn_rbm._partition.LogPartition",
+)
+
+#: numpy / scipy types of the fitted state that skops might not trust by
+#: default in every version (harmless when skops already trusts them).
+LIBRARY_TYPES = (
+    "numpy.random._generator.Generator",
+    "numpy.random._pcg64.PCG64",
+    "numpy.dtype",
+)
+
+
+def _skops_io():
+    try:
+        import skops.io as sio
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise ImportError(
+            "sklearn_rbm.persistence needs skops: pip install skops "
+            "(or pip install 'sklearn-rbm[persistence]')."
+        ) from exc
+    return sio
+
+
+def trusted_types():
+    """The allow-list used by :func:`load`: fully qualified type names.
+
+    Every estimator class in ``sklearn_rbm.__all__``, :data:`STATE_TYPES` and
+    :data:`LIBRARY_TYPES`.
+    """
+    from sklearn.base import BaseEstimator
+
+    import sklearn_rbm
+
+    names = []
+    for name in sklearn_rbm.__all__:
+        obj = getattr(sklearn_rbm, name, None)
+        if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+            names.append(f"{obj.__module__}.{obj.__qualname__}")
+    return sorted(set(names) | set(STATE_TYPES) | set(LIBRARY_TYPES))
+
+
+def save(estimator, path):
+    """Write ``estimator`` (fitted or not) to ``path`` in the skops format.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Any sklearn_rbm estimator, including one in mid-training (after
+        ``partial_fit``); its persistent chains, momentum and random stream
+        are saved too.
+    path : str or path-like
+        Destination file (conventionally ``*.skops``).
+    """
+    sio = _skops_io()
+    sio.dump(estimator, os.fspath(path))
+
+
+def load(path, trusted=None):
+    """Read an estimator written by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+    trusted : sequence of str, default=None
+        Extra fully qualified type names to trust on top of
+        :func:`trusted_types` (for example the classes of a Pipeline that
+        contains an RBM, such as ``"sklearn.pipeline.Pipeline"``).
+        ``True`` is refused: it would trust anything in the file.
+
+    Returns
+    -------
+    estimator : estimator instance
+
+    Raises
+    ------
+    ValueError
+        When ``trusted`` is not a sequence of type names.
+    skops.io.exceptions.UntrustedTypesFoundException
+        When the file holds a type outside the allow-list; the message lists
+        the offending types.
+    """
+    sio = _skops_io()
+    if trusted is True or isinstance(trusted, str | bytes):
+        raise ValueError(
+            "trusted must be None or a list of fully qualified type names; "
+            "trusted=True would let the file construct any type."
+        )
+    allow = trusted_types() + [str(t) for t in (trusted or ())]
+    return sio.load(os.fspath(path), trusted=allow)
