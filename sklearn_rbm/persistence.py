@@ -34,6 +34,8 @@ import os
 STATE_TYPES = (
     "sklearn_rbm._training.TrainState",
     "sklearn_rbm._partition.LogPartition",
+    "sklearn_rbm._recommender._IdIndex",
+    "sklearn_rbm._recommender._Ratings",
 )
 
 #: numpy / scipy types of the fitted state that skops might not trust by
