@@ -22,15 +22,19 @@ from threadpoolctl import threadpool_limits
 
 from . import _sparse
 from ._base import _seed_from
+from ._persistence_mixin import VersionedStateMixin
 from ._training import (
     EarlyStopping,
     Settings,
     TrainState,
+    check_finite,
     flush_rows,
     init_lazy,
     lazy_row_update,
     run_epochs,
+    training_errstate,
 )
+from ._utils import atomic
 
 _ROW_PARAMS = ("W3", "A", "b", "D")
 
@@ -187,7 +191,7 @@ class _Ratings:
         )
 
 
-class CategoricalRBMRecommender(RegressorMixin, BaseEstimator):
+class CategoricalRBMRecommender(VersionedStateMixin, RegressorMixin, BaseEstimator):
     """Restricted Boltzmann Machine for ratings (collaborative filtering).
 
     The model of Salakhutdinov, Mnih & Hinton (2007): each *case* (a user,
@@ -518,6 +522,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         names = tuple(n for n in _ROW_PARAMS if n in state.params)
         flush_rows(state, names, self._decay())
 
+    @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the RBM to ratings.
@@ -641,6 +646,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         return out
 
     # ---------------------------------------------------------------- partial_fit
+    @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Update the model with a new batch of ratings (one pass).
@@ -674,6 +680,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             finally:
                 self.early_stopping, self.max_iter = es, mi
             return self
+        # scikit-learn skips parameter validation in partial_fit once fitted;
+        # set_params(...) between calls must still be checked (cheap)
+        self._validate_params()
         uid, iid, r, names = self._read_training_input(X, y)
         k = np.searchsorted(self.classes_, r)
         k = np.minimum(k, len(self.classes_) - 1)
@@ -736,14 +745,16 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         step = self._make_step(state, store, n_vars, K)
         cases = np.unique(n_case)
         T = settings.cd_steps_at(state.n_epochs)
-        for s in range(0, len(cases), self.batch_size):
-            step(
-                cases[s : s + self.batch_size],
-                settings.learning_rate,
-                settings.momentum,
-                T,
-            )
-        self._flush(state)
+        with training_errstate():
+            for s in range(0, len(cases), self.batch_size):
+                step(
+                    cases[s : s + self.batch_size],
+                    settings.learning_rate,
+                    settings.momentum,
+                    T,
+                )
+            self._flush(state)
+        check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
         # --- statistics for the fallback
         values = self.classes_[store.k.astype(np.int64)]
@@ -852,6 +863,36 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 proba = self._proba_pairs(ucode[known], icode[known])
             out[known] = _expected(proba, self.classes_)
         return np.clip(out, self.classes_[0], self.classes_[-1])
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of the predicted ratings.
+
+        As :meth:`sklearn.base.RegressorMixin.score`, but at least two
+        ratings are required (R^2 is undefined for one, and would be NaN).
+        For RMSE use ``scoring="neg_root_mean_squared_error"`` in model
+        selection.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ratings, 2)
+            (user, item) pairs.
+        y : array-like of shape (n_ratings,)
+            True ratings.
+        sample_weight : array-like of shape (n_ratings,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` with respect to ``y``.
+        """
+        n = len(y) if hasattr(y, "__len__") else 0
+        if n < 2:
+            raise ValueError(
+                f"score needs at least 2 ratings (R^2 is undefined for {n}); "
+                "got y of length {n}.".format(n=n)
+            )
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Distribution of the rating of each pair over ``classes_``.

@@ -7,9 +7,6 @@ fast constructor and a data generator; the tests of an entry whose class is
 not (yet) in ``sklearn_rbm`` are skipped, and :func:`test_registry_covers_all`
 fails when a public estimator has no entry.
 
-LEAD: the GaussianBernoulliRBM entry is filled in (skipped on this branch,
-where the class does not exist yet); the CategoricalRBMRecommender entry is
-marked ``TODO(lead)``: fill it in when the recommender is merged.
 """
 
 from collections.abc import Callable
@@ -21,6 +18,8 @@ from sklearn.base import BaseEstimator
 
 import sklearn_rbm
 import sklearn_rbm._base
+import sklearn_rbm._sparse
+from sklearn_rbm.datasets import make_ratings
 
 
 @dataclass
@@ -156,23 +155,40 @@ GAUSSIAN = Spec(
     methods={k: v for k, v in BERNOULLI.methods.items() if k != "pseudo_likelihood"},
 )
 
+
 # -------------------------------------------------- CategoricalRBMRecommender
-# TODO(lead): fill in when the ``recsys`` branch is merged. data(seed) must
-# return ``X`` of shape (n_ratings, 2) (user id, item id) and ``y`` ratings,
-# e.g. ``make_planted`` of tests/test_recommender.py with 40 users x 20 items;
-# make: n_components=8, max_iter=3, batch_size=10; output:
-# ``lambda est, X: est.predict(X)``; methods: {"fit": "X", "partial_fit": "X",
-# "predict": "X", "score": "X", "recommend": ...}. The hostile suite mutates
-# the id columns (huge, negative, duplicate, unseen ids) and y.
+def _ratings_data(seed, n_users=40, n_items=20):
+    """Ratings 1..5 with planted structure, as (user, item) pairs and y."""
+    X, y = make_ratings(n_users, n_items, density=0.3, random_state=seed)
+    return X, y
+
+
+def _make_recommender(**kw):
+    # batch_size=4: 5 updates per pass over the 20 item cases, so that the
+    # interruption test's fault on the 3rd update fires inside partial_fit
+    params = dict(n_components=8, max_iter=3, batch_size=4, random_state=0)
+    params.update(kw)
+    return sklearn_rbm.CategoricalRBMRecommender(**params)
+
+
 RECOMMENDER = Spec(
     name="CategoricalRBMRecommender",
-    make=None,
-    data=None,
+    make=_make_recommender,
+    data=_ratings_data,
     output=lambda est, X: est.predict(X),
     param_grid={"n_components": [4, 8]},
-    incremental=False,  # TODO(lead): True if Incremental(X, y) chunks make sense
-    update_fn=(sklearn_rbm._base, "cd_update"),  # TODO(lead): the recommender's
-    methods={"fit": "X", "partial_fit": "X", "predict": "X", "score": "X"},
+    # partial_fit takes new ratings of (possibly new) users and items; a
+    # chunk of rows is not a chunk of cases, so Incremental does not apply
+    incremental=False,
+    update_fn=(sklearn_rbm._sparse, "cd_statistics"),
+    methods={
+        "fit": "X",
+        "partial_fit": "X",
+        "predict": "X",
+        "predict_proba": "X",
+        "score": "X",
+        "transform": "X",
+    },
 )
 
 SPECS = [BERNOULLI, GAUSSIAN, RECOMMENDER]

@@ -102,11 +102,14 @@ MESSAGES = {
     "nan": r"NaN|nan|infinit|finite",
     "value": r"NaN|nan|infinit|finite|\[0, 1\]|range|negative|too large|unknown|"
     r"unseen|integer",
-    "rows": r"0 sample|minimum of 1|empty|at least",
+    "rows": r"0 sample|minimum of 1|empty|at least|leaves no|but y has|"
+    r"inconsistent numbers",
     "cols": r"0 feature|feature|column|minimum of 1|n_components",
     "dtype": r"convert|string|dtype|complex|Complex|float|object|could not",
-    "shape": r"2D|1D|dim|reshape|Expected|scalar|shape|array",
+    "shape": r"2D|1D|dim|reshape|Expected|scalar|shape|array|but y has|is required",
     "sparse": r"[Ss]parse|dense",
+    "dup": r"[Dd]uplicate",
+    "classes": r"classes_",
     "names": r"feature names|Feature names|column",
     "param": r"must be|parameter|got|invalid|should be|Expected|seed",
     "unfitted": r"not fitted|fit",
@@ -244,8 +247,10 @@ def hostile_array(draw, base):
             kinds.append("cols")
         elif op == "dup_rows":
             X = np.vstack([X, X[: draw(st.integers(1, 5))]])
+            kinds.append("dup")  # fine for features, an error for rating pairs
         elif op == "single_row":
             X = X[:1]
+            kinds.append("rows")  # too few for e.g. a validation split
     container = draw(
         st.sampled_from(
             [
@@ -393,9 +398,16 @@ def test_every_method_on_hostile_input(spec, method, kind, data):
     if kind == "X":
         Xh, k = data.draw(hostile_array(X), label="X")
         kinds += k
-        args = (Xh,) if y is None else (Xh, y[: _n_rows(Xh)])
-        if y is not None and data.draw(st.booleans(), label="mutate y"):
-            yh, k = data.draw(hostile_y(y), label="y")
+        # supervised: fitting methods and score take y, following X's length
+        # (repeated when rows were added); predict-like methods take X only
+        takes_y = y is not None and (fitting or method == "score")
+        if y is not None:
+            kinds.append("dup")  # id mutations can turn pairs into duplicates
+        args = (Xh, np.resize(y, _n_rows(Xh))) if takes_y else (Xh,)
+        if takes_y and method == "partial_fit":
+            kinds.append("classes")  # a state fitted on other ratings may lack some
+        if takes_y and data.draw(st.booleans(), label="mutate y"):
+            yh, k = data.draw(hostile_y(args[1]), label="y")
             kinds += k
             args = (args[0], yh)
     elif kind == "H":
@@ -465,8 +477,9 @@ def test_absurd_hyperparameters_stay_finite_or_fail_clearly(spec, data):
         # whatever the parameters became, inference stays finite and silent
         for name, kind in spec.methods.items():
             if kind == "X" and name not in ("fit", "partial_fit", "fit_transform"):
+                args = (X, y) if (y is not None and name == "score") else (X,)
                 status, _ = check_contract(
-                    est, name, (X,), kinds=("param",), key=f"{spec.name}.hyper.{name}"
+                    est, name, args, kinds=("param",), key=f"{spec.name}.hyper.{name}"
                 )
                 assert status == "ok", f"{name} refused the training data"
 
