@@ -319,13 +319,14 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small, fast settings")
     ap.add_argument("--recipe", action="store_true", help="run the 5/15-minute recipe")
     ap.add_argument("--budgets", type=float, nargs="+", default=[5, 15])
+    ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument(
-        "--recipe-threads",
+        "--threads",
         type=int,
         default=0,
-        help="BLAS threads for the recipe (0: the package's choice)",
+        help="BLAS threads for the likelihood and recipe sections, for both "
+        "libraries (0: their defaults)",
     )
-    ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
     X, X_test = load(find_mnist(args.data))
     print(
@@ -335,17 +336,26 @@ def main():
         f"{os.getloadavg()[0]:.1f})\n"
     )
     quick = args.quick
-    epoch_times = speed(X, 5000 if quick else 20000, 1 if quick else 2)
-    throughput(epoch_times)
-    likelihood(
-        X[:10000] if quick else X,
-        X_test[:2000] if quick else X_test,
-        epochs=2 if quick else 10,
-        n_betas=2000 if quick else 14500,
-        n_runs=20 if quick else 100,
-    )
-    if args.recipe:
-        recipe(X, X_test, args.budgets, 14500, 100)
+    if not args.skip_speed:
+        epoch_times = speed(X, 5000 if quick else 20000, 1 if quick else 2)
+        throughput(epoch_times)
+    threads = args.threads or None
+    if threads:
+        os.environ["SKLEARN_RBM_BLAS_THREADS"] = str(threads)
+        print(
+            f"(likelihood and recipe sections: BLAS limited to {threads} thread(s) "
+            "for both libraries)\n"
+        )
+    with threadpool_limits(threads, user_api="blas"):
+        likelihood(
+            X[:10000] if quick else X,
+            X_test[:2000] if quick else X_test,
+            epochs=2 if quick else 10,
+            n_betas=2000 if quick else 14500,
+            n_runs=20 if quick else 100,
+        )
+        if args.recipe:
+            recipe(X, X_test, args.budgets, 14500, 100, threads)
 
 
 if __name__ == "__main__":
