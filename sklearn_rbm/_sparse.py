@@ -238,10 +238,13 @@ def gradients(batch, p, ph_pos, k_neg, ph_neg):
     n = batch.n_rows
     dtype = ph_pos.dtype
     scale = dtype.type(1.0 / n)
-    pos_t = batch.local_onehot_t(batch.k, dtype)
-    neg_t = batch.local_onehot_t(k_neg, dtype)
-    gW = np.asarray(pos_t @ ph_pos)
-    gW -= np.asarray(neg_t @ ph_neg)
+    # one product for both phases: [S_pos; -S_neg]' @ [ph_pos; ph_neg], with
+    # the transposed one-hot converted to CSR (row-streaming, cache friendly)
+    pos = batch.local_onehot_t(batch.k, dtype).T
+    neg = batch.local_onehot_t(k_neg, dtype).T
+    neg.data *= -1
+    S_t = sp.vstack([pos, neg], format="csr").T.tocsr()
+    gW = np.asarray(S_t @ np.concatenate([ph_pos, ph_neg]))
     gW *= scale
     H = ph_pos.shape[1]
     gW = gW.reshape(len(uv), K, H)

@@ -230,7 +230,7 @@ def test_lazy_row_update_equals_dense_momentum_steps():
     init_lazy(lazy, shape[0])
     for step in range(30):
         lr, mom = (0.1, 0.5) if step < 10 else (0.05, 0.9)  # changes flush
-        rows = np.sort(rng.choice(shape[0], size=rng.integers(1, 4), replace=False))
+        rows = np.sort(rng.choice(shape[0], size=rng.integers(1, 8), replace=False))
         g = rng.normal(size=(len(rows),) + shape[1:])
         full = np.zeros(shape)
         full[rows] = g
