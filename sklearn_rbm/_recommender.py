@@ -150,8 +150,10 @@ class _IdIndex:
         self.sorted = self.ids[self.order]
 
     def codes(self, ids):
-        """Codes of ``ids`` (-1 for ids not in the table)."""
-        out = np.full(len(ids), -1, dtype=np.int64)
+        """Codes of ``ids`` (-1 for ids not in the table); int32 when the
+        table is small enough (halves the memory of huge inputs)."""
+        dt = np.int32 if len(self.ids) < 2**31 - 1 else np.int64
+        out = np.full(len(ids), -1, dtype=dt)
         if len(self.sorted) == 0 or len(ids) == 0:
             return out
         if (self.sorted.dtype.kind == "U") != (np.asarray(ids).dtype.kind == "U"):
@@ -573,9 +575,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 )
             val[rng.permutation(n)[:n_val]] = True
         tr = ~val
-        store = _Ratings(case[tr], var[tr], k[tr], n_cases)
-        counts = np.zeros((n_vars, K))
-        np.add.at(counts, (var[tr], k[tr]), 1)
+        if val.any():
+            store = _Ratings(case[tr], var[tr], k[tr], n_cases)
+        else:  # no copies of the (possibly huge) arrays
+            store = _Ratings(case, var, k, n_cases)
+        counts = np.bincount(
+            store.var.astype(np.int64) * K + store.k, minlength=n_vars * K
+        ).reshape(n_vars, K)
         params = self._init_params(n_vars, K, counts, rng)
         state = TrainState(
             params=params,
@@ -610,7 +616,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             score_name="-RMSE",
             epoch_end=lambda: self._flush(state),
         )
-        full = _Ratings(case, var, k, n_cases)
+        full = _Ratings(case, var, k, n_cases) if val.any() else store
         out = self._fitted_attrs(state, full, users, items, classes, ucode, icode, r)
         out["validation_scores_"] = history if monitor is not None else None
         out["best_validation_rmse_"] = (
@@ -723,7 +729,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         o_case, o_var, o_k = old_case, old.var.astype(np.int64), old.k.astype(np.int64)
         n_case, n_var = view._orient(ucode, icode)
         key_old = o_case * n_vars + o_var
-        key_new = n_case * n_vars + n_var
+        key_new = n_case.astype(np.int64) * n_vars + n_var
         keep = ~np.isin(key_old, key_new)
         store = _Ratings(
             np.concatenate([o_case[keep], n_case]),
@@ -1214,13 +1220,16 @@ def _new_ids(index, ids):
 
 
 def _check_duplicates(ucode, icode, n_items, uid, iid):
-    key = ucode * max(n_items, 1) + icode
-    uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
-    if np.any(counts > 1):
-        j = first[np.argmax(counts > 1)]
+    key = ucode.astype(np.int64) * max(n_items, 1) + icode
+    s = np.sort(key)
+    dup = s[1:] == s[:-1]
+    if np.any(dup):
+        bad = s[1:][dup][0]
+        j = int(np.flatnonzero(key == bad)[0])
+        count = int(np.sum(key == bad))
         raise ValueError(
             f"Duplicate (user, item) pairs in the ratings, e.g. ({uid[j]!r}, "
-            f"{iid[j]!r}) appears {counts.max()} times; aggregate them first."
+            f"{iid[j]!r}) appears {count} times; aggregate them first."
         )
 
 

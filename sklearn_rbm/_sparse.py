@@ -242,7 +242,7 @@ def gradients(batch, p, ph_pos, k_neg, ph_neg):
     # the transposed one-hot converted to CSR (row-streaming, cache friendly)
     pos = batch.local_onehot_t(batch.k, dtype).T
     neg = batch.local_onehot_t(k_neg, dtype).T
-    neg.data *= -1
+    neg.data = -neg.data  # (may share memory with k_neg: no in-place)
     S_t = sp.vstack([pos, neg], format="csr").T.tocsr()
     gW = np.asarray(S_t @ np.concatenate([ph_pos, ph_neg]))
     gW *= scale
