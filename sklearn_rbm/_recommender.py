@@ -920,7 +920,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         return out
 
     # ------------------------------------------------------------ recommend
-    def recommend(self, users, n_items=10, *, exclude_seen=True):
+    def recommend(self, users, n_items=10, *, exclude_seen=True, chunk_size=256):
         """Top-``n_items`` items for each user by predicted rating.
 
         Parameters
@@ -932,14 +932,17 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Number of items per user (at most the number of known items).
         exclude_seen : bool, default=True
             Leave out the items the user rated in training.
+        chunk_size : int, default=256
+            Users scored at a time (memory is ``chunk_size x n_items x K``).
 
         Returns
         -------
         item_ids : ndarray of shape (n_users, n_items)
-            Recommended item ids, best first (padded with the worst items when
-            a user has rated almost everything and ``exclude_seen`` is set).
+            Recommended item ids, best first (when a user has rated almost
+            every item and ``exclude_seen`` is set, the list is padded with
+            seen items scored ``-inf``).
         scores : ndarray of shape (n_users, n_items)
-            Their predicted ratings (``-inf`` for the padding).
+            Their predicted ratings.
         """
         check_is_fitted(self)
         users = np.asarray(users)
@@ -948,20 +951,40 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         if not isinstance(n_items, Integral) or n_items < 1:
             raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
         n_items = min(int(n_items), len(self._items.ids))
-        ucode = (
-            self._users.codes(_as_id_column(users, "user"))
-            if len(users)
-            else (np.zeros(0, np.int64))
-        )
+        if len(users):
+            ucode = self._users.codes(_as_id_column(users, "user"))
+        else:
+            ucode = np.zeros(0, np.int64)
+        top_all = np.zeros((len(ucode), n_items), dtype=np.int64)
+        score_all = np.zeros((len(ucode), n_items))
+        seen = self._user_item_matrix() if exclude_seen else None
         with threadpool_limits(limits=1, user_api="blas"):
-            S = self._score_matrix(ucode)
-        if exclude_seen:
-            seen_u, seen_i = self._seen_pairs(ucode)
-            S[seen_u, seen_i] = -np.inf
-        top = np.argpartition(-S, n_items - 1, axis=1)[:, :n_items]
-        order = np.argsort(-np.take_along_axis(S, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        return self._items.ids[top], np.take_along_axis(S, top, axis=1)
+            for s in range(0, len(ucode), chunk_size):
+                uc = ucode[s : s + chunk_size]
+                S = self._score_matrix(uc)
+                if seen is not None:
+                    known = np.flatnonzero(uc >= 0)
+                    sub = seen[uc[known]]
+                    r = np.repeat(known, np.diff(sub.indptr))
+                    S[r, sub.indices] = -np.inf
+                top = np.argpartition(-S, n_items - 1, axis=1)[:, :n_items]
+                vals = np.take_along_axis(S, top, axis=1)
+                order = np.argsort(-vals, axis=1, kind="stable")
+                top_all[s : s + chunk_size] = np.take_along_axis(top, order, axis=1)
+                score_all[s : s + chunk_size] = np.take_along_axis(vals, order, axis=1)
+        return self._items.ids[top_all], score_all
+
+    def _user_item_matrix(self):
+        """CSR users x items indicator of the training ratings (cached)."""
+        cache = self._state.cache
+        if "user_item" not in cache:
+            st = self._store
+            m = sp.csr_matrix(
+                (np.ones(len(st.var), np.int8), st.var, st.ptr),
+                shape=(st.n_cases, self._n_vars),
+            )
+            cache["user_item"] = m if self.orientation == "user" else m.T.tocsr()
+        return cache["user_item"]
 
     def _score_matrix(self, ucode):
         """Predicted ratings ``(n_users, n_items)`` for the known items."""
@@ -981,46 +1004,15 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             ph = self._case_hidden(uk)  # (n, H)
             logits = np.einsum("jkh,nh->njk", W3, ph) + p["b"][None]
         else:
-            ph_items = self._case_hidden(np.arange(ni))  # (ni, H)
+            cache = self._state.cache
+            if "item_hidden" not in cache:
+                cache["item_hidden"] = self._case_hidden(np.arange(ni))
+            ph_items = cache["item_hidden"]  # (ni, H)
             logits = np.einsum("ukh,ih->uik", W3[uk], ph_items) + p["b"][uk][:, None]
         logits -= logits.max(axis=2, keepdims=True)
         np.exp(logits, out=logits)
         S[known] = (logits @ vals) / logits.sum(axis=2)
         return S
-
-    def _seen_pairs(self, ucode):
-        st = self._store
-        if self.orientation == "user":
-            rows, items = [], []
-            for r, u in enumerate(ucode):
-                if u >= 0:
-                    its = st.var[st.ptr[u] : st.ptr[u + 1]]
-                    rows.append(np.full(len(its), r))
-                    items.append(its)
-        else:
-            case = st.case_of_entries()
-            var = st.var.astype(np.int64)
-            pos = {u: r for r, u in enumerate(ucode) if u >= 0}
-            sel = np.isin(var, list(pos))
-            lookup = np.full(self._n_vars, -1, np.int64)
-            for u, r in pos.items():
-                lookup[u] = r
-            rows = [lookup[var[sel]]]
-            items = [case[sel]]
-            # duplicates of the same user in `users` keep one row: redo for all
-            rows_all, items_all = [], []
-            for r, u in enumerate(ucode):
-                if u >= 0 and pos[u] != r:
-                    m = var == u
-                    rows_all.append(np.full(int(m.sum()), r))
-                    items_all.append(case[m])
-            rows += rows_all
-            items += items_all
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(rows).astype(np.int64), np.concatenate(items).astype(
-            np.int64
-        )
 
     # ------------------------------------------------------------------ fold-in
     def predict_new_user(self, history_items, history_ratings, query_items):
