@@ -207,7 +207,7 @@ def flush_rows(state, names, decay):
 
 
 def lazy_row_update(
-    state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.25
+    state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.4
 ):
     """Momentum SGD ascent step where only ``rows`` get a gradient.
 
@@ -221,6 +221,7 @@ def lazy_row_update(
     least ``dense_fraction`` of the rows, the step is done densely instead
     (cheaper than gathering). ``dense_grads`` are always updated densely.
     ``decay`` maps parameter names to their L2 coefficient (default 0).
+    The arrays in ``row_grads`` may be overwritten.
     Call :func:`flush_rows` before reading the parameters; a change of ``lr``
     or ``momentum`` flushes automatically.
     """
@@ -248,10 +249,13 @@ def lazy_row_update(
             vel *= momentum
             if wd:
                 vel -= np.multiply(p, lr * wd, out=tmp)
-            tmp.fill(0)
-            tmp[rows] = g
-            tmp *= lr
-            vel += tmp
+            # the gradient (ours to overwrite) enters only the touched rows
+            vel2 = vel.reshape(vel.shape[0], -1)
+            g2 = g.reshape(len(rows), -1)
+            g2 *= lr
+            v = vel2[rows]
+            v += g2
+            vel2[rows] = v
             p += vel
     else:
         # gather the touched rows once: catch up their missed steps (identity
