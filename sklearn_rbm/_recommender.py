@@ -49,7 +49,9 @@ def _cd_schedule_ok(value):
 def _as_id_column(col, name):
     """One id column as an int64 or str ndarray (floats must be integral)."""
     col = np.asarray(col)
-    if col.dtype.kind in "iu":
+    if col.dtype.kind == "i":
+        return col  # any signed width (int32 ids stay int32: half the memory)
+    if col.dtype.kind == "u":
         return col.astype(np.int64)
     if col.dtype.kind == "b":
         return col.astype(np.int64)
@@ -174,7 +176,8 @@ class _Ratings:
     def __init__(self, case, var, k, n_cases):
         order = np.argsort(case, kind="stable")  # group by case, keep order
         self.var = np.ascontiguousarray(var[order]).astype(np.int32)
-        self.k = np.ascontiguousarray(k[order]).astype(np.int8)
+        small = len(k) == 0 or int(np.max(k)) < 128
+        self.k = np.ascontiguousarray(k[order]).astype(np.int8 if small else np.int32)
         counts = np.bincount(case, minlength=n_cases)
         self.ptr = np.zeros(n_cases + 1, dtype=np.int64)
         np.cumsum(counts, out=self.ptr[1:])
@@ -544,7 +547,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         classes = np.unique(r)
         ucode, icode = users.codes(uid), items.codes(iid)
         _check_duplicates(ucode, icode, len(items.ids), uid, iid)
-        k = np.searchsorted(classes, r)
+        k = np.searchsorted(classes, r).astype(
+            np.int8 if len(classes) < 128 else np.int64
+        )
         rng = _seed_from(self.random_state)
         with threadpool_limits(limits=1, user_api="blas"):
             model = self._train_new(users, items, classes, ucode, icode, k, r, rng)
