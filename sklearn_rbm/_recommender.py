@@ -175,9 +175,9 @@ class _Ratings:
 
     def __init__(self, case, var, k, n_cases):
         order = np.argsort(case, kind="stable")  # group by case, keep order
-        self.var = np.ascontiguousarray(var[order]).astype(np.int32)
+        self.var = var[order].astype(np.int32, copy=False)
         small = len(k) == 0 or int(np.max(k)) < 128
-        self.k = np.ascontiguousarray(k[order]).astype(np.int8 if small else np.int32)
+        self.k = k[order].astype(np.int8 if small else np.int32, copy=False)
         counts = np.bincount(case, minlength=n_cases)
         self.ptr = np.zeros(n_cases + 1, dtype=np.int64)
         np.cumsum(counts, out=self.ptr[1:])
@@ -547,6 +547,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         classes = np.unique(r)
         ucode, icode = users.codes(uid), items.codes(iid)
         _check_duplicates(ucode, icode, len(items.ids), uid, iid)
+        del uid, iid
         k = np.searchsorted(classes, r).astype(
             np.int8 if len(classes) < 128 else np.int64
         )
