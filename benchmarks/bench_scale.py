@@ -71,7 +71,7 @@ def synthetic(n_ratings, seed=0, chunk=5_000_000):
     return users, items, r
 
 
-def child(n_ratings, negative_visible):
+def child(n_ratings, negative_visible, batch_size):
     import io
     import resource
     from contextlib import redirect_stdout
@@ -88,7 +88,7 @@ def child(n_ratings, negative_visible):
     buf = io.StringIO()
     t0 = time.perf_counter()
     with redirect_stdout(buf):
-        params = dict(PARAMS, negative_visible=negative_visible)
+        params = dict(PARAMS, negative_visible=negative_visible, batch_size=batch_size)
         CategoricalRBMRecommender(**params).fit(X, r)
     fit_s = time.perf_counter() - t0
     epoch_s = float(re.search(r"time = ([0-9.]+)s", buf.getvalue()).group(1))
@@ -113,14 +113,21 @@ def main(argv=None):
     ap.add_argument(
         "--negative-visible", default="sample", choices=["sample", "mean_field"]
     )
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=PARAMS["batch_size"],
+        help="users per minibatch (fewer, larger steps amortise the update of W)",
+    )
     ap.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        child(int(args.child), args.negative_visible)
+        child(int(args.child), args.negative_visible, args.batch_size)
         return
     print(
         f"Synthetic Netflix shape {N_USERS:,} users x {N_ITEMS:,} items; "
-        f"params {dict(PARAMS, negative_visible=args.negative_visible)}"
+        "params "
+        f"{dict(PARAMS, negative_visible=args.negative_visible, batch_size=args.batch_size)}"
     )
     print(
         "\n| ratings | epoch (s) | s per 1M ratings | fit incl. setup (s) "
@@ -137,6 +144,8 @@ def main(argv=None):
                 str(n),
                 "--negative-visible",
                 args.negative_visible,
+                "--batch-size",
+                str(args.batch_size),
             ],
             capture_output=True,
             text=True,
