@@ -124,10 +124,12 @@ def main(argv=None):
     if args.child:
         child(int(args.child), args.negative_visible, args.batch_size)
         return
+    params = dict(
+        PARAMS, negative_visible=args.negative_visible, batch_size=args.batch_size
+    )
     print(
         f"Synthetic Netflix shape {N_USERS:,} users x {N_ITEMS:,} items; "
-        "params "
-        f"{dict(PARAMS, negative_visible=args.negative_visible, batch_size=args.batch_size)}"
+        f"params {params}"
     )
     print(
         "\n| ratings | epoch (s) | s per 1M ratings | fit incl. setup (s) "
