@@ -53,7 +53,9 @@ def _cd_schedule_ok(value):
 def _as_id_column(col, name):
     """One id column as an int64 or str ndarray (floats must be integral)."""
     col = np.asarray(col)
-    if col.dtype.kind in "iu":
+    if col.dtype.kind == "i":
+        return col  # any signed width (int32 ids stay int32: half the memory)
+    if col.dtype.kind == "u":
         return col.astype(np.int64)
     if col.dtype.kind == "b":
         return col.astype(np.int64)
@@ -154,8 +156,10 @@ class _IdIndex:
         self.sorted = self.ids[self.order]
 
     def codes(self, ids):
-        """Codes of ``ids`` (-1 for ids not in the table)."""
-        out = np.full(len(ids), -1, dtype=np.int64)
+        """Codes of ``ids`` (-1 for ids not in the table); int32 when the
+        table is small enough (halves the memory of huge inputs)."""
+        dt = np.int32 if len(self.ids) < 2**31 - 1 else np.int64
+        out = np.full(len(ids), -1, dtype=dt)
         if len(self.sorted) == 0 or len(ids) == 0:
             return out
         if (self.sorted.dtype.kind == "U") != (np.asarray(ids).dtype.kind == "U"):
@@ -175,8 +179,9 @@ class _Ratings:
 
     def __init__(self, case, var, k, n_cases):
         order = np.argsort(case, kind="stable")  # group by case, keep order
-        self.var = np.ascontiguousarray(var[order]).astype(np.int32)
-        self.k = np.ascontiguousarray(k[order]).astype(np.int8)
+        self.var = var[order].astype(np.int32, copy=False)
+        small = len(k) == 0 or int(np.max(k)) < 128
+        self.k = k[order].astype(np.int8 if small else np.int32, copy=False)
         counts = np.bincount(case, minlength=n_cases)
         self.ptr = np.zeros(n_cases + 1, dtype=np.int64)
         np.cumsum(counts, out=self.ptr[1:])
@@ -547,7 +552,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         classes = np.unique(r)
         ucode, icode = users.codes(uid), items.codes(iid)
         _check_duplicates(ucode, icode, len(items.ids), uid, iid)
-        k = np.searchsorted(classes, r)
+        del uid, iid
+        k = np.searchsorted(classes, r).astype(
+            np.int8 if len(classes) < 128 else np.int64
+        )
         rng = _seed_from(self.random_state)
         with threadpool_limits(limits=1, user_api="blas"):
             model = self._train_new(users, items, classes, ucode, icode, k, r, rng)
@@ -578,9 +586,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 )
             val[rng.permutation(n)[:n_val]] = True
         tr = ~val
-        store = _Ratings(case[tr], var[tr], k[tr], n_cases)
-        counts = np.zeros((n_vars, K))
-        np.add.at(counts, (var[tr], k[tr]), 1)
+        if val.any():
+            store = _Ratings(case[tr], var[tr], k[tr], n_cases)
+        else:  # no copies of the (possibly huge) arrays
+            store = _Ratings(case, var, k, n_cases)
+        counts = np.bincount(
+            store.var.astype(np.int64) * K + store.k, minlength=n_vars * K
+        ).reshape(n_vars, K)
         params = self._init_params(n_vars, K, counts, rng)
         state = TrainState(
             params=params,
@@ -615,7 +627,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             score_name="-RMSE",
             epoch_end=lambda: self._flush(state),
         )
-        full = _Ratings(case, var, k, n_cases)
+        full = _Ratings(case, var, k, n_cases) if val.any() else store
         out = self._fitted_attrs(state, full, users, items, classes, ucode, icode, r)
         out["validation_scores_"] = history if monitor is not None else None
         out["best_validation_rmse_"] = (
@@ -732,7 +744,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         o_case, o_var, o_k = old_case, old.var.astype(np.int64), old.k.astype(np.int64)
         n_case, n_var = view._orient(ucode, icode)
         key_old = o_case * n_vars + o_var
-        key_new = n_case * n_vars + n_var
+        key_new = n_case.astype(np.int64) * n_vars + n_var
         keep = ~np.isin(key_old, key_new)
         store = _Ratings(
             np.concatenate([o_case[keep], n_case]),
@@ -955,7 +967,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         return out
 
     # ------------------------------------------------------------ recommend
-    def recommend(self, users, n_items=10, *, exclude_seen=True):
+    def recommend(self, users, n_items=10, *, exclude_seen=True, chunk_size=256):
         """Top-``n_items`` items for each user by predicted rating.
 
         Parameters
@@ -967,14 +979,17 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Number of items per user (at most the number of known items).
         exclude_seen : bool, default=True
             Leave out the items the user rated in training.
+        chunk_size : int, default=256
+            Users scored at a time (memory is ``chunk_size x n_items x K``).
 
         Returns
         -------
         item_ids : ndarray of shape (n_users, n_items)
-            Recommended item ids, best first (padded with the worst items when
-            a user has rated almost everything and ``exclude_seen`` is set).
+            Recommended item ids, best first (when a user has rated almost
+            every item and ``exclude_seen`` is set, the list is padded with
+            seen items scored ``-inf``).
         scores : ndarray of shape (n_users, n_items)
-            Their predicted ratings (``-inf`` for the padding).
+            Their predicted ratings.
         """
         check_is_fitted(self)
         users = np.asarray(users)
@@ -983,20 +998,40 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         if not isinstance(n_items, Integral) or n_items < 1:
             raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
         n_items = min(int(n_items), len(self._items.ids))
-        ucode = (
-            self._users.codes(_as_id_column(users, "user"))
-            if len(users)
-            else (np.zeros(0, np.int64))
-        )
+        if len(users):
+            ucode = self._users.codes(_as_id_column(users, "user"))
+        else:
+            ucode = np.zeros(0, np.int64)
+        top_all = np.zeros((len(ucode), n_items), dtype=np.int64)
+        score_all = np.zeros((len(ucode), n_items))
+        seen = self._user_item_matrix() if exclude_seen else None
         with threadpool_limits(limits=1, user_api="blas"):
-            S = self._score_matrix(ucode)
-        if exclude_seen:
-            seen_u, seen_i = self._seen_pairs(ucode)
-            S[seen_u, seen_i] = -np.inf
-        top = np.argpartition(-S, n_items - 1, axis=1)[:, :n_items]
-        order = np.argsort(-np.take_along_axis(S, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        return self._items.ids[top], np.take_along_axis(S, top, axis=1)
+            for s in range(0, len(ucode), chunk_size):
+                uc = ucode[s : s + chunk_size]
+                S = self._score_matrix(uc)
+                if seen is not None:
+                    known = np.flatnonzero(uc >= 0)
+                    sub = seen[uc[known]]
+                    r = np.repeat(known, np.diff(sub.indptr))
+                    S[r, sub.indices] = -np.inf
+                top = np.argpartition(-S, n_items - 1, axis=1)[:, :n_items]
+                vals = np.take_along_axis(S, top, axis=1)
+                order = np.argsort(-vals, axis=1, kind="stable")
+                top_all[s : s + chunk_size] = np.take_along_axis(top, order, axis=1)
+                score_all[s : s + chunk_size] = np.take_along_axis(vals, order, axis=1)
+        return self._items.ids[top_all], score_all
+
+    def _user_item_matrix(self):
+        """CSR users x items indicator of the training ratings (cached)."""
+        cache = self._state.cache
+        if "user_item" not in cache:
+            st = self._store
+            m = sp.csr_matrix(
+                (np.ones(len(st.var), np.int8), st.var, st.ptr),
+                shape=(st.n_cases, self._n_vars),
+            )
+            cache["user_item"] = m if self.orientation == "user" else m.T.tocsr()
+        return cache["user_item"]
 
     def _score_matrix(self, ucode):
         """Predicted ratings ``(n_users, n_items)`` for the known items."""
@@ -1016,46 +1051,15 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             ph = self._case_hidden(uk)  # (n, H)
             logits = np.einsum("jkh,nh->njk", W3, ph) + p["b"][None]
         else:
-            ph_items = self._case_hidden(np.arange(ni))  # (ni, H)
+            cache = self._state.cache
+            if "item_hidden" not in cache:
+                cache["item_hidden"] = self._case_hidden(np.arange(ni))
+            ph_items = cache["item_hidden"]  # (ni, H)
             logits = np.einsum("ukh,ih->uik", W3[uk], ph_items) + p["b"][uk][:, None]
         logits -= logits.max(axis=2, keepdims=True)
         np.exp(logits, out=logits)
         S[known] = (logits @ vals) / logits.sum(axis=2)
         return S
-
-    def _seen_pairs(self, ucode):
-        st = self._store
-        if self.orientation == "user":
-            rows, items = [], []
-            for r, u in enumerate(ucode):
-                if u >= 0:
-                    its = st.var[st.ptr[u] : st.ptr[u + 1]]
-                    rows.append(np.full(len(its), r))
-                    items.append(its)
-        else:
-            case = st.case_of_entries()
-            var = st.var.astype(np.int64)
-            pos = {u: r for r, u in enumerate(ucode) if u >= 0}
-            sel = np.isin(var, list(pos))
-            lookup = np.full(self._n_vars, -1, np.int64)
-            for u, r in pos.items():
-                lookup[u] = r
-            rows = [lookup[var[sel]]]
-            items = [case[sel]]
-            # duplicates of the same user in `users` keep one row: redo for all
-            rows_all, items_all = [], []
-            for r, u in enumerate(ucode):
-                if u >= 0 and pos[u] != r:
-                    m = var == u
-                    rows_all.append(np.full(int(m.sum()), r))
-                    items_all.append(case[m])
-            rows += rows_all
-            items += items_all
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(rows).astype(np.int64), np.concatenate(items).astype(
-            np.int64
-        )
 
     # ------------------------------------------------------------------ fold-in
     def predict_new_user(self, history_items, history_ratings, query_items):
@@ -1255,13 +1259,16 @@ def _new_ids(index, ids):
 
 
 def _check_duplicates(ucode, icode, n_items, uid, iid):
-    key = ucode * max(n_items, 1) + icode
-    uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
-    if np.any(counts > 1):
-        j = first[np.argmax(counts > 1)]
+    key = ucode.astype(np.int64) * max(n_items, 1) + icode
+    s = np.sort(key)
+    dup = s[1:] == s[:-1]
+    if np.any(dup):
+        bad = s[1:][dup][0]
+        j = int(np.flatnonzero(key == bad)[0])
+        count = int(np.sum(key == bad))
         raise ValueError(
             f"Duplicate (user, item) pairs in the ratings, e.g. ({uid[j]!r}, "
-            f"{iid[j]!r}) appears {counts.max()} times; aggregate them first."
+            f"{iid[j]!r}) appears {count} times; aggregate them first."
         )
 
 

@@ -45,16 +45,20 @@ class Batch:
         Number of cases in the batch.
     n_vars, n_values : int
         Model sizes (global columns are ``var * n_values + k``).
+    indptr : ndarray of int, optional
+        Row pointers of the entries (computed from ``rows`` if omitted).
     """
 
-    def __init__(self, rows, var, k, n_rows, n_vars, n_values):
+    def __init__(self, rows, var, k, n_rows, n_vars, n_values, indptr=None):
         self.rows = rows
         self.var = var
         self.k = k
         self.n_rows = int(n_rows)
         self.n_vars = int(n_vars)
         self.K = int(n_values)
-        self.indptr = np.searchsorted(rows, np.arange(n_rows + 1)).astype(np.int64)
+        if indptr is None:
+            indptr = np.searchsorted(rows, np.arange(n_rows + 1))
+        self.indptr = np.asarray(indptr, dtype=np.int64)
         self._local = None
 
     @classmethod
@@ -64,7 +68,9 @@ class Batch:
         counts = case_ptr[cases + 1] - starts
         idx = ranges(starts, counts)
         rows = np.repeat(np.arange(len(cases), dtype=np.int64), counts)
-        return cls(rows, var[idx], k[idx], len(cases), n_vars, n_values)
+        indptr = np.zeros(len(cases) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return cls(rows, var[idx], k[idx], len(cases), n_vars, n_values, indptr)
 
     def onehot(self, k=None, dtype=np.float32):
         """CSR one-hot ``(n_rows, n_vars * K)`` of the entries (values ``k``).
@@ -238,10 +244,13 @@ def gradients(batch, p, ph_pos, k_neg, ph_neg):
     n = batch.n_rows
     dtype = ph_pos.dtype
     scale = dtype.type(1.0 / n)
-    pos_t = batch.local_onehot_t(batch.k, dtype)
-    neg_t = batch.local_onehot_t(k_neg, dtype)
-    gW = np.asarray(pos_t @ ph_pos)
-    gW -= np.asarray(neg_t @ ph_neg)
+    # one product for both phases: [S_pos; -S_neg]' @ [ph_pos; ph_neg], with
+    # the transposed one-hot converted to CSR (row-streaming, cache friendly)
+    pos = batch.local_onehot_t(batch.k, dtype).T
+    neg = batch.local_onehot_t(k_neg, dtype).T
+    neg.data = -neg.data  # (may share memory with k_neg: no in-place)
+    S_t = sp.vstack([pos, neg], format="csr").T.tocsr()
+    gW = np.asarray(S_t @ np.concatenate([ph_pos, ph_neg]))
     gW *= scale
     H = ph_pos.shape[1]
     gW = gW.reshape(len(uv), K, H)

@@ -332,10 +332,12 @@ def flush_rows(state, names, decay):
         if rows.size:
             _catch_up(state, names, rows, decay)
     lz["coef"] = None
+    lz.pop("scratch", None)
+    lz.pop("scratch_rows", None)
 
 
 def lazy_row_update(
-    state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.25
+    state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.4
 ):
     """Momentum SGD ascent step where only ``rows`` get a gradient.
 
@@ -349,6 +351,7 @@ def lazy_row_update(
     least ``dense_fraction`` of the rows, the step is done densely instead
     (cheaper than gathering). ``dense_grads`` are always updated densely.
     ``decay`` maps parameter names to their L2 coefficient (default 0).
+    The arrays in ``row_grads`` may be overwritten.
     Call :func:`flush_rows` before reading the parameters; a change of ``lr``
     or ``momentum`` flushes automatically.
     """
@@ -360,16 +363,29 @@ def lazy_row_update(
     n_rows = lz["last"].shape[0]
     dense = len(rows) >= dense_fraction * n_rows
     if dense:
-        flush_rows(state, names, decay)
-        lz["coef"] = (lr, momentum)
+        stale = np.flatnonzero(lz["last"] != lz["t"])
+        if stale.size:
+            _catch_up(state, names, stale, decay)
+        # full-size scratch buffer (dropped again by flush_rows): avoids fancy
+        # "+=" on the rows and fresh large temporaries, both slow
+        scratch = lz.setdefault("scratch", {})
         for name, g in row_grads.items():
             p = state.params[name]
             vel = state.velocity[name]
             wd = decay.get(name, 0.0)
+            tmp = scratch.get(name)
+            if tmp is None:
+                tmp = scratch[name] = np.empty_like(p)
             vel *= momentum
             if wd:
-                vel -= (lr * wd) * p
-            vel[rows] += lr * g
+                vel -= np.multiply(p, lr * wd, out=tmp)
+            # the gradient (ours to overwrite) enters only the touched rows
+            vel2 = vel.reshape(vel.shape[0], -1)
+            g2 = g.reshape(len(rows), -1)
+            g2 *= lr
+            v = vel2[rows]
+            v += g2
+            vel2[rows] = v
             p += vel
     else:
         # gather the touched rows once: catch up their missed steps (identity
@@ -379,25 +395,29 @@ def lazy_row_update(
         stale = bool(gaps.any())
         if stale:
             uniq, inv = np.unique(gaps, return_inverse=True)
+        scratch = lz.setdefault("scratch_rows", {})
+        n = len(rows)
         for name, g in row_grads.items():
             p = state.params[name]
             p2 = p.reshape(p.shape[0], -1)
             vel2 = state.velocity[name].reshape(p.shape[0], -1)
             wd = decay.get(name, 0.0)
+            if name not in scratch:
+                scratch[name] = (np.empty_like(p2), np.empty_like(p2))
+            a, b = scratch[name][0][:n], scratch[name][1][:n]
             w = p2[rows]
             v = vel2[rows]
-            tmp = np.multiply(g.reshape(len(rows), -1), lr, dtype=p.dtype)
             if stale:
                 C = _step_powers(lr * wd, momentum, uniq).astype(p.dtype)[inv]
-                tmp2 = np.multiply(v, C[:, 0, 1, None])
+                np.multiply(v, C[:, 0, 1, None], out=a)
                 v *= C[:, 1, 1, None]
-                v += w * C[:, 1, 0, None]
+                v += np.multiply(w, C[:, 1, 0, None], out=b)
                 w *= C[:, 0, 0, None]
-                w += tmp2
+                w += a
             v *= momentum
-            v += tmp
+            v += np.multiply(g.reshape(n, -1), lr, out=a)
             if wd:
-                v -= np.multiply(w, lr * wd, out=tmp)
+                v -= np.multiply(w, lr * wd, out=a)
             w += v
             vel2[rows] = v
             p2[rows] = w

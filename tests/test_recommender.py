@@ -230,7 +230,7 @@ def test_lazy_row_update_equals_dense_momentum_steps():
     init_lazy(lazy, shape[0])
     for step in range(30):
         lr, mom = (0.1, 0.5) if step < 10 else (0.05, 0.9)  # changes flush
-        rows = np.sort(rng.choice(shape[0], size=rng.integers(1, 4), replace=False))
+        rows = np.sort(rng.choice(shape[0], size=rng.integers(1, 8), replace=False))
         g = rng.normal(size=(len(rows),) + shape[1:])
         full = np.zeros(shape)
         full[rows] = g
@@ -614,3 +614,15 @@ def test_mean_field_negative_phase_with_one_hot_probabilities_equals_samples():
         negative_visible="mean_field", random_state=0, **FAST
     ).fit(*make_planted(n_users=40, n_items=20))
     assert np.isfinite(rec.components_).all()
+
+
+def test_many_rating_values_and_int32_ids():
+    rng = np.random.default_rng(0)
+    X = np.unique(rng.integers(0, 40, size=(600, 2)), axis=0).astype(np.int32)
+    y = rng.integers(0, 150, len(X)) / 10.0  # up to 150 distinct values
+    rec = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=2)).fit(X, y)
+    assert len(rec.classes_) == len(np.unique(y)) > 127
+    pred = rec.predict(X[:20])
+    assert np.all((pred >= y.min()) & (pred <= y.max()))
+    P = rec.predict_proba(X[:5])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
