@@ -320,6 +320,7 @@ def main():
     ap.add_argument("--recipe", action="store_true", help="run the 5/15-minute recipe")
     ap.add_argument("--budgets", type=float, nargs="+", default=[5, 15])
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--speed-only", action="store_true")
     ap.add_argument(
         "--threads",
         type=int,
@@ -339,6 +340,8 @@ def main():
     if not args.skip_speed:
         epoch_times = speed(X, 5000 if quick else 20000, 1 if quick else 2)
         throughput(epoch_times)
+    if args.speed_only:
+        return
     threads = args.threads or None
     if threads:
         os.environ["SKLEARN_RBM_BLAS_THREADS"] = str(threads)
