@@ -327,6 +327,22 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     bytes per rating): a case's hidden representation is computed from them
     at prediction time.
 
+    Cost. A minibatch builds the CSR one-hot of its cases' ``(variable,
+    value)`` entries; the hidden input is that matrix times ``W``, the
+    visible logits of the negative phase are computed at the rated entries
+    only (``W`` rows gathered per entry), and gradients are accumulated on the
+    rows of ``W`` the minibatch touched. Momentum and weight decay of rows a
+    minibatch did not touch are applied lazily, in closed form, when the row
+    is next touched (exactly the dense update, up to rounding). An epoch
+    costs ``O(n_ratings x K x n_components)`` plus the weight updates, and
+    no array of size users x items is ever built. Computation is in float32
+    by default (``dtype``); BLAS is limited to one thread during fit and
+    prediction (the products are thin).
+
+    Fitted models are picklable; after unpickling, :meth:`partial_fit`
+    continues bit-identically (momentum, the random stream and the lazy
+    update bookkeeping are part of the model).
+
     References
     ----------
     Salakhutdinov, R., Mnih, A. & Hinton, G. (2007). Restricted Boltzmann
