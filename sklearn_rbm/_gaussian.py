@@ -159,7 +159,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         The cached log-partition estimate, once computed.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
