@@ -106,7 +106,7 @@ def speed(X, n_rows, repeat):
                 res[("sk", label)] = (
                     best_time(lambda sk=sk, Xd=Xd: sk.fit(Xd), repeat) * scale
                 )
-            os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1" if threads == 1 else "2"
+            os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1" if threads == 1 else "0"
             ours = BernoulliRBM(500, batch_size=bs, max_iter=1, random_state=0)
             res[("ours", label)] = (
                 best_time(lambda o=ours, Xd=Xd: o.fit(Xd), repeat) * scale

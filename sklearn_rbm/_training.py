@@ -260,17 +260,22 @@ def apply_update(state, g, settings, lr, momentum):
 
 
 def blas_threads(batch_size, n_features, n_components):
-    """BLAS threads for training: one for thin products, else the default.
+    """BLAS threads used while training: one, unless the user says otherwise.
 
-    A minibatch GEMM of ``batch_size x n_features x n_components`` below about
-    2e7 multiply-adds is too small to split across threads: the fork/join cost
-    exceeds the work, and with several fits running at once (GridSearchCV)
-    threads oversubscribe the cores. ``SKLEARN_RBM_BLAS_THREADS`` overrides.
+    Measured on a 2-core machine (benchmarks/README.md): one thread is the
+    fastest for every minibatch size tried. Thin products (batch 10) cost
+    more to split than to compute, concurrent fits (GridSearchCV, Dask)
+    oversubscribe the cores, and numpy's and scipy's wheels each bundle an
+    OpenBLAS whose thread pools (our fused GEMM uses scipy's) spin against
+    each other when both are multi-threaded: a PCD-1 epoch at batch 100 took
+    4.4 s on one thread and 11.6 s on two. ``SKLEARN_RBM_BLAS_THREADS=N``
+    overrides (``0``: leave the BLAS libraries' own settings alone).
+    The arguments are kept for a size-dependent policy on larger machines.
     """
     env = os.environ.get("SKLEARN_RBM_BLAS_THREADS")
     if env:
-        return int(env)
-    return 1 if batch_size * n_features * n_components < 2e7 else None
+        return int(env) or None
+    return 1
 
 
 def _step_powers(a, m, gaps):
