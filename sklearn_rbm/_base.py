@@ -255,7 +255,7 @@ class _BaseRBM(
             if self.early_stopping
             else None
         )
-        n_threads = blas_threads(self.batch_size, X.shape[1], self.n_components)
+        n_threads = blas_threads()
         with threadpool_limits(limits=n_threads, user_api="blas"):
             state, history = self._run_epochs(state, X, settings, monitor, stopper)
         self._commit(state)
@@ -317,7 +317,7 @@ class _BaseRBM(
             state.moments = data_moments(X, state.moments)
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
-        n_threads = blas_threads(self.batch_size, X.shape[1], self.n_components)
+        n_threads = blas_threads()
         with (
             threadpool_limits(limits=n_threads, user_api="blas"),
             training_errstate(),

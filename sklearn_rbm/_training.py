@@ -259,7 +259,7 @@ def apply_update(state, g, settings, lr, momentum):
     state.n_updates += 1
 
 
-def blas_threads(batch_size, n_features, n_components):
+def blas_threads():
     """BLAS threads used while training: one, unless the user says otherwise.
 
     Measured on a 2-core machine (benchmarks/README.md): one thread is the
@@ -270,7 +270,6 @@ def blas_threads(batch_size, n_features, n_components):
     each other when both are multi-threaded: a PCD-1 epoch at batch 100 took
     4.4 s on one thread and 11.6 s on two. ``SKLEARN_RBM_BLAS_THREADS=N``
     overrides (``0``: leave the BLAS libraries' own settings alone).
-    The arguments are kept for a size-dependent policy on larger machines.
     """
     env = os.environ.get("SKLEARN_RBM_BLAS_THREADS")
     if env:

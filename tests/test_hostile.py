@@ -580,7 +580,7 @@ def _n_blas_threads():
 
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 def test_training_is_bit_identical_across_caller_blas_limits(spec, monkeypatch):
-    """Small models: blas_threads() pins training to one BLAS thread, so the
+    """By default blas_threads() pins training to one BLAS thread, so the
     caller's thread limit cannot change a single bit of the fitted state."""
     spec.skip_if_missing()
     monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)
@@ -598,8 +598,8 @@ def test_training_is_bit_identical_across_caller_blas_limits(spec, monkeypatch):
 # pthreads): GEMMs with a short inner dimension (k <= 128) are bit-identical
 # at 1 and 2 threads, GEMMs with k = 784 differ in the last bits (the threads
 # block the reduction differently; float addition is not associative). So a
-# model whose training BLAS threads are raised (SKLEARN_RBM_BLAS_THREADS, or a
-# minibatch product above 2e7 multiply-adds) is reproducible only at a fixed
+# model whose training BLAS threads are raised (SKLEARN_RBM_BLAS_THREADS) is
+# reproducible only at a fixed
 # thread count; across counts it agrees to rounding. See tests/README.md.
 BLAS_WIDTH = {"narrow": 60, "wide": 780}
 
@@ -613,8 +613,8 @@ def test_blas_thread_count_changes_at_most_rounding(spec, width, monkeypatch):
     X, y = spec.big_data(spec, BLAS_WIDTH[width])
     results = {}
     for n in (1, 2):
-        # the env override is the only way to give training 2 BLAS threads for
-        # a small model (blas_threads() picks 1); inference uses the outer limit
+        # the env override is the only way to give training 2 BLAS threads
+        # (blas_threads() picks 1); inference uses the outer limit
         monkeypatch.setenv("SKLEARN_RBM_BLAS_THREADS", str(n))
         with threadpool_limits(limits=n, user_api="blas"):
             if _n_blas_threads() != {n}:
