@@ -19,7 +19,6 @@ from sklearn.base import (
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
 
 from ._engine import (
     free_energy,
@@ -33,12 +32,12 @@ from ._persistence_mixin import VersionedStateMixin
 from ._training import (
     EarlyStopping,
     Settings,
-    blas_threads,
     cd_update,
     check_finite,
     init_state,
     run_epochs,
     training_errstate,
+    training_threads,
 )
 from ._utils import atomic, data_moments
 
@@ -255,8 +254,7 @@ class _BaseRBM(
             if self.early_stopping
             else None
         )
-        n_threads = blas_threads()
-        with threadpool_limits(limits=n_threads, user_api="blas"):
+        with training_threads():
             state, history = self._run_epochs(state, X, settings, monitor, stopper)
         self._commit(state)
         self.validation_scores_ = history if monitor is not None else None
@@ -317,11 +315,7 @@ class _BaseRBM(
             state.moments = data_moments(X, state.moments)
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
-        n_threads = blas_threads()
-        with (
-            threadpool_limits(limits=n_threads, user_api="blas"),
-            training_errstate(),
-        ):
+        with training_threads(), training_errstate():
             self._partial_pass(step, X.shape[0], settings, k)
         check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._utils import col_sum, softplus
+from ._utils import col_sum, softplus, uniform
 
 
 def hidden_field(family, v, p):
@@ -42,7 +42,8 @@ def free_energy(family, v, p):
 
 def sample_bernoulli(prob, rng):
     """Binary sample with ``P(1) = prob``, in the dtype of ``prob``."""
-    return (rng.random(prob.shape, dtype=prob.dtype) < prob).astype(prob.dtype)
+    u = uniform(rng, prob.shape, prob.dtype)
+    return np.less(u, prob, out=u, casting="unsafe")
 
 
 def gibbs_from_hidden(family, p, h, n_steps, rng):

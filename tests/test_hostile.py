@@ -580,8 +580,9 @@ def _n_blas_threads():
 
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 def test_training_is_bit_identical_across_caller_blas_limits(spec, monkeypatch):
-    """By default blas_threads() pins training to one BLAS thread, so the
-    caller's thread limit cannot change a single bit of the fitted state."""
+    """Training pins BLAS to one thread by default
+    (``_training.training_threads``), so the caller's thread limit cannot
+    change a single bit of the fitted state."""
     spec.skip_if_missing()
     monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)
     X, y = spec.data(0)
@@ -613,8 +614,8 @@ def test_blas_thread_count_changes_at_most_rounding(spec, width, monkeypatch):
     X, y = spec.big_data(spec, BLAS_WIDTH[width])
     results = {}
     for n in (1, 2):
-        # the env override is the only way to give training 2 BLAS threads
-        # (blas_threads() picks 1); inference uses the outer limit
+        # the env override sets training's numpy BLAS threads, whatever the
+        # outer limit; inference uses the outer limit
         monkeypatch.setenv("SKLEARN_RBM_BLAS_THREADS", str(n))
         with threadpool_limits(limits=n, user_api="blas"):
             if _n_blas_threads() != {n}:
@@ -645,3 +646,32 @@ def test_blas_thread_count_changes_at_most_rounding(spec, width, monkeypatch):
 
 def _blas_apis():
     return {i["internal_api"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("env", [None, "1", "0", "2"])
+def test_training_threads_pins_scipy_blas_and_restores(env, monkeypatch):
+    from threadpoolctl import ThreadpoolController
+
+    from sklearn_rbm._training import _is_numpy_blas, training_threads
+
+    if env is None:
+        monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("SKLEARN_RBM_BLAS_THREADS", env)
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    if len(libs) < 2 or not any(_is_numpy_blas(lib) for lib in libs):
+        pytest.skip("needs numpy and scipy each with their own BLAS")
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = {lib.filepath: lib.num_threads for lib in libs}
+        with training_threads():
+            inside = {lib.filepath: lib.num_threads for lib in libs}
+        after = {lib.filepath: lib.num_threads for lib in libs}
+    assert before == after
+    for lib in libs:
+        if env == "0":
+            expected = before[lib.filepath]
+        elif env == "2" and _is_numpy_blas(lib):
+            expected = 2
+        else:
+            expected = 1
+        assert inside[lib.filepath] == expected, lib.filepath
