@@ -53,7 +53,7 @@ def _blas_info():
 def test_dask_workers_run_blas_single_threaded(client):
     # distributed's nanny sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in every worker
     # process (config distributed.nanny.pre-spawn-environ), whatever the
-    # client's environment; blas_threads() only ever lowers the limit further
+    # client's environment; training_threads() keeps one thread as well
     info = client.run(_blas_info)
     assert len(info) == 2
     for env, threads in info.values():

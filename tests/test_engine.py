@@ -177,3 +177,55 @@ def test_fused_update_equals_reference(family, centering, persistent, extra):
         )
         np.testing.assert_allclose(a.velocity[name], b.velocity[name], atol=1e-12)
     assert a.n_updates == b.n_updates == 4
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-7), (np.float64, 5e-16)])
+def test_tanh_sigmoid_matches_expit_to_an_ulp_of_one_half(dtype, tol):
+    from scipy.special import expit
+
+    from sklearn_rbm._utils import sigmoid
+
+    x = np.linspace(-60, 60, 100_001).astype(dtype)
+    got = sigmoid(x.copy())
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expit(x.astype(np.float64)), rtol=0, atol=tol)
+    assert got.min() >= 0.0 and got.max() <= 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_raw_bit_uniforms_are_uniform(dtype, symmetric):
+    from scipy import stats
+
+    from sklearn_rbm._utils import uniform
+
+    rng = np.random.default_rng(3)
+    u = uniform(rng, (400, 251), dtype, symmetric=symmetric)
+    assert u.shape == (400, 251) and u.dtype == dtype
+    low = -1.0 if symmetric else 0.0
+    assert u.min() >= low and u.max() < 1.0
+    # Kolmogorov-Smirnov against U(low, 1), and the low bits are used
+    assert stats.kstest(u.ravel(), "uniform", args=(low, 1.0 - low)).pvalue > 1e-3
+    assert len(np.unique(u)) > 0.99 * u.size
+    # reproducible from the seed, different from the next draw
+    again = uniform(np.random.default_rng(3), (400, 251), dtype, symmetric=symmetric)
+    np.testing.assert_array_equal(u, again)
+    assert not np.array_equal(u, uniform(rng, (400, 251), dtype, symmetric=symmetric))
+
+
+def test_bernoulli_samples_have_the_conditional_frequencies():
+    # the tanh-domain comparison of Bernoulli.sample against sigmoid(field)
+    from scipy.special import expit
+
+    from sklearn_rbm._engine import sample_bernoulli
+
+    field = np.linspace(-4, 4, 9)
+    n = 200_000
+    for dtype in (np.float32, np.float64):
+        F = np.broadcast_to(field.astype(dtype), (n, field.size))
+        rng = np.random.default_rng(0)
+        freq_v = Bernoulli().sample(F, None, rng).mean(axis=0)
+        freq_h = sample_bernoulli(expit(F), rng).mean(axis=0)
+        se = np.sqrt(expit(field) * (1 - expit(field)) / n)
+        assert np.all(np.abs(freq_v - expit(field)) < 5 * se + 1e-12)
+        assert np.all(np.abs(freq_h - expit(field)) < 5 * se + 1e-12)
