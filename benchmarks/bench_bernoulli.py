@@ -284,8 +284,8 @@ def likelihood(X, X_test, epochs, n_betas, n_runs):
     for label, kw in (
         ("sklearn_rbm BernoulliRBM (defaults)", {}),
         (
-            "sklearn_rbm, defaults + linear lr decay",
-            {"learning_rate_schedule": "linear"},
+            "sklearn_rbm, constant learning rate",
+            {"learning_rate_schedule": "constant"},
         ),
     ):
         ours = BernoulliRBM(500, batch_size=100, max_iter=epochs, random_state=0, **kw)

@@ -47,6 +47,7 @@ def demo_bernoulli(out, random_state=0):
                     learning_rate=0.006,
                     max_iter=10,
                     centering=False,
+                    learning_rate_schedule="constant",
                     random_state=random_state,
                 ),
             ),

@@ -154,93 +154,151 @@ def ais_betas(n_betas):
     )
 
 
+class _AnnealingPath:
+    """The geometric path from the base-rate model (``beta = 0``) to the model.
+
+    ``theta_beta = (1 - beta) theta_A + beta theta_B`` interpolates every
+    parameter linearly; ``W`` and ``c`` are zero in the base model, so the
+    hidden field at ``beta`` is ``beta * (c + W s_beta(v))`` with the model's
+    ``W`` and ``c``, and the visible field ``b_beta + (beta h) W``: no scaled
+    copy of ``W`` is ever made. Sampling runs in the model's dtype; the
+    unnormalised log-probabilities (summed over thousands of steps by AIS and
+    RAISE) in float64.
+    """
+
+    def __init__(self, family, params, base):
+        self.family = family
+        self.params = params
+        self.dtype = params["W"].dtype
+        p_a = {
+            name: np.asarray(base.get(name, val), dtype=self.dtype)
+            for name, val in params.items()
+        }
+        p_a["W"] = np.zeros_like(params["W"])
+        p_a["c"] = np.zeros_like(params["c"])
+        self.p_a = p_a
+        n_hidden = params["W"].shape[0]
+        #: log Z of the base model: its hidden units are independent fair coins
+        self.log_z_a = n_hidden * np.log(2.0) + float(
+            family.log_normalizer(p_a["b"][None, :], p_a)[0]
+        )
+        # parameters besides W and c that move along the path
+        self.moving = [
+            name
+            for name in params
+            if name not in ("W", "c") and not np.array_equal(p_a[name], params[name])
+        ]
+        # if s(v) does not move, u = c + W s(v) is the same at every beta
+        self.fixed_scale = not (
+            family.scale_depends_on_params
+            and set(self.moving) & set(family.extra_params)
+        )
+        self.p64 = _as64(params)
+        self.a64 = _as64(p_a)
+
+    def mixed(self, beta, p, a):
+        """Model's W and c; the moving parameters at ``beta``."""
+        q = dict(p)
+        for name in self.moving:
+            q[name] = (1 - beta) * a[name] + beta * p[name]
+        return q
+
+    def u_of(self, v, beta):
+        """``c + W s_beta(v)`` (the hidden field at ``beta = 1``)."""
+        p = self.params
+        return hidden_field(
+            self.family, v, p if self.fixed_scale else self.mixed(beta, p, self.p_a)
+        )
+
+    def log_f(self, v, u, beta):
+        """-F_beta(v) in float64, with u = c + W s_beta(v)."""
+        q = self.mixed(beta, self.p64, self.a64)
+        u64 = u.astype(np.float64) * beta
+        energy = self.family.visible_energy(v.astype(np.float64), q)
+        return -energy + softplus(u64).sum(axis=1)
+
+    def base_sample(self, n, rng):
+        b = np.repeat(self.p_a["b"][None, :], n, axis=0)
+        return self.family.sample(b, self.p_a, rng)
+
+    def transition(self, v, u, beta, rng):
+        """One Gibbs sweep v -> h -> v leaving ``p_beta(v)`` invariant (and,
+        as every such sweep, reversible with respect to it)."""
+        bt = self.dtype.type(beta)
+        h = sample_bernoulli(_expit_scaled(u, bt), rng)
+        h *= bt  # (beta h) @ W is the visible field of beta W
+        q = self.mixed(beta, self.params, self.p_a)
+        return self.family.sample(visible_field(h, q), q, rng)
+
+
 def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
     """AIS estimate of ``log Z`` from the base-rate model ``base``.
 
     ``base`` holds the base model's visible biases ``b`` and any family extras
     (for Gaussian units, ``log_var``); missing extras are taken from the model.
-    The path ``theta_beta = (1 - beta) theta_A + beta theta_B`` interpolates
-    every parameter linearly; ``W`` and ``c`` are zero in the base model, so
-    the hidden field at ``beta`` is ``beta * (c + W s_beta(v))`` with the
-    model's ``W`` and ``c``, and the visible field ``b_beta + (beta h) W``:
-    no scaled copy of ``W`` is ever made. Sampling runs in the model's dtype;
-    the importance weights (differences of free energies summed over
-    thousands of steps) in float64.
+    See :class:`_AnnealingPath` for the path. The estimate of ``Z`` is
+    unbiased, so that of ``log Z`` is low on average (Jensen): likelihoods
+    computed from it are optimistic until the schedule is long enough.
     """
-    dtype = params["W"].dtype
-    n_hidden = params["W"].shape[0]
-    p_a = {
-        name: np.asarray(base.get(name, val), dtype=dtype)
-        for name, val in params.items()
-    }
-    p_a["W"] = np.zeros_like(params["W"])
-    p_a["c"] = np.zeros_like(params["c"])
-    log_z_a = n_hidden * np.log(2.0) + float(
-        family.log_normalizer(p_a["b"][None, :], p_a)[0]
-    )
-    # parameters besides W and c that move along the path
-    moving = [
-        name
-        for name in params
-        if name not in ("W", "c") and not np.array_equal(p_a[name], params[name])
-    ]
-    # if s(v) does not move, u = c + W s(v) is the same at every beta
-    fixed_scale = not (
-        family.scale_depends_on_params and set(moving) & set(family.extra_params)
-    )
-    p64 = _as64(params)
-    a64 = _as64(p_a)
-
-    def mixed(beta, p, a):
-        """Model's W and c; the moving parameters at ``beta``."""
-        q = dict(p)
-        for name in moving:
-            q[name] = (1 - beta) * a[name] + beta * p[name]
-        return q
-
-    def u_of(v, beta):
-        return hidden_field(
-            family, v, params if fixed_scale else mixed(beta, params, p_a)
-        )
-
-    def log_f(v, u, beta):
-        """-F_beta(v) in float64, with u = c + W s_beta(v)."""
-        q = mixed(beta, p64, a64)
-        u64 = u.astype(np.float64) * beta
-        return -family.visible_energy(v.astype(np.float64), q) + softplus(u64).sum(
-            axis=1
-        )
-
+    path = _AnnealingPath(family, params, base)
     betas = ais_betas(n_betas)
-    v = family.sample(np.repeat(p_a["b"][None, :], n_runs, axis=0), p_a, rng)
+    v = path.base_sample(n_runs, rng)
     log_w = np.zeros(n_runs, dtype=np.float64)
-    u = u_of(v, betas[0])
-    prev = log_f(v, u, betas[0])
+    u = path.u_of(v, betas[0])
+    prev = path.log_f(v, u, betas[0])
     for beta in betas[1:]:
-        if not fixed_scale:
-            u = u_of(v, beta)
-        log_w += log_f(v, u, beta) - prev
-        # one Gibbs transition leaving p_beta invariant
-        bt = dtype.type(beta)
-        h = sample_bernoulli(_expit_scaled(u, bt), rng)
-        h *= bt  # (beta h) @ W is the visible field of beta W
-        q = mixed(beta, params, p_a)
-        v = family.sample(visible_field(h, q), q, rng)
-        u = u_of(v, beta)
-        prev = log_f(v, u, beta)
+        if not path.fixed_scale:
+            u = path.u_of(v, beta)
+        log_w += path.log_f(v, u, beta) - prev
+        v = path.transition(v, u, beta, rng)
+        u = path.u_of(v, beta)
+        prev = path.log_f(v, u, beta)
 
     m = np.max(log_w)
     w = np.exp(log_w - m)
     log_ratio = m + np.log(np.mean(w))
     std_err = float(np.std(w) / (np.mean(w) * np.sqrt(n_runs)))
     return LogPartition(
-        log_z=float(log_z_a + log_ratio),
+        log_z=float(path.log_z_a + log_ratio),
         std_err=std_err,
         method="ais",
         n_betas=int(n_betas),
         n_runs=int(n_runs),
-        log_z_base=float(log_z_a),
+        log_z_base=float(path.log_z_a),
     )
+
+
+def log_likelihood_raise(family, params, base, V, *, n_betas=2000, n_runs=1, rng):
+    """RAISE estimates of ``log p(v)`` for each row of ``V`` (float64 array).
+
+    Reverse AIS (Burda, Grosse & Salakhutdinov 2015): a chain starts at the
+    data point and anneals *down* to the base model, ``v_{k-1} ~ T_k(. |
+    v_k)``; then ``p_0(v_0) prod_k f_k(v_k) / f_k(v_{k-1})`` is an unbiased
+    estimate of ``q(v)``, the likelihood of the "RAISE model" (base sample,
+    then the forward transitions). Averaged over ``n_runs`` chains per row
+    and logged, it is low on average, and ``q`` itself tends to fall short of
+    the RBM on data the RBM fits: a conservative estimate, to set beside the
+    optimistic AIS one; where both agree, the likelihood is known.
+    """
+    path = _AnnealingPath(family, params, base)
+    betas = ais_betas(n_betas)
+    n = V.shape[0]
+    v = np.repeat(np.asarray(V, dtype=path.dtype), n_runs, axis=0)
+    log_w = np.zeros(v.shape[0], dtype=np.float64)
+    u = path.u_of(v, betas[-1])
+    for beta in betas[:0:-1]:  # k = K .. 1
+        if not path.fixed_scale:
+            u = path.u_of(v, beta)
+        log_w += path.log_f(v, u, beta)
+        v = path.transition(v, u, beta, rng)
+        u = path.u_of(v, beta)
+        log_w -= path.log_f(v, u, beta)
+    if not path.fixed_scale:
+        u = path.u_of(v, betas[0])
+    log_w += path.log_f(v, u, betas[0]) - path.log_z_a
+    log_w = log_w.reshape(n, n_runs)
+    m = log_w.max(axis=1, keepdims=True)
+    return (m + np.log(np.mean(np.exp(log_w - m), axis=1, keepdims=True))).ravel()
 
 
 def _expit_scaled(u, beta):
@@ -266,6 +324,7 @@ def log_partition(
 __all__ = [
     "LogPartition",
     "binary_states",
+    "log_likelihood_raise",
     "log_partition",
     "model_stats_exact",
     "MAX_EXACT_UNITS",

@@ -100,6 +100,7 @@ def _pf_params():
         learning_rate=0.05,
         visible_bias_init="zeros",
         momentum_schedule="constant",
+        learning_rate_schedule="constant",
         shuffle=False,
         random_state=3,
     )
@@ -212,6 +213,7 @@ def test_pipeline_grid_search_beats_raw_pixels():
                     learning_rate=0.006,
                     max_iter=10,
                     centering=False,
+                    learning_rate_schedule="constant",
                     random_state=0,
                 ),
             ),

@@ -229,3 +229,72 @@ def test_bernoulli_samples_have_the_conditional_frequencies():
         se = np.sqrt(expit(field) * (1 - expit(field)) / n)
         assert np.all(np.abs(freq_v - expit(field)) < 5 * se + 1e-12)
         assert np.all(np.abs(freq_h - expit(field)) < 5 * se + 1e-12)
+
+
+@pytest.mark.parametrize("batch", [10, 40], ids=["thin", "thick"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blocked_weight_update_equals_reference(batch, dtype, monkeypatch):
+    # blocks of 2 rows of W (3 blocks for 5 hidden units), thin and thick paths
+    from sklearn_rbm import _training
+
+    monkeypatch.setattr(_training, "_BLOCK_THIN", 14)
+    monkeypatch.setattr(_training, "_BLOCK_THICK", 14)
+    monkeypatch.setattr(_training, "_THIN_ROWS", 32)
+    rng = np.random.default_rng(0)
+    X = (rng.random((120, 7)) < 0.4).astype(dtype)
+    settings = Settings(
+        learning_rate=0.05,
+        momentum=0.9,
+        weight_decay=0.01,
+        cd_steps=1,
+        persistent=True,
+        n_chains=batch,
+        centering=True,
+    )
+    family = Bernoulli()
+    a = init_state(family, X, 5, dtype, settings, np.random.default_rng(1))
+    b = a.copy()
+    for start in range(0, 120, batch):
+        cd_update(family, a, X[start : start + batch], settings, 0.05, 0.9, 1)
+        cd_update_reference(family, b, X[start : start + batch], settings, 0.05, 0.9, 1)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name in a.params:
+        assert a.params[name].dtype == dtype
+        np.testing.assert_allclose(
+            a.params[name], b.params[name], atol=tol, err_msg=name
+        )
+        np.testing.assert_allclose(a.velocity[name], b.velocity[name], atol=tol)
+
+
+@pytest.mark.parametrize("family_name", ["bernoulli", "gaussian"])
+def test_raise_matches_exact_log_likelihood_and_is_conservative(family_name):
+    from sklearn_rbm._partition import log_likelihood_raise
+
+    rng = np.random.default_rng(0)
+    if family_name == "bernoulli":
+        family = Bernoulli()
+        p = random_params(8, 6, seed=0)
+        base = {"b": rng.normal(0, 0.5, 8)}
+        V = (rng.random((5, 8)) < 0.5).astype(float)
+    else:
+        family = Gaussian()
+        p = random_params(2, 4, seed=0, scale=0.5)
+        p["log_var"] = np.array([-0.3, 0.2])
+        base = {"b": np.zeros(2), "log_var": np.array([0.5, 0.5])}
+        V = rng.normal(0, 1, (5, 2))
+    exact = -free_energy(family, V, p) - log_partition_exact(family, p).log_z
+    # many chains per point: log of the averaged weights -> log q(v) ~ log p(v)
+    est = log_likelihood_raise(
+        family, p, base, V, n_betas=1000, n_runs=3000, rng=np.random.default_rng(1)
+    )
+    np.testing.assert_allclose(est, exact, atol=0.05)
+    # one chain per point: the log of an unbiased estimate is low on average
+    singles = np.array(
+        [
+            log_likelihood_raise(
+                family, p, base, V, n_betas=20, n_runs=1, rng=np.random.default_rng(s)
+            )
+            for s in range(200)
+        ]
+    )
+    assert np.all(singles.mean(axis=0) < exact)

@@ -60,6 +60,7 @@ pipe = Pipeline(
                 learning_rate=0.006,
                 max_iter=10,
                 centering=False,
+                learning_rate_schedule="constant",
                 random_state=0,
             ),
         ),
