@@ -391,6 +391,25 @@ def test_variants_learn(planted, kw):
     assert rmse < np.sqrt(np.mean((item_mean - yte) ** 2))
 
 
+@pytest.mark.parametrize("orientation", ["item", "user"])
+def test_visible_bias_decay_shrinks_biases_towards_uniform(planted, orientation):
+    X, y = planted
+    kw = dict(FAST, orientation=orientation, random_state=0)
+    spread = {}
+    for decay in (0.0, 0.5):
+        rec = CategoricalRBMRecommender(visible_bias_decay=decay, **kw).fit(X, y)
+        b = rec.intercept_visible_
+        # softmax biases are shift-invariant per variable: measure the spread
+        spread[decay] = float(np.mean(np.abs(b - b.mean(axis=1, keepdims=True))))
+    assert spread[0.5] < 0.7 * spread[0.0]
+    # the decay enters the row-sparse (lazy) updates of b like any other
+    # row parameter: a huge decay drives every variable's biases to ~uniform
+    rec = CategoricalRBMRecommender(visible_bias_decay=10.0, **kw).fit(X, y)
+    b = rec.intercept_visible_
+    assert np.all(np.isfinite(b))
+    assert np.max(np.abs(b - b.mean(axis=1, keepdims=True))) < 0.5 * spread[0.0]
+
+
 def test_cd_schedule_and_verbose(planted, capsys):
     X, y = planted
     rec = CategoricalRBMRecommender(
