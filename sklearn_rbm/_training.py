@@ -433,8 +433,37 @@ def flush_rows(state, names, decay):
         if rows.size:
             _catch_up(state, names, rows, decay)
     lz["coef"] = None
-    lz.pop("scratch", None)
+    lz.pop("scratch", None)  # (older pickles)
     lz.pop("scratch_rows", None)
+
+
+def _dense_rows_step(w2, v2, rows, g2, lr, momentum, a):
+    """``v = momentum v - a w; v[rows] += lr g; w += v`` on 2-d C arrays.
+
+    Done in blocks of rows small enough for a core's L2 cache, so that the
+    four steps read and write each block from cache instead of memory: on
+    ML-1M-sized weights (6040 x 5 x 300) this replaced about fourteen passes
+    over memory by one. ``rows`` must be sorted and unique.
+    """
+    if not (w2.flags.c_contiguous and v2.flags.c_contiguous):
+        raise RuntimeError("row-sparse parameters must be C-contiguous")
+    axpy = blas.saxpy if w2.dtype == np.float32 else blas.daxpy
+    mom = w2.dtype.type(momentum)
+    lr = w2.dtype.type(lr)
+    n_rows, width = w2.shape
+    step = max(1, _BLOCK_THIN // max(width, 1))
+    starts = np.arange(0, n_rows, step)
+    bounds = np.searchsorted(rows, np.append(starts, n_rows))
+    for i, r0 in enumerate(starts):
+        w, v = w2[r0 : r0 + step], v2[r0 : r0 + step]
+        wr, vr = w.ravel(), v.ravel()
+        v *= mom
+        if a:
+            axpy(wr, vr, a=-a)  # v -= a * w
+        lo, hi = bounds[i], bounds[i + 1]
+        if hi > lo:
+            v[rows[lo:hi] - r0] += lr * g2[lo:hi]
+        axpy(vr, wr)  # w += v
 
 
 def lazy_row_update(
@@ -467,27 +496,17 @@ def lazy_row_update(
         stale = np.flatnonzero(lz["last"] != lz["t"])
         if stale.size:
             _catch_up(state, names, stale, decay)
-        # full-size scratch buffer (dropped again by flush_rows): avoids fancy
-        # "+=" on the rows and fresh large temporaries, both slow
-        scratch = lz.setdefault("scratch", {})
         for name, g in row_grads.items():
             p = state.params[name]
-            vel = state.velocity[name]
-            wd = decay.get(name, 0.0)
-            tmp = scratch.get(name)
-            if tmp is None:
-                tmp = scratch[name] = np.empty_like(p)
-            vel *= momentum
-            if wd:
-                vel -= np.multiply(p, lr * wd, out=tmp)
-            # the gradient (ours to overwrite) enters only the touched rows
-            vel2 = vel.reshape(vel.shape[0], -1)
-            g2 = g.reshape(len(rows), -1)
-            g2 *= lr
-            v = vel2[rows]
-            v += g2
-            vel2[rows] = v
-            p += vel
+            _dense_rows_step(
+                p.reshape(p.shape[0], -1),
+                state.velocity[name].reshape(p.shape[0], -1),
+                rows,
+                g.reshape(len(rows), -1),
+                lr,
+                momentum,
+                lr * decay.get(name, 0.0),
+            )
     else:
         # gather the touched rows once: catch up their missed steps (identity
         # for rows that are current), take this step, scatter back. Rows are

@@ -445,3 +445,16 @@ def test_max_grad_norm_clips_updates():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_raise_brackets_with_exact_likelihood_on_a_fitted_model():
+    # 8 hidden units: score_samples is exact; RAISE must land on it
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)) @ np.array([[1.0, 0.5, 0.0], [0, 1, 0.3], [0, 0, 1]])
+    rbm = GaussianBernoulliRBM(8, max_iter=20, random_state=0).fit(X)
+    exact = rbm.score_samples(X[:10])
+    est = rbm.score_samples_raise(X[:10], n_betas=300, n_runs=200, random_state=0)
+    assert est.dtype == np.float64 and est.shape == (10,)
+    np.testing.assert_allclose(est, exact, atol=0.1)
+    with pytest.raises(ValueError, match="n_runs"):
+        rbm.score_samples_raise(X[:2], n_runs=0)

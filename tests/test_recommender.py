@@ -645,3 +645,31 @@ def test_many_rating_values_and_int32_ids():
     assert np.all((pred >= y.min()) & (pred <= y.max()))
     P = rec.predict_proba(X[:5])
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
+
+
+def test_blocked_dense_row_step_equals_dense_momentum_steps(monkeypatch):
+    """The cache-blocked dense branch of lazy_row_update, with blocks of 2 rows."""
+    from sklearn_rbm import _training
+
+    monkeypatch.setattr(_training, "_BLOCK_THIN", 24)  # 24 // 12 = 2 rows
+    rng = np.random.default_rng(1)
+    shape = (11, 3, 4)
+    W0 = rng.normal(size=shape)
+    settings = Settings(0.1, 0.9, 0.01, 1, False, 1, False)
+    dense = TrainState(
+        params={"W": W0.copy()}, velocity={"W": np.zeros(shape)}, rng=rng
+    )
+    lazy = TrainState(
+        params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng
+    )
+    init_lazy(lazy, shape[0])
+    for _ in range(20):
+        rows = np.sort(rng.choice(shape[0], size=rng.integers(6, 12), replace=False))
+        g = rng.normal(size=(len(rows),) + shape[1:])
+        full = np.zeros(shape)
+        full[rows] = g
+        apply_update(dense, {"W": full}, settings, 0.05, 0.9)
+        lazy_row_update(lazy, rows, {"W3": g}, {}, 0.05, 0.9, {"W3": 0.01})
+    flush_rows(lazy, ("W3",), {"W3": 0.01})
+    np.testing.assert_allclose(lazy.params["W3"], dense.params["W"], rtol=1e-10)
+    np.testing.assert_allclose(lazy.velocity["W3"], dense.velocity["W"], atol=1e-12)
