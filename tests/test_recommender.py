@@ -215,10 +215,10 @@ def test_gradient_matches_dense_sub_rbm_and_ignores_missing():
     np.testing.assert_allclose(row_g2["W3"], row_g["W3"])
 
 
-def test_lazy_row_update_equals_dense_momentum_steps():
-    """Lazy momentum + weight decay on touched rows == dense apply_update."""
-    rng = np.random.default_rng(0)
-    shape = (12, 3, 4)
+def _lazy_against_dense(seed, n_rows, n_steps, min_rows, max_rows, schedule):
+    """Run lazy_row_update and dense apply_update side by side; compare."""
+    rng = np.random.default_rng(seed)
+    shape = (n_rows, 3, 4)
     W0 = rng.normal(size=shape)
     settings = Settings(0.1, 0.9, 0.01, 1, False, 1, False)
     dense = TrainState(
@@ -228,9 +228,10 @@ def test_lazy_row_update_equals_dense_momentum_steps():
         params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng
     )
     init_lazy(lazy, shape[0])
-    for step in range(30):
-        lr, mom = (0.1, 0.5) if step < 10 else (0.05, 0.9)  # changes flush
-        rows = np.sort(rng.choice(shape[0], size=rng.integers(1, 8), replace=False))
+    for step in range(n_steps):
+        lr, mom = schedule(step)
+        size = rng.integers(min_rows, max_rows)
+        rows = np.sort(rng.choice(shape[0], size=size, replace=False))
         g = rng.normal(size=(len(rows),) + shape[1:])
         full = np.zeros(shape)
         full[rows] = g
@@ -239,6 +240,23 @@ def test_lazy_row_update_equals_dense_momentum_steps():
     flush_rows(lazy, ("W3",), {"W3": 0.01})
     np.testing.assert_allclose(lazy.params["W3"], dense.params["W"], rtol=1e-10)
     np.testing.assert_allclose(lazy.velocity["W3"], dense.velocity["W"], atol=1e-12)
+
+
+def test_lazy_row_update_equals_dense_momentum_steps():
+    """Lazy momentum + weight decay on touched rows == dense apply_update
+    (both branches: few rows gathered, many rows dense; a change of the
+    learning rate and momentum flushes)."""
+    _lazy_against_dense(
+        0, 12, 30, 1, 8, lambda step: (0.1, 0.5) if step < 10 else (0.05, 0.9)
+    )
+
+
+def test_blocked_dense_row_step_equals_dense_momentum_steps(monkeypatch):
+    """The cache-blocked dense branch of lazy_row_update, with blocks of 2 rows."""
+    from sklearn_rbm import _training
+
+    monkeypatch.setattr(_training, "_BLOCK_THIN", 24)  # 24 // 12 = 2 rows
+    _lazy_against_dense(1, 11, 20, 6, 12, lambda step: (0.05, 0.9))
 
 
 # --------------------------------------------------------------- behaviour
@@ -645,31 +663,3 @@ def test_many_rating_values_and_int32_ids():
     assert np.all((pred >= y.min()) & (pred <= y.max()))
     P = rec.predict_proba(X[:5])
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
-
-
-def test_blocked_dense_row_step_equals_dense_momentum_steps(monkeypatch):
-    """The cache-blocked dense branch of lazy_row_update, with blocks of 2 rows."""
-    from sklearn_rbm import _training
-
-    monkeypatch.setattr(_training, "_BLOCK_THIN", 24)  # 24 // 12 = 2 rows
-    rng = np.random.default_rng(1)
-    shape = (11, 3, 4)
-    W0 = rng.normal(size=shape)
-    settings = Settings(0.1, 0.9, 0.01, 1, False, 1, False)
-    dense = TrainState(
-        params={"W": W0.copy()}, velocity={"W": np.zeros(shape)}, rng=rng
-    )
-    lazy = TrainState(
-        params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng
-    )
-    init_lazy(lazy, shape[0])
-    for _ in range(20):
-        rows = np.sort(rng.choice(shape[0], size=rng.integers(6, 12), replace=False))
-        g = rng.normal(size=(len(rows),) + shape[1:])
-        full = np.zeros(shape)
-        full[rows] = g
-        apply_update(dense, {"W": full}, settings, 0.05, 0.9)
-        lazy_row_update(lazy, rows, {"W3": g}, {}, 0.05, 0.9, {"W3": 0.01})
-    flush_rows(lazy, ("W3",), {"W3": 0.01})
-    np.testing.assert_allclose(lazy.params["W3"], dense.params["W"], rtol=1e-10)
-    np.testing.assert_allclose(lazy.velocity["W3"], dense.velocity["W"], atol=1e-12)
