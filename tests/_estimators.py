@@ -113,6 +113,7 @@ BERNOULLI = Spec(
         "inverse_transform": "H",
         "free_energy": "X",
         "score_samples": "X",
+        "score_samples_raise": "X",
         "score": "X",
         "pseudo_likelihood": "X",
         "gibbs": "X",

@@ -364,6 +364,12 @@ def _extra_kwargs(method, draw):
             "n_runs": draw(st.sampled_from([2, 4, 1, 0, 3.5])),
             "random_state": draw(st.sampled_from([0, None, -1, "x"])),
         }
+    if method == "score_samples_raise":
+        return {
+            "n_betas": draw(st.sampled_from([10, 2, 1, 0, -5, 2.5, "10"])),
+            "n_runs": draw(st.sampled_from([1, 3, 0, -1, 1.5])),
+            "random_state": draw(st.sampled_from([0, None, -1, "x"])),
+        }
     if method == "get_feature_names_out":
         return {
             "input_features": draw(
