@@ -365,9 +365,11 @@ def training_threads():
         return
     libs = ThreadpoolController().select(user_api="blas").lib_controllers
     saved = [(lib, lib.num_threads) for lib in libs]
+    # one shared BLAS (e.g. conda's): it is numpy's as well
+    numpy_libs = [lib for lib in libs if len(libs) == 1 or _is_numpy_blas(lib)]
     try:
         for lib in libs:
-            lib.set_num_threads(int(env) if env and _is_numpy_blas(lib) else 1)
+            lib.set_num_threads(int(env) if env and lib in numpy_libs else 1)
         yield
     finally:
         for lib, n in saved:
