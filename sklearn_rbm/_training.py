@@ -175,11 +175,14 @@ def cd_update(family, state, v, settings, lr, momentum, cd_steps):
       GEMM over the stacked ``S = [s(v); s(v_neg)]`` (for PCD and
       noise-started chains; CD needs the data's hidden sample first);
     * the hidden probabilities come from a tanh-based sigmoid (``_utils``);
+    * column means (bias gradients, centring offsets) come from two thin
+      GEMMs with a (2, n + m) weight matrix;
     * both phases' statistics are stacked with signed weights and centred by
-      the offsets, so that one GEMM writes ``momentum * velocity + lr * gW``
-      straight into the velocity buffer, and the centring corrections of the
-      biases (and the norm of ``gW`` for clipping) come from the small
-      stacked factors; no temporary of the size of ``W`` is made.
+      the offsets, so that the centring corrections of the biases (and the
+      norm of ``gW`` for clipping) come from the small stacked factors, and
+      :func:`_update_weights` writes ``momentum * velocity + lr * gW`` into
+      the velocity one block of rows at a time; no temporary of the size of
+      ``W`` is made.
     """
     p = state.params
     rng = state.rng
