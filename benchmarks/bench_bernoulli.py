@@ -247,7 +247,6 @@ def ais_ll(model, X_test, n_betas, n_runs, quarter=True):
     seconds, ll_quarter, log_z)``; the full estimate is left in the model's
     cache.
     """
-    t0 = time.perf_counter()
     X_test = X_test.astype(model.components_.dtype)
     mean_neg_f = float(np.mean(-model.free_energy(X_test)))
     ll_quarter = np.nan

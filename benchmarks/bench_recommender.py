@@ -119,14 +119,18 @@ class BiasBaseline:
         pos = np.clip(np.searchsorted(table, ids), 0, len(table) - 1)
         return np.where(table[pos] == ids, pos, -1)
 
-    def predict(self, X):
+    def _biases(self, X):
+        """Global mean plus the known user and item biases, and the codes."""
         u, i = self._codes(X[:, 0], self.users_), self._codes(X[:, 1], self.items_)
         p = (
             self.mu_
             + np.where(u >= 0, self.bu_[u], 0)
             + np.where(i >= 0, self.bi_[i], 0)
         )
-        return np.clip(p, 1, 5)
+        return p, u, i
+
+    def predict(self, X):
+        return np.clip(self._biases(X)[0], 1, 5)
 
 
 class BiasedMF(BiasBaseline):
@@ -163,12 +167,7 @@ class BiasedMF(BiasBaseline):
         return self
 
     def predict(self, X):
-        u, i = self._codes(X[:, 0], self.users_), self._codes(X[:, 1], self.items_)
-        p = (
-            self.mu_
-            + np.where(u >= 0, self.bu_[u], 0)
-            + np.where(i >= 0, self.bi_[i], 0)
-        )
+        p, u, i = self._biases(X)
         ok = (u >= 0) & (i >= 0)
         p[ok] += np.sum(self.P_[u[ok]] * self.Q_[i[ok]], axis=1)
         return np.clip(p, 1, 5)

@@ -446,9 +446,11 @@ def _dense_rows_step(w2, v2, rows, g2, lr, momentum, a):
     """``v = momentum v - a w; v[rows] += lr g; w += v`` on 2-d C arrays.
 
     Done in blocks of rows small enough for a core's L2 cache, so that the
-    four steps read and write each block from cache instead of memory: on
-    ML-1M-sized weights (6040 x 5 x 300) this replaced about fourteen passes
-    over memory by one. ``rows`` must be sorted and unique.
+    four steps read and write each block from cache instead of memory (the
+    unblocked numpy version made about fourteen passes over the whole
+    array). Measured on the ML-1M I-RBM of ``bench_recommender.py``, with
+    the batched gathers of ``_sparse.visible_logits``: fit 37.8 -> 30.5 s
+    CPU, same RMSE. ``rows`` must be sorted and unique.
     """
     if not (w2.flags.c_contiguous and v2.flags.c_contiguous):
         raise RuntimeError("row-sparse parameters must be C-contiguous")

@@ -38,35 +38,28 @@ def sigmoid(x, out=None):
     return out
 
 
-# IEEE exponent bits of 1.0 and 2.0: OR-ed onto random mantissa bits they give
-# a float uniform on [1, 2) or [2, 4)
-_ONE = {np.dtype(np.float32): 0x3F800000, np.dtype(np.float64): 0x3FF0000000000000}
-_TWO = {np.dtype(np.float32): 0x40000000, np.dtype(np.float64): 0x4000000000000000}
-
-
 def uniform(rng, shape, dtype, symmetric=False):
     """Uniform floats on ``[0, 1)`` (or ``[-1, 1)`` if ``symmetric``).
 
-    Built from the bit generator's raw 64-bit output: the top 23 (float32)
-    or 52 (float64) bits become the mantissa of a float in ``[1, 2)`` (or
-    ``[2, 4)``), then shifted. One raw draw yields two float32 values, so
-    this is about twice as fast as ``Generator.random`` (whose float32
-    values have 24 bits), and as reproducible. Other ``rng`` objects fall
-    back to their ``random``.
+    float32 values are built from the bit generator's raw 64-bit output: one
+    raw draw gives two values, whose top 23 bits become the mantissa of a
+    float in ``[1, 2)`` (or ``[2, 4)``), then shifted. Measured for 100 x
+    784 values: 0.18 ms against 0.27 ms for ``Generator.random``, as
+    reproducible. float64 (and any other ``rng``) uses ``random`` itself,
+    which measured as fast as the raw-bit route.
     """
     dtype = np.dtype(dtype)
-    if not isinstance(rng, np.random.Generator) or dtype not in _ONE:
+    if not isinstance(rng, np.random.Generator) or dtype != np.float32:
         u = np.asarray(rng.random(shape), dtype=dtype)
-        return u * 2.0 - 1.0 if symmetric else u
+        if symmetric:
+            u *= 2.0
+            u -= 1.0
+        return u
     n = math.prod(shape)
-    if dtype == np.float32:
-        bits = rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
-        bits >>= np.uint32(9)
-        bits |= np.uint32(_TWO[dtype] if symmetric else _ONE[dtype])
-    else:
-        bits = rng.bit_generator.random_raw(n)
-        bits >>= np.uint64(12)
-        bits |= np.uint64(_TWO[dtype] if symmetric else _ONE[dtype])
+    bits = rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
+    bits >>= np.uint32(9)
+    # IEEE exponent bits of 2.0 (or 1.0) over 23 random mantissa bits
+    bits |= np.uint32(0x40000000 if symmetric else 0x3F800000)
     out = bits.view(dtype).reshape(shape)
     out -= 3.0 if symmetric else 1.0
     return out
