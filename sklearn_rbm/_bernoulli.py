@@ -36,7 +36,10 @@ class BernoulliRBM(_BaseRBM):
     batch_size : int, default=100
         Examples per minibatch.
     max_iter : int, default=20
-        Number of epochs (passes over the training data).
+        Number of epochs (passes over the training data). The defaults suit
+        tens of thousands of rows. On a few thousand, use ``batch_size=10``
+        or more epochs: a default fit on the 1,797 digits barely leaves its
+        starting point (see "Small data sets" in the user guide).
     cd_steps : int, default=1
         Gibbs steps per update (the k of CD-k / PCD-k).
     persistent : bool, default=True

@@ -332,3 +332,51 @@ def test_fit_leaves_params_and_public_attributes_alone(binary_digits):
     assert pickle.dumps(rbm.get_params()) == before
     added = {k for k in vars(rbm) if not k.startswith("_")} - public_before
     assert added and all(k.endswith("_") for k in added), added
+
+
+#: the settings docs/comparison.rst gives for scikit-learn's update rule
+SKLEARN_RULE = dict(
+    learning_rate=0.1,
+    batch_size=10,
+    max_iter=10,
+    momentum=0.0,
+    momentum_schedule="constant",
+    weight_decay=0.0,
+    centering=False,
+    learning_rate_schedule="constant",
+    visible_bias_init="zeros",
+    shuffle=False,
+)
+
+
+def test_sklearn_rule_settings_match_sklearn_in_likelihood(binary_digits):
+    """The documented migration settings learn what scikit-learn's RBM learns.
+
+    Same data, same model size, both scored by exact enumeration: over three
+    seeds the mean log-likelihoods agree within a nat (measured: -22.48 for
+    scikit-learn, -21.60 for ours; the initial chains differ), while our
+    defaults, sized for MNIST, barely move from the base-rate model here
+    (-24.41 against -24.43), and the same settings with momentum 0.9 land
+    at -26.0.
+    """
+    from sklearn.neural_network import BernoulliRBM as SkRBM
+
+    X = binary_digits[0]
+
+    def exact_ll(W, c, b):
+        m = BernoulliRBM(16, max_iter=0).fit(X)
+        m.components_, m.intercept_hidden_, m.intercept_visible_ = W, c, b
+        return m.score(X)
+
+    sk, ours, fast = [], [], []
+    for seed in range(3):
+        s = SkRBM(16, learning_rate=0.1, batch_size=10, n_iter=10, random_state=seed)
+        s.fit(X)
+        sk.append(exact_ll(s.components_, s.intercept_hidden_, s.intercept_visible_))
+        ours.append(BernoulliRBM(16, random_state=seed, **SKLEARN_RULE).fit(X).score(X))
+        rule_with_momentum = dict(SKLEARN_RULE, momentum=0.9)
+        fast.append(
+            BernoulliRBM(16, random_state=seed, **rule_with_momentum).fit(X).score(X)
+        )
+    assert abs(np.mean(sk) - np.mean(ours)) < 1.0, (sk, ours)
+    assert abs(np.mean(sk) - np.mean(fast)) > 1.0, (sk, fast)
