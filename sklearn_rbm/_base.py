@@ -45,7 +45,7 @@ from ._utils import atomic, data_moments
 _COMMON_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "max_iter": [Interval(Integral, 0, None, closed="left")],
     "cd_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
@@ -156,14 +156,28 @@ class _BaseRBM(
     def _params(self):
         return {k: getattr(self, a) for k, a in self._param_attrs.items()}
 
-    def _settings(self, max_iter=None):
+    def _batch_size(self, n_samples, continuing):
+        """The minibatch size for ``n_samples`` training rows.
+
+        ``"auto"`` gives ``n_samples // 200`` clipped to [10, 100]: about 200
+        updates per epoch up to batches of 100, the size that suits
+        MNIST-scale data (measured in the user guide, "Small data sets").
+        A model being continued keeps the size its chains were made for.
+        """
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        if continuing and hasattr(self, "batch_size_"):
+            return self.batch_size_
+        return int(min(100, max(10, n_samples // 200)))
+
+    def _settings(self, max_iter=None, batch_size=None):
         return Settings(
             learning_rate=float(self.learning_rate),
             momentum=float(self.momentum),
             weight_decay=float(self.weight_decay),
             cd_steps=int(self.cd_steps),
             persistent=bool(self.persistent),
-            n_chains=int(self.n_chains or self.batch_size),
+            n_chains=int(self.n_chains or batch_size),
             centering=bool(self.centering),
             frozen=self._frozen_params(),
             learning_rate_schedule=self.learning_rate_schedule,
@@ -242,7 +256,8 @@ class _BaseRBM(
                 )
             perm = rng.permutation(X.shape[0])
             X_val, X = X[perm[:n_val]], X[perm[n_val:]]
-        settings = self._settings()
+        batch_size = self._batch_size(X.shape[0], continuing=False)
+        settings = self._settings(batch_size=batch_size)
         state = self._new_state(X, settings, rng)
         X_mon = X_val if X_val is not None else (X[:500] if self.verbose else None)
         monitor = (
@@ -256,18 +271,21 @@ class _BaseRBM(
             else None
         )
         with training_threads():
-            state, history = self._run_epochs(state, X, settings, monitor, stopper)
+            state, history = self._run_epochs(
+                state, X, settings, monitor, stopper, batch_size
+            )
         self._commit(state)
+        self.batch_size_ = batch_size
         self.validation_scores_ = history if monitor is not None else None
         return self
 
-    def _run_epochs(self, state, X, settings, monitor, stopper):
+    def _run_epochs(self, state, X, settings, monitor, stopper, batch_size):
         return run_epochs(
             state,
             self._train_step(state, X, settings),
             X.shape[0],
             settings,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             n_epochs=self.max_iter,
             shuffle=self.shuffle,
             monitor=monitor,
@@ -307,7 +325,8 @@ class _BaseRBM(
         # set_params(...) between calls must still be checked (cheap)
         self._validate_params()
         X = self._validate_X(X, reset=first)
-        settings = self._settings(max_iter=1)
+        batch_size = self._batch_size(X.shape[0], continuing=not first)
+        settings = self._settings(max_iter=1, batch_size=batch_size)
         if first:
             state = self._new_state(X, settings, _seed_from(self.random_state))
         else:
@@ -317,17 +336,18 @@ class _BaseRBM(
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
         with training_threads(), training_errstate():
-            self._partial_pass(step, X.shape[0], settings, k)
+            self._partial_pass(step, X.shape[0], settings, k, batch_size)
         check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
         self._commit(state)
+        self.batch_size_ = batch_size
         if first:
             self.validation_scores_ = None
         return self
 
-    def _partial_pass(self, step, n_samples, settings, k):
-        for start in range(0, n_samples, self.batch_size):
-            idx = np.arange(start, min(start + self.batch_size, n_samples))
+    def _partial_pass(self, step, n_samples, settings, k, batch_size):
+        for start in range(0, n_samples, batch_size):
+            idx = np.arange(start, min(start + batch_size, n_samples))
             step(idx, settings.learning_rate, settings.momentum, k)
 
     # ------------------------------------------------------------- inference

@@ -33,20 +33,21 @@ class BernoulliRBM(_BaseRBM):
     learning_rate : float, default=0.01
         Step size of the (momentum) gradient ascent. With ``momentum=0.9`` the
         effective step is ten times larger.
-    batch_size : int, default=100
-        Examples per minibatch.
+    batch_size : int or "auto", default="auto"
+        Examples per minibatch. ``"auto"`` uses ``n_samples // 200`` clipped
+        to [10, 100]: 100 for MNIST-scale data, 10 below 4,000 rows, so that
+        small data sets get enough updates (see "Small data sets" in the
+        user guide). :meth:`partial_fit` resolves it from the rows of its
+        first call and keeps it. The size used is ``batch_size_``.
     max_iter : int, default=20
-        Number of epochs (passes over the training data). The defaults suit
-        tens of thousands of rows. On a few thousand, use ``batch_size=10``
-        or more epochs: a default fit on the 1,797 digits barely leaves its
-        starting point (see "Small data sets" in the user guide).
+        Number of epochs (passes over the training data).
     cd_steps : int, default=1
         Gibbs steps per update (the k of CD-k / PCD-k).
     persistent : bool, default=True
         Persistent contrastive divergence (Tieleman 2008): negative chains
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
-        Number of persistent chains; ``None`` means ``batch_size``.
+        Number of persistent chains; ``None`` means ``batch_size_``.
     momentum : float, default=0.9
         Momentum of the updates.
     momentum_schedule : {"warmup", "constant"}, default="warmup"
@@ -95,6 +96,8 @@ class BernoulliRBM(_BaseRBM):
         Visible biases ``b``.
     n_iter_ : int
         Number of epochs run (``partial_fit`` calls count one each).
+    batch_size_ : int
+        The minibatch size used (``batch_size``, or its ``"auto"`` value).
     validation_scores_ : list of float or None
         Monitored score per epoch (validation pseudo-likelihood with early
         stopping, training-sample pseudo-likelihood with ``verbose``).
@@ -143,7 +146,7 @@ class BernoulliRBM(_BaseRBM):
         n_components=256,
         *,
         learning_rate=0.01,
-        batch_size=100,
+        batch_size="auto",
         max_iter=20,
         cd_steps=1,
         persistent=True,

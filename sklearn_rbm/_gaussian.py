@@ -61,8 +61,9 @@ class GaussianBernoulliRBM(_BaseRBM):
         Initial step size of the (momentum) gradient ascent, decayed linearly
         to zero by default. Gaussian visible units need smaller steps than
         binary ones.
-    batch_size : int, default=100
-        Examples per minibatch.
+    batch_size : int or "auto", default=100
+        Examples per minibatch. ``"auto"`` uses ``n_samples // 200`` clipped
+        to [10, 100], as :class:`BernoulliRBM` does by default.
     max_iter : int, default=20
         Number of epochs (passes over the training data).
     cd_steps : int, default=1
@@ -71,7 +72,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         Persistent contrastive divergence (Tieleman 2008): negative chains
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
-        Number of persistent chains; ``None`` means ``batch_size``.
+        Number of persistent chains; ``None`` means ``batch_size_``.
     negative_init : {"data", "noise"}, default="data"
         Start of the negative chains of non-persistent CD: the minibatch
         (classic CD-k), or fresh samples of the independent Gaussian
@@ -152,6 +153,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         ``sigma_**2``.
     n_iter_ : int
         Number of epochs run (``partial_fit`` calls count one each).
+    batch_size_ : int
+        The minibatch size used (``batch_size``, or its ``"auto"`` value).
     validation_scores_ : list of float or None
         Monitored score per epoch (on the validation set with early
         stopping, on training samples with ``verbose``).
@@ -296,9 +299,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     def _frozen_params(self):
         return () if self.learn_variance else ("log_var",)
 
-    def _settings(self, max_iter=None):
+    def _settings(self, max_iter=None, batch_size=None):
         return dataclasses.replace(
-            super()._settings(max_iter),
+            super()._settings(max_iter, batch_size),
             max_grad_norm=self.max_grad_norm,
             negative_init="data" if self.persistent else self.negative_init,
             lr_scale=(("log_var", float(self.variance_lr_scale)),),
