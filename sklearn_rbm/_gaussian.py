@@ -61,9 +61,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         Initial step size of the (momentum) gradient ascent, decayed linearly
         to zero by default. Gaussian visible units need smaller steps than
         binary ones.
-    batch_size : int or "auto", default=100
+    batch_size : int or "auto", default="auto"
         Examples per minibatch. ``"auto"`` uses ``n_samples // 200`` clipped
-        to [10, 100], as :class:`BernoulliRBM` does by default.
+        to [10, 100], as in :class:`BernoulliRBM`: 100 for tens of thousands
+        of rows, 10 below 4,000. The size used is ``batch_size_``.
     max_iter : int, default=20
         Number of epochs (passes over the training data).
     cd_steps : int, default=1
@@ -232,7 +233,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         n_components=256,
         *,
         learning_rate=5e-3,
-        batch_size=100,
+        batch_size="auto",
         max_iter=20,
         cd_steps=1,
         persistent=True,
