@@ -350,7 +350,7 @@ def recipe(X, X_test, budgets, n_betas, n_runs, threads, raise_betas=5000):
     if threads:
         os.environ["SKLEARN_RBM_BLAS_THREADS"] = str(threads)
     # two probe fits: their difference is the time of an epoch, the rest of
-    # the one-epoch fit is the set-up (validation, base rates, first touches)
+    # the one-epoch fit is the set-up (input checks, base rates, first touches)
     t1, t3 = (
         best_time(lambda e=e: BernoulliRBM(**dict(RECIPE, max_iter=e)).fit(X), 1)
         for e in (1, 3)

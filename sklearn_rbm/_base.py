@@ -170,7 +170,7 @@ class _BaseRBM(
             return self.batch_size_
         return int(min(100, max(10, n_samples // 200)))
 
-    def _settings(self, max_iter=None, batch_size=None):
+    def _settings(self, batch_size, max_iter=None):
         return Settings(
             learning_rate=float(self.learning_rate),
             momentum=float(self.momentum),
@@ -257,7 +257,7 @@ class _BaseRBM(
             perm = rng.permutation(X.shape[0])
             X_val, X = X[perm[:n_val]], X[perm[n_val:]]
         batch_size = self._batch_size(X.shape[0], continuing=False)
-        settings = self._settings(batch_size=batch_size)
+        settings = self._settings(batch_size)
         state = self._new_state(X, settings, rng)
         X_mon = X_val if X_val is not None else (X[:500] if self.verbose else None)
         monitor = (
@@ -326,7 +326,7 @@ class _BaseRBM(
         self._validate_params()
         X = self._validate_X(X, reset=first)
         batch_size = self._batch_size(X.shape[0], continuing=not first)
-        settings = self._settings(max_iter=1, batch_size=batch_size)
+        settings = self._settings(batch_size, max_iter=1)
         if first:
             state = self._new_state(X, settings, _seed_from(self.random_state))
         else:

@@ -300,9 +300,9 @@ class GaussianBernoulliRBM(_BaseRBM):
     def _frozen_params(self):
         return () if self.learn_variance else ("log_var",)
 
-    def _settings(self, max_iter=None, batch_size=None):
+    def _settings(self, batch_size, max_iter=None):
         return dataclasses.replace(
-            super()._settings(max_iter, batch_size),
+            super()._settings(batch_size, max_iter),
             max_grad_norm=self.max_grad_norm,
             negative_init="data" if self.persistent else self.negative_init,
             lr_scale=(("log_var", float(self.variance_lr_scale)),),
