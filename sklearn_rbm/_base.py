@@ -35,6 +35,7 @@ from ._training import (
     Settings,
     cd_update,
     check_finite,
+    init_chains,
     init_state,
     run_epochs,
     training_errstate,
@@ -127,6 +128,13 @@ class _BaseRBM(
     def _check_values(self, X):
         """Family-specific value checks on validated input (raise ValueError)."""
 
+    def _check_training_data(self, X, previous=None):
+        """Checks of training data only (raise ValueError).
+
+        ``previous`` holds the running data moments of the model being
+        continued by :meth:`partial_fit` (None in ``fit`` and a first call).
+        """
+
     def _monitor_score(self, X):
         """Cheap deterministic score (higher is better) for progress/early stop."""
         raise NotImplementedError
@@ -149,6 +157,11 @@ class _BaseRBM(
             )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
             raise ValueError("Input X is empty (0 samples).")
+        if sp.issparse(X) and not X.has_canonical_format:
+            # duplicate entries add up (the matrix's value is their sum): sum
+            # them, on a copy, before any check reads X.data
+            X = X.copy()
+            X.sum_duplicates()
         _check_magnitude(X)
         self._check_values(X)
         return X
@@ -246,6 +259,7 @@ class _BaseRBM(
             The fitted estimator.
         """
         X = self._validate_X(X, reset=True)
+        self._check_training_data(X)
         rng = _seed_from(self.random_state)
         X_val = None
         if self.early_stopping:
@@ -302,11 +316,24 @@ class _BaseRBM(
 
         ``X`` is cut into minibatches of ``batch_size`` rows in the given order
         (no shuffling). Persistent chains, momentum and the random stream carry
-        over between calls, so a sequence of calls equals ``fit`` with
-        ``shuffle=False`` over the same rows (with ``visible_bias_init="zeros"``,
-        ``momentum_schedule="constant"``, ``learning_rate_schedule="constant"``;
-        otherwise the first call initialises from its own rows). A call that
-        fails leaves the fitted model unchanged.
+        over between calls. For :class:`BernoulliRBM`, a sequence of calls
+        equals ``fit`` with ``shuffle=False`` over the same rows when
+        ``visible_bias_init="zeros"``, ``momentum_schedule="constant"`` and
+        ``learning_rate_schedule="constant"`` (otherwise the first call
+        initialises from its own rows). This does not hold for
+        :class:`GaussianBernoulliRBM` with any settings: its initial
+        log-variances are those of the first call's rows (scaled by
+        ``variance_init``), where ``fit`` uses the variances of all its rows.
+
+        Parameters changed with ``set_params`` between calls take effect at
+        the next call: turning ``persistent`` on starts chains from the
+        base-rate model (turning it off drops them), a new ``n_chains`` (or
+        ``batch_size``, when ``n_chains=None``) keeps the first chains and
+        adds fresh ones as needed, and turning ``centering`` on starts the
+        offsets from this call's data (the visible offset its mean of the
+        statistic coupled to the hidden units, the hidden offset 0.5).
+        ``n_components`` cannot change: call ``fit`` to start over. A call
+        that fails leaves the fitted model unchanged.
 
         Parameters
         ----------
@@ -324,7 +351,15 @@ class _BaseRBM(
         # scikit-learn skips parameter validation in partial_fit once fitted;
         # set_params(...) between calls must still be checked (cheap)
         self._validate_params()
+        if not first and self.n_components != self.components_.shape[0]:
+            raise ValueError(
+                f"n_components={self.n_components} differs from the "
+                f"{self.components_.shape[0]} hidden units of the fitted model; "
+                "partial_fit continues training and cannot change the number "
+                "of hidden units. Call fit to start over with the new size."
+            )
         X = self._validate_X(X, reset=first)
+        self._check_training_data(X, None if first else self._state.moments)
         batch_size = self._batch_size(X.shape[0], continuing=not first)
         settings = self._settings(batch_size, max_iter=1)
         if first:
@@ -333,6 +368,7 @@ class _BaseRBM(
             state = self._state.copy()
             state.params = {k: v.copy() for k, v in self._params().items()}
             state.moments = data_moments(X, state.moments)
+            self._match_settings(state, X, settings)
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
         with training_threads(), training_errstate():
@@ -344,6 +380,33 @@ class _BaseRBM(
         if first:
             self.validation_scores_ = None
         return self
+
+    def _match_settings(self, state, X, settings):
+        """Bring a continued state in line with ``set_params`` changes.
+
+        Persistent chains are made (from the base-rate model, as in
+        ``init_state``), dropped or resized to ``settings.n_chains``; the
+        centring offsets are made from ``X`` (visible: the mean of ``s(X)``;
+        hidden: 0.5) or dropped.
+        """
+        family = self._family()
+        p = state.params
+        if not settings.persistent:
+            state.chains = None
+        elif state.chains is None:
+            state.chains = init_chains(family, p, settings.n_chains, state.rng)
+        elif state.chains.shape[0] > settings.n_chains:
+            state.chains = state.chains[: settings.n_chains].copy()
+        elif state.chains.shape[0] < settings.n_chains:
+            extra = settings.n_chains - state.chains.shape[0]
+            new = init_chains(family, p, extra, state.rng)
+            state.chains = np.concatenate([state.chains, new])
+        if not settings.centering:
+            state.offsets = None
+        elif state.offsets is None:
+            dtype = p["W"].dtype
+            mu = np.asarray(family.scale(X, p).mean(axis=0), dtype=dtype).ravel()
+            state.offsets = (mu, np.full(p["W"].shape[0], 0.5, dtype=dtype))
 
     def _partial_pass(self, step, n_samples, settings, k, batch_size):
         for start in range(0, n_samples, batch_size):
@@ -390,10 +453,11 @@ class _BaseRBM(
         _reject_no_columns(H)
         with np.errstate(over="ignore", invalid="ignore"):  # see _validate_X
             H = check_array(H, dtype=self.components_.dtype)
-        if H.shape[1] != self.n_components:
+        n_hidden = self.components_.shape[0]
+        if H.shape[1] != n_hidden:
             raise ValueError(
-                f"H has {H.shape[1]} columns but the model has n_components="
-                f"{self.n_components} hidden units."
+                f"H has {H.shape[1]} columns but the fitted model has {n_hidden} "
+                "hidden units."
             )
         if H.size and (H.min() < 0 or H.max() > 1):
             raise ValueError("Hidden states must lie in [0, 1].")
@@ -451,7 +515,7 @@ class _BaseRBM(
         p = self._params()
         family = self._family()
         base = family.base_params(
-            self._state.moments, self.n_components, p["W"].dtype, like=p
+            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
         )
         rs = self.random_state if random_state is None else random_state
         est = _log_partition(
@@ -517,7 +581,7 @@ class _BaseRBM(
         p = self._params()
         family = self._family()
         base = family.base_params(
-            self._state.moments, self.n_components, p["W"].dtype, like=p
+            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
         )
         rs = self.random_state if random_state is None else random_state
         return log_likelihood_raise(
@@ -607,7 +671,7 @@ class _BaseRBM(
         """
         check_is_fitted(self)
         v = self._validate_X(v, reset=False)
-        return self.sample(v.shape[0], n_steps=1, init=v, random_state=random_state)
+        return self._run_chains(v, 1, _seed_from(random_state), return_mean=False)
 
     def sample(
         self,
@@ -652,13 +716,19 @@ class _BaseRBM(
                     f"n_samples must be a positive integer; got {n_samples!r}."
                 )
             base = family.base_params(
-                self._state.moments, self.n_components, p["W"].dtype, like=p
+                self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
             )
             v0 = family.sample(
                 np.repeat(base["b"][None, :], n_samples, axis=0), base, rng
             )
         else:
             v0 = self._validate_X(init, reset=False)
+        return self._run_chains(v0, n_steps, rng, return_mean)
+
+    def _run_chains(self, v0, n_steps, rng, return_mean):
+        """Gibbs chains from validated visible states ``v0`` (see :meth:`sample`)."""
+        family = self._family()
+        p = self._params()
         if sp.issparse(v0):
             v0 = v0.toarray()
         h = sample_bernoulli(hidden_proba(family, v0, p), rng)

@@ -190,11 +190,16 @@ class BernoulliRBM(_BaseRBM):
         return Bernoulli()
 
     def _check_values(self, X):
+        # sparse X arrives canonical from _validate_X (duplicates summed), so
+        # X.data holds the matrix's values
         data = X.data if sp.issparse(X) else X
         if data.size and (data.min() < 0 or data.max() > 1):
+            lo, hi = data.min(), data.max()
+            if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+                lo = min(lo, 0)  # implicit zeros, as in the dense message
             raise ValueError(
                 "BernoulliRBM needs values in [0, 1] (binary data or "
-                f"probabilities); X has values in [{data.min():g}, {data.max():g}]. "
+                f"probabilities); X has values in [{lo:g}, {hi:g}]. "
                 "Scale it first, e.g. with MinMaxScaler or X / 255 for pixels."
             )
 

@@ -66,22 +66,31 @@ def _is_number(text):
 
 
 def _id_array(values):
-    """int64 ids when every id is an integer, else str ids."""
+    """One id column of a ratings file: int64 ids when every id of the
+    column is an integer, else str ids (the ids of a column have one type)."""
     try:
         return np.array([int(v) for v in values], dtype=np.int64)
     except ValueError:
         return np.array(values, dtype=str)
 
 
-def _read_table(path, n_cols, what, max_cols=None):
+def _ratings_header(fields):
+    """A ratings file's first line is a header when its rating and user
+    fields are not numbers (``user,item,rating``, ``uid,iid,stars``...)."""
+    return not _is_number(fields[2]) and not _is_number(fields[0])
+
+
+def _read_table(path, n_cols, what, max_cols=None, header=None, is_header=None):
     """Parse a delimited text file into rows of ``n_cols`` (to ``max_cols``)
     fields, with the line number of each row.
 
     The separator (``,``, tab, ``::``, ``;`` or whitespace) is taken from the
-    first non-empty line; a first line whose last required field is not a
-    number (for ratings) or whose fields look like column names is a header.
+    first non-empty line. ``header``: True skips the first line, False reads
+    it as data, None detects a header with ``is_header(fields)`` (default:
+    :func:`_ratings_header`).
     """
     max_cols = max_cols or n_cols
+    is_header = is_header or _ratings_header
     name = Path(path).name
     text = _open_text(path)
     rows, linenos = [], []
@@ -93,6 +102,9 @@ def _read_table(path, n_cols, what, max_cols=None):
         if first:
             sep = _separator(line)
         fields = _split(line, sep)
+        if first and header:
+            first = False
+            continue
         if not n_cols <= len(fields) <= max_cols:
             expected = f"{n_cols}" if n_cols == max_cols else f"{n_cols} to {max_cols}"
             raise CLIError(
@@ -101,13 +113,7 @@ def _read_table(path, n_cols, what, max_cols=None):
             )
         if first:
             first = False
-            header_like = (
-                not _is_number(fields[2]) and not _is_number(fields[0])
-                if n_cols >= 3
-                else all(not _is_number(f) for f in fields)
-                and fields[0].lower() in ("user", "userid", "user_id", "u")
-            )
-            if header_like:
+            if header is None and is_header(fields):
                 continue
         if any(not f for f in fields[:n_cols]):
             raise CLIError(f"{name} line {lineno}: empty field")
@@ -118,7 +124,7 @@ def _read_table(path, n_cols, what, max_cols=None):
     return rows, np.asarray(linenos)
 
 
-def read_ratings(path):
+def read_ratings(path, header=None):
     """``(X, y)`` from a ratings file or a MovieLens folder.
 
     A file holds ``user,item,rating`` lines (an optional fourth column, a
@@ -134,7 +140,7 @@ def read_ratings(path):
         except (OSError, ValueError) as exc:
             raise CLIError(" ".join(str(exc).split())) from exc
         return np.asarray(data.X), np.asarray(data.y, dtype=np.float64)
-    rows, linenos = _read_table(path, 3, "user,item,rating", max_cols=4)
+    rows, linenos = _read_table(path, 3, "user,item,rating", max_cols=4, header=header)
     name = path.name
     ratings = np.empty(len(rows))
     seen = {}
@@ -157,35 +163,87 @@ def read_ratings(path):
                 f"user {fields[0]!r} (first on line {seen[key]})"
             )
         seen[key] = lineno
-    X = np.column_stack(
-        [_id_array([f[0] for f in rows]), _id_array([f[1] for f in rows])]
-    )
-    if X.dtype.kind != "i":  # mixed: keep both columns as strings
-        X = np.column_stack(
-            [np.array([f[0] for f in rows]), np.array([f[1] for f in rows])]
-        )
-    return X, ratings
-
-
-def read_pairs(path):
-    """``(user, item)`` pairs from a file (a third column is ignored)."""
-    rows, _ = _read_table(path, 2, "user,item", max_cols=4)
     users = _id_array([f[0] for f in rows])
     items = _id_array([f[1] for f in rows])
-    return users, items
+    return _pairs_array(users, items), ratings
 
 
-def _match_ids(ids, fitted):
-    """Convert str ids to the fitted ids' kind (ints stay ints when possible)."""
-    ids = np.asarray(ids)
-    if np.asarray(fitted).dtype.kind in "iu" and ids.dtype.kind not in "iu":
+def _pairs_array(users, items):
+    """``(n, 2)`` pairs; each column keeps its own type (int user ids with
+    str item ids become an object array, not all strings)."""
+    if users.dtype.kind == items.dtype.kind:
+        return np.column_stack([users, items])
+    X = np.empty((len(users), 2), dtype=object)
+    X[:, 0], X[:, 1] = users, items
+    return X
+
+
+def _match_ids(tokens, fitted):
+    """Ids from a file or the command line, typed like the model's ids.
+
+    Each id on its own: against integer ids, an integer token becomes an
+    int and any other token stays a string (an unknown id, which gets the
+    fallback without affecting the other ids); against string ids every
+    token is a string.
+    """
+    if np.asarray(fitted).dtype.kind not in "iu":
+        return np.array(tokens, dtype=str)
+    out = np.empty(len(tokens), dtype=object)
+    all_int = True
+    for j, t in enumerate(tokens):
         try:
-            return np.array([int(v) for v in ids], dtype=np.int64)
+            out[j] = int(t)
         except ValueError:
-            return ids.astype(str)
-    if np.asarray(fitted).dtype.kind == "U":
-        return ids.astype(str)
-    return ids
+            out[j] = t
+            all_int = False
+    return out.astype(np.int64) if all_int else out
+
+
+def _is_known(token, fitted):
+    """Whether a token is one of the model's ids."""
+    v = _match_ids([token], fitted)[0]
+    fitted = np.asarray(fitted)
+    if isinstance(v, str) != (fitted.dtype.kind == "U"):
+        return False
+    return bool(np.any(fitted == v))
+
+
+def _unknown_text(tokens, fitted_ids):
+    """Header test of a first line: none of its ids is an id of the model
+    and one of them is not a number (``user,item``, ``uid,iid``, ...)."""
+    return not any(
+        _is_known(t, ids) for t, ids in zip(tokens, fitted_ids, strict=True)
+    ) and any(not _is_number(t) for t in tokens)
+
+
+def _note_header(path, fields):
+    if fields[0].lower() in ("user", "userid", "user_id", "u"):
+        return  # the usual header: nothing to note
+    print(
+        f"{PROG}: note: {Path(path).name}: first line {','.join(fields)!r} read "
+        "as a header (use --no-header if it is data)",
+        file=sys.stderr,
+    )
+
+
+def read_pairs(path, est, header=None):
+    """``(user, item)`` id tokens from a file (a third column is ignored).
+
+    Without ``header`` (None) the first line is a header when neither of
+    its two ids is an id of the model ``est`` and one of them is not a
+    number.
+    """
+
+    def is_header(fields):
+        found = _unknown_text(fields[:2], (est.users_, est.items_))
+        if found:
+            _note_header(path, fields)
+        return found
+
+    rows, _ = _read_table(
+        path, 2, "user,item", max_cols=4, header=header, is_header=is_header
+    )
+    return [f[0] for f in rows], [f[1] for f in rows]
 
 
 # ----------------------------------------------------------------- model files
@@ -293,7 +351,7 @@ def cmd_demo(args):
 
 def cmd_fit(args):
     est = _estimator(args)
-    X, y = read_ratings(args.ratings)
+    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
     t0 = time.perf_counter()
     print(
         f"fitting on {len(y):,} ratings ({len(np.unique(X[:, 0])):,} users, "
@@ -311,32 +369,34 @@ def cmd_fit(args):
 
 def cmd_predict(args):
     est = load_model(args.model)
-    users, items = read_pairs(args.pairs)
-    users, items = _match_ids(users, est.users_), _match_ids(items, est.items_)
-    X = np.empty((len(users), 2), dtype=object)
-    X[:, 0], X[:, 1] = users, items
-    if users.dtype.kind == items.dtype.kind:
-        X = np.column_stack([users, items])
-    pred = est.predict(X)
-    _write_csv(
-        args.output,
-        ["user", "item", "prediction"],
-        zip(users.tolist(), items.tolist(), pred.tolist()),
-    )
+    u_tok, i_tok = read_pairs(args.pairs, est, header=getattr(args, "header", None))
+    users, items = _match_ids(u_tok, est.users_), _match_ids(i_tok, est.items_)
+    pred = est.predict(_pairs_array(users, items))
+    # the ids as written in the input: each row is looked up on its own
+    _write_csv(args.output, ["user", "item", "prediction"], zip(u_tok, i_tok, pred))
     return 0
 
 
-def _user_list(args):
+def _user_list(args, est):
     users = []
     for chunk in args.users or []:
         users += [u.strip() for u in chunk.split(",") if u.strip()]
     if args.users_file is not None:
-        text = _open_text(args.users_file)
-        for line in text.splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                first = _split(line, _separator(line))[0]
-                if first.lower() not in ("user", "userid", "user_id"):
-                    users.append(first)
+        path = args.users_file
+        first = True
+        for line in _open_text(path).splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            uid = _split(line, _separator(line))[0]
+            if first:
+                first = False
+                header = getattr(args, "header", None)
+                if header is None and _unknown_text([uid], [est.users_]):
+                    _note_header(path, [uid])
+                    header = True
+                if header:
+                    continue
+            users.append(uid)
     if not users:
         raise CLIError("no users given: use --users ID [ID ...] or --users-file FILE")
     return users
@@ -344,7 +404,8 @@ def _user_list(args):
 
 def cmd_recommend(args):
     est = load_model(args.model)
-    users = _match_ids(_user_list(args), est.users_)
+    tokens = _user_list(args, est)
+    users = _match_ids(tokens, est.users_)
     if args.n_items < 1:
         raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
     items, scores = est.recommend(
@@ -352,7 +413,7 @@ def cmd_recommend(args):
     )
     rows = (
         (u, rank + 1, it, float(s))
-        for u, its, ss in zip(users.tolist(), items.tolist(), scores.tolist())
+        for u, its, ss in zip(tokens, items.tolist(), scores.tolist())
         for rank, (it, s) in enumerate(zip(its, ss))
     )
     _write_csv(args.output, ["user", "rank", "item", "score"], rows)
@@ -376,7 +437,7 @@ def cmd_evaluate(args):
     from sklearn.model_selection import KFold
 
     _estimator(args)
-    X, y = read_ratings(args.ratings)
+    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
     if args.cv < 2:
         raise CLIError(f"--cv must be at least 2, got {args.cv}")
     if args.cv > len(y):
@@ -443,6 +504,22 @@ def _add_hyperparameters(p):
     )
 
 
+def _add_header_option(p, detect):
+    p.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=argparse.SUPPRESS,  # absent: detect (no "(default: None)")
+        help="the first line of the file is a header (--header) or data "
+        f"(--no-header); by default a header is detected: {detect}",
+    )
+
+
+RATINGS_DETECT = "a first line whose user and rating fields are not numbers"
+IDS_DETECT = (
+    "a first line whose ids are not ids of the model and not all numbers "
+    "(a note on standard error says so)"
+)
+
 RATINGS_HELP = (
     "ratings file with user,item,rating lines (comma, tab or '::' separated, "
     "header optional) or a MovieLens folder"
@@ -480,6 +557,7 @@ def build_parser():
         "write the model to a file.",
     )
     p.add_argument("ratings", help=RATINGS_HELP)
+    _add_header_option(p, RATINGS_DETECT)
     p.add_argument(
         "-o",
         "--output",
@@ -497,6 +575,7 @@ def build_parser():
     )
     p.add_argument("model", help="model file written by 'sklearn-rbm fit'")
     p.add_argument("pairs", help="file of user,item lines (header optional)")
+    _add_header_option(p, IDS_DETECT)
     p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
     p.set_defaults(func=cmd_predict)
 
@@ -511,6 +590,7 @@ def build_parser():
         "--users", nargs="+", metavar="ID", help="user ids (space or comma separated)"
     )
     p.add_argument("--users-file", help="file with one user id per line")
+    _add_header_option(p, "of --users-file, " + IDS_DETECT)
     p.add_argument("-n", "--n-items", type=int, default=10, help="items per user")
     p.add_argument(
         "--include-seen",
@@ -528,6 +608,7 @@ def build_parser():
     )
     p.add_argument("ratings", help=RATINGS_HELP)
     p.add_argument("--cv", type=int, default=5, help="number of folds")
+    _add_header_option(p, RATINGS_DETECT)
     _add_hyperparameters(p)
     p.set_defaults(func=cmd_evaluate)
     return parser

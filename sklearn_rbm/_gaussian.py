@@ -14,6 +14,10 @@ from ._visible import Gaussian
 
 #: largest hidden layer for which the monitored score is the exact log-likelihood
 MAX_EXACT_MONITOR = 16
+#: allowed range of ``min_variance``: the floor must stay below the variance
+#: ceiling ``exp(Gaussian.max_log_var)`` (4.9e8), and precisions up to 1e12
+#: keep ``exp(-log_var)`` and the energies finite in float32 and float64
+MIN_VARIANCE_RANGE = (1e-12, 1e8)
 
 
 class GaussianBernoulliRBM(_BaseRBM):
@@ -111,9 +115,13 @@ class GaussianBernoulliRBM(_BaseRBM):
         Learning rate of the log-variances relative to ``learning_rate``.
         Variances that follow the weights too quickly return the model to
         that saddle and make training oscillate.
-    min_variance : float, default=1e-2
+    min_variance : float in [1e-12, 1e8], default=1e-2
         Floor of the variances. A variance collapsing onto a nearly constant
-        feature otherwise makes the density and the updates blow up.
+        feature otherwise makes the density and the updates blow up. The
+        variances also have a ceiling, ``exp(20)`` (about 4.9e8): ``fit`` and
+        ``partial_fit`` refuse data with a feature whose variance exceeds it
+        (standardise the features, e.g. with
+        :class:`~sklearn.preprocessing.StandardScaler`).
     max_grad_norm : float or None, default=10.0
         Clip each parameter's gradient (``W``, ``b``, ``c``, log-variances) to
         this Euclidean norm before the update. Guards against the rare huge
@@ -222,7 +230,7 @@ class GaussianBernoulliRBM(_BaseRBM):
             Interval(Real, 0, None, closed="neither"),
         ],
         "variance_lr_scale": [Interval(Real, 0, None, closed="left")],
-        "min_variance": [Interval(Real, 0, None, closed="neither")],
+        "min_variance": [Interval(Real, *MIN_VARIANCE_RANGE, closed="both")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
     _param_attrs = {**_BaseRBM._param_attrs, "log_var": "log_variance_"}
@@ -299,6 +307,37 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     def _frozen_params(self):
         return () if self.learn_variance else ("log_var",)
+
+    def _check_training_data(self, X, previous=None):
+        # the log-variances are clipped at Gaussian.max_log_var: a feature
+        # whose variance is above that ceiling would be fitted (silently)
+        # with a far too narrow density
+        var = np.var(X, axis=0, dtype=np.float64)
+        if previous is not None:  # the variance of all the rows seen so far
+            n0, s1, s2 = previous
+            n1 = X.shape[0]
+            mean0 = s1 / n0
+            var0 = np.maximum(s2 / n0 - mean0 * mean0, 0.0)
+            diff = mean0 - np.mean(X, axis=0, dtype=np.float64)
+            n = n0 + n1
+            var = (n0 * var0 + n1 * var) / n + (n0 * n1 / n**2) * diff * diff
+        limit = float(np.exp(Gaussian.max_log_var))
+        bad = np.flatnonzero(var > limit)
+        if bad.size:
+            i = int(bad[0])
+            where = "X" if previous is None else "the data seen so far (X included)"
+            others = (
+                f" ({bad.size} features in all: {bad[:10].tolist()}"
+                f"{', ...' if bad.size > 10 else ''})"
+                if bad.size > 1
+                else ""
+            )
+            raise ValueError(
+                f"Feature {i} of {where} has variance {var[i]:.3g}, above "
+                f"{limit:.3g}, the largest variance a GaussianBernoulliRBM can "
+                f"represent{others}. Standardise the features first, e.g. with "
+                "StandardScaler in a Pipeline."
+            )
 
     def _settings(self, batch_size, max_iter=None):
         return dataclasses.replace(

@@ -68,26 +68,22 @@ def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096
     p = _as64(params)
     n_hidden, n_visible = p["W"].shape
     vis_bits = family.visible_state_bits(n_visible)
-    vis_states = None
-    if vis_bits < n_hidden and vis_bits <= max_units:
-        vis_states = family.enumerate_visible(n_visible, np.float64)
-    if vis_states is None and n_hidden > max_units:
+    # a finite number of bits means an enumerable visible space
+    enumerate_visible = vis_bits < n_hidden and vis_bits <= max_units
+    if not enumerate_visible and n_hidden > max_units:
         raise ValueError(
             f"Exact log Z enumerates the smaller layer, which must have at most "
             f"2**{max_units} states (n_components={n_hidden}, n_features="
             f"{n_visible}). Use method='ais'."
         )
     parts = []
-    if vis_states is not None:
-        for start in range(0, vis_states.shape[0], chunk):
-            parts.append(
-                logsumexp(-free_energy(family, vis_states[start : start + chunk], p))
-            )
+    if enumerate_visible:
+        # chunk by chunk, like the hidden states below: all 2**20 states of 20
+        # features at once would take 168 MB (more for categorical units)
+        for v in family.visible_state_chunks(n_visible, np.float64, chunk):
+            parts.append(logsumexp(-free_energy(family, v, p)))
     else:
-        codes = np.arange(2**n_hidden, dtype=np.int64)
-        bits = np.arange(n_hidden, dtype=np.int64)
-        for start in range(0, codes.shape[0], chunk):
-            h = ((codes[start : start + chunk, None] >> bits) & 1).astype(np.float64)
+        for h in _hidden_chunks(n_hidden, chunk):
             terms = h @ p["c"] + family.log_normalizer(visible_field(h, p), p)
             parts.append(logsumexp(terms))
     return LogPartition(log_z=float(logsumexp(parts)), std_err=0.0, method="exact")

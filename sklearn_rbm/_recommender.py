@@ -7,7 +7,7 @@ conditional RBM and the factored RBM. Sparse kernels live in ``_sparse.py``,
 the epoch loop, early stopping and (lazy) momentum updates in ``_training.py``.
 """
 
-import contextlib
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +18,6 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from . import _sparse
 from ._base import _seed_from
@@ -27,6 +26,7 @@ from ._training import (
     EarlyStopping,
     Settings,
     TrainState,
+    _catch_up,
     check_finite,
     flush_rows,
     init_lazy,
@@ -34,9 +34,12 @@ from ._training import (
     run_epochs,
     training_errstate,
 )
-from ._utils import atomic
+from ._utils import atomic, single_blas_thread
 
 _ROW_PARAMS = ("W3", "A", "b", "D")
+#: parameters that fix the shapes of the fitted model: predictions use the
+#: fitted values, and partial_fit refuses to continue with other values
+_STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
 
 
 def _cd_schedule_ok(value):
@@ -50,9 +53,65 @@ def _cd_schedule_ok(value):
 
 
 # ----------------------------------------------------------------- input checks
-def _as_id_column(col, name):
-    """One id column as an int64 or str ndarray (floats must be integral)."""
-    col = np.asarray(col)
+def _is_missing(v):
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(v, Real) and v != v  # NaN
+
+
+def _object_ids(col, name, allow_mixed):
+    """Ids held as Python objects: int64 (all integers), str (all strings),
+    or, with ``allow_mixed``, an object array of Python ints and strs."""
+    n = len(col)
+    is_str = np.fromiter((isinstance(v, str) for v in col), bool, n)
+    if is_str.all():
+        return col.astype(str)
+    num = col[~is_str]
+    ints = []
+    for v in num:
+        if isinstance(v, Integral):
+            ints.append(int(v))
+        elif _is_missing(v):
+            raise ValueError(f"{name} ids contain missing values (None/NaN).")
+        elif isinstance(v, Real) and np.isfinite(v) and float(v).is_integer():
+            ints.append(int(v))
+        elif isinstance(v, Real):
+            raise ValueError(
+                f"{name} ids must be integers or strings; got the "
+                f"non-integral number {v!r}."
+            )
+        else:
+            raise ValueError(
+                f"{name} ids must be integers or strings; got {type(v).__name__} {v!r}."
+            )
+    if not is_str.any():
+        try:
+            return np.array(ints, dtype=np.int64)
+        except OverflowError as exc:
+            raise ValueError(f"{name} ids do not fit in 64-bit integers.") from exc
+    if not allow_mixed:
+        example_s = col[is_str][0]
+        raise ValueError(
+            f"{name} ids mix numbers and strings (e.g. {ints[0]!r} and "
+            f"{example_s!r}); all ids of a column must have one type. Convert "
+            "them, e.g. all to str, before fitting."
+        )
+    out = np.empty(n, dtype=object)
+    out[is_str] = col[is_str]
+    out[~is_str] = ints
+    return out
+
+
+def _as_id_column(col, name, allow_mixed=False):
+    """One id column as an int or str ndarray (floats must be integral).
+
+    A column that mixes numbers and strings is refused in fit and
+    partial_fit (the ids of a column have one type); at prediction time
+    (``allow_mixed=True``) it is returned as an object array of Python ints
+    and strs, and :meth:`_IdIndex.codes` looks each id up on its own (an id
+    of the other type than the fitted ids is unknown).
+    """
+    col = _as_array(col)
     if col.dtype.kind == "i":
         return col  # any signed width (int32 ids stay int32: half the memory)
     if col.dtype.kind == "u":
@@ -70,16 +129,36 @@ def _as_id_column(col, name):
     if col.dtype.kind in "US":
         return col.astype(str)
     if col.dtype.kind == "O":
-        if all(isinstance(v, Integral) for v in col):
-            return col.astype(np.int64)
-        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in col):
-            raise ValueError(f"{name} ids contain missing values (None/NaN).")
-        return col.astype(str)
+        return _object_ids(col, name, allow_mixed)
     raise ValueError(f"{name} ids must be integers or strings; got dtype {col.dtype}.")
 
 
-def _check_pairs(X):
-    """``(users, items, feature_names)`` from an ``(n, 2)`` array or DataFrame."""
+def _list_to_array(values):
+    """``np.array`` of a (nested) list without turning numbers into strings:
+    a list mixing ints and strs becomes an object array (``np.array`` would
+    make every id a string, and int ids would then never match)."""
+    arr = np.array(values)
+    if arr.dtype.kind in "US":
+        arr = np.array(values, dtype=object)
+    return arr
+
+
+def _as_array(values):
+    """``np.asarray``, but a list mixing ints and strs stays per element."""
+    if isinstance(values, list | tuple):
+        try:
+            return _list_to_array(values)
+        except ValueError:  # ragged
+            return np.array(values, dtype=object)
+    return np.asarray(values)
+
+
+def _check_pairs(X, allow_mixed=False):
+    """``(users, items, feature_names)`` from an ``(n, 2)`` array or DataFrame.
+
+    Each column is typed on its own (int user ids with str item ids is
+    fine); see :func:`_as_id_column` for columns that mix types.
+    """
     names = None
     if hasattr(X, "iloc") and hasattr(X, "columns"):
         if X.shape[1] != 2:
@@ -97,12 +176,7 @@ def _check_pairs(X):
                 "A sparse X is read as a users x items rating matrix only by fit "
                 "and partial_fit; predict takes (user, item) pairs."
             )
-        arr = np.asarray(X) if not isinstance(X, list | tuple) else None
-        if arr is None:
-            arr = np.array(X, dtype=object)
-            if arr.ndim == 2 and arr.shape[1] == 2:
-                with contextlib.suppress(ValueError):
-                    arr = np.array(X)
+        arr = _as_array(X)
         if np.iscomplexobj(arr):
             raise ValueError("Complex data not supported: ids must be ints or strings.")
         if arr.ndim != 2 or arr.shape[1] != 2:
@@ -113,7 +187,11 @@ def _check_pairs(X):
         u, i = arr[:, 0], arr[:, 1]
     if len(u) == 0:
         raise ValueError("X is empty: no (user, item) pairs (0 samples).")
-    return _as_id_column(u, "user"), _as_id_column(i, "item"), names
+    return (
+        _as_id_column(u, "user", allow_mixed),
+        _as_id_column(i, "item", allow_mixed),
+        names,
+    )
 
 
 def _check_ratings(y, n):
@@ -136,19 +214,41 @@ def _check_ratings(y, n):
 
 
 def _sparse_to_triplets(R):
+    """``(rows, cols, ratings)`` of the stored non-zero entries, row-major.
+
+    Entries stored more than once (a COO matrix, or a non-canonical CSR) are
+    refused, as duplicate pairs are: summing them would invent a rating
+    value. The caller's matrix is never modified.
+    """
     R = sp.coo_matrix(R)
-    R.sum_duplicates()
-    keep = R.data != 0
+    row = np.asarray(R.row, dtype=np.int64)
+    col = np.asarray(R.col, dtype=np.int64)
+    data = np.asarray(R.data)
+    keep = data != 0
     if not np.any(keep):
         raise ValueError("The rating matrix has no non-zero entries (no ratings).")
-    data = R.data[keep].astype(np.float64)
+    row, col, data = row[keep], col[keep], data[keep].astype(np.float64)
+    order = np.lexsort((col, row))  # canonical (row-major) order
+    row, col, data = row[order], col[order], data[order]
+    dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+    if np.any(dup):
+        j = int(np.flatnonzero(dup)[0])
+        count = int(np.sum((row == row[j]) & (col == col[j])))
+        raise ValueError(
+            f"The sparse rating matrix stores entry ({row[j]}, {col[j]}) "
+            f"{count} times (duplicate (user, item) pairs); aggregate them "
+            "first (e.g. sum_duplicates() if summing is really intended)."
+        )
     if not np.all(np.isfinite(data)):
         raise ValueError("The rating matrix contains NaN or infinity.")
-    return R.row[keep].astype(np.int64), R.col[keep].astype(np.int64), data
+    return row, col, data
 
 
 class _IdIndex:
-    """Id <-> code table that can grow without renumbering old codes."""
+    """Id <-> code table that can grow without renumbering old codes.
+
+    The ids are all integers or all strings.
+    """
 
     def __init__(self, ids):
         self.ids = np.asarray(ids)
@@ -157,12 +257,28 @@ class _IdIndex:
 
     def codes(self, ids):
         """Codes of ``ids`` (-1 for ids not in the table); int32 when the
-        table is small enough (halves the memory of huge inputs)."""
+        table is small enough (halves the memory of huge inputs).
+
+        Each id is looked up on its own: an id of the other type than the
+        table's (a string against integer ids, or an int against string
+        ids) is unknown, and does not affect the other ids. ``ids`` may be
+        an object array mixing Python ints and strs.
+        """
+        ids = np.asarray(ids)
         dt = np.int32 if len(self.ids) < 2**31 - 1 else np.int64
         out = np.full(len(ids), -1, dtype=dt)
         if len(self.sorted) == 0 or len(ids) == 0:
             return out
-        if (self.sorted.dtype.kind == "U") != (np.asarray(ids).dtype.kind == "U"):
+        table_str = self.sorted.dtype.kind == "U"
+        if ids.dtype.kind == "O":  # mixed ints and strs: look up each kind
+            same = np.fromiter((isinstance(v, str) for v in ids), bool, len(ids))
+            if not table_str:
+                same = ~same
+            if np.any(same):
+                sub = ids[same].astype(str if table_str else np.int64)
+                out[same] = self.codes(sub)
+            return out
+        if table_str != (ids.dtype.kind == "U"):
             return out  # strings never match ints
         pos = np.searchsorted(self.sorted, ids)
         pos = np.minimum(pos, len(self.sorted) - 1)
@@ -170,8 +286,27 @@ class _IdIndex:
         out[hit] = self.order[pos[hit]]
         return out
 
+    def check_kind(self, ids, name):
+        """Refuse new ids of the other type than the table's (partial_fit
+        must never re-type the stored ids)."""
+        ids = np.asarray(ids)
+        if len(ids) == 0 or len(self.ids) == 0:
+            return
+        table_str = self.ids.dtype.kind == "U"
+        if table_str != (ids.dtype.kind == "U"):
+            kinds = ("string", "integer") if table_str else ("integer", "string")
+            raise ValueError(
+                f"The model was fitted with {kinds[0]} {name} ids but these "
+                f"{name} ids are {kinds[1]}s (e.g. {ids[:1].tolist()[0]!r}); "
+                "the type of the ids cannot change after fit. Convert them, or "
+                "call fit to start over."
+            )
+
     def extend(self, new_ids):
-        return _IdIndex(np.concatenate([self.ids, np.asarray(new_ids)]))
+        new_ids = np.asarray(new_ids)
+        if len(new_ids) == 0:
+            return self
+        return _IdIndex(np.concatenate([self.ids, new_ids]))
 
 
 class _Ratings:
@@ -322,7 +457,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     Notes
     -----
     Unknown ids never raise at prediction time: a pair whose user or item
-    was not seen in fit is predicted by the fallback: the item's mean
+    was not seen in fit (including an id of the other type than the fitted
+    ids, such as ``"7"`` against integer ids) is predicted by the fallback,
+    each pair on its own: the item's mean
     training rating if the item is known, else the user's mean if the user
     is known, else the global mean (:meth:`predict_proba`: the matching
     empirical rating distribution). A new user with a history can be scored
@@ -470,19 +607,84 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         r = _check_ratings(y, len(u))
         return u, i, r, names
 
+    def _fit_structure(self):
+        """The structural parameters the model was fitted with.
+
+        ``set_params`` after fit changes the constructor parameters, not the
+        fitted model: prediction code reads these instead.
+        """
+        fitted = self.__dict__.get("_structure")
+        if fitted is None:  # a model pickled before they were recorded
+            fitted = {name: getattr(self, name) for name in _STRUCTURAL}
+        return fitted
+
+    @property
+    def _orientation(self):
+        return self._fit_structure()["orientation"]
+
     def _orient(self, ucode, icode):
         """(case codes, variable codes) for the model's orientation."""
-        if self.orientation == "user":
+        if self._orientation == "user":
             return ucode, icode
         return icode, ucode
 
     @property
     def _n_cases(self):
-        return len(self._users.ids if self.orientation == "user" else self._items.ids)
+        user = self._orientation == "user"
+        return len(self._users.ids if user else self._items.ids)
 
     @property
     def _n_vars(self):
-        return len(self._items.ids if self.orientation == "user" else self._users.ids)
+        user = self._orientation == "user"
+        return len(self._items.ids if user else self._users.ids)
+
+    def _check_structure(self):
+        """partial_fit continues the fitted model: its structural parameters
+        must not have been changed with ``set_params``."""
+        fitted = self._fit_structure()
+        for name in _STRUCTURAL:
+            now = getattr(self, name)
+            if now != fitted[name]:
+                raise ValueError(
+                    f"{name}={now!r} differs from the fitted model's "
+                    f"{name}={fitted[name]!r}; partial_fit cannot change the "
+                    f"structure of a fitted model. Set {name} back, or call "
+                    "fit to start over."
+                )
+
+    def _check_names(self, names, stacklevel=4):
+        """scikit-learn's feature-name check of pairs given after fit: the
+        columns are read by position, so a DataFrame whose names differ
+        from (or are a reordering of) the fitted ones is an error."""
+        fitted = getattr(self, "feature_names_in_", None)
+        cls = type(self).__name__
+        if fitted is None:
+            if names is not None:
+                warnings.warn(
+                    f"X has feature names, but {cls} was fitted without feature names",
+                    UserWarning,
+                    stacklevel=stacklevel,
+                )
+            return
+        if names is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {cls} was fitted "
+                "with feature names",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+            return
+        if list(names) != list(fitted):
+            how = (
+                "Feature names must be in the same order as they were in fit"
+                if sorted(names) == sorted(fitted)
+                else "Feature names differ from those seen in fit"
+            )
+            raise ValueError(
+                "The feature names should match those that were passed during "
+                f"fit. {how}: got {list(names)}, fitted with {list(fitted)} "
+                "(the columns are read by position: user id, then item id)."
+            )
 
     # ================================================================== fitting
     def _settings(self):
@@ -539,10 +741,21 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         decay = self._decay()
         mean_field = self.negative_visible == "mean_field"
 
+        names = tuple(n for n in _ROW_PARAMS if n in state.params)
+
         def step(idx, lr, momentum, T):
             batch = store.batch(idx, n_vars, K)
             if len(batch.var) == 0:
                 return
+            # the rows this minibatch reads must be current before its CD
+            # statistics: apply the momentum / decay steps they missed (as
+            # lazy_row_update would, but before the gradients, not after),
+            # so that the lazy path equals the dense update up to rounding
+            lz = state.lazy
+            if lz.get("coef") != (lr, momentum):
+                flush_rows(state, names, decay)
+                lz["coef"] = (lr, momentum)
+            _catch_up(state, names, batch.local()[0], decay)
             ph_pos, k_neg, ph_neg = _sparse.cd_statistics(
                 batch, state.params, T, state.rng, mean_field
             )
@@ -565,9 +778,11 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         Parameters
         ----------
         X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
-            ``(user id, item id)`` pairs (ints or strings), or a scipy.sparse
-            users x items matrix whose non-zero entries are the ratings (ids
-            are then the row and column indices).
+            ``(user id, item id)`` pairs (ints or strings, typed per column:
+            a column mixing numbers and strings is refused), or a
+            scipy.sparse users x items matrix whose non-zero entries are the
+            ratings (ids are then the row and column indices; an entry
+            stored twice is refused).
         y : array-like of shape (n_ratings,) or None
             The ratings (any finite set of values); None for a sparse ``X``.
 
@@ -577,6 +792,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             The fitted recommender.
         """
         uid, iid, r, names = self._read_training_input(X, y)
+        structure = {name: getattr(self, name) for name in _STRUCTURAL}
         users = _IdIndex(np.unique(uid))
         items = _IdIndex(np.unique(iid))
         classes = np.unique(r)
@@ -587,9 +803,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             np.int8 if len(classes) < 128 else np.int64
         )
         rng = _seed_from(self.random_state)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             model = self._train_new(users, items, classes, ucode, icode, k, r, rng)
         self.__dict__.update(model)
+        self._structure = structure
         self.n_features_in_ = 2
         if names is not None:
             self.feature_names_in_ = names
@@ -600,7 +817,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     def _train_new(self, users, items, classes, ucode, icode, k, r, rng):
         """Train from scratch; returns the fitted attributes (nothing is set on
         ``self`` until training succeeded)."""
-        self_view = _View(self, users, items)
+        self_view = _View(self.orientation, users, items)
         case, var = self_view._orient(ucode, icode)
         n_cases, n_vars, K = self_view._n_cases, self_view._n_vars, len(classes)
         n = len(r)
@@ -699,8 +916,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         runs over the cases that appear in the batch, each with its complete
         rating history, in minibatches of ``batch_size`` in the given order.
         The first call on an unfitted model initialises it from the batch.
-        Rating values must be among ``classes_``. No early stopping. A call
-        that fails leaves the model unchanged.
+        Rating values must be among ``classes_``, and ids of the type of
+        the fitted ids. The structural parameters (``orientation``,
+        ``n_components``, ``rank``, ``conditional``, ``dtype``) must be those
+        of the fitted model (set with ``set_params`` otherwise, they raise a
+        ValueError: call fit to start over); the training parameters may
+        change between calls. No early stopping. A call that fails leaves the
+        model unchanged.
 
         Parameters
         ----------
@@ -725,7 +947,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         # scikit-learn skips parameter validation in partial_fit once fitted;
         # set_params(...) between calls must still be checked (cheap)
         self._validate_params()
+        self._check_structure()
         uid, iid, r, names = self._read_training_input(X, y)
+        if not sp.issparse(X):
+            self._check_names(names, stacklevel=5)
+        self._users.check_kind(uid, "user")
+        self._items.check_kind(iid, "item")
         k = np.searchsorted(self.classes_, r)
         k = np.minimum(k, len(self.classes_) - 1)
         bad = self.classes_[k] != r
@@ -739,13 +966,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         items = self._items.extend(_new_ids(self._items, iid))
         ucode, icode = users.codes(uid), items.codes(iid)
         _check_duplicates(ucode, icode, len(items.ids), uid, iid)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             model = self._train_more(users, items, ucode, icode, k, r)
         self.__dict__.update(model)
         return self
 
     def _train_more(self, users, items, ucode, icode, k, r):
-        view = _View(self, users, items)
+        view = _View(self._orientation, users, items)
         K = len(self.classes_)
         state = self._state.copy()
         state.params = {n: v.copy() for n, v in state.params.items()}
@@ -802,7 +1029,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         values = self.classes_[store.k.astype(np.int64)]
         c_all = store.case_of_entries()
         v_all = store.var.astype(np.int64)
-        uc, ic = (c_all, v_all) if self.orientation == "user" else (v_all, c_all)
+        uc, ic = (c_all, v_all) if self._orientation == "user" else (v_all, c_all)
         out = self._fitted_attrs(
             state, store, users, items, self.classes_, uc, ic, values
         )
@@ -813,7 +1040,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         return self._state.params
 
     def _pair_codes(self, X):
-        uid, iid, _ = _check_pairs(X)
+        uid, iid, names = _check_pairs(X, allow_mixed=True)
+        self._check_names(names)
         return self._users.codes(uid), self._items.codes(iid)
 
     def _proba_pairs(self, ucode, icode):
@@ -830,7 +1058,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 self._n_vars,
                 K,
                 exact=self.prediction == "exact",
-                transductive=self.conditional and self.transductive,
+                transductive=self.transductive,
             )
         unk = ~known
         if np.any(unk):
@@ -856,7 +1084,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             st = self._store
             case = st.case_of_entries()
             var = st.var.astype(np.int64)
-            ucode, icode = (case, var) if self.orientation == "user" else (var, case)
+            ucode, icode = (case, var) if self._orientation == "user" else (var, case)
             kk = st.k.astype(np.int64)
             glob = np.bincount(kk, minlength=K) + 1.0
             glob /= glob.sum()
@@ -901,7 +1129,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         known = (ucode >= 0) & (icode >= 0)
         out = self._fallback_mean(ucode, icode)
         if np.any(known):
-            with threadpool_limits(limits=1, user_api="blas"):
+            with single_blas_thread():
                 proba = self._proba_pairs(ucode[known], icode[known])
             out[known] = _expected(proba, self.classes_)
         return np.clip(out, self.classes_[0], self.classes_[-1])
@@ -951,7 +1179,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         """
         check_is_fitted(self)
         ucode, icode = self._pair_codes(X)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             return self._proba_pairs(ucode, icode)
 
     def transform(self, X):
@@ -971,7 +1199,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Hidden activation probabilities, from each case's training ratings.
         """
         check_is_fitted(self)
-        arr = X if hasattr(X, "iloc") else np.asarray(X)
+        arr = X if hasattr(X, "iloc") else _as_array(X)
         if getattr(arr, "ndim", 1) == 2 and arr.shape[1] == 2:
             ucode, icode = self._pair_codes(arr)
             case, _ = self._orient(ucode, icode)
@@ -983,13 +1211,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 )
             if len(arr) == 0:
                 raise ValueError("X is empty (0 samples).")
-            idx = self._users if self.orientation == "user" else self._items
-            case = idx.codes(_as_id_column(arr, "case"))
+            idx = self._users if self._orientation == "user" else self._items
+            case = idx.codes(_as_id_column(arr, "case", allow_mixed=True))
         return self._case_hidden(case)
 
     def _case_hidden(self, case):
         p = self._params()
-        out = np.empty((len(case), self.n_components), dtype=p["c"].dtype)
+        out = np.empty((len(case), p["c"].shape[0]), dtype=p["c"].dtype)
         known = case >= 0
         batch = self._store.batch(case[known], self._n_vars, len(self.classes_))
         out[known] = _sparse.hidden_proba(batch, p)
@@ -1022,20 +1250,29 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Their predicted ratings.
         """
         check_is_fitted(self)
-        users = np.asarray(users)
+        users = _as_array(users)
         if users.ndim != 1:
             raise ValueError(f"users must be 1-dimensional; got shape {users.shape}.")
         if not isinstance(n_items, Integral) or n_items < 1:
             raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
+        if (
+            not isinstance(chunk_size, Integral)
+            or isinstance(chunk_size, bool)
+            or chunk_size < 1
+        ):
+            raise ValueError(
+                f"chunk_size must be a positive integer; got {chunk_size!r}."
+            )
+        chunk_size = int(chunk_size)
         n_items = min(int(n_items), len(self._items.ids))
         if len(users):
-            ucode = self._users.codes(_as_id_column(users, "user"))
+            ucode = self._users.codes(_as_id_column(users, "user", allow_mixed=True))
         else:
             ucode = np.zeros(0, np.int64)
         top_all = np.zeros((len(ucode), n_items), dtype=np.int64)
         score_all = np.zeros((len(ucode), n_items))
         seen = self._user_item_matrix() if exclude_seen else None
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             for s in range(0, len(ucode), chunk_size):
                 uc = ucode[s : s + chunk_size]
                 S = self._score_matrix(uc)
@@ -1060,39 +1297,81 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 (np.ones(len(st.var), np.int8), st.var, st.ptr),
                 shape=(st.n_cases, self._n_vars),
             )
-            cache["user_item"] = m if self.orientation == "user" else m.T.tocsr()
+            cache["user_item"] = m if self._orientation == "user" else m.T.tocsr()
         return cache["user_item"]
 
     def _score_matrix(self, ucode):
-        """Predicted ratings ``(n_users, n_items)`` for the known items."""
+        """Predicted ratings ``(n_users, n_items)`` for the known items.
+
+        The values :meth:`predict` gives for these pairs (the conditional
+        RBM's transductive queries aside). With the mean-field prediction the
+        logits of a chunk of users are one GEMM (:meth:`_mean_field_logits`);
+        ``prediction="exact"`` sums out the hidden units for every pair,
+        which costs ``n_items x K x n_components`` softplus terms per user.
+        """
         p = self._params()
         ni = len(self._items.ids)
         S = np.empty((len(ucode), ni))
         known = ucode >= 0
-        cnt = self._item_cnt
-        shrunk = (self._item_sum + 5 * self.global_mean_) / (cnt + 5)
-        S[~known] = shrunk
+        S[~known] = (self._item_sum + 5 * self.global_mean_) / (self._item_cnt + 5)
         if not np.any(known):
             return S
         uk = ucode[known]
-        W3 = _sparse.weights3(p)
-        vals = self.classes_.astype(W3.dtype)
-        if self.orientation == "user":
-            ph = self._case_hidden(uk)  # (n, H)
-            logits = np.einsum("jkh,nh->njk", W3, ph) + p["b"][None]
-        else:
-            cache = self._state.cache
-            if "item_hidden" not in cache:
-                cache["item_hidden"] = self._case_hidden(np.arange(ni))
-            ph_items = cache["item_hidden"]  # (ni, H)
-            logits = np.einsum("ukh,ih->uik", W3[uk], ph_items) + p["b"][uk][:, None]
-        logits -= logits.max(axis=2, keepdims=True)
-        np.exp(logits, out=logits)
-        S[known] = (logits @ vals) / logits.sum(axis=2)
+        vals = self.classes_.astype(np.float64)
+        K = len(vals)
+        if self.prediction == "exact":
+            case, var = self._orient(np.repeat(uk, ni), np.tile(np.arange(ni), len(uk)))
+            prob = _predict_proba_codes(
+                p, self._store, case, var, self._n_vars, K, exact=True
+            )
+            S[known] = (prob @ vals).reshape(len(uk), ni)
+            return S
+        L = self._mean_field_logits(uk)  # (n_users, K, n_items)
+        L -= L.max(axis=1, keepdims=True)
+        np.exp(L, out=L)
+        num = vals[0] * L[:, 0]
+        for k in range(1, K):
+            num += vals[k] * L[:, k]
+        S[known] = num / L.sum(axis=1)
         return S
 
+    def _mean_field_logits(self, uk):
+        """``log p(v_ui = k | p(h | V))`` up to a constant, as ``(n, K, n_items)``.
+
+        One GEMM for the chunk of users ``uk``. User orientation: items are
+        the visible variables, so the logits are ``p(h | user) . W[i, k] +
+        b[i, k]`` against a cached ``(K * n_items, H)`` copy of the weights.
+        Item orientation: each item's hidden probabilities (cached) meet the
+        users' own weights, ``W[u, k] . p(h | item) + b[u, k]``.
+        """
+        p = self._params()
+        K = len(self.classes_)
+        cache = self._state.cache
+        if self._orientation == "user":
+            if "item_weights" not in cache:
+                W3 = _sparse.weights3(p)  # (n_vars, K, H)
+                Wt = np.ascontiguousarray(W3.transpose(1, 0, 2))
+                cache["item_weights"] = (
+                    Wt.reshape(-1, W3.shape[2]),
+                    np.ascontiguousarray(p["b"].T),
+                )
+            Wt, bT = cache["item_weights"]
+            ph = self._case_hidden(uk)  # (n, H)
+            L = (ph @ Wt.T).reshape(len(uk), K, -1)
+            L += bT
+            return L
+        if "item_hidden" not in cache:
+            cache["item_hidden"] = self._case_hidden(np.arange(len(self._items.ids)))
+        ph_items = cache["item_hidden"]  # (n_items, H)
+        Wu = p["A"][uk] @ p["B"] if "A" in p else p["W3"][uk]  # (n, K, H)
+        L = (Wu.reshape(len(uk) * K, -1) @ ph_items.T).reshape(len(uk), K, -1)
+        L += p["b"][uk][:, :, None]
+        return L
+
     # ------------------------------------------------------------------ fold-in
-    def predict_new_user(self, history_items, history_ratings, query_items):
+    def predict_new_user(
+        self, history_items, history_ratings, query_items, *, alpha="auto"
+    ):
         """Predict ratings of a user unseen in fit from a rating history,
         without refitting (fold-in).
 
@@ -1104,7 +1383,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         softmax weights and biases are fitted to the history by L2-penalised
         maximum conditional likelihood ``p(v_u,i | p(h | item i))`` with the
         model's item representations held fixed (a multinomial logistic
-        regression), then the queries are predicted from them.
+        regression), then the queries are predicted from them. This keeps the
+        items' hidden representations as they were, so it is less accurate
+        than refitting with the history, which the user orientation's
+        fold-in matches (``benchmarks/README.md``, "Serving").
 
         Parameters
         ----------
@@ -1114,6 +1396,14 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Their ratings, values among ``classes_``.
         query_items : array-like of shape (n_queries,)
             Items to predict. Unknown items get the global mean.
+        alpha : float or "auto", default="auto"
+            ``orientation="item"`` only: L2 penalty pulling the new user's
+            weights towards the average user's, in units of one rating's
+            log-loss (``alpha / 10`` on their biases). ``"auto"`` is
+            ``n_components / 10``, which keeps the prior variance of the
+            new user's logits independent of the number of hidden units.
+            Chosen on validation users of the MovieLens 100K and 1M training
+            data (``benchmarks/README.md``, "Serving").
 
         Returns
         -------
@@ -1121,8 +1411,14 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Predicted ratings.
         """
         check_is_fitted(self)
-        hist = np.asarray(history_items)
-        q = np.asarray(query_items)
+        if isinstance(alpha, str) and alpha == "auto":
+            alpha = self._params()["c"].shape[0] / 10
+        elif not isinstance(alpha, Real) or not 0 < alpha < np.inf:
+            raise ValueError(
+                f'alpha must be "auto" or a positive finite number; got {alpha!r}.'
+            )
+        hist = _as_array(history_items)
+        q = _as_array(query_items)
         if hist.ndim != 1 or q.ndim != 1:
             raise ValueError("history_items and query_items must be 1-dimensional.")
         ratings = _check_ratings(history_ratings, len(hist))
@@ -1134,14 +1430,14 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 f"{self.classes_.tolist()}."
             )
         hcode = (
-            self._items.codes(_as_id_column(hist, "item"))
+            self._items.codes(_as_id_column(hist, "item", allow_mixed=True))
             if len(hist)
             else (np.zeros(0, np.int64))
         )
         if len(hcode) and len(np.unique(hcode[hcode >= 0])) != int(np.sum(hcode >= 0)):
             raise ValueError("history_items contains duplicate items.")
         qcode = (
-            self._items.codes(_as_id_column(q, "item"))
+            self._items.codes(_as_id_column(q, "item", allow_mixed=True))
             if len(q)
             else (np.zeros(0, np.int64))
         )
@@ -1152,8 +1448,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         if not np.any(qk):
             return out
         p = self._params()
-        with threadpool_limits(limits=1, user_api="blas"):
-            if self.orientation == "user":
+        with single_blas_thread():
+            if self._orientation == "user":
                 batch = _sparse.Batch(
                     np.zeros(len(hcode), np.int64), hcode, k, 1, self._n_vars, K
                 )
@@ -1169,39 +1465,42 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                     )
                 prob = _sparse.softmax_rows(logits.astype(np.float64))
             else:
-                prob = self._fold_in_variable(hcode, k, qcode[qk])
+                prob = self._fold_in_variable(hcode, k, qcode[qk], float(alpha))
         out[qk] = _expected(prob, self.classes_)
         return np.clip(out, self.classes_[0], self.classes_[-1])
 
-    def _fold_in_variable(self, items, k, query):
+    def _fold_in_variable(self, items, k, query, alpha):
         """Multinomial logistic regression of a new visible variable on the
         (fixed) hidden representations of the cases it observed."""
         p = self._params()
         K = len(self.classes_)
-        H = self.n_components
+        H = p["c"].shape[0]
         b0 = np.asarray(p["b"], dtype=np.float64).mean(axis=0)
+        # the prior is the average trained user: with no history, or a
+        # strong penalty, the new user predicts as the average user does
+        W0 = _sparse.weights3(p).mean(axis=0, dtype=np.float64)
         Hq = self._case_hidden(query).astype(np.float64)
         if len(items) == 0:
-            return np.tile(_sparse.softmax_rows(b0[None].copy()), (len(query), 1))
+            return _sparse.softmax_rows(Hq @ W0.T + b0)
         Hh = self._case_hidden(items).astype(np.float64)
         Y = np.zeros((len(items), K))
         Y[np.arange(len(items)), k] = 1.0
-        lam = 1.0  # L2 on the new weights, in units of one rating's log-loss
-        lam_b = 0.1
+        lam = alpha  # L2 on the new weights, in units of one rating's log-loss
+        lam_b = 0.1 * alpha
 
         def loss(theta):
             Wn = theta[: K * H].reshape(K, H)
             bn = theta[K * H :]
             logits = Hh @ Wn.T + bn
             lp = log_softmax(logits, axis=1)
-            f = -np.sum(Y * lp) + 0.5 * lam * np.sum(Wn * Wn)
+            f = -np.sum(Y * lp) + 0.5 * lam * np.sum((Wn - W0) ** 2)
             f += 0.5 * lam_b * np.sum((bn - b0) ** 2)
             G = np.exp(lp) - Y
-            gW = G.T @ Hh + lam * Wn
+            gW = G.T @ Hh + lam * (Wn - W0)
             gb = G.sum(axis=0) + lam_b * (bn - b0)
             return f, np.concatenate([gW.ravel(), gb])
 
-        theta0 = np.concatenate([np.zeros(K * H), b0])
+        theta0 = np.concatenate([W0.ravel(), b0])
         res = minimize(
             loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 200}
         )
@@ -1228,8 +1527,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         if X is None:
             case = np.arange(self._n_cases)
         else:
-            idx = self._users if self.orientation == "user" else self._items
-            case = idx.codes(_as_id_column(np.asarray(X).ravel(), "case"))
+            idx = self._users if self._orientation == "user" else self._items
+            ids = _as_id_column(_as_array(X).ravel(), "case", allow_mixed=True)
+            case = idx.codes(ids)
             if np.any(case < 0):
                 raise ValueError("free_energy needs case ids seen in fit.")
         batch = self._store.batch(case, self._n_vars, len(self.classes_))
@@ -1274,8 +1574,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
 class _View:
     """Orientation helpers before the model's id tables are set."""
 
-    def __init__(self, est, users, items):
-        self.orientation = est.orientation
+    def __init__(self, orientation, users, items):
+        self._orientation = orientation
         self._users, self._items = users, items
 
     _orient = CategoricalRBMRecommender._orient

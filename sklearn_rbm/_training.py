@@ -10,13 +10,13 @@ score where higher is better.
 import contextlib
 import copy
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas
-from threadpoolctl import ThreadpoolController
 
 from ._engine import (
     gibbs_from_hidden,
@@ -26,7 +26,7 @@ from ._engine import (
     sample_bernoulli,
     visible_field,
 )
-from ._utils import data_moments, sigmoid
+from ._utils import blas_controller, data_moments, sigmoid
 from .exceptions import DivergenceError
 
 
@@ -345,6 +345,14 @@ def _is_numpy_blas(lib):
     return "numpy" in os.path.basename(os.path.dirname(lib.filepath))
 
 
+#: guards the shared BLAS thread counts of concurrent training calls (threads
+#: of one process): the first to enter saves the counts and sets the limit,
+#: the last to leave restores them
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0
+_threads_saved = None
+
+
 @contextlib.contextmanager
 def training_threads():
     """BLAS threads while training dense RBMs: one, unless the user says so.
@@ -361,22 +369,66 @@ def training_threads():
     ``SKLEARN_RBM_BLAS_THREADS=N`` gives numpy's BLAS (the conditionals'
     products) ``N`` threads and keeps scipy's at one; ``0`` leaves both
     libraries alone.
+
+    The thread counts are process-wide, so concurrent fits (in Python
+    threads) share one limit: the first fit to enter saves the counts and
+    sets the limit (from its view of ``SKLEARN_RBM_BLAS_THREADS``), the last
+    one to leave restores them, under a lock and a reference count. Work in
+    other threads meanwhile runs with the training limit too.
     """
+    global _threads_users, _threads_saved
     env = os.environ.get("SKLEARN_RBM_BLAS_THREADS", "").strip()
     if env == "0":
         yield
         return
-    libs = ThreadpoolController().select(user_api="blas").lib_controllers
-    saved = [(lib, lib.num_threads) for lib in libs]
-    # one shared BLAS (e.g. conda's): it is numpy's as well
-    numpy_libs = [lib for lib in libs if len(libs) == 1 or _is_numpy_blas(lib)]
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            libs = blas_controller().lib_controllers
+            saved = [(lib, lib.num_threads) for lib in libs]
+            # one shared BLAS (e.g. conda's): it is numpy's as well
+            numpy_libs = [lib for lib in libs if len(libs) == 1 or _is_numpy_blas(lib)]
+            try:
+                for lib in libs:
+                    n = int(env) if env and lib in numpy_libs else 1
+                    _set_num_threads(lib, n)
+            except BaseException:
+                _restore_threads(saved)
+                raise
+            _threads_saved = saved
+        _threads_users += 1
     try:
-        for lib in libs:
-            lib.set_num_threads(int(env) if env and lib in numpy_libs else 1)
         yield
     finally:
-        for lib, n in saved:
-            lib.set_num_threads(n)
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            if _threads_users == 0:
+                saved, _threads_saved = _threads_saved, None
+                _restore_threads(saved)
+
+
+def _set_num_threads(lib, n):
+    """``lib.set_num_threads(n)``, effective from any thread.
+
+    threadpoolctl >= 3.8 lets a single "controlling" thread (the first to set
+    a limit, until it clears) change a process-wide OpenBLAS pool, and
+    silently ignores the others; the restore of the last fit to finish may
+    run in another thread than the first fit's set. The control is taken for
+    the call and released after it, so that no thread keeps it (releasing a
+    caller's ``threadpool_limits``, whose exit takes it again to restore).
+    """
+    clear = getattr(type(lib), "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+    try:
+        lib.set_num_threads(n)
+    finally:
+        if clear is not None:
+            clear()
+
+
+def _restore_threads(saved):
+    for lib, n in saved:
+        _set_num_threads(lib, n)
 
 
 def _step_powers(a, m, gaps):

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 
 def softplus(x, out=None):
@@ -20,6 +21,23 @@ def softplus(x, out=None):
     res = np.maximum(x, 0, out=out)
     res += t
     return res
+
+
+@functools.cache
+def blas_controller():
+    """The process's BLAS libraries, found once.
+
+    A new ``ThreadpoolController`` (or ``threadpool_limits``) scans the
+    loaded libraries by reading ``/proc/self/maps``: about 3 ms per call,
+    which was most of the latency of one user's ``recommend``.
+    """
+    return ThreadpoolController().select(user_api="blas")
+
+
+def single_blas_thread():
+    """Context manager: one BLAS thread (thin products gain nothing from
+    more, and a busy second core makes them far slower)."""
+    return blas_controller().limit(limits=1)
 
 
 def sigmoid(x, out=None):

@@ -85,6 +85,16 @@ class VisibleFamily:
         """All visible states (rows) if the space is finite, else None."""
         return None
 
+    def visible_state_chunks(self, n_visible, dtype, chunk):
+        """The rows of :meth:`enumerate_visible`, ``chunk`` at a time.
+
+        Families override it to build each chunk on its own, so that
+        enumerating ``2**20`` states never holds them all in memory.
+        """
+        states = self.enumerate_visible(n_visible, dtype)
+        for start in range(0, states.shape[0], chunk):
+            yield states[start : start + chunk]
+
     def visible_state_bits(self, n_visible):
         """log2 of the number of visible states (inf for continuous units)."""
         return np.inf
@@ -125,6 +135,10 @@ class Bernoulli(VisibleFamily):
     def enumerate_visible(self, n_visible, dtype):
         return binary_states(n_visible, dtype)
 
+    def visible_state_chunks(self, n_visible, dtype, chunk):
+        for start in range(0, 2**n_visible, chunk):
+            yield binary_states(n_visible, dtype, start, start + chunk)
+
     def visible_state_bits(self, n_visible):
         return n_visible
 
@@ -142,7 +156,9 @@ class Gaussian(VisibleFamily):
     scale_depends_on_params = True
 
     #: variance ceiling, exp(20) ~ 5e8: far above any standardised feature, and
-    #: low enough that energies stay finite in float32
+    #: low enough that energies stay finite in float32. GaussianBernoulliRBM
+    #: refuses training data with a feature whose variance exceeds it, and
+    #: keeps ``min_variance`` below it
     max_log_var = 20.0
 
     def __init__(self, min_log_var=-9.21):  # variance floor 1e-4
@@ -256,15 +272,35 @@ class Categorical(VisibleFamily):
     def enumerate_visible(self, n_visible, dtype):
         n_var = n_visible // self.n_categories
         idx = np.indices((self.n_categories,) * n_var).reshape(n_var, -1).T
+        return self._one_hot(idx, n_visible, dtype)
+
+    def visible_state_chunks(self, n_visible, dtype, chunk):
+        # state number s has digits (in base K, most significant first) equal
+        # to the values of the variables: the order of enumerate_visible
+        K = self.n_categories
+        n_var = n_visible // K
+        powers = K ** np.arange(n_var - 1, -1, -1, dtype=np.int64)
+        for start in range(0, K**n_var, chunk):
+            codes = np.arange(start, min(start + chunk, K**n_var), dtype=np.int64)
+            yield self._one_hot((codes[:, None] // powers) % K, n_visible, dtype)
+
+    def _one_hot(self, idx, n_visible, dtype):
+        """One-hot rows from the (n_states, n_var) values ``idx``."""
+        n_var = idx.shape[1]
         out = np.zeros((idx.shape[0], n_visible), dtype)
         rows = np.arange(idx.shape[0])[:, None]
         out[rows, np.arange(n_var) * self.n_categories + idx] = 1.0
         return out
 
 
-def binary_states(n, dtype=np.float64):
-    """All ``2**n`` binary vectors of length n, one per row."""
-    codes = np.arange(2**n, dtype=np.int64)[:, None]
+def binary_states(n, dtype=np.float64, start=0, stop=None):
+    """All ``2**n`` binary vectors of length n, one per row.
+
+    ``start`` and ``stop`` select the rows ``start:stop`` of that list (the
+    binary codes of ``start, ..., stop - 1``, least significant bit first).
+    """
+    stop = 2**n if stop is None else min(stop, 2**n)
+    codes = np.arange(start, stop, dtype=np.int64)[:, None]
     return ((codes >> np.arange(n, dtype=np.int64)) & 1).astype(dtype)
 
 

@@ -1,8 +1,10 @@
 """BernoulliRBM: likelihoods, sampler, training semantics, validation."""
 
+import contextlib
 import io
 import pickle
 import re
+import threading
 import warnings
 from contextlib import redirect_stdout
 
@@ -406,3 +408,171 @@ def test_defaults_learn_on_small_data(binary_digits):
     fitted = BernoulliRBM(16, random_state=0).fit(X)
     assert fitted.batch_size_ == 10
     assert fitted.score(X) > base + 3.0, (fitted.score(X), base)
+
+
+# ------------------------------------------- set_params between partial_fits
+
+
+def test_partial_fit_follows_persistent_centering_and_n_chains(binary_digits):
+    """Chains and centring offsets are made, resized or dropped when
+    ``set_params`` changes ``persistent``, ``n_chains`` or ``centering``
+    between ``partial_fit`` calls."""
+    X = binary_digits[0][:200]
+    kw = dict(n_components=6, batch_size=10, max_iter=2, random_state=0)
+    rbm = BernoulliRBM(persistent=False, centering=False, **kw).fit(X)
+    assert rbm._state.chains is None and rbm._state.offsets is None
+    rbm.set_params(persistent=True).partial_fit(X[:50])
+    assert rbm._state.chains.shape == (10, 6)  # n_chains=None: batch_size
+    assert rbm._state.chains.dtype == rbm.components_.dtype
+    rbm.set_params(n_chains=4).partial_fit(X[:50])
+    assert rbm._state.chains.shape == (4, 6)
+    rbm.set_params(n_chains=25).partial_fit(X[:50])
+    assert rbm._state.chains.shape == (25, 6)
+    rbm.set_params(centering=True).partial_fit(X[:50])
+    mu, lam = rbm._state.offsets
+    assert mu.shape == (X.shape[1],) and lam.shape == (6,)
+    # started at the batch's mean and 0.5, then moved by 5 sliding-average steps
+    assert np.abs(mu - X[:50].mean(axis=0)).max() < 0.1
+    assert np.abs(lam - 0.5).max() < 0.1
+    rbm.set_params(centering=False, persistent=False).partial_fit(X[:50])
+    assert rbm._state.chains is None and rbm._state.offsets is None
+    assert rbm.n_iter_ == 7 and np.all(np.isfinite(rbm.components_))
+
+
+def test_partial_fit_refuses_a_new_n_components(binary_digits):
+    X = binary_digits[0][:100]
+    rbm = BernoulliRBM(4, max_iter=1, random_state=0).fit(X)
+    before = pickle.dumps(rbm)
+    rbm.set_params(n_components=7)
+    with pytest.raises(ValueError, match=r"n_components=7 .* 4 hidden units.*fit"):
+        rbm.partial_fit(X)
+    with pytest.raises(ValueError, match="X has 63 features"):
+        rbm.set_params(n_components=4).partial_fit(X[:, 1:])
+    assert pickle.dumps(rbm.set_params(n_components=4)) == before
+    # inverse_transform checks H against the fitted model, not the parameter
+    rbm.set_params(n_components=7)
+    assert rbm.inverse_transform(np.full((2, 4), 0.5)).shape == (2, 64)
+    with pytest.raises(ValueError, match="H has 7 columns .* 4 hidden units"):
+        rbm.inverse_transform(np.full((2, 7), 0.5))
+    assert rbm.fit(X).components_.shape == (7, 64)  # fit starts over
+
+
+def test_gibbs_on_a_dataframe_validates_once():
+    """No "X does not have valid feature names" warning from a re-validation."""
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(binary_states(4), columns=list("abcd"))
+    rbm = BernoulliRBM(3, max_iter=2, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = rbm.gibbs(X, random_state=0)
+        rbm.sample(init=X, n_steps=2, random_state=0)
+    np.testing.assert_array_equal(out, rbm.sample(init=X, n_steps=1, random_state=0))
+
+
+def _with_duplicates(X):
+    """A non-canonical CSR copy of X with each nonzero split into two entries."""
+    A = sp.csr_matrix(X)
+    counts = np.diff(A.indptr)
+    indptr = np.concatenate([[0], np.cumsum(2 * counts)])
+    # each row's entries twice over, at half the value: (i, j) appears twice
+    indices = np.concatenate(
+        [np.tile(A.indices[a:b], 2) for a, b in zip(A.indptr[:-1], A.indptr[1:])]
+    )
+    data = np.concatenate(
+        [np.tile(A.data[a:b] / 2, 2) for a, b in zip(A.indptr[:-1], A.indptr[1:])]
+    )
+    out = sp.csr_matrix((data, indices, indptr), shape=X.shape)
+    assert not out.has_canonical_format
+    np.testing.assert_array_equal(out.toarray(), X)
+    return out
+
+
+@pytest.mark.parametrize("value", [0.7, 1.2])
+def test_duplicate_sparse_entries_are_summed_before_the_value_check(value):
+    X = np.array([[0.0, 2 * value, 0.0], [1.0, 0.0, 0.0]])
+    A = _with_duplicates(X)  # two entries of ``value`` at (0, 1)
+    with pytest.raises(ValueError) as dense_err:
+        BernoulliRBM(2).fit(X)
+    with pytest.raises(ValueError) as sparse_err:
+        BernoulliRBM(2).fit(A)
+    assert str(sparse_err.value) == str(dense_err.value)
+    assert f"[0, {2 * value:g}]" in str(sparse_err.value)
+    assert not A.has_canonical_format  # the caller's matrix is left alone
+    rbm = BernoulliRBM(2, max_iter=1).fit(np.array([[0.0, 1.0, 0.0]] * 2))
+    with pytest.raises(ValueError, match=re.escape(f"[0, {2 * value:g}]")):
+        rbm.partial_fit(A)
+
+
+def test_sparse_input_with_duplicates_equals_dense(binary_digits):
+    X = binary_digits[0][:200] * 0.8
+    kw = dict(n_components=6, max_iter=2, random_state=0)
+    dense = BernoulliRBM(**kw).fit(X)
+    sparse = BernoulliRBM(**kw).fit(_with_duplicates(X))
+    np.testing.assert_allclose(dense.components_, sparse.components_, atol=1e-12)
+
+
+@pytest.mark.parametrize("first_alive", [False, True], ids=["ended", "alive"])
+def test_concurrent_fits_restore_the_blas_thread_counts(monkeypatch, first_alive):
+    """Two overlapping fits in threads, the first to start ending first
+    (forced): afterwards the process's BLAS thread counts are those from
+    before, whether the first fit's thread has ended (as for a Thread) or
+    lives on (as for a pool's worker) when the second fit ends."""
+    from threadpoolctl import threadpool_limits
+
+    import sklearn_rbm._base as base
+    from sklearn_rbm._utils import blas_controller
+
+    monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)
+    real = base.training_threads
+    events = {k: threading.Event() for k in ("A in", "B in", "A out", "B out")}
+    threads = {}
+
+    @contextlib.contextmanager
+    def overlapping():
+        name = threading.current_thread().name
+        with real():
+            events[f"{name} in"].set()
+            if name == "A":  # A enters first and waits for B to be inside
+                assert events["B in"].wait(60)
+            yield
+            if name == "B":  # B leaves last
+                assert events["A out"].wait(60)
+                if not first_alive:
+                    threads["A"].join(60)
+        events[f"{name} out"].set()
+        if name == "A" and first_alive:
+            assert events["B out"].wait(60)
+
+    monkeypatch.setattr(base, "training_threads", overlapping)
+    X = (np.random.default_rng(0).random((2000, 50)) < 0.4).astype(float)
+    errors = []
+
+    def fit(n_epochs):
+        try:
+            BernoulliRBM(20, max_iter=n_epochs, random_state=0).fit(X)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            for event in events.values():
+                event.set()
+
+    libs = blas_controller().lib_controllers
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = [lib.num_threads for lib in libs]
+        if set(before) != {2}:
+            pytest.skip("BLAS cannot be given 2 threads here")
+        # threadpoolctl >= 3.8: only one thread at a time may set the limit
+        # of a process-wide OpenBLAS pool; this one must not hold on to it
+        for lib in libs:
+            clear = getattr(type(lib), "clear_controlling_thread", None)
+            if clear is not None:
+                clear(force=True)
+        threads["A"] = threading.Thread(target=fit, args=(3,), name="A")
+        threads["B"] = threading.Thread(target=fit, args=(5,), name="B")
+        threads["A"].start()
+        assert events["A in"].wait(60)
+        threads["B"].start()
+        threads["A"].join()
+        threads["B"].join()
+        after = [lib.num_threads for lib in libs]
+    assert not errors
+    assert after == before

@@ -205,3 +205,92 @@ def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypat
         ("5", "1"),
         ("5", "2"),
     ]
+
+
+# ------------------------------------------- ids are matched one by one
+@pytest.fixture(scope="module")
+def model(ratings, tmp_path_factory):
+    path, X, y = ratings
+    out = tmp_path_factory.mktemp("cli_model") / "model.skops"
+    assert main(["fit", str(path), "-o", str(out), *FAST]) == 0
+    return sorted(out.parent.glob("model.*"))[0]
+
+
+def _predict(model, tmp_path, text, *extra):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(text)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), str(pairs), "-o", str(out), *extra]) == 0
+    return _read_csv(out)
+
+
+def test_predict_looks_up_each_pair_on_its_own(model, ratings, tmp_path):
+    # one id that is not an integer used to send every row to the fallback
+    _, X, y = ratings
+    (u0, i0), (u1, i1) = X[0], X[5]
+    _, clean = _predict(model, tmp_path, f"{u0},{i0}\n{u1},{i1}\n")
+    _, rows = _predict(model, tmp_path, f"{u0},{i0}\nabc,{i1}\n1.0,3\n{u1},{i1}\n")
+    assert [r[:2] for r in rows] == [
+        [str(u0), str(i0)],
+        ["abc", str(i1)],
+        ["1.0", "3"],
+        [str(u1), str(i1)],
+    ]
+    assert [rows[0], rows[3]] == clean
+    # unknown users get the item's mean training rating
+    assert float(rows[1][2]) == pytest.approx(y[X[:, 1] == i1].mean(), abs=1e-5)
+
+
+def test_recommend_looks_up_each_user_on_its_own(model, capsys):
+    assert main(["recommend", str(model), "--users", "0", "1", "-n", "3"]) == 0
+    known = capsys.readouterr().out.splitlines()
+    argv = ["recommend", str(model), "--users", "0", "1", "999", "abc", "-n", "3"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:7] == known
+    assert [line.split(",")[0] for line in lines[7:]] == ["999"] * 3 + ["abc"] * 3
+    assert [line.split(",")[2:] for line in lines[7:10]] == [
+        line.split(",")[2:] for line in lines[10:]
+    ]
+
+
+def test_header_detection_and_option(model, ratings, tmp_path, capsys):
+    _, X, _ = ratings
+    (u0, i0), (u1, i1) = X[0], X[5]
+    body = f"{u0},{i0}\n{u1},{i1}\n"
+    _, plain = _predict(model, tmp_path, body)
+    capsys.readouterr()
+    # any header whose fields are not ids of the model, not only "user,..."
+    header, rows = _predict(model, tmp_path, "uid,iid\n" + body)
+    assert header == ["user", "item", "prediction"] and rows == plain
+    assert "'uid,iid' read as a header" in capsys.readouterr().err
+    _, rows = _predict(model, tmp_path, "uid,iid\n" + body, "--no-header")
+    assert rows[0][:2] == ["uid", "iid"] and rows[1:] == plain
+    _, rows = _predict(model, tmp_path, body, "--header")
+    assert rows == plain[1:]
+    # a first row with one known id is data
+    _, rows = _predict(model, tmp_path, f"abc,{i0}\n" + body)
+    assert len(rows) == 3 and rows[0][0] == "abc"
+    users = tmp_path / "users.txt"
+    users.write_text(f"uid\n{u0}\n")
+    argv = ["recommend", str(model), "--users-file", str(users), "-n", "2"]
+    assert main(argv) == 0
+    assert [r.split(",")[0] for r in capsys.readouterr().out.split()[1:]] == [
+        str(u0)
+    ] * 2
+
+
+def test_fit_keeps_int_user_ids_next_to_string_item_ids(tmp_path, capsys):
+    X, y = make_ratings(n_users=20, n_items=10, density=0.5, random_state=1)
+    path = tmp_path / "ratings.csv"
+    path.write_text("".join(f"{u},m{i},{r:g}\n" for (u, i), r in zip(X, y)))
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+    model = sorted(tmp_path.glob("m.*"))[0]
+    capsys.readouterr()
+    assert main(["recommend", str(model), "--users", str(X[0, 0]), "-n", "2"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert all(r.split(",")[2].startswith("m") for r in rows)
+    from sklearn_rbm._cli import load_model
+
+    est = load_model(model)
+    assert est.users_.dtype.kind == "i" and est.items_.dtype.kind == "U"

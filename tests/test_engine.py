@@ -298,3 +298,34 @@ def test_raise_matches_exact_log_likelihood_and_is_conservative(family_name):
         ]
     )
     assert np.all(singles.mean(axis=0) < exact)
+
+
+@pytest.mark.parametrize(
+    "family, n_visible", [(Bernoulli(), 7), (Categorical(3), 12)], ids=["bern", "cat"]
+)
+def test_visible_state_chunks_equal_enumeration(family, n_visible):
+    chunks = list(family.visible_state_chunks(n_visible, np.float32, 10))
+    assert all(c.shape[0] <= 10 and c.dtype == np.float32 for c in chunks)
+    np.testing.assert_array_equal(
+        np.concatenate(chunks), family.enumerate_visible(n_visible, np.float32)
+    )
+
+
+def test_exact_log_z_enumerates_visible_states_in_chunks():
+    """The visible route (n_features < n_components <= ...) never holds all
+    2**n_features states at once, like the hidden route."""
+    import tracemalloc
+
+    fam = Bernoulli()
+    p = random_params(16, 20, seed=3, scale=0.1)
+    tracemalloc.start()
+    try:
+        est = log_partition_exact(fam, p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    V = binary_states(16)  # 8.4 MB
+    assert peak < V.nbytes / 2
+    np.testing.assert_allclose(
+        est.log_z, logsumexp(-free_energy(fam, V, p)), rtol=0, atol=1e-9
+    )

@@ -1,5 +1,7 @@
 """Tests of GaussianBernoulliRBM and of the Gaussian visible family."""
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy import integrate
@@ -476,3 +478,63 @@ def test_auto_batch_size_helps_on_small_data():
     fixed = GaussianBernoulliRBM(16, batch_size=100, random_state=0).fit(X_tr)
     assert auto.batch_size_ == 10 and fixed.batch_size_ == 100
     assert auto.score(X_te) > fixed.score(X_te) + 3.0
+
+
+# ----------------------------------------------- variance ceiling and floor
+
+
+def test_variance_above_the_ceiling_is_a_clear_error():
+    """Variances are capped at exp(20): data beyond that is refused, not
+    silently fitted with a far too narrow density."""
+    X = load_digits().data[:, 20:30] * 1e5
+    with pytest.raises(ValueError, match=r"Feature 0 of X has variance .*Scaler"):
+        GaussianBernoulliRBM(n_components=4, max_iter=1).fit(X)
+    with pytest.raises(ValueError, match=r"Feature 0 of X has variance"):
+        GaussianBernoulliRBM(n_components=4).partial_fit(X)
+    # spread over partial_fit calls: each call's variance is small, all rows' not
+    rng = np.random.default_rng(0)
+    rbm = GaussianBernoulliRBM(n_components=2, random_state=0)
+    rbm.partial_fit(rng.normal(size=(100, 3)))
+    before = pickle.dumps(rbm)
+    shifted = rng.normal(size=(100, 3))
+    shifted[:, 2] += 1e5
+    with pytest.raises(ValueError, match=r"Feature 2 of the data seen so far"):
+        rbm.partial_fit(shifted)
+    assert pickle.dumps(rbm) == before
+    # below the ceiling (variance 1e8) is fitted
+    big = rng.normal(size=(200, 2)) * 1e4
+    rbm = GaussianBernoulliRBM(n_components=2, max_iter=2, random_state=0).fit(big)
+    assert np.isfinite(rbm.score(big))
+
+
+@pytest.mark.parametrize(
+    "dtype, min_variance",
+    [
+        (np.float64, 1e-320),  # used to overflow (a raw RuntimeWarning)
+        (np.float64, 1e-300),  # used to give a DivergenceError
+        (np.float32, 1e-40),
+        (np.float64, 1e-13),
+        (np.float64, 5e8),  # above the ceiling exp(20): used to be ignored
+        (np.float64, 1e9),
+    ],
+)
+def test_min_variance_out_of_range_is_refused(dtype, min_variance):
+    X = np.random.default_rng(0).normal(size=(50, 3)).astype(dtype)
+    rbm = GaussianBernoulliRBM(n_components=2, max_iter=1, min_variance=min_variance)
+    with pytest.raises(ValueError, match=r"'min_variance' .* range \[1e-12, 1"):
+        rbm.fit(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("min_variance", [1e-12, 1e8])
+def test_min_variance_at_its_bounds_trains(dtype, min_variance):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3)).astype(dtype)
+    X[:, 1] = 0.5  # a constant feature: its variance goes to the floor
+    rbm = GaussianBernoulliRBM(
+        n_components=3, max_iter=3, min_variance=min_variance, random_state=0
+    ).fit(X)
+    rbm.partial_fit(X)
+    assert np.all(rbm.variances_ >= min_variance * (1 - 1e-5))
+    assert np.isfinite(rbm.score(X))
+    assert np.all(np.isfinite(rbm.sample(5, n_steps=3, random_state=0)))

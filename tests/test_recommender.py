@@ -316,6 +316,30 @@ def test_fold_in_item_orientation_tracks_predict(planted):
     assert np.all((got >= 1) & (got <= 5))
 
 
+@pytest.mark.parametrize("orientation", ["user", "item"])
+def test_fold_in_new_users_beats_fallback(orientation):
+    # users left out of fit, half their ratings given as history: the
+    # fold-in must beat the item-mean fallback a model without fold-in uses
+    X, y = make_planted()
+    new = np.unique(X[:, 0])[:15]
+    out = np.isin(X[:, 0], new)
+    params = dict(FAST, learning_rate=0.3)
+    rec = CategoricalRBMRecommender(orientation=orientation, random_state=0, **params)
+    rec.fit(X[~out], y[~out])
+    rng = np.random.default_rng(0)
+    fold, fallback, truth = [], [], []
+    for u in new:
+        idx = rng.permutation(np.flatnonzero(X[:, 0] == u))
+        hist, query = idx[: len(idx) // 2], idx[len(idx) // 2 :]
+        fold.append(rec.predict_new_user(X[hist, 1], y[hist], X[query, 1]))
+        fallback.append(rec.predict(X[query]))
+        truth.append(y[query])
+    truth = np.concatenate(truth)
+    rmse_fold = np.sqrt(np.mean((np.concatenate(fold) - truth) ** 2))
+    rmse_fallback = np.sqrt(np.mean((np.concatenate(fallback) - truth) ** 2))
+    assert rmse_fold < rmse_fallback - 0.1, (orientation, rmse_fold, rmse_fallback)
+
+
 def test_predict_proba_and_classes(fitted, planted):
     X, _ = planted
     P = fitted.predict_proba(X[:20])
@@ -377,6 +401,29 @@ def test_recommend_excludes_seen_and_ranks(fitted, planted):
     )
     items2, _ = fitted.recommend(users[:1], n_items=5, exclude_seen=False)
     assert items2.shape == (1, 5)
+
+
+@pytest.mark.parametrize("orientation", ["user", "item"])
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"prediction": "exact"}, {"rank": 3}, {"conditional": True}],
+    ids=["mean_field", "exact", "factored", "conditional"],
+)
+def test_recommend_scores_are_predictions(planted, orientation, variant):
+    # recommend ranks by predict's own value, for every variant: each user's
+    # list is the top of predict over all unseen items, in order
+    X, y = planted
+    rec = CategoricalRBMRecommender(
+        n_components=8, orientation=orientation, max_iter=3, random_state=0, **variant
+    ).fit(X, y)
+    users = np.unique(X[:, 0])[:4]
+    all_items = np.unique(X[:, 1])
+    items, scores = rec.recommend(users, n_items=len(all_items), exclude_seen=False)
+    for u, row, sc in zip(users, items, scores, strict=True):
+        pred = rec.predict(np.c_[np.full(len(row), u), row])
+        np.testing.assert_allclose(sc, pred, rtol=0, atol=1e-5)
+        full = rec.predict(np.c_[np.full(len(all_items), u), all_items])
+        np.testing.assert_allclose(np.sort(sc)[::-1], np.sort(full)[::-1], atol=1e-5)
 
 
 def test_transform_hidden_representation(fitted, planted):
@@ -588,7 +635,8 @@ EXPECTED_FAILED.update(
         "check_requires_y_none": "pairs need ratings y; only a sparse X takes y=None",
         "check_regressor_multioutput": "one rating per pair: single output only",
         "check_dataframe_column_names_consistency": (
-            "a DataFrame's two id columns are read by position, any names"
+            "fits a DataFrame of 8 float columns; the names are checked as in "
+            "scikit-learn (test_feature_names_are_checked_after_dataframe_fit)"
         ),
         "check_estimator_sparse_tag": _SPARSE,
         "check_transformer_data_not_an_array": _TRANSFORM,
@@ -663,3 +711,197 @@ def test_many_rating_values_and_int32_ids():
     assert np.all((pred >= y.min()) & (pred <= y.max()))
     P = rec.predict_proba(X[:5])
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
+
+
+# ------------------------------------------------- review fixes (ids, state)
+@pytest.fixture(scope="module")
+def small():
+    from sklearn_rbm.datasets import make_ratings
+
+    X, y = make_ratings(60, 30, random_state=0)
+    rec = CategoricalRBMRecommender(
+        n_components=8, max_iter=8, learning_rate=0.3, random_state=0
+    ).fit(X, y)
+    return X, y, rec
+
+
+def test_ids_of_another_type_are_unknown_per_pair(small):
+    # one string id among int ids must not send the other pairs to the
+    # fallback (np.array used to make every id a string)
+    X, y, rec = small
+    known = rec.predict([[0, 1], [2, 3]])
+    got = rec.predict([[0, 1], [2, 3], ["new", 3]])
+    np.testing.assert_array_equal(got[:2], known)
+    assert got[2] == pytest.approx(rec.item_means_[list(rec.items_).index(3)])
+    P = rec.predict_proba([[0, 1], ["new", 3]])
+    np.testing.assert_allclose(P[0], rec.predict_proba([[0, 1]])[0])
+    items, scores = rec.recommend([0, "new"], 3)
+    items0, scores0 = rec.recommend([0], 3)
+    np.testing.assert_array_equal(items[0], items0[0])
+    np.testing.assert_array_equal(scores[0], scores0[0])
+    np.testing.assert_array_equal(items[1], rec.recommend([-5], 3)[0][0])
+    mixed = rec.predict_new_user([1, 2], [3.0, 4.0], [1, "zz"])
+    ints = rec.predict_new_user([1, 2], [3.0, 4.0], [1, -9])
+    np.testing.assert_array_equal(mixed, ints)
+    H = rec.transform([0, "zz"])  # item orientation: item ids
+    np.testing.assert_array_equal(H[0], rec.transform([0])[0])
+
+
+def test_columns_are_typed_separately_and_never_retyped(small):
+    pd = pytest.importorskip("pandas")
+    X, y, _ = small
+    df = pd.DataFrame({"user": X[:, 0], "item": [f"m{i}" for i in X[:, 1]]})
+    rec = CategoricalRBMRecommender(n_components=8, max_iter=3, random_state=0)
+    rec.fit(df, y)
+    assert rec.users_.dtype.kind == "i" and rec.items_.dtype.kind == "U"
+    rows = [[int(X[j, 0]), f"m{X[j, 1]}"] for j in range(3)]
+    with pytest.warns(UserWarning, match="valid feature names"):
+        got = rec.predict(rows)  # a list: ints are not turned into strings
+    np.testing.assert_array_equal(got, rec.predict(df.iloc[:3]))
+    # a column mixing numbers and strings is refused in fit
+    Xo = X.astype(object)
+    Xo[0, 0] = "alice"
+    with pytest.raises(ValueError, match="mix numbers and strings"):
+        CategoricalRBMRecommender(n_components=4, max_iter=1).fit(Xo, y)
+    # partial_fit with string ids on an int-id model: clear error, unchanged
+    rec = CategoricalRBMRecommender(n_components=8, max_iter=3, random_state=0)
+    rec.fit(X, y)
+    pred = rec.predict(X[:5])
+    with pytest.raises(ValueError, match="integer user ids but these user ids"):
+        rec.partial_fit([["alice", 3]], [5.0])
+    assert rec.users_.dtype.kind == "i"
+    np.testing.assert_array_equal(rec.predict(X[:5]), pred)
+    rec.partial_fit([[1000, 3]], [5.0])
+    assert rec.users_.dtype.kind == "i" and 1000 in rec.users_
+    assert rec.predict([[1000, 3]])[0] != rec.global_mean_
+
+
+def test_feature_names_are_checked_after_dataframe_fit(planted):
+    pd = pytest.importorskip("pandas")
+    import warnings
+
+    X, y = planted
+    df = pd.DataFrame({"user": X[:, 0], "item": X[:, 1]})
+    rec = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=2))
+    rec.fit(df, y)
+    with pytest.raises(ValueError, match="same order"):
+        rec.predict(df[["item", "user"]])
+    with pytest.raises(ValueError, match="feature names should match"):
+        rec.predict_proba(df.rename(columns={"user": "u"}))
+    with pytest.raises(ValueError, match="same order"):
+        rec.score(df[["item", "user"]], y)
+    with pytest.raises(ValueError, match="same order"):
+        rec.transform(df[["item", "user"]].iloc[:3])
+    W = rec.components_.copy()
+    with pytest.raises(ValueError, match="same order"):
+        rec.partial_fit(df[["item", "user"]].iloc[:5], y[:5])
+    np.testing.assert_array_equal(rec.components_, W)
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        CategoricalRBMRecommender(**dict(FAST, max_iter=1)).fit(X, y).predict(df)
+    # model selection on DataFrames: no feature-name warnings at all
+    est = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cross_val_score(est, df, y, cv=2, scoring="neg_root_mean_squared_error")
+        GridSearchCV(est, {"n_components": [4, 8]}, cv=2).fit(df, y)
+
+
+@pytest.mark.parametrize("variant", [{}, {"rank": 3, "conditional": True}])
+@pytest.mark.parametrize("orientation", ["item", "user"])
+def test_lazy_momentum_path_equals_dense_updates(monkeypatch, orientation, variant):
+    # the lazy path must bring the rows a minibatch reads up to date before
+    # its CD statistics: then it equals the dense update up to rounding
+    # (computing them at stale rows gave differences of ~1e-2)
+    import functools
+
+    import sklearn_rbm._recommender as mod
+    from sklearn_rbm._training import lazy_row_update as real
+    from sklearn_rbm.datasets import make_ratings
+
+    X, y = make_ratings(200, 150, density=0.05, random_state=0)
+    params = {}
+    for frac in (0.0, 2.0):  # 0: every step dense, 2: every step lazy
+        monkeypatch.setattr(
+            mod, "lazy_row_update", functools.partial(real, dense_fraction=frac)
+        )
+        rec = CategoricalRBMRecommender(
+            n_components=8,
+            orientation=orientation,
+            dtype="float64",
+            batch_size=10,
+            max_iter=1,
+            cd_steps=1,
+            learning_rate_schedule="constant",
+            momentum_schedule="constant",
+            early_stopping=False,
+            random_state=0,
+            **variant,
+        ).fit(X, y)
+        params[frac] = rec._params()
+    for name, dense in params[0.0].items():
+        np.testing.assert_allclose(params[2.0][name], dense, rtol=0, atol=1e-10)
+
+
+def test_duplicate_entries_of_a_sparse_matrix_are_refused():
+    R = sp.coo_matrix(([3.0, 3.0, 4.0, 5.0], ([0, 0, 1, 2], [0, 0, 1, 2])))
+    data = R.data.copy()
+    with pytest.raises(ValueError, match=r"\(0, 0\) 2 times.*aggregate them"):
+        CategoricalRBMRecommender(**FAST).fit(R)
+    np.testing.assert_array_equal(R.data, data)  # the caller's matrix as it was
+    assert R.nnz == 4
+    rec = CategoricalRBMRecommender(**dict(FAST, max_iter=1)).fit(R.tocsr().tocoo())
+    with pytest.raises(ValueError, match="aggregate them"):
+        rec.partial_fit(sp.coo_matrix(([4.0, 4.0], ([0, 0], [2, 2]))))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"orientation": "user"},
+        {"n_components": 4},
+        {"rank": 2},
+        {"conditional": True},
+        {"dtype": "float64"},
+    ],
+)
+def test_set_params_after_fit_keeps_the_fitted_model(small, params):
+    X, y, fitted = small
+    rec = pickle.loads(pickle.dumps(fitted))
+
+    def outputs():
+        return (
+            rec.predict(X[:10]),
+            rec.predict_proba(X[:3]),
+            rec.transform([0, 1]),
+            rec.recommend([0, 1], 4),
+            rec.predict_new_user([1, 2], [3.0, 4.0], [5, 6]),
+            rec.free_energy([0, 1]),
+        )
+
+    before = outputs()
+    rec.set_params(**params)
+    after = outputs()
+    for a, b in zip(before, after, strict=True):
+        for u, v in zip(
+            a if isinstance(a, tuple) else [a], b if isinstance(b, tuple) else [b]
+        ):
+            np.testing.assert_array_equal(u, v)
+    W = rec.components_.copy()
+    name = next(iter(params))
+    with pytest.raises(ValueError, match=f"{name}=.*call fit to start over"):
+        rec.partial_fit([[999, 1], [0, 29]], [3.0, 4.0])
+    np.testing.assert_array_equal(rec.components_, W)
+    # non-structural parameters may change between partial_fit calls
+    rec.set_params(**fitted.get_params()).set_params(learning_rate=0.01)
+    rec.partial_fit([[999, 1], [0, 29]], [3.0, 4.0])
+    assert 999 in rec.users_
+
+
+@pytest.mark.parametrize("chunk_size", [0, -1, 2.5, "3"])
+def test_recommend_chunk_size_must_be_a_positive_int(small, chunk_size):
+    X, _, rec = small
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        rec.recommend([0, 1], 3, chunk_size=chunk_size)
+    a = rec.recommend([0, 1, 2], 3, chunk_size=1)
+    b = rec.recommend([0, 1, 2], 3)
+    np.testing.assert_array_equal(a[0], b[0])
