@@ -11,8 +11,9 @@ in one run, as ratios. Data from ``$SKLEARN_RBM_DATA`` or ``../shared/data``.
 
 1. **Known users** (random 90/10 split of the ratings, seed 0, the split of
    ``bench_recommender.py``, whose tuned settings are used): seconds to
-   predict the test pairs, to list every user's top 10 unseen items, and the
-   median latency of one user's top 10.
+   predict the test pairs (the least of three calls), to list every user's
+   top 10 unseen items, and the median latency of one user's top 10 (over
+   100 users). BLAS runs on one thread for every model.
 2. **New users** (10% of the users, seed 0, left out of training; half of
    each one's ratings, at random, is their history, the other half is
    predicted): RMSE of ``predict_new_user`` (no refit) against the item-mean
@@ -59,6 +60,13 @@ def timed(fn, *args):
     return out, time.perf_counter() - t0
 
 
+def best_of(fn, *args, repeat=3):
+    """Output and the least of ``repeat`` timings (the first call also pays
+    for page faults and caches)."""
+    runs = [timed(fn, *args) for _ in range(repeat)]
+    return runs[0][0], min(t for _, t in runs)
+
+
 # ----------------------------------------------------------- SVD, hand-served
 class SVDServer:
     """numpy serving of a fitted surprise SVD: ``mu + b_u + b_i + p_u . q_i``.
@@ -72,15 +80,23 @@ class SVDServer:
         self.mu = ts.global_mean
         self.bu, self.bi, self.P, self.Q = algo.bu, algo.bi, algo.pu, algo.qi
         self.uid = {ts.to_raw_uid(k): k for k in ts.all_users()}
-        self.iid = {ts.to_raw_iid(k): k for k in ts.all_items()}
         self.items = np.array([ts.to_raw_iid(k) for k in range(ts.n_items)])
+        users = np.array([ts.to_raw_uid(k) for k in range(ts.n_users)])
+        # sorted raw ids -> inner codes, for vectorised lookups
+        self.u_sorted, self.u_code = np.sort(users), np.argsort(users)
+        self.i_sorted, self.i_code = np.sort(self.items), np.argsort(self.items)
         self.seen = {
             u: np.fromiter((i for i, _ in ts.ur[u]), np.int64) for u in ts.all_users()
         }
 
+    @staticmethod
+    def _codes(ids, table, code):
+        pos = np.minimum(np.searchsorted(table, ids), len(table) - 1)
+        return np.where(table[pos] == ids, code[pos], -1)
+
     def predict(self, X):
-        u = np.array([self.uid.get(a, -1) for a in X[:, 0].tolist()])
-        i = np.array([self.iid.get(a, -1) for a in X[:, 1].tolist()])
+        u = self._codes(X[:, 0], self.u_sorted, self.u_code)
+        i = self._codes(X[:, 1], self.i_sorted, self.i_code)
         p = np.full(len(X), self.mu)
         p[u >= 0] += self.bu[u[u >= 0]]
         p[i >= 0] += self.bi[i[i >= 0]]
@@ -143,7 +159,7 @@ def known_users(X, y, rbm_item, rbm_user, use_surprise):
     ]
     for name, est in models:
         _, t_fit = timed(est.fit, Xtr, ytr)
-        pred, t_pred = timed(est.predict, Xte)
+        pred, t_pred = best_of(est.predict, Xte)
         _, t_rec = timed(est.recommend, users, TOP_N)
         lat = []
         for u in probe:
@@ -152,7 +168,7 @@ def known_users(X, y, rbm_item, rbm_user, use_surprise):
         rows.append((name, rmse, t_fit, t_pred, t_rec, float(np.median(lat))))
     if use_surprise:
         svd, t_fit = timed(fit_svd, Xtr, ytr)
-        pred, t_pred = timed(svd.predict, Xte)
+        pred, t_pred = best_of(svd.predict, Xte)
         rmse = float(np.sqrt(np.mean((pred - yte) ** 2)))
         # surprise's own top-N on 20 users, scaled to all of them
         few = probe[:20]
@@ -169,7 +185,7 @@ def known_users(X, y, rbm_item, rbm_user, use_surprise):
             )
         )
         server = SVDServer(svd.algo)
-        pred, t_pred = timed(server.predict, Xte)
+        pred, t_pred = best_of(server.predict, Xte)
         _, t_rec = timed(server.recommend, users, TOP_N)
         lat = [timed(server.recommend, np.array([u]), TOP_N)[1] for u in probe]
         rmse = float(np.sqrt(np.mean((pred - yte) ** 2)))

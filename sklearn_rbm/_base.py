@@ -35,6 +35,7 @@ from ._training import (
     Settings,
     cd_update,
     check_finite,
+    continued_learning_rate,
     init_chains,
     init_state,
     run_epochs,
@@ -335,6 +336,11 @@ class _BaseRBM(
         ``n_components`` cannot change: call ``fit`` to start over. A call
         that fails leaves the fitted model unchanged.
 
+        After ``fit``, the step size is that of fit's last epoch: with the
+        default linear schedule, ``learning_rate / max_iter``, so that new
+        data does not restart the annealed model at the full rate. A model
+        built by ``partial_fit`` alone uses ``learning_rate``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -372,7 +378,8 @@ class _BaseRBM(
         step = self._train_step(state, X, settings)
         k = settings.cd_steps_at(state.n_epochs)
         with training_threads(), training_errstate():
-            self._partial_pass(step, X.shape[0], settings, k, batch_size)
+            lr = continued_learning_rate(state, settings)
+            self._partial_pass(step, X.shape[0], lr, settings.momentum, k, batch_size)
         check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
         self._commit(state)
@@ -408,10 +415,10 @@ class _BaseRBM(
             mu = np.asarray(family.scale(X, p).mean(axis=0), dtype=dtype).ravel()
             state.offsets = (mu, np.full(p["W"].shape[0], 0.5, dtype=dtype))
 
-    def _partial_pass(self, step, n_samples, settings, k, batch_size):
+    def _partial_pass(self, step, n_samples, lr, momentum, k, batch_size):
         for start in range(0, n_samples, batch_size):
             idx = np.arange(start, min(start + batch_size, n_samples))
-            step(idx, settings.learning_rate, settings.momentum, k)
+            step(idx, lr, momentum, k)
 
     # ------------------------------------------------------------- inference
     def transform(self, X):

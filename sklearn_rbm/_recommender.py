@@ -28,6 +28,7 @@ from ._training import (
     TrainState,
     _catch_up,
     check_finite,
+    continued_learning_rate,
     flush_rows,
     init_lazy,
     lazy_row_update,
@@ -924,6 +925,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         change between calls. No early stopping. A call that fails leaves the
         model unchanged.
 
+        The step size after ``fit`` is that of fit's last epoch: with the
+        linear schedule, ``learning_rate / max_iter`` (restarting at the full
+        rate undoes the annealing: on MovieLens 100K u1, a pass over 5% new
+        ratings worsened the RMSE from 0.9243 to 0.9285 at the full rate).
+        A model built by ``partial_fit`` alone uses ``learning_rate``.
+
         Parameters
         ----------
         X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
@@ -1014,14 +1021,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         step = self._make_step(state, store, n_vars, K)
         cases = np.unique(n_case)
         T = settings.cd_steps_at(state.n_epochs)
+        lr = continued_learning_rate(state, settings)
         with training_errstate():
             for s in range(0, len(cases), self.batch_size):
-                step(
-                    cases[s : s + self.batch_size],
-                    settings.learning_rate,
-                    settings.momentum,
-                    T,
-                )
+                step(cases[s : s + self.batch_size], lr, settings.momentum, T)
             self._flush(state)
         check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
