@@ -58,8 +58,8 @@ class BernoulliRBM(_BaseRBM):
         ``"linear"`` decays the learning rate to zero over the ``max_iter``
         epochs of ``fit``, which anneals the final model: after 10 epochs on
         thresholded MNIST, AIS test log-likelihood -94 nats against -175 with
-        ``"constant"`` (``benchmarks/README.md``). ``partial_fit`` always uses
-        the constant ``learning_rate``.
+        ``"constant"`` (``benchmarks/README.md``). ``partial_fit`` uses
+        ``learning_rate``, or after ``fit`` the rate of fit's last epoch.
     centering : bool, default=True
         Centered gradient of Melchior, Wang & Wiskott (2016): visible and
         hidden offsets (running means) are subtracted in the weight gradient.

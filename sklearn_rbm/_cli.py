@@ -7,6 +7,7 @@ file and line, never a traceback.
 """
 
 import argparse
+import csv
 import importlib
 import importlib.util
 import math
@@ -34,6 +35,11 @@ def _open_text(path):
         raw = path.read_bytes()
     except OSError as exc:
         raise CLIError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CLIError(
+            f"{path}: UTF-16 text (a spreadsheet's 'Unicode text' export?) is "
+            "not supported; save the file as UTF-8 (or CSV) instead"
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -264,10 +270,15 @@ def _model_format():
 def save_model(est, path):
     save, _, suffix = _model_format()
     path = Path(path)
-    if path.suffix != suffix:
-        new = path.with_suffix(suffix)
-        print(f"{PROG}: note: writing {new} ({suffix[1:]} format)", file=sys.stderr)
-        path = new
+    if path.suffix and path.suffix != suffix:
+        # never write to another name than asked (it might hold another model)
+        raise CLIError(
+            f"{path}: models are written in {suffix[1:]} format; give a file "
+            f"name ending in {suffix}"
+        )
+    if not path.suffix:
+        path = path.with_suffix(suffix)
+        print(f"{PROG}: note: writing {path} ({suffix[1:]} format)", file=sys.stderr)
     try:
         save(est, path)
     except Exception as exc:  # unwritable path, serialisation error: one line
@@ -310,11 +321,14 @@ def _fmt(v):
 
 
 def _write_csv(path, header, rows):
+    """CSV output; fields holding a comma or a quote are quoted (ids read
+    from tab-separated files may contain commas)."""
     out, close = _writer(path)
     try:
-        out.write(",".join(header) + "\n")
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(header)
         for row in rows:
-            out.write(",".join(_fmt(v) for v in row) + "\n")
+            w.writerow([_fmt(v) for v in row])
     finally:
         if close:
             out.close()
@@ -411,10 +425,13 @@ def cmd_recommend(args):
     items, scores = est.recommend(
         users, n_items=args.n_items, exclude_seen=not args.include_seen
     )
+    # a user who rated almost every item gets fewer than n rows: recommend()
+    # pads its lists with seen items scored -inf, which are not recommendations
     rows = (
         (u, rank + 1, it, float(s))
         for u, its, ss in zip(tokens, items.tolist(), scores.tolist())
         for rank, (it, s) in enumerate(zip(its, ss))
+        if s != -math.inf
     )
     _write_csv(args.output, ["user", "rank", "item", "score"], rows)
     return 0

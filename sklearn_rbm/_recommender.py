@@ -1600,8 +1600,9 @@ def _check_duplicates(ucode, icode, n_items, uid, iid):
         j = int(np.flatnonzero(key == bad)[0])
         count = int(np.sum(key == bad))
         raise ValueError(
-            f"Duplicate (user, item) pairs in the ratings, e.g. ({uid[j]!r}, "
-            f"{iid[j]!r}) appears {count} times; aggregate them first."
+            f"Duplicate (user, item) pairs in the ratings, e.g. "
+            f"({np.asarray(uid[j]).item()!r}, {np.asarray(iid[j]).item()!r}) "
+            f"appears {count} times; aggregate them first."
         )
 
 

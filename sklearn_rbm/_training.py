@@ -29,6 +29,9 @@ from ._engine import (
 from ._utils import blas_controller, data_moments, sigmoid
 from .exceptions import DivergenceError
 
+#: entries of ``TrainState.cache`` that are pickled with the model
+_KEPT_CACHE = ("log_z",)
+
 
 @dataclass
 class TrainState:
@@ -53,6 +56,14 @@ class TrainState:
         new = copy.deepcopy(self)
         new.cache = {}
         return new
+
+    def __getstate__(self):
+        # pickled (and skops) state keeps the costly log Z estimate but not
+        # the serving caches (the recommender's user x item CSR, hidden
+        # probabilities): cheap to rebuild, and a CSR is no type skops trusts
+        state = self.__dict__.copy()
+        state["cache"] = {k: v for k, v in self.cache.items() if k in _KEPT_CACHE}
+        return state
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ format: a zip of JSON and ``.npy`` files that is loaded by reconstructing only
 types on an explicit allow-list, so a tampered file cannot run arbitrary code
 the way a pickle can. The allow-list is :func:`trusted_types`: every estimator
 class exported by ``sklearn_rbm`` and the private classes their fitted state
-holds (listed in :data:`STATE_TYPES`). numpy arrays, numpy scalars,
-``numpy.random.Generator`` / its bit generators and scipy sparse matrices are
-trusted by skops itself. ``trusted=True`` is never used.
+holds (listed in :data:`STATE_TYPES`). numpy arrays and scalars,
+``numpy.random.Generator`` / its bit generators and scikit-learn's own
+estimators (a ``Pipeline`` around an RBM, say) are trusted by skops itself;
+scipy sparse matrices are not, and no fitted state holds one (derived
+caches, such as the recommender's user x item matrix, are left out of the
+saved state). ``trusted=True`` is never used.
 
 A file holds the sklearn_rbm version that wrote it; loading it under a
 different version warns with
@@ -101,8 +104,9 @@ def load(path, trusted=None):
         A file written by :func:`save`.
     trusted : sequence of str, default=None
         Extra fully qualified type names to trust on top of
-        :func:`trusted_types` (for example the classes of a Pipeline that
-        contains an RBM, such as ``"sklearn.pipeline.Pipeline"``).
+        :func:`trusted_types` and those skops trusts itself (numpy and
+        scikit-learn types), for example the class of a third-party step
+        in a Pipeline that contains an RBM.
         ``True`` is refused: it would trust anything in the file.
 
     Returns

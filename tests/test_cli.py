@@ -188,7 +188,12 @@ def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypat
 
     monkeypatch.setattr(cli.importlib, "import_module", no_persistence)
     path, X, _ = ratings
-    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+    # a name with another suffix is refused, never silently renamed (the
+    # renamed file might hold another model); a bare name gets the suffix
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops"), *FAST]) == 2
+    assert "ending in .joblib" in capsys.readouterr().err
+    assert not list(tmp_path.glob("m.*"))
+    assert main(["fit", str(path), "-o", str(tmp_path / "m"), *FAST]) == 0
     assert (tmp_path / "m.joblib").is_file()
     assert "m.joblib" in capsys.readouterr().err
 
@@ -294,3 +299,39 @@ def test_fit_keeps_int_user_ids_next_to_string_item_ids(tmp_path, capsys):
 
     est = load_model(model)
     assert est.users_.dtype.kind == "i" and est.items_.dtype.kind == "U"
+
+
+def test_recommend_output_has_no_padding_rows(model, ratings, capsys):
+    # -n above the number of unseen items: only real recommendations, no
+    # seen items scored -inf
+    path, X, _ = ratings
+    n_seen = int(np.sum(X[:, 0] == 0))
+    assert main(["recommend", str(model), "--users", "0", "-n", "1000"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == len(np.unique(X[:, 1])) - n_seen
+    assert not any("inf" in line for line in lines)
+
+
+def test_csv_output_quotes_ids_with_commas(tmp_path, capsys):
+    import csv
+
+    X, y = make_ratings(n_users=30, n_items=20, density=0.4, random_state=0)
+    path = tmp_path / "titles.tsv"
+    rows = [f"u{u}\tToy Story, part {i}\t{r:g}" for (u, i), r in zip(X, y)]
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "m.skops"
+    assert main(["fit", str(path), "-o", str(out), *FAST]) == 0
+    model = sorted(tmp_path.glob("m.*"))[0]
+    capsys.readouterr()
+    assert main(["recommend", str(model), "--users", "u0", "-n", "2"]) == 0
+    parsed = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert {len(r) for r in parsed} == {4}
+    assert parsed[1][2].startswith("Toy Story, part ")
+
+
+def test_utf16_file_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "r.txt"
+    path.write_bytes("1,2,3\n2,3,4\n".encode("utf-16"))
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "UTF-16" in err and len(err.strip().splitlines()) == 1
