@@ -38,6 +38,9 @@ from ._training import (
 from ._utils import atomic, single_blas_thread
 
 _ROW_PARAMS = ("W3", "A", "b", "D")
+#: largest block of cached hidden fields (n_cases x n_components values,
+#: 128 MB in float32); above it predictions recompute them per call
+_FIELD_CACHE_MAX = 2**25
 #: parameters that fix the shapes of the fitted model: predictions use the
 #: fitted values, and partial_fit refuses to continue with other values
 _STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
@@ -1053,16 +1056,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         known = (ucode >= 0) & (icode >= 0)
         if np.any(known):
             case, var = self._orient(ucode[known], icode[known])
-            out[known] = _predict_proba_codes(
-                self._params(),
-                self._store,
-                case,
-                var,
-                self._n_vars,
-                K,
-                exact=self.prediction == "exact",
-                transductive=self.transductive,
-            )
+            out[known] = self._proba_codes(case, var)
         unk = ~known
         if np.any(unk):
             out[unk] = self._fallback_proba(ucode[unk], icode[unk])
@@ -1222,10 +1216,71 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         p = self._params()
         out = np.empty((len(case), p["c"].shape[0]), dtype=p["c"].dtype)
         known = case >= 0
-        batch = self._store.batch(case[known], self._n_vars, len(self.classes_))
-        out[known] = _sparse.hidden_proba(batch, p)
+        out[known] = expit(self._case_field(case[known]))
         out[~known] = expit(p["c"])
         return out
+
+    def _field_cacheable(self):
+        return self._n_cases * self._params()["c"].shape[0] <= _FIELD_CACHE_MAX
+
+    def _case_field(self, case):
+        """Hidden fields ``c + sum of W (+ D)`` of known cases from their
+        stored ratings.
+
+        Cached per case while the model is unchanged (``partial_fit`` starts
+        from an empty cache, and caches are not saved), unless the block of
+        all cases' fields would exceed :data:`_FIELD_CACHE_MAX` values.
+        Computed for at most 4096 new cases at a time.
+        """
+        p = self._params()
+        K = len(self.classes_)
+        cached = self._field_cacheable()
+        if cached:
+            cache = self._state.cache
+            if "case_field" not in cache:
+                n, H = self._n_cases, p["c"].shape[0]
+                cache["case_field"] = (
+                    np.empty((n, H), p["c"].dtype),
+                    np.zeros(n, bool),
+                )
+            F, done = cache["case_field"]
+            todo = np.unique(case[~done[case]])
+        else:
+            todo, inv = np.unique(case, return_inverse=True)
+            F = np.empty((len(todo), p["c"].shape[0]), p["c"].dtype)
+        for s in range(0, len(todo), 4096):
+            cs = todo[s : s + 4096]
+            rows = cs if cached else np.arange(s, s + len(cs))
+            F[rows] = _sparse.hidden_field(self._store.batch(cs, self._n_vars, K), p)
+        if cached:
+            done[todo] = True
+            return F[case]
+        return F[inv]
+
+    def _proba_codes(self, case, var):
+        """``p(v_var = k | case's stored ratings)`` for known code pairs, by
+        the model's ``prediction`` (and ``transductive``) setting."""
+        p = self._params()
+        K = len(self.classes_)
+        exact = self.prediction == "exact"
+        if self.transductive and "D" in p:  # fields depend on the queries
+            return _predict_proba_codes(
+                p,
+                self._store,
+                case,
+                var,
+                self._n_vars,
+                K,
+                exact=exact,
+                transductive=True,
+            )
+        uc, inv = np.unique(case, return_inverse=True)
+        u = self._case_field(uc)
+        if exact:
+            logits = _sparse.exact_log_scores(var, inv, u, p)
+        else:
+            logits = _sparse.visible_logits(var, inv, expit(u), p)
+        return _sparse.softmax_rows(logits.astype(np.float64))
 
     # ------------------------------------------------------------ recommend
     def recommend(self, users, n_items=10, *, exclude_seen=True, chunk_size=256):
@@ -1284,7 +1339,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                     sub = seen[uc[known]]
                     r = np.repeat(known, np.diff(sub.indptr))
                     S[r, sub.indices] = -np.inf
-                top = np.argpartition(-S, n_items - 1, axis=1)[:, :n_items]
+                top = np.argpartition(S, -n_items, axis=1)[:, -n_items:]
                 vals = np.take_along_axis(S, top, axis=1)
                 order = np.argsort(-vals, axis=1, kind="stable")
                 top_all[s : s + chunk_size] = np.take_along_axis(top, order, axis=1)
@@ -1312,7 +1367,6 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         ``prediction="exact"`` sums out the hidden units for every pair,
         which costs ``n_items x K x n_components`` softplus terms per user.
         """
-        p = self._params()
         ni = len(self._items.ids)
         S = np.empty((len(ucode), ni))
         known = ucode >= 0
@@ -1324,18 +1378,16 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         K = len(vals)
         if self.prediction == "exact":
             case, var = self._orient(np.repeat(uk, ni), np.tile(np.arange(ni), len(uk)))
-            prob = _predict_proba_codes(
-                p, self._store, case, var, self._n_vars, K, exact=True
-            )
+            prob = self._proba_codes(case, var)
             S[known] = (prob @ vals).reshape(len(uk), ni)
             return S
         L = self._mean_field_logits(uk)  # (n_users, K, n_items)
         L -= L.max(axis=1, keepdims=True)
         np.exp(L, out=L)
-        num = vals[0] * L[:, 0]
-        for k in range(1, K):
-            num += vals[k] * L[:, k]
-        S[known] = num / L.sum(axis=1)
+        # sums over K by batched products, in L's dtype (no float64 copies)
+        num = np.matmul(vals.astype(L.dtype), L)
+        num /= np.matmul(np.ones(K, L.dtype), L)
+        S[known] = num
         return S
 
     def _mean_field_logits(self, uk):
@@ -1350,26 +1402,25 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         p = self._params()
         K = len(self.classes_)
         cache = self._state.cache
+        # the biases ride in the GEMM: a column of ones meets a column of b
         if self._orientation == "user":
             if "item_weights" not in cache:
                 W3 = _sparse.weights3(p)  # (n_vars, K, H)
-                Wt = np.ascontiguousarray(W3.transpose(1, 0, 2))
-                cache["item_weights"] = (
-                    Wt.reshape(-1, W3.shape[2]),
-                    np.ascontiguousarray(p["b"].T),
-                )
-            Wt, bT = cache["item_weights"]
-            ph = self._case_hidden(uk)  # (n, H)
-            L = (ph @ Wt.T).reshape(len(uk), K, -1)
-            L += bT
-            return L
+                Wb = np.concatenate([W3, p["b"][:, :, None]], axis=2)
+                cache["item_weights"] = np.ascontiguousarray(
+                    Wb.transpose(1, 0, 2)
+                ).reshape(-1, Wb.shape[2])  # (K * n_items, H + 1)
+            Wt = cache["item_weights"]
+            ph = _with_ones(self._case_hidden(uk))  # (n, H + 1)
+            return (ph @ Wt.T).reshape(len(uk), K, -1)
         if "item_hidden" not in cache:
-            cache["item_hidden"] = self._case_hidden(np.arange(len(self._items.ids)))
-        ph_items = cache["item_hidden"]  # (n_items, H)
+            ph = self._case_hidden(np.arange(len(self._items.ids)))
+            cache["item_hidden"] = _with_ones(ph)  # (n_items, H + 1)
+        ph_items = cache["item_hidden"]
         Wu = p["A"][uk] @ p["B"] if "A" in p else p["W3"][uk]  # (n, K, H)
-        L = (Wu.reshape(len(uk) * K, -1) @ ph_items.T).reshape(len(uk), K, -1)
-        L += p["b"][uk][:, :, None]
-        return L
+        Wu = np.concatenate([Wu, p["b"][uk][:, :, None]], axis=2)
+        L = Wu.reshape(len(uk) * K, -1) @ ph_items.T
+        return L.reshape(len(uk), K, -1)
 
     # ------------------------------------------------------------------ fold-in
     def predict_new_user(
@@ -1617,6 +1668,14 @@ def _finish_means(out):
 
 def _expected(proba, classes):
     return proba @ classes
+
+
+def _with_ones(a):
+    """``[a, 1]``: a column of ones appended (a bias term for a GEMM)."""
+    out = np.empty((a.shape[0], a.shape[1] + 1), dtype=a.dtype)
+    out[:, :-1] = a
+    out[:, -1] = 1.0
+    return out
 
 
 def _predict_proba_codes(

@@ -403,12 +403,16 @@ def test_recommend_excludes_seen_and_ranks(fitted, planted):
     assert items2.shape == (1, 5)
 
 
-@pytest.mark.parametrize("orientation", ["user", "item"])
-@pytest.mark.parametrize(
+#: the prediction paths: mean field, exact, factored and conditional models
+VARIANTS = pytest.mark.parametrize(
     "variant",
     [{}, {"prediction": "exact"}, {"rank": 3}, {"conditional": True}],
     ids=["mean_field", "exact", "factored", "conditional"],
 )
+
+
+@pytest.mark.parametrize("orientation", ["user", "item"])
+@VARIANTS
 def test_recommend_scores_are_predictions(planted, orientation, variant):
     # recommend ranks by predict's own value, for every variant: each user's
     # list is the top of predict over all unseen items, in order
@@ -424,6 +428,31 @@ def test_recommend_scores_are_predictions(planted, orientation, variant):
         np.testing.assert_allclose(sc, pred, rtol=0, atol=1e-5)
         full = rec.predict(np.c_[np.full(len(all_items), u), all_items])
         np.testing.assert_allclose(np.sort(sc)[::-1], np.sort(full)[::-1], atol=1e-5)
+
+
+@VARIANTS
+def test_cached_hidden_fields_match_fresh_ones(planted, variant, monkeypatch):
+    # predictions reuse the cases' hidden fields; they must equal the
+    # uncached computation, and a partial_fit must not see stale fields
+    import sklearn_rbm._recommender as rec_module
+
+    X, y = planted
+    kw = dict(n_components=8, max_iter=3, random_state=0, **variant)
+    rec = CategoricalRBMRecommender(**kw).fit(X[:-40], y[:-40])
+    twin = pickle.loads(pickle.dumps(rec))
+    Q = X[::7]
+    cached = (rec.predict(Q), rec.transform(Q), rec.recommend(X[:3, 0], 5)[1])
+    cached_again = rec.predict(Q)  # from the filled cache
+    with monkeypatch.context() as m:
+        m.setattr(rec_module, "_FIELD_CACHE_MAX", 0)
+        fresh = (twin.predict(Q), twin.transform(Q), twin.recommend(X[:3, 0], 5)[1])
+    for a, b in zip(cached, fresh, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(cached_again, fresh[0])
+    rec.partial_fit(X[-40:], y[-40:])
+    twin.partial_fit(X[-40:], y[-40:])
+    np.testing.assert_array_equal(rec.predict(Q), twin.predict(Q))
+    assert not np.array_equal(rec.predict(Q), cached[0])
 
 
 def test_transform_hidden_representation(fitted, planted):
