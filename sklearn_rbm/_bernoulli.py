@@ -273,9 +273,11 @@ def _pseudo_likelihood(X, p, m, rng, max_elems=2**22):
         vi = np.take_along_axis(v, idx, axis=1)
         delta = 1 - 2 * vi  # flip v_i -> 1 - v_i changes v_i by delta
         t = u[:, None, :] + delta[:, :, None] * W.T[idx]
-        dF = -b[idx] * delta - (
-            softplus(t, out=t).sum(axis=2) - softplus(u).sum(axis=1)[:, None]
-        )
+        # sum of per-unit differences (a difference of two large sums loses
+        # ~1e-2 nats in float32 with 2,000 hidden units)
+        softplus(t, out=t)
+        t -= softplus(u)[:, None, :]
+        dF = -b[idx] * delta - t.sum(axis=2, dtype=np.float64)
         # log p(v_i | v_-i) = log sigmoid(F(v') - F(v))
         out[start : start + r] = -softplus(-dF).sum(axis=1) * (d / n_feat)
     return out

@@ -359,7 +359,9 @@ class GaussianBernoulliRBM(_BaseRBM):
             log_z = log_partition_exact(family, params).log_z
             return float(-np.mean(free_energy(family, X, params)) - log_z)
         recon = visible_field(hidden_proba(family, X, params), params)
-        return -float(np.mean(np.sum((X - recon) ** 2, axis=1)))
+        # in float64: squared errors of a diverging float32 model overflow
+        diff = np.asarray(X, dtype=np.float64) - recon
+        return -float(np.mean(np.einsum("ij,ij->i", diff, diff)))
 
     # ------------------------------------------------------------ attributes
     @property

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
 from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -861,7 +862,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                     _predict_proba_codes(state.params, store, vc, vv, n_vars, K),
                     classes,
                 )
-                return -float(np.sqrt(np.mean((pred - vy) ** 2)))
+                return -_rmse(pred, vy)
 
             stopper = EarlyStopping(self.tol, self.n_iter_no_change)
         state, history = run_epochs(
@@ -1159,7 +1160,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 f"score needs at least 2 ratings (R^2 is undefined for {n}); "
                 "got y of length {n}.".format(n=n)
             )
-        return super().score(X, y, sample_weight=sample_weight)
+        y = _check_ratings(y, n)
+        pred = self.predict(X)
+        # R^2 is scale-free: on y / max|y| its sums of squares cannot
+        # overflow (they would for ratings above ~1e154)
+        scale = max(float(np.max(np.abs(y))), np.finfo(float).tiny)
+        return r2_score(y / scale, pred / scale, sample_weight=sample_weight)
 
     def predict_proba(self, X):
         """Distribution of the rating of each pair over ``classes_``.
@@ -1384,10 +1390,15 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         L = self._mean_field_logits(uk)  # (n_users, K, n_items)
         L -= L.max(axis=1, keepdims=True)
         np.exp(L, out=L)
-        # sums over K by batched products, in L's dtype (no float64 copies)
-        num = np.matmul(vals.astype(L.dtype), L)
-        num /= np.matmul(np.ones(K, L.dtype), L)
+        # sums over K by batched products, in L's dtype (no float64 copies),
+        # of the values relative to the lowest one: float32 then keeps the
+        # resolution of the scale's span, not of its offset (ratings 1e6 + k)
+        rel = vals - vals[0]
+        dt = L.dtype if rel[-1] < 1e30 else np.float64
+        num = np.matmul(rel.astype(dt), L)
+        num /= np.matmul(np.ones(K, dt), L)
         S[known] = num
+        S[known] += vals[0]
         return S
 
     def _mean_field_logits(self, uk):
@@ -1668,6 +1679,16 @@ def _finish_means(out):
 
 def _expected(proba, classes):
     return proba @ classes
+
+
+def _rmse(pred, y):
+    """Root mean squared error that cannot overflow (huge rating values)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = np.asarray(pred, dtype=np.float64) - y
+    top = float(np.max(np.abs(err))) if len(err) else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(np.mean((err / top) ** 2)))
 
 
 def _with_ones(a):

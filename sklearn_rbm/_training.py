@@ -688,7 +688,11 @@ def minibatches(n_samples, batch_size, rng=None):
 
 class EarlyStopping:
     """Stop when the monitored score has not improved by ``tol`` for
-    ``n_iter_no_change`` epochs; remembers the best state to restore."""
+    ``n_iter_no_change`` epochs; remembers the best state to restore.
+
+    As in scikit-learn's ``MLPClassifier``: ``tol`` only drives the patience
+    counter, and the kept state is the best-scoring epoch (any improvement).
+    """
 
     def __init__(self, tol, n_iter_no_change):
         self.tol = tol
@@ -700,13 +704,12 @@ class EarlyStopping:
 
     def update(self, score, state, epoch):
         """Record ``score``; return True when training should stop."""
-        if score > self.best_score + self.tol:
+        progress = score > self.best_score + self.tol
+        if score > self.best_score:
             self.best_score = score
             self.best_state = state.copy()
             self.best_epoch = epoch
-            self._bad = 0
-        else:
-            self._bad += 1
+        self._bad = 0 if progress else self._bad + 1
         return self._bad >= self.n_iter_no_change
 
 

@@ -269,8 +269,35 @@ def test_early_stopping_stops_and_keeps_best(binary_digits):
         random_state=0,
     ).fit(X)
     assert rbm.n_iter_ < 200
-    assert len(rbm.validation_scores_) == rbm.n_iter_
-    assert np.all(np.isfinite(rbm.validation_scores_))
+    scores = np.asarray(rbm.validation_scores_)
+    assert len(scores) == rbm.n_iter_
+    assert np.all(np.isfinite(scores))
+    # the best epoch is neither the last one nor one that improved by tol:
+    # keeping the last model, or only tol-sized improvements, fails below
+    best = int(np.argmax(scores))
+    assert best < len(scores) - 1
+    assert scores[best] - np.max(scores[:best]) < 0.5
+    # rebuild the validation split fit made (first draw of the seeded
+    # generator: a permutation, validation rows first)
+    n = X.shape[0]
+    n_val = int(round(0.1 * n))
+    seed = np.random.RandomState(0).randint(2**31 - 1)
+    X_val = X[np.random.default_rng(seed).permutation(n)[:n_val]]
+    # the monitor: pseudo-likelihood over 32 features per row drawn by
+    # default_rng(0), scaled by 64 / 32; here from free energies of the
+    # kept model's public parameters
+    W, b, c = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_
+
+    def free_energy(v):
+        return -v @ b - np.logaddexp(0, v @ W.T + c).sum(axis=-1)
+
+    idx = np.argsort(np.random.default_rng(0).random(X_val.shape), axis=1)[:, :32]
+    flipped = np.repeat(X_val[:, None, :], 32, axis=1)  # (n_val, 32, 64)
+    rows = np.arange(n_val)[:, None]
+    flipped[rows, np.arange(32), idx] = 1 - flipped[rows, np.arange(32), idx]
+    dF = free_energy(flipped) - free_energy(X_val)[:, None]
+    pl = -np.logaddexp(0, -dF).sum(axis=1) * (64 / 32)
+    np.testing.assert_allclose(np.mean(pl), scores[best], rtol=0, atol=1e-10)
 
 
 def test_get_feature_names_out_and_set_output(binary_digits):

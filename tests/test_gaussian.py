@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from scipy import integrate
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 from sklearn.datasets import load_digits
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -311,14 +311,25 @@ def test_variance_floor():
         n_components=4, min_variance=0.05, max_iter=5, random_state=0
     ).fit(X)
     assert np.all(rbm.variances_ >= 0.05 * (1 - 1e-12))
+    # the constant feature sits exactly on the floor; the others (0.28 and
+    # 0.24 measured) are left alone
+    np.testing.assert_allclose(rbm.variances_[1], 0.05, rtol=1e-6)
+    assert np.all(rbm.variances_[[0, 2]] > 0.1)
     assert np.isfinite(rbm.score(X))
 
 
 def test_transform_inverse_transform_free_energy(digits):
     rbm = GaussianBernoulliRBM(n_components=6, max_iter=2, random_state=0)
     H = rbm.fit_transform(digits[:300])
-    assert H.shape == (300, 6) and np.all((H > 0) & (H < 1))
+    assert H.shape == (300, 6)
     W, b = rbm.components_, rbm.intercept_visible_
+    # p(h = 1 | v) = sigmoid(c + W (v / sigma^2))
+    np.testing.assert_allclose(
+        H,
+        expit(rbm.intercept_hidden_ + (digits[:300] / rbm.variances_) @ W.T),
+        rtol=1e-12,
+        atol=1e-14,
+    )
     np.testing.assert_allclose(rbm.inverse_transform(H), b + H @ W)
     F = rbm.free_energy(digits[:10])
     np.testing.assert_allclose(
@@ -335,6 +346,12 @@ def test_transform_inverse_transform_free_energy(digits):
         rbm.inverse_transform(H[:, :3])
     V = rbm.sample(4, n_steps=5, random_state=0, return_mean=True)
     assert V.shape == (4, digits.shape[1])
+    # E[v | h] = b + W'h at the chains' last binary hidden states: each row
+    # is b + h @ W for one of the 2**6 states h
+    means = b + binary_states(6) @ W
+    dist = np.linalg.norm(V[:, None, :] - means[None, :, :], axis=2)
+    np.testing.assert_allclose(dist.min(axis=1), 0.0, atol=1e-12)
+    assert np.all(np.sort(dist, axis=1)[:, 1] > 1e-3)  # a unique match
 
 
 def test_set_output_pandas(digits):
@@ -380,13 +397,15 @@ def test_sparse_input_rejected():
         GaussianBernoulliRBM(n_components=2).fit(X)
 
 
-def test_early_stopping_monitors_exact_log_likelihood(digits):
+@pytest.mark.parametrize("tol", [1e-4, 0.5])
+def test_early_stopping_monitors_exact_log_likelihood(digits, tol):
     rbm = GaussianBernoulliRBM(
         n_components=8,
         learning_rate=1e-2,
         max_iter=15,
         early_stopping=True,
         n_iter_no_change=3,
+        tol=tol,
         random_state=0,
     ).fit(digits)
     scores = rbm.validation_scores_
@@ -395,6 +414,18 @@ def test_early_stopping_monitors_exact_log_likelihood(digits):
     # it improves on the initial model's
     assert max(scores) > scores[0]
     assert all(s < 0 for s in scores)
+    best = int(np.argmax(scores))
+    if tol == 1e-4:  # the best epoch is not the last: keeping the last fails
+        assert best < len(scores) - 1
+    else:  # the best epoch improved by less than tol, yet it is the one kept
+        assert 0 < max(scores) - max(scores[:best]) < tol
+    # rebuild the validation split fit made (first draw of the seeded
+    # generator: a permutation, validation rows first); the kept model's
+    # exact log-likelihood on it is the best monitored score
+    n = digits.shape[0]
+    seed = np.random.RandomState(0).randint(2**31 - 1)
+    X_val = digits[np.random.default_rng(seed).permutation(n)[: int(round(0.1 * n))]]
+    np.testing.assert_allclose(rbm.score(X_val), max(scores), rtol=0, atol=1e-10)
 
 
 def test_noise_initialised_cd_learns(digits):
@@ -420,7 +451,9 @@ def test_partial_fit_continues(digits):
 
 def test_max_grad_norm_clips_updates():
     rng = np.random.default_rng(10)
-    X = rng.normal(size=(100, 5)) * 50.0  # unscaled: huge gradients
+    # with s(v) = v / sigma^2 and sigma^2 the data's variance, the weight
+    # gradient grows as the data shrink: 1e-3 makes ||grad W|| about 1.2
+    X = rng.normal(size=(100, 5)) * 1e-3
     common = {
         "n_components": 3,
         "max_iter": 1,
@@ -438,8 +471,19 @@ def test_max_grad_norm_clips_updates():
         .fit(X)
         .components_
     )
+    # momentum and weight decay are 0: one full batch moves W by lr * grad,
+    # and the clipped gradient has norm exactly max_grad_norm
+    W_free = GaussianBernoulliRBM(**common).fit(X).components_
+    W_huge = GaussianBernoulliRBM(max_grad_norm=1e9, **common).fit(X).components_
     W1 = GaussianBernoulliRBM(max_grad_norm=1.0, **common).fit(X).components_
-    assert np.linalg.norm(W1 - W0) <= 0.1 * 1.0 * (1 + 1e-6)
+    step_free = np.linalg.norm(W_free - W0)
+    assert step_free > 0.1 * 1.0 * 1.1  # the clip is active
+    np.testing.assert_allclose(W_huge, W_free, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.linalg.norm(W1 - W0), 0.1 * 1.0, rtol=1e-6)
+    # clipping rescales the gradient, it does not change its direction
+    np.testing.assert_allclose(
+        W1 - W0, (W_free - W0) * (0.1 / step_free), rtol=1e-6, atol=1e-12
+    )
 
 
 @parametrize_with_checks(

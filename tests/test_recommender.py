@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.special import expit, logsumexp
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_rbm import CategoricalRBMRecommender, _sparse
@@ -304,16 +305,25 @@ def test_fold_in_training_user_reproduces_predict(planted, prediction):
 
 def test_fold_in_item_orientation_tracks_predict(planted):
     X, y = planted
-    rec = CategoricalRBMRecommender(orientation="item", random_state=0, **FAST)
+    # learning rate 0.3: at FAST's 0.05 the model's own predictions of a
+    # training user barely vary (std 0.1), the fold-in fits the history better
+    rec = CategoricalRBMRecommender(
+        orientation="item", random_state=0, **dict(FAST, learning_rate=0.3)
+    )
     rec.fit(X, y)
-    user = X[0, 0]
-    mine = X[:, 0] == user
     queries = np.arange(60)
-    got = rec.predict_new_user(X[mine, 1], y[mine], queries)
-    ref = rec.predict(np.c_[np.full(60, user), queries])
-    assert np.corrcoef(got, ref)[0, 1] > 0.8
-    # a new user that rates like a group predicts like the group
-    assert np.all((got >= 1) & (got <= 5))
+    # a new user with a training user's ratings predicts like that user (the
+    # fold-in is penalised and keeps the items' representations, so not
+    # exactly): measured RMS difference <= 0.18 and max 0.47 over 20 users,
+    # while the predictions themselves span 0.8 to 3.4 stars
+    for user in rec.users_[::24]:
+        mine = X[:, 0] == user
+        got = rec.predict_new_user(X[mine, 1], y[mine], queries)
+        ref = rec.predict(np.c_[np.full(60, user), queries])
+        assert np.corrcoef(got, ref)[0, 1] > 0.99
+        assert np.sqrt(np.mean((got - ref) ** 2)) < 0.3, user
+        assert np.max(np.abs(got - ref)) < 0.75, user
+        assert np.ptp(ref) > 0.5
 
 
 @pytest.mark.parametrize("orientation", ["user", "item"])
@@ -348,6 +358,22 @@ def test_predict_proba_and_classes(fitted, planted):
     np.testing.assert_allclose(P @ fitted.classes_, fitted.predict(X[:20]))
 
 
+def _mean_field_item_predict(rec, pairs):
+    """predict of an item-orientation, mean-field model, from its public
+    parameters: sum_k classes_[k] softmax_k(b[u, k] + W[u, k] @ h(item))."""
+    W3 = rec.components_.astype(np.float64)
+    b = rec.intercept_visible_.astype(np.float64)
+    user_pos = {u: j for j, u in enumerate(rec.users_)}
+    H = rec.transform(pairs[:, 1]).astype(np.float64)
+    out = []
+    for (u, _), h in zip(pairs, H):
+        j = user_pos[u]
+        logits = b[j] + W3[j] @ h
+        prob = np.exp(logits - logsumexp(logits))
+        out.append(prob @ rec.classes_)
+    return np.array(out)
+
+
 def test_half_star_classes_string_ids_and_dataframe():
     pd = pytest.importorskip("pandas")
     X, y = make_planted(n_users=40, n_items=30, seed=2)
@@ -358,7 +384,11 @@ def test_half_star_classes_string_ids_and_dataframe():
     rec = CategoricalRBMRecommender(random_state=0, **FAST).fit(df, y)
     np.testing.assert_array_equal(rec.classes_, np.unique(y))
     pred = rec.predict(df.iloc[:10])
-    assert np.all((pred >= 1.0) & (pred <= 3.0))
+    # mean field, item orientation: the expected half-star rating under
+    # softmax_k(b[u, k] + W[u, k] @ p(h | item))
+    np.testing.assert_allclose(
+        pred, _mean_field_item_predict(rec, df.iloc[:10].to_numpy()), atol=1e-6
+    )
     assert list(rec.feature_names_in_) == ["user", "item"]
     items, scores = rec.recommend(["u0", "u1"], n_items=4)
     assert items.shape == (2, 4) and items.dtype.kind == "U"
@@ -456,10 +486,33 @@ def test_cached_hidden_fields_match_fresh_ones(planted, variant, monkeypatch):
 
 
 def test_transform_hidden_representation(fitted, planted):
-    X, _ = planted
-    H = fitted.transform(np.unique(X[:, 1])[:7])  # item orientation: items
+    X, y = planted
+    items = np.unique(X[:, 1])[:7]
+    H = fitted.transform(items)  # item orientation: items
     assert H.shape == (7, 16)
-    assert np.all((H > 0) & (H < 1))
+    # unconditional, unfactored: p(h | item) = sigmoid(c + sum over the
+    # item's training ratings (user u, rating r) of W[u, r]), rebuilt here
+    # from the public parameters and the training pairs
+    W3 = fitted.components_.astype(np.float64)
+    c = fitted.intercept_hidden_.astype(np.float64)
+    assert W3.shape == (len(fitted.users_), len(fitted.classes_), 16)
+    user_pos = {u: j for j, u in enumerate(fitted.users_)}
+    class_pos = {r: k for k, r in enumerate(fitted.classes_)}
+    expected = np.array(
+        [
+            expit(
+                c
+                + sum(
+                    W3[user_pos[X[r, 0]], class_pos[y[r]]]
+                    for r in np.flatnonzero(X[:, 1] == item)
+                )
+            )
+            for item in items
+        ]
+    )
+    np.testing.assert_allclose(H, expected, rtol=0, atol=1e-6)
+    # an unknown item has an empty history
+    np.testing.assert_allclose(fitted.transform([-1])[0], expit(c), atol=1e-6)
     np.testing.assert_allclose(
         fitted.transform(X[:3])[0], fitted.transform([X[0, 1]])[0]
     )
@@ -544,8 +597,15 @@ def test_partial_fit_adds_users_and_items(planted):
     new = np.array([[500, 3], [500, 7], [501, 1000]])
     before = rec.predict(X[:5])
     rec.partial_fit(np.r_[X[2000:], new], np.r_[y[2000:], [5, 4, 1]])
-    assert len(rec.users_) == n_users + 2 or len(rec.users_) > n_users
-    assert 1000 in rec.items_ and 500 in rec.users_
+    # the first call saw only some users: the second adds the rest of the
+    # planted users and the two new ones, each once
+    assert n_users == len(np.unique(X[:2000, 0]))
+    expected_users = np.unique(np.r_[X[:, 0], [500, 501]])
+    assert len(rec.users_) == len(expected_users)
+    np.testing.assert_array_equal(np.sort(rec.users_), expected_users)
+    np.testing.assert_array_equal(
+        np.sort(rec.items_), np.unique(np.r_[X[:, 1], [3, 7, 1000]])
+    )
     assert not np.array_equal(before, rec.predict(X[:5]))
     assert np.isfinite(rec.predict(np.array([[500, 7], [501, 1000]]))).all()
 
@@ -558,7 +618,20 @@ def test_grid_search_and_cross_val_score(planted):
     gs = GridSearchCV(
         est, {"n_components": [4, 8]}, cv=2, scoring="neg_root_mean_squared_error"
     ).fit(X, y)
-    assert gs.best_params_["n_components"] in (4, 8)
+    means = gs.cv_results_["mean_test_score"]
+    assert gs.best_score_ == np.max(means)
+    assert gs.best_params_ == gs.cv_results_["params"][int(np.argmax(means))]
+    # each mean is the mean of its folds' RMSEs, recomputed here by hand
+    folds = list(KFold(2).split(X))
+    for params, mean in zip(gs.cv_results_["params"], means):
+        rmse = []
+        for tr, te in folds:
+            model = clone(est).set_params(**params).fit(X[tr], y[tr])
+            rmse.append(np.sqrt(np.mean((model.predict(X[te]) - y[te]) ** 2)))
+        np.testing.assert_allclose(-np.mean(rmse), mean, rtol=1e-10)
+    # the refit model is a fresh fit on all the data with best_params_
+    fresh = clone(est).set_params(**gs.best_params_).fit(X, y)
+    np.testing.assert_array_equal(gs.best_estimator_.predict(X), fresh.predict(X))
 
 
 # --------------------------------------------------------------- bad input
@@ -799,7 +872,7 @@ def test_many_rating_values_and_int32_ids():
     rec = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=2)).fit(X, y)
     assert len(rec.classes_) == len(np.unique(y)) > 127
     pred = rec.predict(X[:20])
-    assert np.all((pred >= y.min()) & (pred <= y.max()))
+    np.testing.assert_allclose(pred, _mean_field_item_predict(rec, X[:20]), atol=1e-5)
     P = rec.predict_proba(X[:5])
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
 
