@@ -647,8 +647,10 @@ def main(argv=None):
     except CLIError as exc:
         return _error(exc)
     except (ValueError, TypeError) as exc:
-        # invalid hyperparameters (scikit-learn's InvalidParameterError) or data
-        return _error(exc)
+        # invalid hyperparameters (scikit-learn's InvalidParameterError) or
+        # data; the estimator's advice names its parameter, here an option
+        msg = str(exc).replace("set early_stopping=False", "use --no-early-stopping")
+        return _error(msg)
     except MemoryError:
         return _error("out of memory")
     except KeyboardInterrupt:

@@ -84,7 +84,7 @@ def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096
             parts.append(logsumexp(-free_energy(family, v, p)))
     else:
         for h in _hidden_chunks(n_hidden, chunk):
-            terms = h @ p["c"] + family.log_normalizer(visible_field(h, p), p)
+            terms = h @ p["c"] + family.log_normalizer_of_hidden(h @ p["W"], p)
             parts.append(logsumexp(terms))
     return LogPartition(log_z=float(logsumexp(parts)), std_err=0.0, method="exact")
 
@@ -115,7 +115,7 @@ def model_stats_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096):
         )
     logits = np.concatenate(
         [
-            h @ p["c"] + family.log_normalizer(visible_field(h, p), p)
+            h @ p["c"] + family.log_normalizer_of_hidden(h @ p["W"], p)
             for h in _hidden_chunks(n_hidden, chunk)
         ]
     )

@@ -51,6 +51,11 @@ class VisibleFamily:
     def log_normalizer(self, field, p):
         raise NotImplementedError
 
+    def log_normalizer_of_hidden(self, hw, p):
+        """``log_normalizer(b + hw)`` from the hidden contribution ``hw = h W``
+        (a family may use ``hw`` directly to avoid cancellation)."""
+        return self.log_normalizer(hw + p["b"], p)
+
     def mean(self, field, p):
         raise NotImplementedError
 
@@ -184,6 +189,15 @@ class Gaussian(VisibleFamily):
         b = p["b"]
         const = 0.5 * float(np.sum(LOG_2PI + lv))
         return const + 0.5 * ((field * field - b * b) @ prec)
+
+    def log_normalizer_of_hidden(self, hw, p):
+        # (b + hw)^2 - b^2 = hw (2 b + hw): no cancellation for data with a
+        # large offset b (with b = 1e6 and a 1e-3 std the squared form lost
+        # about 20 nats of log Z)
+        lv = p["log_var"]
+        prec = np.exp(-lv)
+        const = 0.5 * float(np.sum(LOG_2PI + lv))
+        return const + 0.5 * ((hw * (2.0 * p["b"] + hw)) @ prec)
 
     def mean(self, field, p):
         return field.copy()

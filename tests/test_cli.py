@@ -337,3 +337,13 @@ def test_utf16_file_is_a_clear_error(tmp_path, capsys):
     assert main(["fit", str(path), "-o", str(tmp_path / "m.skops")]) == 2
     err = capsys.readouterr().err
     assert "UTF-16" in err and len(err.strip().splitlines()) == 1
+
+
+def test_too_few_ratings_for_early_stopping_names_the_option(tmp_path, capsys):
+    # the estimator's advice names its Python parameter; the CLI names its
+    # own option
+    path = tmp_path / "two.csv"
+    path.write_text("1,1,3\n2,1,4\n")
+    assert main(["fit", str(path), "-o", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "--no-early-stopping" in err and "early_stopping=False" not in err
