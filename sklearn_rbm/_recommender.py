@@ -39,6 +39,8 @@ from ._training import (
 from ._utils import atomic, single_blas_thread
 
 _ROW_PARAMS = ("W3", "A", "b", "D")
+#: more distinct rating values than this in fit warns (continuous ratings?)
+_MANY_CLASSES = 50
 #: largest block of cached hidden fields (n_cases x n_components values,
 #: 128 MB in float32); above it predictions recompute them per call
 _FIELD_CACHE_MAX = 2**25
@@ -801,6 +803,15 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         users = _IdIndex(np.unique(uid))
         items = _IdIndex(np.unique(iid))
         classes = np.unique(r)
+        if len(classes) > _MANY_CLASSES:
+            warnings.warn(
+                f"y has {len(classes)} distinct rating values; each one is a "
+                f"softmax class, so every visible unit gets {len(classes)} x "
+                f"n_components weights. Continuous ratings should be rounded "
+                "to a scale first (e.g. np.round(2 * y) / 2 for half stars).",
+                UserWarning,
+                stacklevel=2,
+            )
         ucode, icode = users.codes(uid), items.codes(iid)
         _check_duplicates(ucode, icode, len(items.ids), uid, iid)
         del uid, iid
