@@ -27,12 +27,12 @@ from ._training import (
     EarlyStopping,
     Settings,
     TrainState,
-    _catch_up,
     check_finite,
     continued_learning_rate,
     flush_rows,
     init_lazy,
     lazy_row_update,
+    lazy_rows_current,
     run_epochs,
     training_errstate,
 )
@@ -754,15 +754,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             batch = store.batch(idx, n_vars, K)
             if len(batch.var) == 0:
                 return
-            # the rows this minibatch reads must be current before its CD
-            # statistics: apply the momentum / decay steps they missed (as
-            # lazy_row_update would, but before the gradients, not after),
-            # so that the lazy path equals the dense update up to rounding
-            lz = state.lazy
-            if lz.get("coef") != (lr, momentum):
-                flush_rows(state, names, decay)
-                lz["coef"] = (lr, momentum)
-            _catch_up(state, names, batch.local()[0], decay)
+            lazy_rows_current(state, names, batch.local()[0], lr, momentum, decay)
             ph_pos, k_neg, ph_neg = _sparse.cd_statistics(
                 batch, state.params, T, state.rng, mean_field
             )

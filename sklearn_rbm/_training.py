@@ -551,6 +551,26 @@ def _dense_rows_step(w2, v2, rows, g2, lr, momentum, a):
         axpy(vr, wr)  # w += v
 
 
+def _sync_coef(state, names, lr, momentum, decay):
+    """Missed steps are replayed with one ``(lr, momentum)``: flush on a change."""
+    if state.lazy.get("coef") != (lr, momentum):
+        flush_rows(state, names, decay)
+        state.lazy["coef"] = (lr, momentum)
+
+
+def lazy_rows_current(state, names, rows, lr, momentum, decay):
+    """Bring ``rows`` of the row-sparse parameters ``names`` up to date
+    before a minibatch reads them.
+
+    The CD statistics of a minibatch must see its rows after the momentum
+    and weight-decay steps they missed, as the dense update would; then
+    :func:`lazy_row_update` equals the dense step up to rounding (before,
+    statistics at stale rows differed by up to 5e-2 after an epoch).
+    """
+    _sync_coef(state, names, lr, momentum, decay)
+    _catch_up(state, names, rows, decay)
+
+
 def lazy_row_update(
     state, rows, row_grads, dense_grads, lr, momentum, decay, dense_fraction=0.4
 ):
@@ -567,14 +587,13 @@ def lazy_row_update(
     (cheaper than gathering). ``dense_grads`` are always updated densely.
     ``decay`` maps parameter names to their L2 coefficient (default 0).
     The arrays in ``row_grads`` may be overwritten.
-    Call :func:`flush_rows` before reading the parameters; a change of ``lr``
-    or ``momentum`` flushes automatically.
+    Call :func:`lazy_rows_current` on the rows a step reads before computing
+    its gradient, and :func:`flush_rows` before reading all the parameters;
+    a change of ``lr`` or ``momentum`` flushes automatically.
     """
     lz = state.lazy
     names = tuple(row_grads)
-    if lz.get("coef") != (lr, momentum):
-        flush_rows(state, names, decay)
-        lz["coef"] = (lr, momentum)
+    _sync_coef(state, names, lr, momentum, decay)
     n_rows = lz["last"].shape[0]
     dense = len(rows) >= dense_fraction * n_rows
     if dense:
