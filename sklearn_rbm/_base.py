@@ -37,6 +37,7 @@ from ._training import (
     check_finite,
     continued_learning_rate,
     init_chains,
+    init_offsets,
     init_state,
     run_epochs,
     training_errstate,
@@ -411,9 +412,7 @@ class _BaseRBM(
         if not settings.centering:
             state.offsets = None
         elif state.offsets is None:
-            dtype = p["W"].dtype
-            mu = np.asarray(family.scale(X, p).mean(axis=0), dtype=dtype).ravel()
-            state.offsets = (mu, np.full(p["W"].shape[0], 0.5, dtype=dtype))
+            state.offsets = init_offsets(family, p, X)
 
     def _partial_pass(self, step, n_samples, lr, momentum, k, batch_size):
         for start in range(0, n_samples, batch_size):

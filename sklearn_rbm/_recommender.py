@@ -1284,12 +1284,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 transductive=True,
             )
         uc, inv = np.unique(case, return_inverse=True)
-        u = self._case_field(uc)
-        if exact:
-            logits = _sparse.exact_log_scores(var, inv, u, p)
-        else:
-            logits = _sparse.visible_logits(var, inv, expit(u), p)
-        return _sparse.softmax_rows(logits.astype(np.float64))
+        return _proba_from_fields(var, inv, self._case_field(uc), p, exact)
 
     # ------------------------------------------------------------ recommend
     def recommend(self, users, n_items=10, *, exclude_seen=True, chunk_size=256):
@@ -1723,10 +1718,15 @@ def _predict_proba_codes(
                 shape=(len(cs), n_vars),
             )
         u = _sparse.hidden_field(batch, p, extra)
-        if exact:
-            logits = _sparse.exact_log_scores(var[sel], rows, u, p)
-        else:
-            ph = expit(u)
-            logits = _sparse.visible_logits(var[sel], rows, ph, p)
-        out[sel] = _sparse.softmax_rows(logits.astype(np.float64))
+        out[sel] = _proba_from_fields(var[sel], rows, u, p, exact)
     return out
+
+
+def _proba_from_fields(var, rows, u, p, exact):
+    """``p(v_var = k | hidden fields u[rows])``: hidden units summed out
+    (``exact``) or through their mean-field probabilities."""
+    if exact:
+        logits = _sparse.exact_log_scores(var, rows, u, p)
+    else:
+        logits = _sparse.visible_logits(var, rows, expit(u), p)
+    return _sparse.softmax_rows(logits.astype(np.float64))
