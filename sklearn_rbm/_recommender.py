@@ -27,6 +27,7 @@ from ._training import (
     EarlyStopping,
     Settings,
     TrainState,
+    adam_row_update,
     check_finite,
     continued_learning_rate,
     flush_rows,
@@ -404,6 +405,26 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         rating distribution towards uniform). It regularises the biases of
         variables with few ratings; 0.03 lowered the validation RMSE of both
         orientations on MovieLens (``benchmarks/README.md``).
+    fine_tune_iter : int, default=0
+        Epochs of discriminative fine-tuning after the ``max_iter`` epochs
+        of CD: the deterministic predictor of :meth:`predict` (``p(h | V)``
+        then the softmax over ratings, ``prediction="mean_field"``) is
+        trained by backpropagation to minimise the squared error of the
+        expected rating on the training ratings, every rating being an input
+        and a target (as in an autoencoder), with Adam on the touched rows.
+        CD is the pretraining. Requires ``prediction="mean_field"``. With
+        early stopping, the held-out ratings are monitored through both
+        phases and the best epoch of either is kept. :meth:`partial_fit` on
+        a fine-tuned model runs fine-tuning passes. 0 (the default) is the
+        paper's generatively trained RBM.
+    fine_tune_learning_rate : float, default=1e-3
+        Adam step size of fine-tuning.
+    fine_tune_alpha : float, default=25.0
+        L2 penalty ``alpha / 2 ||W||^2`` on ``W`` (``A``, ``B``) and ``D``
+        during fine-tuning, against the *sum* of squared errors over the
+        training ratings (as AutoRec's lambda), so one value suits data sets
+        of different sizes: the validation optimum was about 25 on both
+        MovieLens 100K and 1M.
     learning_rate_schedule : {"constant", "linear"}, default="linear"
         ``"linear"`` decays the learning rate to zero over ``max_iter`` epochs.
     negative_visible : {"sample", "mean_field"}, default="mean_field"
@@ -533,6 +554,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         "momentum_schedule": [StrOptions({"constant", "warmup"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "visible_bias_decay": [Interval(Real, 0, None, closed="left")],
+        "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
+        "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "negative_visible": [StrOptions({"sample", "mean_field"})],
         "prediction": [StrOptions({"mean_field", "exact"})],
@@ -561,6 +585,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         momentum_schedule="warmup",
         weight_decay=0.003,
         visible_bias_decay=0.0,
+        fine_tune_iter=0,
+        fine_tune_learning_rate=1e-3,
+        fine_tune_alpha=25.0,
         learning_rate_schedule="linear",
         negative_visible="mean_field",
         prediction="mean_field",
@@ -585,6 +612,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         self.momentum_schedule = momentum_schedule
         self.weight_decay = weight_decay
         self.visible_bias_decay = visible_bias_decay
+        self.fine_tune_iter = fine_tune_iter
+        self.fine_tune_learning_rate = fine_tune_learning_rate
+        self.fine_tune_alpha = fine_tune_alpha
         self.learning_rate_schedule = learning_rate_schedule
         self.negative_visible = negative_visible
         self.prediction = prediction
@@ -769,6 +799,55 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         names = tuple(n for n in _ROW_PARAMS if n in state.params)
         flush_rows(state, names, self._decay())
 
+    def _check_fine_tune(self):
+        if self.fine_tune_iter > 0 and self.prediction != "mean_field":
+            raise ValueError(
+                "fine_tune_iter > 0 trains the mean-field predictor; it "
+                f"requires prediction='mean_field', got {self.prediction!r}."
+            )
+
+    def _make_fine_tune_step(self, state, store, n_vars, K, classes):
+        """Minibatch step of discriminative fine-tuning (Adam descent on the
+        squared error of the mean-field prediction, on the touched rows)."""
+        values = np.asarray(classes, dtype=np.float64)
+        # the objective is sum of squared errors + alpha / 2 ||W||^2; a step
+        # follows the mean over its minibatch's ratings, so the penalty is
+        # divided by the number of training ratings
+        alpha = float(self.fine_tune_alpha) / max(len(store.var), 1)
+        decay = {"W3": alpha, "A": alpha, "B": alpha, "D": alpha}
+
+        def step(idx, lr, momentum, T):
+            batch = store.batch(idx, n_vars, K)
+            if len(batch.var) == 0:
+                return
+            _, uv, row_g, dense_g = _sparse.predictor_gradients(
+                batch, state.params, values
+            )
+            adam_row_update(state, uv, row_g, dense_g, lr, decay)
+
+        return step
+
+    def _fine_tune_settings(self, n_epochs):
+        return Settings(
+            learning_rate=float(self.fine_tune_learning_rate),
+            momentum=0.0,
+            weight_decay=0.0,
+            cd_steps=1,
+            persistent=False,
+            n_chains=1,
+            centering=False,
+            momentum_schedule="constant",
+            learning_rate_schedule="constant",
+            max_iter=int(n_epochs),
+        )
+
+    def _start_fine_tune(self, state):
+        """CD's pending lazy steps are applied and its momentum dropped (a
+        later CD pass in partial_fit starts from rest)."""
+        self._flush(state)
+        for v in state.velocity.values():
+            v[...] = 0
+
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -790,6 +869,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         self : object
             The fitted recommender.
         """
+        self._check_fine_tune()
         uid, iid, r, names = self._read_training_input(X, y)
         structure = {name: getattr(self, name) for name in _STRUCTURAL}
         users = _IdIndex(np.unique(uid))
@@ -882,6 +962,29 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             score_name="-RMSE",
             epoch_end=lambda: self._flush(state),
         )
+        if self.fine_tune_iter > 0:
+            self._start_fine_tune(state)
+            lr_factor = state.lr_factor  # where partial_fit's CD continues
+            if stopper is not None:
+                # the kept CD epoch stays intact while fine-tuning trains a
+                # copy; the fine-tuning phase gets its own patience
+                state = state.copy()
+                stopper._bad = 0
+            state, more = run_epochs(
+                state,
+                self._make_fine_tune_step(state, store, n_vars, K, classes),
+                n_cases,
+                self._fine_tune_settings(self.fine_tune_iter),
+                batch_size=self.batch_size,
+                n_epochs=self.fine_tune_iter,
+                monitor=monitor,
+                early_stopping=stopper,
+                verbose=self.verbose,
+                name=f"{type(self).__name__} fine-tuning",
+                score_name="-RMSE",
+            )
+            state.lr_factor = lr_factor
+            history = history + more
         full = _Ratings(case, var, k, n_cases) if val.any() else store
         out = self._fitted_attrs(state, full, users, items, classes, ucode, icode, r)
         out["validation_scores_"] = history if monitor is not None else None
@@ -923,7 +1026,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         their weights initialised as in fit), then one epoch of CD updates
         runs over the cases that appear in the batch, each with its complete
         rating history, in minibatches of ``batch_size`` in the given order.
-        The first call on an unfitted model initialises it from the batch.
+        A fine-tuned model (``fine_tune_iter > 0``) runs a fine-tuning pass
+        at ``fine_tune_learning_rate`` instead: a CD pass would pull it back
+        towards the generative fit (on MovieLens 100K u1, a CD pass over 5%
+        of the ratings took a fine-tuned model from 0.9155 to 0.9352 RMSE; a
+        fine-tuning pass to 0.9167, and 0.9136 at rate 1e-3).
+        The first call on an unfitted model initialises it from the batch
+        (one CD epoch, then one fine-tuning epoch if ``fine_tune_iter > 0``).
         Rating values must be among ``classes_``, and ids of the type of
         the fitted ids. The structural parameters (``orientation``,
         ``n_components``, ``rank``, ``conditional``, ``dtype``) must be those
@@ -951,17 +1060,20 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             The updated recommender.
         """
         if not hasattr(self, "_state"):
-            es, mi = self.early_stopping, self.max_iter
+            es, mi, ft = self.early_stopping, self.max_iter, self.fine_tune_iter
             try:
                 self.early_stopping, self.max_iter = False, 1
+                self.fine_tune_iter = min(ft, 1)
                 self.fit(X, y)
             finally:
                 self.early_stopping, self.max_iter = es, mi
+                self.fine_tune_iter = ft
             return self
         # scikit-learn skips parameter validation in partial_fit once fitted;
         # set_params(...) between calls must still be checked (cheap)
         self._validate_params()
         self._check_structure()
+        self._check_fine_tune()
         uid, iid, r, names = self._read_training_input(X, y)
         if not sp.issparse(X):
             self._check_names(names, stacklevel=5)
@@ -1006,6 +1118,11 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                     state.velocity[name] = np.concatenate(
                         [state.velocity[name], np.zeros_like(val)]
                     )
+                    for moments in (state.adam.get("m", {}), state.adam.get("v", {})):
+                        if name in moments:
+                            moments[name] = np.concatenate(
+                                [moments[name], np.zeros_like(val)]
+                            )
             state.lazy["last"] = np.concatenate(
                 [state.lazy["last"], np.full(n_new, state.lazy["t"], np.int64)]
             )
@@ -1030,6 +1147,14 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         T = settings.cd_steps_at(state.n_epochs)
         lr = continued_learning_rate(state, settings)
         with training_errstate():
+            if self.fine_tune_iter > 0:
+                # a fine-tuned model continues its last phase: a CD pass
+                # would pull it back towards the generative fit (MovieLens
+                # 100K u1, a pass over 5% of the ratings: 0.9155 -> 0.9352
+                # with CD, 0.9167 fine-tuning alone)
+                self._start_fine_tune(state)
+                step = self._make_fine_tune_step(state, store, n_vars, K, self.classes_)
+                lr, T = self.fine_tune_learning_rate, 1
             for s in range(0, len(cases), self.batch_size):
                 step(cases[s : s + self.batch_size], lr, settings.momentum, T)
             self._flush(state)

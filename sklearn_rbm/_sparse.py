@@ -269,20 +269,31 @@ def gradients(batch, p, ph_pos, k_neg, ph_neg):
         cnt -= np.bincount(inv * K + k_neg, minlength=len(uv) * K)
     rows_g = {"b": (cnt * scale).astype(dtype).reshape(len(uv), K)}
     dense_g = {"c": (ph_pos.sum(axis=0) - ph_neg.sum(axis=0)) * scale}
+    # r is the same in both phases, so only the hidden statistics differ in D
+    d_hidden = (ph_pos - ph_neg) * scale if "D" in p else None
+    _weight_grads(batch, p, gW, d_hidden, rows_g, dense_g)
+    return uv, rows_g, dense_g
+
+
+def _weight_grads(batch, p, gW, d_hidden, rows_g, dense_g):
+    """Store the gradient ``gW`` of the touched rows of ``W3`` as that of the
+    parameters (``W3``, or ``A`` and ``B`` when factored), and the gradient
+    of ``D`` from the per-case hidden-field gradient ``d_hidden``."""
+    uv, inv = batch.local()
     if "A" in p:
         # dW3 = dA @ B and W3 = A @ B: chain rule through the factorisation
         rows_g["A"] = gW @ p["B"].T
         A_t = p["A"][uv].reshape(-1, p["A"].shape[2])
-        dense_g["B"] = A_t.T @ gW.reshape(-1, H)
+        dense_g["B"] = A_t.T @ gW.reshape(-1, gW.shape[2])
     else:
         rows_g["W3"] = gW
     if "D" in p:
-        # r is the same in both phases, so only the hidden statistics differ
+        # the hidden field has r @ D: dD = r' d_hidden over the touched rows
         r_t = sp.csr_matrix(
-            (np.ones(len(inv), dtype), inv, batch.indptr), shape=(n, len(uv))
+            (np.ones(len(inv), d_hidden.dtype), inv, batch.indptr),
+            shape=(batch.n_rows, len(uv)),
         ).T
-        rows_g["D"] = np.asarray(r_t @ (ph_pos - ph_neg)) * scale
-    return uv, rows_g, dense_g
+        rows_g["D"] = np.asarray(r_t @ d_hidden)
 
 
 def cd_statistics(batch, p, n_steps, rng, mean_field=False):
@@ -311,3 +322,53 @@ def cd_statistics(batch, p, n_steps, rng, mean_field=False):
                 ph_neg.dtype
             )
     return ph_pos, k_neg, ph_neg
+
+
+def predictor_gradients(batch, p, values):
+    """Squared error of the mean-field prediction and its gradient.
+
+    The deterministic predictor of :meth:`predict`: ``h = sigmoid(hidden
+    field of the case's ratings)``, ``p(v_j = k) = softmax_k(b[j, k] + W3[j,
+    k] @ h)`` and the expected rating ``E_j = sum_k values[k] p(v_j = k)``.
+    Every observed entry is both an input (through ``h``) and a target, as
+    in an autoencoder (AutoRec); the loss is the mean over the batch's
+    entries of ``(E_j - values[k_j]) ** 2``.
+
+    Returns ``(sum of squared errors, touched_vars, row_grads,
+    dense_grads)``: gradients of the *mean* loss (descent direction is
+    minus), laid out as in :func:`gradients`.
+    """
+    uv, inv = batch.local()
+    K = batch.K
+    n = len(batch.var)
+    u = hidden_field(batch, p)
+    dtype = u.dtype
+    h = expit(u, out=u)
+    H = h.shape[1]
+    prob = softmax_rows(visible_logits(batch.var, batch.rows, h, p))
+    values = values.astype(dtype, copy=False)
+    E = prob @ values
+    err = E - values[batch.k]
+    # dE/dlogit_k = p_k (values_k - E); the loss is the mean of err ** 2
+    g = prob
+    g *= values - E[:, None]
+    g *= (dtype.type(2.0 / n) * err)[:, None]
+    G = _entries_csr(inv.astype(np.int64), g, batch.indptr, K, len(uv), dtype)
+    # output side: logits = b + W3 h, so dW3 += g h' and dh = g W3
+    W_loc = weights3(p)[uv].reshape(-1, H)
+    du = np.asarray(G @ W_loc)
+    du *= h
+    du *= 1 - h
+    # input side: the hidden field sums the W3 rows of the observed entries,
+    # so dW3 += onehot' du. Both in one product [G; V]' [h; du], with the
+    # transpose converted to CSR (row-streaming, as in `gradients`)
+    V = batch.local_onehot_t(batch.k, dtype).T
+    S_t = sp.vstack([G, V], format="csr").T.tocsr()
+    gW = np.asarray(S_t @ np.concatenate([h, du]))
+    gW = gW.reshape(len(uv), K, H)
+    cols = (inv.astype(np.int64) * K)[:, None] + np.arange(K)
+    gb = np.bincount(cols.ravel(), weights=g.ravel(), minlength=len(uv) * K)
+    rows_g = {"b": gb.astype(dtype).reshape(len(uv), K)}
+    dense_g = {"c": du.sum(axis=0)}
+    _weight_grads(batch, p, gW, du, rows_g, dense_g)
+    return float(err.astype(np.float64) @ err), uv, rows_g, dense_g
