@@ -685,7 +685,8 @@ def adam_row_update(
     moments (the "lazy" Adam of TensorFlow Addons, PyTorch's SparseAdam).
     ``dense_grads`` update whole parameters. ``decay`` maps names to an L2
     coefficient added to their gradient. Moments live in ``state.adam`` (so
-    a pickled model continues bit-identically), created on first use.
+    a pickled model continues bit-identically), created on first use. The
+    gradient arrays may be overwritten.
     """
     ad = state.adam
     if not ad:
@@ -719,7 +720,7 @@ def adam_row_update(
             ad["v"][name] = np.zeros_like(p)
         shape2 = (p.shape[0], -1) if p.ndim > 1 else (1, -1)
         p2, m2, v2 = (a.reshape(shape2) for a in (p, ad["m"][name], ad["v"][name]))
-        g = np.array(g, dtype=p.dtype).reshape(-1, p2.shape[1])  # a private copy
+        g = np.asarray(g, dtype=p.dtype).reshape(-1, p2.shape[1])
         wd = decay.get(name, 0.0)
         n = g.shape[0]
         whole = idx is None or n == p2.shape[0]
