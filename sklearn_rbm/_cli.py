@@ -347,6 +347,8 @@ def _estimator(args):
         batch_size=args.batch_size,
         max_iter=args.max_iter,
         weight_decay=args.weight_decay,
+        fine_tune_iter=args.fine_tune_iter,
+        fine_tune_learning_rate=args.fine_tune_learning_rate,
         early_stopping=not args.no_early_stopping,
         n_iter_no_change=args.n_iter_no_change,
         random_state=args.random_state,
@@ -500,6 +502,18 @@ def _add_hyperparameters(p):
         "--rank", type=int, default=None, help="rank of a factored RBM (None: a full W)"
     )
     g.add_argument("--conditional", action="store_true", help="conditional RBM")
+    g.add_argument(
+        "--fine-tune-iter",
+        type=int,
+        default=0,
+        help="epochs of discriminative fine-tuning of the predictor after CD (0: none)",
+    )
+    g.add_argument(
+        "--fine-tune-learning-rate",
+        type=float,
+        default=1e-3,
+        help="Adam step size of fine-tuning",
+    )
     g.add_argument(
         "--no-early-stopping",
         action="store_true",

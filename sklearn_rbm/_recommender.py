@@ -538,6 +538,15 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     >>> items, scores = rec.recommend([0], n_items=3)
     >>> items.shape
     (1, 3)
+
+    Half of the epochs as discriminative fine-tuning of the predictor:
+
+    >>> tuned = CategoricalRBMRecommender(
+    ...     n_components=8, max_iter=5, fine_tune_iter=5, fine_tune_learning_rate=3e-3,
+    ...     random_state=0,
+    ... ).fit(X, y)
+    >>> tuned.n_iter_
+    10
     """
 
     _parameter_constraints: dict = {

@@ -347,3 +347,14 @@ def test_too_few_ratings_for_early_stopping_names_the_option(tmp_path, capsys):
     assert main(["fit", str(path), "-o", str(tmp_path / "m.skops")]) == 2
     err = capsys.readouterr().err
     assert "--no-early-stopping" in err and "early_stopping=False" not in err
+
+
+def test_fine_tuning_options_reach_the_model(ratings, tmp_path):
+    path, X, _ = ratings
+    model = tmp_path / "ft.skops"
+    opts = ["--fine-tune-iter", "3", "--fine-tune-learning-rate", "0.002"]
+    assert main(["fit", str(path), "-o", str(model), *FAST, *opts]) == 0
+    est = load_model(sorted(tmp_path.glob("ft.*"))[0])  # .joblib without skops
+    assert (est.fine_tune_iter, est.fine_tune_learning_rate) == (3, 0.002)
+    assert est._state.adam["t"] > 0  # the fine-tuning steps ran
+    assert len(est.validation_scores_) == 4 + 3
