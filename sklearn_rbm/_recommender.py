@@ -978,7 +978,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 # the kept CD epoch stays intact while fine-tuning trains a
                 # copy; the fine-tuning phase gets its own patience
                 state = state.copy()
-                stopper._bad = 0
+                stopper.reset_patience()
             state, more = run_epochs(
                 state,
                 self._make_fine_tune_step(state, store, n_vars, K, classes),

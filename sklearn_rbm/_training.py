@@ -805,6 +805,11 @@ class EarlyStopping:
         self.best_epoch = 0
         self._bad = 0
 
+    def reset_patience(self):
+        """Start a new phase of training: the best score and state are kept,
+        the count of epochs without progress restarts."""
+        self._bad = 0
+
     def update(self, score, state, epoch):
         """Record ``score``; return True when training should stop."""
         progress = score > self.best_score + self.tol
