@@ -33,9 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _movielens import ml1m, ml100k_split, random_split
 from bench_recommender import (
     RBM_ML1M,
+    RBM_ML1M_FT,
     RBM_ML1M_USER,
+    RBM_ML1M_USER_FT,
     RBM_ML100K,
+    RBM_ML100K_FT,
     RBM_ML100K_USER,
+    RBM_ML100K_USER_FT,
     SurpriseModel,
 )
 
@@ -45,12 +49,16 @@ SEED = 0
 TOP_N = 10
 
 
-def load(dataset):
+def load(dataset, fine_tuned=False):
     if dataset == "ml1m":
         X, y = ml1m()
+        if fine_tuned:
+            return X, y, RBM_ML1M_FT, RBM_ML1M_USER_FT
         return X, y, RBM_ML1M, RBM_ML1M_USER
     Xtr, ytr, Xte, yte = ml100k_split(1)
     X, y = np.vstack([Xtr, Xte]), np.concatenate([ytr, yte])
+    if fine_tuned:
+        return X, y, RBM_ML100K_FT, RBM_ML100K_USER_FT
     return X, y, RBM_ML100K, RBM_ML100K_USER
 
 
@@ -317,9 +325,14 @@ def main(argv=None):
     ap.add_argument("--no-surprise", action="store_true")
     ap.add_argument("--skip-known", action="store_true")
     ap.add_argument("--skip-new", action="store_true")
+    ap.add_argument(
+        "--fine-tuned",
+        action="store_true",
+        help="the fine-tuned models of bench_recommender.py (*_FT settings)",
+    )
     args = ap.parse_args(argv)
     use_surprise = not args.no_surprise and surprise_installed()
-    X, y, rbm_item, rbm_user = load(args.dataset)
+    X, y, rbm_item, rbm_user = load(args.dataset, args.fine_tuned)
     print(f"## Serving CategoricalRBMRecommender, {args.dataset}: {len(y):,} ratings")
     with threadpool_limits(1, user_api="blas"):
         if not args.skip_known:
