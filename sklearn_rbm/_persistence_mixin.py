@@ -8,6 +8,7 @@ under a different sklearn_rbm version warns with
 :class:`~sklearn_rbm.exceptions.InconsistentVersionWarning`.
 """
 
+import inspect
 import warnings
 
 from .exceptions import InconsistentVersionWarning
@@ -43,4 +44,8 @@ class VersionedStateMixin:
                     original_version=version,
                 )
             )
+        # a model pickled before a parameter was added gets its default
+        for name, par in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and par.default is not par.empty:
+                state.setdefault(name, par.default)
         super().__setstate__(state)

@@ -424,7 +424,11 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         during fine-tuning, against the *sum* of squared errors over the
         training ratings (as AutoRec's lambda), so one value suits data sets
         of different sizes: the validation optimum was about 25 on both
-        MovieLens 100K and 1M.
+        MovieLens 100K and 1M. Errors are measured in rating steps (the mean
+        spacing of ``classes_``), so it does not depend on the units of the
+        ratings. As the weight decay of sparse Adam, it is applied to the
+        rows a minibatch touches, so a variable with few ratings is
+        penalised less often.
     learning_rate_schedule : {"constant", "linear"}, default="linear"
         ``"linear"`` decays the learning rate to zero over ``max_iter`` epochs.
     negative_visible : {"sample", "mean_field"}, default="mean_field"
@@ -818,7 +822,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     def _make_fine_tune_step(self, state, store, n_vars, K, classes):
         """Minibatch step of discriminative fine-tuning (Adam descent on the
         squared error of the mean-field prediction, on the touched rows)."""
+        # errors are measured in rating steps (the mean spacing of classes_:
+        # 1 for 1..5 stars, 0.5 for half stars), so that alpha and Adam's
+        # moments do not depend on the units of the ratings (1e11-sized
+        # ratings overflowed Adam's second moment in float32)
         values = np.asarray(classes, dtype=np.float64)
+        if len(values) > 1:
+            values = values / (np.ptp(values) / (len(values) - 1))
         # the objective is sum of squared errors + alpha / 2 ||W||^2; a step
         # follows the mean over its minibatch's ratings, so the penalty is
         # divided by the number of training ratings
@@ -848,6 +858,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             momentum_schedule="constant",
             learning_rate_schedule="constant",
             max_iter=int(n_epochs),
+            learning_rate_name="fine_tune_learning_rate",
         )
 
     def _start_fine_tune(self, state):
@@ -919,7 +930,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         n_cases, n_vars, K = self_view._n_cases, self_view._n_vars, len(classes)
         n = len(r)
         val = np.zeros(n, dtype=bool)
-        if self.early_stopping and self.max_iter > 0:
+        if self.early_stopping and (self.max_iter > 0 or self.fine_tune_iter > 0):
             n_val = int(round(self.validation_fraction * n))
             if n_val < 1 or n - n_val < 1:
                 raise ValueError(
@@ -972,13 +983,13 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             epoch_end=lambda: self._flush(state),
         )
         if self.fine_tune_iter > 0:
-            self._start_fine_tune(state)
-            lr_factor = state.lr_factor  # where partial_fit's CD continues
             if stopper is not None:
-                # the kept CD epoch stays intact while fine-tuning trains a
-                # copy; the fine-tuning phase gets its own patience
+                # the kept CD epoch (momentum included) stays intact while
+                # fine-tuning trains a copy; the phase gets its own patience
                 state = state.copy()
                 stopper.reset_patience()
+            self._start_fine_tune(state)
+            lr_factor = state.lr_factor  # where partial_fit's CD continues
             state, more = run_epochs(
                 state,
                 self._make_fine_tune_step(state, store, n_vars, K, classes),
@@ -1167,7 +1178,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             for s in range(0, len(cases), self.batch_size):
                 step(cases[s : s + self.batch_size], lr, settings.momentum, T)
             self._flush(state)
-        check_finite(state, settings.learning_rate, where="partial_fit pass")
+        name = "fine_tune_learning_rate" if self.fine_tune_iter > 0 else "learning_rate"
+        check_finite(state, lr, where="partial_fit pass", name=name)
         state.n_epochs += 1
         # --- statistics for the fallback
         values = self.classes_[store.k.astype(np.int64)]

@@ -12,7 +12,7 @@ import copy
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,6 +67,17 @@ class TrainState:
         state["cache"] = {k: v for k, v in self.cache.items() if k in _KEPT_CACHE}
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # a state pickled by an older version lacks the newer fields (e.g.
+        # ``adam``): they take their defaults
+        for f in fields(self):
+            if f.name not in self.__dict__:
+                if f.default_factory is not MISSING:
+                    setattr(self, f.name, f.default_factory())
+                elif f.default is not MISSING:
+                    setattr(self, f.name, f.default)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -91,6 +102,8 @@ class Settings:
     negative_init: str = "data"
     #: per-parameter multipliers of the learning rate, as (name, factor) pairs
     lr_scale: tuple = ()
+    #: the estimator parameter that sets ``learning_rate`` (error messages)
+    learning_rate_name: str = "learning_rate"
 
     def learning_rate_at(self, epoch):
         if self.learning_rate_schedule == "linear":
@@ -746,7 +759,7 @@ def adam_row_update(
     state.n_updates += 1
 
 
-def check_finite(state, learning_rate, where="epoch"):
+def check_finite(state, learning_rate, where="epoch", name="learning_rate"):
     """Raise :class:`DivergenceError` when a parameter has blown up.
 
     Called after every epoch (and every ``partial_fit`` pass); costs one pass
@@ -766,7 +779,7 @@ def check_finite(state, learning_rate, where="epoch"):
         raise DivergenceError(
             f"Training diverged: parameter(s) {', '.join(sorted(bad))} became "
             f"infinite, NaN or too large after {where} {state.n_epochs + 1} with "
-            f"learning_rate={learning_rate!r}. Lower the learning_rate (and/or "
+            f"{name}={learning_rate!r}. Lower the {name} (and/or "
             "momentum and weight_decay) or rescale the data. The previous model "
             "is kept."
         )
@@ -858,7 +871,7 @@ def run_epochs(
                 step(idx, lr, mom, k)
             if epoch_end is not None:
                 epoch_end()
-        check_finite(state, settings.learning_rate)
+        check_finite(state, settings.learning_rate, name=settings.learning_rate_name)
         state.n_epochs += 1
         score = monitor() if monitor is not None else None
         history.append(score)

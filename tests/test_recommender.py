@@ -26,6 +26,7 @@ from sklearn_rbm._training import (
     lazy_row_update,
 )
 from sklearn_rbm._visible import Categorical, binary_states
+from sklearn_rbm.exceptions import DivergenceError
 
 FAST = {
     "n_components": 16,
@@ -1194,6 +1195,9 @@ def test_fine_tuning_lowers_the_error_and_keeps_the_cd_model_when_it_does_not(
     assert len(bad.validation_scores_) == 13
     assert max(bad.validation_scores_[10:]) < max(cd_es.validation_scores_)
     np.testing.assert_array_equal(bad.components_, cd_es.components_)
+    # ... momentum included: a later CD pass continues as from the CD model
+    for name, v in cd_es._state.velocity.items():
+        np.testing.assert_array_equal(bad._state.velocity[name], v)
     assert bad.best_validation_rmse_ == cd_es.best_validation_rmse_
 
 
@@ -1227,9 +1231,9 @@ def test_fine_tuned_model_partial_fit_pickle_and_new_variables(planted):
 @pytest.mark.data
 def test_movielens_100k_fine_tuning_beats_cd_and_survives_partial_fit(ml100k_u1):
     # bench_recommender.py's fine-tuned I-RBM (RBM_ML100K_FT) on u1: 0.9155,
-    # where the CD-only I-RBM gets 0.9215. A partial_fit pass (its CD pass
-    # is followed by a fine-tuning pass) over 5% of the ratings, sent again,
-    # must not undo the fine-tuning.
+    # where the CD-only I-RBM gets 0.9215. A partial_fit pass (on a
+    # fine-tuned model, a fine-tuning pass) over 5% of the ratings, sent
+    # again, must not undo the fine-tuning.
     tr, te = ml100k_u1
     rec = CategoricalRBMRecommender(
         **dict(
@@ -1246,3 +1250,50 @@ def test_movielens_100k_fine_tuning_beats_cd_and_survives_partial_fit(ml100k_u1)
     rec.partial_fit(tr[again, :2], tr[again, 2])
     after = rmse()
     assert after < before + 0.002, (before, after)
+
+
+def test_fine_tuning_edge_cases_found_in_review(planted):
+    X, y = planted
+    kw = dict(FAST, random_state=0)
+    # max_iter=0: the fine-tuning phase alone is still early-stopped
+    rec = CategoricalRBMRecommender(
+        **dict(kw, max_iter=0, fine_tune_iter=4, early_stopping=True)
+    ).fit(X, y)
+    assert len(rec.validation_scores_) == 4
+    assert rec.best_validation_rmse_ == -max(rec.validation_scores_)
+    # divergence names the parameter that set the rate
+    rec.set_params(fine_tune_learning_rate=1e30)
+    with pytest.raises(DivergenceError, match="fine_tune_learning_rate=1e"):
+        rec.partial_fit(X[:300], y[:300])
+
+
+def test_fine_tuning_does_not_depend_on_the_units_of_the_ratings(planted):
+    # errors are measured in rating steps: ratings x 1e11 give the same model
+    # (in float32 they used to overflow Adam's second moment)
+    X, y = planted
+    kw = dict(FAST, fine_tune_iter=3, fine_tune_learning_rate=3e-3, random_state=0)
+    small = CategoricalRBMRecommender(**kw).fit(X, y)
+    big = CategoricalRBMRecommender(**kw).fit(X, y * 1e11)
+    for name, m in big._state.adam["v"].items():
+        assert np.all(np.isfinite(m)), name
+    np.testing.assert_allclose(big.components_, small.components_, rtol=1e-4, atol=1e-6)
+
+
+def test_model_pickled_before_fine_tuning_existed_loads_and_trains(fitted, planted):
+    X, y = planted
+    state = fitted.__getstate__()
+    for name in ("fine_tune_iter", "fine_tune_learning_rate", "fine_tune_alpha"):
+        del state[name]
+    inner = state["_state"].__getstate__()
+    del inner["adam"]
+    state["_state"] = TrainState.__new__(TrainState)
+    state["_state"].__setstate__(inner)
+    old = CategoricalRBMRecommender.__new__(CategoricalRBMRecommender)
+    old.__setstate__(state)
+    assert old.get_params()["fine_tune_alpha"] == 25.0
+    assert old._state.adam == {}
+    np.testing.assert_array_equal(old.predict(X[:50]), fitted.predict(X[:50]))
+    old.set_params(fine_tune_iter=1).partial_fit(
+        np.r_[X[:20], [[999, 0]]], np.r_[y[:20], 3]
+    )
+    assert old._state.adam["t"] > 0
