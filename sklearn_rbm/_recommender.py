@@ -1161,11 +1161,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             n_cases,
         )
         # --- one pass over the touched cases
-        settings = self._settings()
-        step = self._make_step(state, store, n_vars, K)
         cases = np.unique(n_case)
-        T = settings.cd_steps_at(state.n_epochs)
-        lr = continued_learning_rate(state, settings)
         with training_errstate():
             if self.fine_tune_iter > 0:
                 # a fine-tuned model continues its last phase: a CD pass
@@ -1173,13 +1169,20 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 # 100K u1, a pass over 5% of the ratings: 0.9155 -> 0.9352
                 # with CD, 0.9167 fine-tuning alone)
                 self._start_fine_tune(state)
+                settings = self._fine_tune_settings(1)
                 step = self._make_fine_tune_step(state, store, n_vars, K, self.classes_)
-                lr, T = self.fine_tune_learning_rate, 1
+                lr = settings.learning_rate
+            else:
+                settings = self._settings()
+                step = self._make_step(state, store, n_vars, K)
+                lr = continued_learning_rate(state, settings)
+            T = settings.cd_steps_at(state.n_epochs)
             for s in range(0, len(cases), self.batch_size):
                 step(cases[s : s + self.batch_size], lr, settings.momentum, T)
             self._flush(state)
-        name = "fine_tune_learning_rate" if self.fine_tune_iter > 0 else "learning_rate"
-        check_finite(state, lr, where="partial_fit pass", name=name)
+        check_finite(
+            state, lr, where="partial_fit pass", name=settings.learning_rate_name
+        )
         state.n_epochs += 1
         # --- statistics for the fallback
         values = self.classes_[store.k.astype(np.int64)]

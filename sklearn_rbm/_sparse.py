@@ -131,11 +131,13 @@ def ranges(starts, counts):
     return np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
 
 
-def weights3(p):
-    """The ``(n_vars, K, n_hidden)`` weights (the product ``A @ B`` if factored)."""
+def weights3(p, rows=None):
+    """The ``(n_vars, K, n_hidden)`` weights (the product ``A @ B`` if
+    factored), or only their ``rows`` (then only those rows are multiplied)."""
     if "A" in p:
-        return p["A"] @ p["B"]
-    return p["W3"]
+        A = p["A"] if rows is None else p["A"][rows]
+        return A @ p["B"]
+    return p["W3"] if rows is None else p["W3"][rows]
 
 
 def hidden_field(batch, p, extra_obs=None):
@@ -355,7 +357,7 @@ def predictor_gradients(batch, p, values):
     g *= (dtype.type(2.0 / n) * err)[:, None]
     G = _entries_csr(inv.astype(np.int64), g, batch.indptr, K, len(uv), dtype)
     # output side: logits = b + W3 h, so dW3 += g h' and dh = g W3
-    W_loc = weights3(p)[uv].reshape(-1, H)
+    W_loc = weights3(p, uv).reshape(-1, H)
     du = np.asarray(G @ W_loc)
     du *= h
     du *= 1 - h
