@@ -4,10 +4,9 @@ One engine (visible-unit families, Gibbs chains, training loop, log-partition
 estimators) behind thin scikit-learn estimators.
 """
 
-from ._bernoulli import BernoulliRBM
-from ._gaussian import GaussianBernoulliRBM
-from ._partition import LogPartition
-from ._recommender import CategoricalRBMRecommender
+from .engine.partition import LogPartition
+from .estimators import BernoulliRBM, GaussianBernoulliRBM
+from .recommender import CategoricalRBMRecommender
 
 __version__ = "0.1.0.dev0"
 

@@ -35,10 +35,27 @@ import os
 #: Fully qualified names of the private classes found in fitted estimators.
 #: Extend this tuple when an estimator stores a new class in its state.
 STATE_TYPES = (
-    "sklearn_rbm._training.TrainState",
+    "sklearn_rbm.engine.partition.LogPartition",
+    "sklearn_rbm.recommender.ids.IdIndex",
+    "sklearn_rbm.recommender.store.RatingStore",
+    "sklearn_rbm.training.optimizers.AdamState",
+    "sklearn_rbm.training.optimizers.LazyMomentumState",
+    "sklearn_rbm.training.optimizers.MomentumState",
+    "sklearn_rbm.training.state.DenseState",
+    "sklearn_rbm.training.state.RatingState",
+)
+
+#: The names files written by 0.1.0.dev0 give its classes (before the
+#: package layout of the one-engine refactor); they import from thin
+#: re-exports (``sklearn_rbm._compat``), so that those files keep loading.
+LEGACY_TYPES = (
+    "sklearn_rbm._bernoulli.BernoulliRBM",
+    "sklearn_rbm._gaussian.GaussianBernoulliRBM",
     "sklearn_rbm._partition.LogPartition",
+    "sklearn_rbm._recommender.CategoricalRBMRecommender",
     "sklearn_rbm._recommender._IdIndex",
     "sklearn_rbm._recommender._Ratings",
+    "sklearn_rbm._training.TrainState",
 )
 
 #: numpy / scipy types of the fitted state that skops might not trust by
@@ -64,8 +81,8 @@ def _skops_io():
 def trusted_types():
     """The allow-list used by :func:`load`: fully qualified type names.
 
-    Every estimator class in ``sklearn_rbm.__all__``, :data:`STATE_TYPES` and
-    :data:`LIBRARY_TYPES`.
+    Every estimator class in ``sklearn_rbm.__all__``, :data:`STATE_TYPES`,
+    :data:`LEGACY_TYPES` and :data:`LIBRARY_TYPES`.
     """
     from sklearn.base import BaseEstimator
 
@@ -76,7 +93,9 @@ def trusted_types():
         obj = getattr(sklearn_rbm, name, None)
         if isinstance(obj, type) and issubclass(obj, BaseEstimator):
             names.append(f"{obj.__module__}.{obj.__qualname__}")
-    return sorted(set(names) | set(STATE_TYPES) | set(LIBRARY_TYPES))
+    return sorted(
+        set(names) | set(STATE_TYPES) | set(LEGACY_TYPES) | set(LIBRARY_TYPES)
+    )
 
 
 def save(estimator, path):

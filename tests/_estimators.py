@@ -17,8 +17,8 @@ import pytest
 from sklearn.base import BaseEstimator
 
 import sklearn_rbm
-import sklearn_rbm._base
-import sklearn_rbm._sparse
+import sklearn_rbm.recommender.trainer
+import sklearn_rbm.training.cd
 from sklearn_rbm.datasets import make_ratings
 
 
@@ -62,7 +62,7 @@ class Spec:
     incremental: bool = True
     #: (module, function name) called once per minibatch update, monkeypatched
     #: by the interruption test to raise mid-training
-    update_fn: tuple = (sklearn_rbm._base, "cd_update")
+    update_fn: tuple = (sklearn_rbm.training.cd.DenseCD, "update")
     #: callable(spec, n_features) -> (X, y) with 256 rows and n_features
     #: columns, for the BLAS-threads determinism test
     big_data: Callable | None = None
@@ -128,7 +128,7 @@ BERNOULLI = Spec(
 # Filled in and run against main's GaussianBernoulliRBM (gauss merge b13b017)
 # in a scratch copy of the merged tree: persistence and Dask suites pass, the
 # hostile suite passes except two hyperparameter cases to fix in the Gaussian
-# code (see the report): batch_size=10**6 -> MemoryError in cd_update's
+# code (see the report): batch_size=10**6 -> MemoryError in DenseCD.update's
 # max_grad_norm Gram trick ((n + n_chains)^2 matrix), and learning_rate=1e100
 # -> log_var ~1e98 (finite, below the divergence limit) whose exp overflows.
 # LEAD: check after the merge.
@@ -181,7 +181,7 @@ RECOMMENDER = Spec(
     # partial_fit takes new ratings of (possibly new) users and items; a
     # chunk of rows is not a chunk of cases, so Incremental does not apply
     incremental=False,
-    update_fn=(sklearn_rbm._sparse, "cd_statistics"),
+    update_fn=(sklearn_rbm.recommender.trainer, "cd_statistics"),
     methods={
         "fit": "X",
         "partial_fit": "X",

@@ -20,8 +20,8 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
 from sklearn_rbm import BernoulliRBM
-from sklearn_rbm._visible import binary_states
 from sklearn_rbm.datasets import load_nudged_digits
+from sklearn_rbm.engine.families import binary_states
 
 
 def set_random_params(rbm, n_visible, n_hidden, seed, dtype=np.float64):
@@ -546,8 +546,8 @@ def test_concurrent_fits_restore_the_blas_thread_counts(monkeypatch, first_alive
     lives on (as for a pool's worker) when the second fit ends."""
     from threadpoolctl import threadpool_limits
 
-    import sklearn_rbm._base as base
-    from sklearn_rbm._utils import blas_controller
+    import sklearn_rbm.estimators._base as base
+    from sklearn_rbm.training.threads import blas_controller
 
     monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)
     real = base.training_threads

@@ -4,11 +4,25 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from sklearn_rbm._engine import free_energy, gradient, hidden_proba, phase_stats
-from sklearn_rbm._partition import ais_betas, log_partition_ais, log_partition_exact
-from sklearn_rbm._training import Settings, cd_update, cd_update_reference, init_state
-from sklearn_rbm._utils import data_moments
-from sklearn_rbm._visible import Bernoulli, Categorical, Gaussian, binary_states
+from sklearn_rbm.engine.families import Bernoulli, Categorical, Gaussian, binary_states
+from sklearn_rbm.engine.gibbs import free_energy, hidden_proba
+from sklearn_rbm.engine.numerics import data_moments
+from sklearn_rbm.engine.partition import (
+    ais_betas,
+    log_partition_ais,
+    log_partition_exact,
+)
+from sklearn_rbm.engine.statistics import gradient, phase_stats
+from sklearn_rbm.training.cd import DenseCD
+from sklearn_rbm.training.optimizers import MomentumSGD
+from sklearn_rbm.training.reference import cd_update_reference
+from sklearn_rbm.training.state import CDSettings
+
+
+def make_phase(family, *, weight_decay=0.0, max_grad_norm=None, lr_scale=(), **cd):
+    """The dense CD phase: CD settings and momentum SGD."""
+    optimizer = MomentumSGD(weight_decay, max_grad_norm, lr_scale)
+    return DenseCD(family, CDSettings(**cd), optimizer)
 
 
 def random_params(n_visible, n_hidden, seed, scale=1.0):
@@ -156,7 +170,8 @@ def test_fused_update_equals_reference(family, centering, persistent, extra):
         X = (rng.random((40, 7)) < 0.4).astype(float)
     else:
         X = rng.normal(size=(40, 7))
-    settings = Settings(
+    phase = make_phase(
+        family,
         learning_rate=0.05,
         momentum=0.7,
         weight_decay=0.01,
@@ -166,16 +181,18 @@ def test_fused_update_equals_reference(family, centering, persistent, extra):
         centering=centering,
         **extra,
     )
-    a = init_state(family, X, 5, np.float64, settings, np.random.default_rng(1))
+    a = phase.init_state(X, 5, np.float64, np.random.default_rng(1))
     b = a.copy()
     for start in range(0, 40, 10):
-        cd_update(family, a, X[start : start + 10], settings, 0.05, 0.7, 2)
-        cd_update_reference(family, b, X[start : start + 10], settings, 0.05, 0.7, 2)
+        phase.update(a, X[start : start + 10], 0.05, 0.7, 2)
+        cd_update_reference(phase, b, X[start : start + 10], 0.05, 0.7, 2)
     for name in a.params:
         np.testing.assert_allclose(
             a.params[name], b.params[name], atol=1e-12, err_msg=name
         )
-        np.testing.assert_allclose(a.velocity[name], b.velocity[name], atol=1e-12)
+        np.testing.assert_allclose(
+            a.opt.velocity[name], b.opt.velocity[name], atol=1e-12
+        )
     assert a.n_updates == b.n_updates == 4
 
 
@@ -183,7 +200,7 @@ def test_fused_update_equals_reference(family, centering, persistent, extra):
 def test_tanh_sigmoid_matches_expit_to_an_ulp_of_one_half(dtype, tol):
     from scipy.special import expit
 
-    from sklearn_rbm._utils import sigmoid
+    from sklearn_rbm.engine.numerics import sigmoid
 
     x = np.linspace(-60, 60, 100_001).astype(dtype)
     got = sigmoid(x.copy())
@@ -197,7 +214,7 @@ def test_tanh_sigmoid_matches_expit_to_an_ulp_of_one_half(dtype, tol):
 def test_raw_bit_uniforms_are_uniform(dtype, symmetric):
     from scipy import stats
 
-    from sklearn_rbm._utils import uniform
+    from sklearn_rbm.engine.numerics import uniform
 
     rng = np.random.default_rng(3)
     u = uniform(rng, (400, 251), dtype, symmetric=symmetric)
@@ -217,7 +234,7 @@ def test_bernoulli_samples_have_the_conditional_frequencies():
     # the tanh-domain comparison of Bernoulli.sample against sigmoid(field)
     from scipy.special import expit
 
-    from sklearn_rbm._engine import sample_bernoulli
+    from sklearn_rbm.engine.gibbs import sample_bernoulli
 
     field = np.linspace(-4, 4, 9)
     n = 200_000
@@ -235,14 +252,15 @@ def test_bernoulli_samples_have_the_conditional_frequencies():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_weight_update_equals_reference(batch, dtype, monkeypatch):
     # blocks of 2 rows of W (3 blocks for 5 hidden units), thin and thick paths
-    from sklearn_rbm import _training
+    from sklearn_rbm.training import optimizers
 
-    monkeypatch.setattr(_training, "_BLOCK_THIN", 14)
-    monkeypatch.setattr(_training, "_BLOCK_THICK", 14)
-    monkeypatch.setattr(_training, "_THIN_ROWS", 32)
+    monkeypatch.setattr(optimizers, "_BLOCK_THIN", 14)
+    monkeypatch.setattr(optimizers, "_BLOCK_THICK", 14)
+    monkeypatch.setattr(optimizers, "_THIN_ROWS", 32)
     rng = np.random.default_rng(0)
     X = (rng.random((120, 7)) < 0.4).astype(dtype)
-    settings = Settings(
+    phase = make_phase(
+        Bernoulli(),
         learning_rate=0.05,
         momentum=0.9,
         weight_decay=0.01,
@@ -251,24 +269,23 @@ def test_blocked_weight_update_equals_reference(batch, dtype, monkeypatch):
         n_chains=batch,
         centering=True,
     )
-    family = Bernoulli()
-    a = init_state(family, X, 5, dtype, settings, np.random.default_rng(1))
+    a = phase.init_state(X, 5, dtype, np.random.default_rng(1))
     b = a.copy()
     for start in range(0, 120, batch):
-        cd_update(family, a, X[start : start + batch], settings, 0.05, 0.9, 1)
-        cd_update_reference(family, b, X[start : start + batch], settings, 0.05, 0.9, 1)
+        phase.update(a, X[start : start + batch], 0.05, 0.9, 1)
+        cd_update_reference(phase, b, X[start : start + batch], 0.05, 0.9, 1)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for name in a.params:
         assert a.params[name].dtype == dtype
         np.testing.assert_allclose(
             a.params[name], b.params[name], atol=tol, err_msg=name
         )
-        np.testing.assert_allclose(a.velocity[name], b.velocity[name], atol=tol)
+        np.testing.assert_allclose(a.opt.velocity[name], b.opt.velocity[name], atol=tol)
 
 
 @pytest.mark.parametrize("family_name", ["bernoulli", "gaussian"])
 def test_raise_matches_exact_log_likelihood_and_is_conservative(family_name):
-    from sklearn_rbm._partition import log_likelihood_raise
+    from sklearn_rbm.engine.partition import log_likelihood_raise
 
     rng = np.random.default_rng(0)
     if family_name == "bernoulli":

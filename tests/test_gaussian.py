@@ -12,19 +12,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_rbm import GaussianBernoulliRBM
-from sklearn_rbm._engine import (
-    free_energy,
-    gradient,
-    hidden_proba,
-    phase_stats,
-    visible_field,
-)
-from sklearn_rbm._partition import (
+from sklearn_rbm.engine.families import Gaussian, binary_states
+from sklearn_rbm.engine.gibbs import free_energy, hidden_proba, visible_field
+from sklearn_rbm.engine.partition import (
     log_partition_ais,
     log_partition_exact,
     model_stats_exact,
 )
-from sklearn_rbm._visible import Gaussian, binary_states
+from sklearn_rbm.engine.statistics import gradient, phase_stats
 
 # ---------------------------------------------------------------- helpers
 

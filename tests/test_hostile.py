@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklearn_rbm
-import sklearn_rbm._base
+import sklearn_rbm.estimators._base
 from sklearn_rbm.exceptions import DivergenceError
 
 MAX_EXAMPLES = int(os.environ.get("SKLEARN_RBM_HOSTILE_EXAMPLES", 60))
@@ -587,7 +587,7 @@ def _n_blas_threads():
 @pytest.mark.parametrize("spec", SPECS, ids=SPEC_IDS)
 def test_training_is_bit_identical_across_caller_blas_limits(spec, monkeypatch):
     """Training pins BLAS to one thread by default
-    (``_training.training_threads``), so the caller's thread limit cannot
+    (``training.threads.training_threads``), so the caller's thread limit cannot
     change a single bit of the fitted state."""
     spec.skip_if_missing()
     monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)
@@ -658,7 +658,7 @@ def _blas_apis():
 def test_training_threads_pins_scipy_blas_and_restores(env, monkeypatch):
     from threadpoolctl import ThreadpoolController
 
-    from sklearn_rbm._training import _is_numpy_blas, training_threads
+    from sklearn_rbm.training.threads import _is_numpy_blas, training_threads
 
     if env is None:
         monkeypatch.delenv("SKLEARN_RBM_BLAS_THREADS", raising=False)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sklearn_rbm import BernoulliRBM, CategoricalRBMRecommender, GaussianBernoulliRBM
-from sklearn_rbm._utils import data_moments
 from sklearn_rbm.datasets import make_ratings
+from sklearn_rbm.engine.numerics import data_moments
 from sklearn_rbm.exceptions import DivergenceError
 
 
@@ -101,10 +101,11 @@ def test_pseudo_likelihood_float32_agrees_with_float64():
 def test_early_stopping_keeps_the_best_epoch_and_counts_patience_with_tol():
     # as scikit-learn's MLP: any improvement is the new best to restore, but
     # only an improvement by more than tol resets the patience counter
-    from sklearn_rbm._training import EarlyStopping, TrainState
+    from sklearn_rbm.training.loop import EarlyStopping
+    from sklearn_rbm.training.state import TrainState
 
     stop = EarlyStopping(tol=1e-2, n_iter_no_change=2)
-    state = TrainState(params={}, velocity={}, rng=np.random.default_rng(0))
+    state = TrainState(params={}, rng=np.random.default_rng(0))
     assert not stop.update(1.0, state, 0)
     assert not stop.update(1.005, state, 1)  # better, but not by tol
     assert stop.best_epoch == 1 and stop.best_score == 1.005
@@ -118,7 +119,7 @@ def test_exact_gaussian_log_z_for_offset_data_matches_exact_arithmetic():
     # the reference is the same sum in 50-digit decimal arithmetic
     from decimal import Decimal, localcontext
 
-    from sklearn_rbm._visible import binary_states
+    from sklearn_rbm.engine.families import binary_states
 
     rng = np.random.default_rng(0)
     rng.standard_normal((4000, 5))  # the audit's data set (its third)

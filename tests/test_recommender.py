@@ -12,21 +12,16 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_rbm import CategoricalRBMRecommender, _sparse
-from sklearn_rbm._engine import free_energy as dense_free_energy
-from sklearn_rbm._engine import hidden_proba as dense_hidden_proba
-from sklearn_rbm._engine import phase_stats, visible_field
-from sklearn_rbm._training import (
-    Settings,
-    TrainState,
-    adam_row_update,
-    apply_update,
-    flush_rows,
-    init_lazy,
-    lazy_row_update,
-)
-from sklearn_rbm._visible import Categorical, binary_states
+from sklearn_rbm import CategoricalRBMRecommender
+from sklearn_rbm._compat import LegacyTrainState
+from sklearn_rbm.engine import sparse_categorical as _sparse
+from sklearn_rbm.engine.families import Categorical, binary_states, softmax_rows
+from sklearn_rbm.engine.gibbs import free_energy as dense_free_energy
+from sklearn_rbm.engine.gibbs import hidden_proba as dense_hidden_proba
+from sklearn_rbm.engine.gibbs import visible_field
+from sklearn_rbm.engine.statistics import phase_stats
 from sklearn_rbm.exceptions import DivergenceError
+from sklearn_rbm.training.optimizers import Adam, LazyMomentumSGD, MomentumSGD
 
 FAST = {
     "n_components": 16,
@@ -112,7 +107,7 @@ def test_complete_case_matches_dense_categorical():
     h = binary_states(H)[[0, 3, 7, 12]]
     rows_h = np.repeat(np.arange(len(h)), n_vars)
     var_h = np.tile(np.arange(n_vars), len(h))
-    prob = _sparse.softmax_rows(_sparse.visible_logits(var_h, rows_h, h, p))
+    prob = softmax_rows(_sparse.visible_logits(var_h, rows_h, h, p))
     ref = fam.mean(visible_field(h, pd), pd).reshape(len(h) * n_vars, K)
     np.testing.assert_allclose(prob, ref, rtol=1e-12)
 
@@ -137,12 +132,12 @@ def test_conditional_of_missing_variable_by_enumeration():
             [p["b"][q, k] + logsumexp(hs @ (u_obs + p["W3"][q, k])) for k in range(K)]
         )
         ref = np.exp(logp - logsumexp(logp))
-        got = _sparse.softmax_rows(
+        got = softmax_rows(
             _sparse.exact_log_scores(np.array([q]), np.array([0]), u_obs[None], p)
         )[0]
         np.testing.assert_allclose(got, ref, rtol=1e-10)
         # mean-field rule: softmax(b_q + W_q p(h|V))
-        mf = _sparse.softmax_rows(
+        mf = softmax_rows(
             _sparse.visible_logits(np.array([q]), np.array([0]), expit(u_obs)[None], p)
         )[0]
         ref_mf = np.exp(p["b"][q] + p["W3"][q] @ expit(u_obs))
@@ -219,18 +214,15 @@ def test_gradient_matches_dense_sub_rbm_and_ignores_missing():
 
 
 def _lazy_against_dense(seed, n_rows, n_steps, min_rows, max_rows, schedule):
-    """Run lazy_row_update and dense apply_update side by side; compare."""
+    """Run LazyMomentumSGD and dense MomentumSGD side by side; compare."""
     rng = np.random.default_rng(seed)
     shape = (n_rows, 3, 4)
     W0 = rng.normal(size=shape)
-    settings = Settings(0.1, 0.9, 0.01, 1, False, 1, False)
-    dense = TrainState(
-        params={"W": W0.copy()}, velocity={"W": np.zeros(shape)}, rng=rng
-    )
-    lazy = TrainState(
-        params={"W3": W0.copy()}, velocity={"W3": np.zeros(shape)}, rng=rng
-    )
-    init_lazy(lazy, shape[0])
+    dense_opt = MomentumSGD(weight_decay=0.01)
+    lazy_opt = LazyMomentumSGD(("W3",), {"W3": 0.01})
+    dense_p, lazy_p = {"W": W0.copy()}, {"W3": W0.copy()}
+    dense = dense_opt.init(dense_p)
+    lazy = lazy_opt.init(lazy_p, shape[0])
     for step in range(n_steps):
         lr, mom = schedule(step)
         size = rng.integers(min_rows, max_rows)
@@ -238,15 +230,15 @@ def _lazy_against_dense(seed, n_rows, n_steps, min_rows, max_rows, schedule):
         g = rng.normal(size=(len(rows),) + shape[1:])
         full = np.zeros(shape)
         full[rows] = g
-        apply_update(dense, {"W": full}, settings, lr, mom)
-        lazy_row_update(lazy, rows, {"W3": g}, {}, lr, mom, {"W3": 0.01})
-    flush_rows(lazy, ("W3",), {"W3": 0.01})
-    np.testing.assert_allclose(lazy.params["W3"], dense.params["W"], rtol=1e-10)
+        dense_opt.step(dense_p, dense, {"W": full}, lr, mom)
+        lazy_opt.step(lazy_p, lazy, {"W3": g}, lr, mom, rows=rows)
+    lazy_opt.flush(lazy_p, lazy)
+    np.testing.assert_allclose(lazy_p["W3"], dense_p["W"], rtol=1e-10)
     np.testing.assert_allclose(lazy.velocity["W3"], dense.velocity["W"], atol=1e-12)
 
 
 def test_lazy_row_update_equals_dense_momentum_steps():
-    """Lazy momentum + weight decay on touched rows == dense apply_update
+    """Lazy momentum + weight decay on touched rows == dense momentum SGD
     (both branches: few rows gathered, many rows dense; a change of the
     learning rate and momentum flushes)."""
     _lazy_against_dense(
@@ -255,10 +247,10 @@ def test_lazy_row_update_equals_dense_momentum_steps():
 
 
 def test_blocked_dense_row_step_equals_dense_momentum_steps(monkeypatch):
-    """The cache-blocked dense branch of lazy_row_update, with blocks of 2 rows."""
-    from sklearn_rbm import _training
+    """The cache-blocked dense branch of LazyMomentumSGD, blocks of 2 rows."""
+    from sklearn_rbm.training import optimizers
 
-    monkeypatch.setattr(_training, "_BLOCK_THIN", 24)  # 24 // 12 = 2 rows
+    monkeypatch.setattr(optimizers, "_BLOCK_THIN", 24)  # 24 // 12 = 2 rows
     _lazy_against_dense(1, 11, 20, 6, 12, lambda step: (0.05, 0.9))
 
 
@@ -466,7 +458,7 @@ def test_recommend_scores_are_predictions(planted, orientation, variant):
 def test_cached_hidden_fields_match_fresh_ones(planted, variant, monkeypatch):
     # predictions reuse the cases' hidden fields; they must equal the
     # uncached computation, and a partial_fit must not see stale fields
-    import sklearn_rbm._recommender as rec_module
+    import sklearn_rbm.recommender.serving as rec_module
 
     X, y = planted
     kw = dict(n_components=8, max_iter=3, random_state=0, **variant)
@@ -986,15 +978,16 @@ def test_lazy_momentum_path_equals_dense_updates(monkeypatch, orientation, varia
     # (computing them at stale rows gave differences of ~1e-2)
     import functools
 
-    import sklearn_rbm._recommender as mod
-    from sklearn_rbm._training import lazy_row_update as real
+    import sklearn_rbm.recommender.trainer as mod
     from sklearn_rbm.datasets import make_ratings
 
     X, y = make_ratings(200, 150, density=0.05, random_state=0)
     params = {}
     for frac in (0.0, 2.0):  # 0: every step dense, 2: every step lazy
         monkeypatch.setattr(
-            mod, "lazy_row_update", functools.partial(real, dense_fraction=frac)
+            mod,
+            "LazyMomentumSGD",
+            functools.partial(LazyMomentumSGD, dense_fraction=frac),
         )
         rec = CategoricalRBMRecommender(
             n_components=8,
@@ -1145,13 +1138,15 @@ def test_adam_row_update_matches_adam_on_touched_rows():
     rng = np.random.default_rng(0)
     W = rng.normal(size=(6, 2, 3))
     c = rng.normal(size=3)
-    state = TrainState(params={"W3": W.copy(), "c": c.copy()}, velocity={}, rng=rng)
-    ref_w, ref_m, ref_v = W.copy(), np.zeros_like(W), np.zeros_like(W)
     lr, b1, b2, eps, decay = 0.01, 0.9, 0.999, 1e-8, 0.1
+    params = {"W3": W.copy(), "c": c.copy()}
+    opt = Adam(("W3",), {"W3": decay})
+    state = opt.init(params)
+    ref_w, ref_m, ref_v = W.copy(), np.zeros_like(W), np.zeros_like(W)
     for t, rows in enumerate([np.array([0, 2]), np.array([1, 2, 5]), np.arange(6)], 1):
         g = rng.normal(size=(len(rows), 2, 3))
         gc = rng.normal(size=3)
-        adam_row_update(state, rows, {"W3": g.copy()}, {"c": gc}, lr, {"W3": decay})
+        opt.step(params, state, {"W3": g.copy(), "c": gc}, lr, rows=rows)
         # textbook Adam on the touched rows, untouched rows frozen
         gr = g + decay * ref_w[rows]
         ref_m[rows] = b1 * ref_m[rows] + (1 - b1) * gr
@@ -1160,8 +1155,8 @@ def test_adam_row_update_matches_adam_on_touched_rows():
         # corrections in the step size, epsilon added to sqrt(v))
         step = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
         ref_w[rows] -= step * ref_m[rows] / (np.sqrt(ref_v[rows]) + eps)
-        np.testing.assert_allclose(state.params["W3"], ref_w, rtol=1e-12)
-    assert state.adam["t"] == 3
+        np.testing.assert_allclose(params["W3"], ref_w, rtol=1e-12)
+    assert state.t == 3
 
 
 def test_fine_tuning_lowers_the_error_and_keeps_the_cd_model_when_it_does_not(
@@ -1196,8 +1191,8 @@ def test_fine_tuning_lowers_the_error_and_keeps_the_cd_model_when_it_does_not(
     assert max(bad.validation_scores_[10:]) < max(cd_es.validation_scores_)
     np.testing.assert_array_equal(bad.components_, cd_es.components_)
     # ... momentum included: a later CD pass continues as from the CD model
-    for name, v in cd_es._state.velocity.items():
-        np.testing.assert_array_equal(bad._state.velocity[name], v)
+    for name, v in cd_es._state.opt["cd"].velocity.items():
+        np.testing.assert_array_equal(bad._state.opt["cd"].velocity[name], v)
     assert bad.best_validation_rmse_ == cd_es.best_validation_rmse_
 
 
@@ -1212,7 +1207,7 @@ def test_fine_tuned_model_partial_fit_pickle_and_new_variables(planted):
     X, y = planted
     kw = dict(FAST, fine_tune_iter=3, fine_tune_learning_rate=3e-3, random_state=0)
     rec = CategoricalRBMRecommender(**kw).fit(X[:1500], y[:1500])
-    assert rec._state.adam["t"] > 0
+    assert rec._state.opt["fine_tune"].t > 0
     copy_ = pickle.loads(pickle.dumps(rec))
     # new users and items: Adam moments grow with the parameters
     Xn = np.r_[X[1500:1600], [[500, 0], [500, 1], [3, 700]]]
@@ -1220,7 +1215,7 @@ def test_fine_tuned_model_partial_fit_pickle_and_new_variables(planted):
     a = rec.partial_fit(Xn, yn)
     b = copy_.partial_fit(Xn, yn)
     np.testing.assert_array_equal(a.components_, b.components_)
-    for name, m in a._state.adam["m"].items():
+    for name, m in a._state.opt["fine_tune"].m.items():
         assert m.shape == a._state.params[name].shape
     assert np.all(np.isfinite(a.predict([[500, 2], [3, 700]])))
     # a first partial_fit runs one CD and one fine-tuning pass
@@ -1274,7 +1269,7 @@ def test_fine_tuning_does_not_depend_on_the_units_of_the_ratings(planted):
     kw = dict(FAST, fine_tune_iter=3, fine_tune_learning_rate=3e-3, random_state=0)
     small = CategoricalRBMRecommender(**kw).fit(X, y)
     big = CategoricalRBMRecommender(**kw).fit(X, y * 1e11)
-    for name, m in big._state.adam["v"].items():
+    for name, m in big._state.opt["fine_tune"].v.items():
         assert np.all(np.isfinite(m)), name
     np.testing.assert_allclose(big.components_, small.components_, rtol=1e-4, atol=1e-6)
 
@@ -1284,16 +1279,26 @@ def test_model_pickled_before_fine_tuning_existed_loads_and_trains(fitted, plant
     state = fitted.__getstate__()
     for name in ("fine_tune_iter", "fine_tune_learning_rate", "fine_tune_alpha"):
         del state[name]
-    inner = state["_state"].__getstate__()
-    del inner["adam"]
-    state["_state"] = TrainState.__new__(TrainState)
+    # the all-fields training state of 0.1.0.dev0, from before fine-tuning
+    new = state["_state"]
+    cd = new.opt["cd"]
+    inner = {
+        "params": new.params,
+        "velocity": cd.velocity,
+        "rng": new.rng,
+        "n_updates": new.n_updates,
+        "n_epochs": new.n_epochs,
+        "lr_factor": new.lr_factor,
+        "lazy": {"last": cd.last, "t": cd.t, "coef": cd.coef},
+    }
+    state["_state"] = LegacyTrainState.__new__(LegacyTrainState)
     state["_state"].__setstate__(inner)
     old = CategoricalRBMRecommender.__new__(CategoricalRBMRecommender)
     old.__setstate__(state)
     assert old.get_params()["fine_tune_alpha"] == 25.0
-    assert old._state.adam == {}
+    assert "fine_tune" not in old._state.opt
     np.testing.assert_array_equal(old.predict(X[:50]), fitted.predict(X[:50]))
     old.set_params(fine_tune_iter=1).partial_fit(
         np.r_[X[:20], [[999, 0]]], np.r_[y[:20], 3]
     )
-    assert old._state.adam["t"] > 0
+    assert old._state.opt["fine_tune"].t > 0

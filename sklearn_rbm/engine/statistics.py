@@ -1,64 +1,16 @@
-"""The shared RBM engine: conditionals, free energy, Gibbs chains, gradients.
+"""Sufficient statistics of the CD gradient, centered or not.
 
-Everything here is written once for every visible family (``_visible.py``):
-the hidden layer is always binary, and a family only supplies the visible
-energy, the statistic ``s(v)`` coupling to ``W``, and the conditional
-``p(v | h)``. Parameters are a dict ``{"W", "b", "c", ...}`` with ``W`` of
-shape ``(n_hidden, n_visible)``.
+:func:`phase_stats` averages the statistics of one phase (data or model),
+:func:`gradient` turns a positive and a negative phase into the
+log-likelihood gradient of every parameter. These are the readable forms:
+``training/reference.py`` builds the update from them, and the fused update
+of ``training/cd.py`` is tested equal to it.
 """
 
 import numpy as np
-from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
-from ._utils import col_sum, softplus, uniform
-
-
-def hidden_field(family, v, p):
-    """Total input to the hidden units, ``c + W s(v)``, shape (n, n_hidden)."""
-    out = safe_sparse_dot(family.scale(v, p), p["W"].T, dense_output=True)
-    out += p["c"]
-    return out
-
-
-def hidden_proba(family, v, p):
-    """``p(h_j = 1 | v)`` for every row of ``v``."""
-    u = hidden_field(family, v, p)
-    return expit(u, out=u)
-
-
-def visible_field(h, p):
-    """Field of the visible conditional, ``b + h @ W``."""
-    out = h @ p["W"]
-    out += p["b"]
-    return out
-
-
-def free_energy(family, v, p):
-    """``F(v) = E_vis(v) - sum_j softplus(c_j + W_j s(v))``, so ``p(v) = e^-F / Z``."""
-    u = hidden_field(family, v, p)
-    return family.visible_energy(v, p) - softplus(u, out=u).sum(axis=1)
-
-
-def sample_bernoulli(prob, rng):
-    """Binary sample with ``P(1) = prob``, in the dtype of ``prob``."""
-    u = uniform(rng, prob.shape, prob.dtype)
-    return np.less(u, prob, out=u, casting="unsafe")
-
-
-def gibbs_from_hidden(family, p, h, n_steps, rng):
-    """Run ``n_steps`` of block Gibbs sampling starting from hidden states ``h``.
-
-    Each step draws ``v ~ p(v | h)`` then ``h ~ p(h | v)``. Returns the last
-    visible sample, ``p(h = 1 | v)`` at it, and the new hidden sample (the
-    state a persistent chain keeps).
-    """
-    v = ph = None
-    for _ in range(n_steps):
-        v = family.sample(visible_field(h, p), p, rng)
-        ph = hidden_proba(family, v, p)
-        h = sample_bernoulli(ph, rng)
-    return v, ph, h
+from .numerics import col_sum
 
 
 def phase_stats(family, v, ph, p, weights=None):

@@ -1,6 +1,6 @@
-"""Sparse kernels of the categorical (softmax) RBM for ratings.
+"""The categorical (softmax) family at the rated entries only: ratings.
 
-These implement :class:`sklearn_rbm._visible.Categorical` for cases that
+These implement :class:`sklearn_rbm.engine.families.Categorical` for cases that
 observe only some of their variables (a user's rated items, or an item's
 raters): the visible layer of a case is the one-hot of its observed
 ``(variable, value)`` pairs, and unobserved variables are simply absent. They
@@ -27,6 +27,9 @@ on the touched rows only.
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
+
+from .families import sample_softmax, softmax_rows
+from .gibbs import free_energy_from_field, gibbs_chain
 
 #: entries per chunk of the gathered ``W3[var]`` products (about 2 MB at H=100)
 CHUNK = 1024
@@ -213,21 +216,6 @@ def exact_log_scores(var, rows, u, p, chunk=CHUNK):
     return out
 
 
-def softmax_rows(logits):
-    """Row-wise softmax in place (returns the array)."""
-    logits -= logits.max(axis=1, keepdims=True)
-    np.exp(logits, out=logits)
-    logits /= logits.sum(axis=1, keepdims=True)
-    return logits
-
-
-def sample_categorical(prob, rng):
-    """One draw per row from the rows of ``prob`` (indices, int64)."""
-    cum = np.cumsum(prob, axis=1)
-    u = rng.random((prob.shape[0], 1), dtype=prob.dtype) * cum[:, -1:]
-    return np.minimum((u > cum).sum(axis=1), prob.shape[1] - 1)
-
-
 def free_energy(batch, p):
     """``F(v) = -sum b[j, k] - sum_h softplus(field)`` of each case's observed
     ratings (the unobserved variables are marginalised out)."""
@@ -235,7 +223,7 @@ def free_energy(batch, p):
     vis = np.bincount(
         batch.rows, weights=p["b"][batch.var, batch.k], minlength=batch.n_rows
     )
-    return -vis - np.logaddexp(0, u).sum(axis=1)
+    return free_energy_from_field(-vis, u)
 
 
 def gradients(batch, p, ph_pos, k_neg, ph_neg):
@@ -298,31 +286,53 @@ def _weight_grads(batch, p, gW, d_hidden, rows_g, dense_g):
         rows_g["D"] = np.asarray(r_t @ d_hidden)
 
 
+class RatingChain:
+    """The Gibbs moves of the categorical RBM at a batch's rated entries.
+
+    A visible state is the value index of each observed entry (a sample), or
+    the ``(n_entries, K)`` softmax probabilities (a mean-field state); the
+    unobserved variables are absent. Hidden samples are ``rng.random`` draws
+    in the parameters' dtype.
+    """
+
+    def __init__(self, batch, p):
+        self.batch = batch
+        self.p = p
+
+    def mean_visible(self, h):
+        b = self.batch
+        return softmax_rows(visible_logits(b.var, b.rows, h, self.p))
+
+    def sample_visible(self, h, rng):
+        return sample_softmax(self.mean_visible(h), rng)
+
+    def hidden_proba(self, k):
+        neg = Batch.__new__(Batch)
+        neg.__dict__.update(self.batch.__dict__)
+        neg.k = k
+        return hidden_proba(neg, self.p)
+
+    def sample_hidden(self, ph, rng):
+        return (rng.random(ph.shape, dtype=ph.dtype) < ph).astype(ph.dtype)
+
+
 def cd_statistics(batch, p, n_steps, rng, mean_field=False):
     """Run CD-``n_steps`` on a batch: returns ``(ph_pos, k_neg, ph_neg)``.
 
-    The positive phase is the data; the negative chain starts at a hidden
-    sample and alternates ``v ~ p(v | h)`` (at the observed entries only) and
-    ``p(h | v)``; the last hidden step uses probabilities (Hinton 2010). With
-    ``mean_field`` the last visible step is not sampled either: ``k_neg`` is
-    then the ``(n_entries, K)`` array of softmax probabilities (a
-    Rao-Blackwellised, lower-variance negative phase).
+    The positive phase is the data; the negative chain (:func:`gibbs_chain`
+    on a :class:`RatingChain`) starts at a hidden sample and alternates
+    ``v ~ p(v | h)`` (at the observed entries only) and ``p(h | v)``; the last
+    hidden step uses probabilities (Hinton 2010). With ``mean_field`` the
+    last visible step is not sampled either: ``k_neg`` is then the
+    ``(n_entries, K)`` array of softmax probabilities (a Rao-Blackwellised,
+    lower-variance negative phase).
     """
+    chain = RatingChain(batch, p)
     ph_pos = hidden_proba(batch, p)
-    h = (rng.random(ph_pos.shape, dtype=ph_pos.dtype) < ph_pos).astype(ph_pos.dtype)
-    k_neg = ph_neg = None
-    for t in range(n_steps):
-        prob = softmax_rows(visible_logits(batch.var, batch.rows, h, p))
-        last = t + 1 == n_steps
-        k_neg = prob if (mean_field and last) else sample_categorical(prob, rng)
-        neg = Batch.__new__(Batch)
-        neg.__dict__.update(batch.__dict__)
-        neg.k = k_neg
-        ph_neg = hidden_proba(neg, p)
-        if t + 1 < n_steps:
-            h = (rng.random(ph_neg.shape, dtype=ph_neg.dtype) < ph_neg).astype(
-                ph_neg.dtype
-            )
+    h = chain.sample_hidden(ph_pos, rng)
+    k_neg, ph_neg, _ = gibbs_chain(
+        chain, h, n_steps, rng, last="proba", mean_field=mean_field
+    )
     return ph_pos, k_neg, ph_neg
 
 

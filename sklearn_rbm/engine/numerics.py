@@ -1,11 +1,10 @@
-"""Small numerical helpers shared by the engine and the estimators."""
+"""Stable numerical primitives of the engine: softplus, a fast sigmoid,
+uniform draws, (weighted) column sums and the running data moments."""
 
-import functools
 import math
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
 
 def softplus(x, out=None):
@@ -21,23 +20,6 @@ def softplus(x, out=None):
     res = np.maximum(x, 0, out=out)
     res += t
     return res
-
-
-@functools.cache
-def blas_controller():
-    """The process's BLAS libraries, found once.
-
-    A new ``ThreadpoolController`` (or ``threadpool_limits``) scans the
-    loaded libraries by reading ``/proc/self/maps``: about 3 ms per call,
-    which was most of the latency of one user's ``recommend``.
-    """
-    return ThreadpoolController().select(user_api="blas")
-
-
-def single_blas_thread():
-    """Context manager: one BLAS thread (thin products gain nothing from
-    more, and a busy second core makes them far slower)."""
-    return blas_controller().limit(limits=1)
 
 
 def sigmoid(x, out=None):
@@ -92,13 +74,6 @@ def col_sum(v, weights=None):
     return weights @ v
 
 
-def logmeanexp(a):
-    """``log(mean(exp(a)))`` computed stably."""
-    a = np.asarray(a, dtype=np.float64)
-    m = np.max(a)
-    return float(m + np.log(np.mean(np.exp(a - m))))
-
-
 def data_moments(X, previous=None):
     """Running ``(n, column sums, column sums of squares)`` in float64.
 
@@ -124,29 +99,3 @@ def data_moments(X, previous=None):
         n0, p1, p2 = previous
         return n0 + n, p1 + s1, p2 + s2
     return n, s1, s2
-
-
-def atomic(method):
-    """Make a fitting method all-or-nothing on the estimator's attributes.
-
-    If ``method`` raises anything (including ``KeyboardInterrupt``), the
-    instance ``__dict__`` is restored to what it was before the call, so a
-    failed ``fit`` / ``partial_fit`` never leaves a half-updated model (for
-    example a new ``n_features_in_`` set by input validation next to the old
-    weights). The copy is shallow: fitting methods must build new arrays and
-    a new training state rather than modify published ones in place, which is
-    how ``fit`` (new state, committed at the end) and ``partial_fit`` (works
-    on a copy of the state) are written.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        saved = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
-
-    return wrapper

@@ -23,10 +23,10 @@ Parameters travel as a plain ``dict``: ``"W"``, ``"b"`` (visible bias),
 """
 
 import numpy as np
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import expit, log_softmax, logsumexp
 
-from ._utils import col_sum as _col_sum
-from ._utils import softplus, uniform
+from .numerics import col_sum as _col_sum
+from .numerics import softplus, uniform
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -227,7 +227,7 @@ class Gaussian(VisibleFamily):
         # The data's means and variances (above the floor), also with ``like``:
         # as the start of AIS, a base as broad as the data anneals better than
         # one with the model's (smaller) variances; the path interpolates the
-        # log-variances (see ``_partition.log_partition_ais``).
+        # log-variances (see ``partition.log_partition_ais``).
         n, s1, s2 = moments
         b = s1 / n
         var = np.maximum(s2 / n - b * b, 0.0)
@@ -241,9 +241,11 @@ class Categorical(VisibleFamily):
     """K-way softmax visible units, one group of K columns per variable.
 
     Dense one-hot layout: column ``i * K + k`` is "variable i takes value k".
-    ``E_vis = -b'v``; the conditional is a softmax within each group. The
-    sparse rating kernels in ``_sparse.py`` implement the same family for
-    cases that observe only some of the variables.
+    ``E_vis = -b'v``; the conditional is a softmax within each group
+    (:func:`softmax_rows`), sampled by :func:`sample_softmax`. The sparse
+    kernels of :mod:`sklearn_rbm.engine.sparse_categorical` are this family
+    for cases that observe only some of their variables (ratings): they use
+    the same two functions, at the observed entries only.
     """
 
     def __init__(self, n_categories):
@@ -259,26 +261,31 @@ class Categorical(VisibleFamily):
         return logsumexp(self._groups(field), axis=2).sum(axis=1)
 
     def mean(self, field, p):
-        return softmax(self._groups(field), axis=2).reshape(field.shape)
+        groups = np.array(field).reshape(-1, self.n_categories)
+        return softmax_rows(groups).reshape(field.shape)
 
     def sample(self, field, p, rng):
-        prob = self._groups(self.mean(field, p))
-        cum = np.cumsum(prob, axis=2)
-        u = rng.random(prob.shape[:2] + (1,), dtype=prob.dtype)
-        k = np.minimum((u > cum).sum(axis=2), self.n_categories - 1)
+        prob = self.mean(field, p).reshape(-1, self.n_categories)
+        k = sample_softmax(prob, rng)
         out = np.zeros_like(prob)
-        np.put_along_axis(out, k[..., None], 1.0, axis=2)
+        out[np.arange(prob.shape[0]), k] = 1.0
         return out.reshape(field.shape)
 
     def bias_stats(self, v, ph, p, weights=None):
         return {"b": _col_sum(v, weights)}
 
     def base_params(self, moments, n_hidden, dtype, like=None):
-        # smoothed log frequencies of each value, normalised within each group
-        counts = moments[1] + 0.5
+        b = self.base_visible_bias(moments[1])
+        W = np.zeros((n_hidden, b.shape[0]), dtype)
+        return _params(W, b.astype(dtype))
+
+    def base_visible_bias(self, counts):
+        """Visible biases of the base-rate model from the value counts of
+        each variable (flat, ``variable * K + k``): smoothed log frequencies,
+        normalised within each group."""
+        counts = counts + 0.5
         b = log_softmax(np.log(counts).reshape(-1, self.n_categories), axis=1)
-        W = np.zeros((n_hidden, counts.shape[0]), dtype)
-        return _params(W, b.ravel().astype(dtype))
+        return b.ravel()
 
     def visible_state_bits(self, n_visible):
         return (n_visible // self.n_categories) * np.log2(self.n_categories)
@@ -305,6 +312,28 @@ class Categorical(VisibleFamily):
         rows = np.arange(idx.shape[0])[:, None]
         out[rows, np.arange(n_var) * self.n_categories + idx] = 1.0
         return out
+
+
+def softmax_rows(logits):
+    """Row-wise softmax of a 2-d array, in place (returns the array).
+
+    The conditional of every K-way softmax unit, dense or sparse.
+    """
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits
+
+
+def sample_softmax(prob, rng):
+    """One draw per row of the probabilities ``prob`` (value indices, int64).
+
+    One uniform per row, scaled by the row's total (rows need not sum to
+    one exactly), against the cumulative probabilities.
+    """
+    cum = np.cumsum(prob, axis=1)
+    u = rng.random((prob.shape[0], 1), dtype=prob.dtype) * cum[:, -1:]
+    return np.minimum((u > cum).sum(axis=1), prob.shape[1] - 1)
 
 
 def binary_states(n, dtype=np.float64, start=0, stop=None):

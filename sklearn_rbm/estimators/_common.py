@@ -1,0 +1,95 @@
+"""What every estimator of the package shares: the version stamp in its
+pickled state, all-or-nothing fitting methods, and the seeding rule.
+
+Version stamp in the pickled state of every estimator.
+
+Mix :class:`VersionedStateMixin` in *before* ``BaseEstimator`` (it cooperates
+with scikit-learn's own ``__getstate__`` / ``__setstate__``, which stamp and
+check ``_sklearn_version``). The pickled ``__dict__`` of a fitted estimator
+then carries ``_sklearn_rbm_version``; unpickling (pickle, joblib, skops)
+under a different sklearn_rbm version warns with
+:class:`~sklearn_rbm.exceptions.InconsistentVersionWarning`.
+"""
+
+import functools
+import inspect
+import warnings
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ..exceptions import InconsistentVersionWarning
+
+_VERSION_KEY = "_sklearn_rbm_version"
+
+
+def _current_version():
+    from .. import __version__
+
+    return __version__
+
+
+class VersionedStateMixin:
+    """Stamp ``_sklearn_rbm_version`` into the pickled state; warn on mismatch."""
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state is self.__dict__:  # never mutate the live instance
+            state = state.copy()
+        state[_VERSION_KEY] = _current_version()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop(_VERSION_KEY, "pre-0.1")
+        current = _current_version()
+        if version != current:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_version=current,
+                    original_version=version,
+                )
+            )
+        # a model pickled before a parameter was added gets its default
+        for name, par in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and par.default is not par.empty:
+                state.setdefault(name, par.default)
+        super().__setstate__(state)
+        # a model saved before the training state was split into one type per
+        # path holds the old all-fields TrainState: convert it
+        from .._compat import LegacyTrainState
+
+        if isinstance(self.__dict__.get("_state"), LegacyTrainState):
+            self._state = self._upgrade_state(self._state)
+
+
+def seed_from(random_state):
+    """A numpy Generator from a scikit-learn ``random_state`` argument."""
+    return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+
+
+def atomic(method):
+    """Make a fitting method all-or-nothing on the estimator's attributes.
+
+    If ``method`` raises anything (including ``KeyboardInterrupt``), the
+    instance ``__dict__`` is restored to what it was before the call, so a
+    failed ``fit`` / ``partial_fit`` never leaves a half-updated model (for
+    example a new ``n_features_in_`` set by input validation next to the old
+    weights). The copy is shallow: fitting methods must build new arrays and
+    a new training state rather than modify published ones in place, which is
+    how ``fit`` (new state, committed at the end) and ``partial_fit`` (works
+    on a copy of the state) are written.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper

@@ -1,0 +1,78 @@
+"""Predictions for unknown ids: empirical means and rating distributions.
+
+A pair whose user or item was not seen in fit is predicted by the item's
+statistics if the item is known, else the user's, else the global ones.
+"""
+
+import numpy as np
+
+from .cache import serving_cache
+
+
+def fallback_stats(ucode, icode, r, n_users, n_items):
+    """Sums, counts and means of the training ratings per user and item."""
+    out = {"global_mean_": float(np.mean(r))}
+    out["_user_sum"] = np.bincount(ucode, weights=r, minlength=n_users)
+    out["_user_cnt"] = np.bincount(ucode, minlength=n_users).astype(np.float64)
+    out["_item_sum"] = np.bincount(icode, weights=r, minlength=n_items)
+    out["_item_cnt"] = np.bincount(icode, minlength=n_items).astype(np.float64)
+    g = out["global_mean_"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        um = np.where(out["_user_cnt"] > 0, out["_user_sum"] / out["_user_cnt"], g)
+        im = np.where(out["_item_cnt"] > 0, out["_item_sum"] / out["_item_cnt"], g)
+    out["user_means_"] = um
+    out["item_means_"] = im
+    return out
+
+
+def fallback_mean(model, ucode, icode):
+    """Mean training rating of the item, else of the user, else global."""
+    out = np.full(len(ucode), model.global_mean_)
+    has_u = ucode >= 0
+    out[has_u] = model.user_means_[ucode[has_u]]
+    has_i = icode >= 0
+    out[has_i] = model.item_means_[icode[has_i]]
+    return out
+
+
+def fallback_proba(model, ucode, icode):
+    """Smoothed empirical rating distribution of the item, else of the
+    user, else of all ratings."""
+    dist = class_dists(model)
+    out = np.empty((len(ucode), len(model.classes_)))
+    out[:] = dist["global"]
+    has_u = ucode >= 0
+    out[has_u] = dist["user"][ucode[has_u]]
+    has_i = icode >= 0
+    out[has_i] = dist["item"][icode[has_i]]
+    return out
+
+
+def class_dists(model):
+    """Rating distributions of all ratings, each user and each item, with
+    one pseudo-rating of the global distribution (cached)."""
+    cache = serving_cache(model)
+    if cache.dists is None:
+        K = len(model.classes_)
+        ucode, icode, kk = model._store.user_item_codes(model._orientation)
+        glob = np.bincount(kk, minlength=K) + 1.0
+        glob /= glob.sum()
+
+        def per(code, n):
+            c = np.zeros((n, K))
+            np.add.at(c, (code, kk), 1)
+            c += glob
+            return c / c.sum(axis=1, keepdims=True)
+
+        cache.dists = {
+            "global": glob,
+            "user": per(ucode, len(model._users.ids)),
+            "item": per(icode, len(model._items.ids)),
+        }
+    return cache.dists
+
+
+def popular_scores(model):
+    """Scores of every item for a user unknown to the model: its mean
+    training rating shrunk towards the global mean (5 pseudo-ratings)."""
+    return (model._item_sum + 5 * model.global_mean_) / (model._item_cnt + 5)

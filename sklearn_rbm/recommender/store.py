@@ -1,0 +1,156 @@
+"""The training ratings: input checks, the store grouped by case, and the
+orientation that decides what a case is (a user, or an item)."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ..engine.sparse_categorical import Batch
+
+
+def check_ratings(y, n):
+    """The ratings ``y`` of ``n`` pairs as a finite float64 vector."""
+    if y is None:
+        raise ValueError("y (the ratings) is required when X holds (user, item) pairs.")
+    y = column_or_1d(np.asarray(y))
+    try:
+        check_consistent_length(np.empty(n), y)
+    except ValueError:
+        raise ValueError(f"X has {n} pairs but y has {y.shape[0]} ratings.") from None
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("Ratings y must be numeric.") from exc
+    if not np.all(np.isfinite(y)):
+        raise ValueError("Ratings y contain NaN or infinity.")
+    return y
+
+
+def sparse_to_triplets(R):
+    """``(rows, cols, ratings)`` of the stored non-zero entries, row-major.
+
+    Entries stored more than once (a COO matrix, or a non-canonical CSR) are
+    refused, as duplicate pairs are: summing them would invent a rating
+    value. The caller's matrix is never modified.
+    """
+    R = sp.coo_matrix(R)
+    row = np.asarray(R.row, dtype=np.int64)
+    col = np.asarray(R.col, dtype=np.int64)
+    data = np.asarray(R.data)
+    keep = data != 0
+    if not np.any(keep):
+        raise ValueError("The rating matrix has no non-zero entries (no ratings).")
+    row, col, data = row[keep], col[keep], data[keep].astype(np.float64)
+    order = np.lexsort((col, row))  # canonical (row-major) order
+    row, col, data = row[order], col[order], data[order]
+    dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+    if np.any(dup):
+        j = int(np.flatnonzero(dup)[0])
+        count = int(np.sum((row == row[j]) & (col == col[j])))
+        raise ValueError(
+            f"The sparse rating matrix stores entry ({row[j]}, {col[j]}) "
+            f"{count} times (duplicate (user, item) pairs); aggregate them "
+            "first (e.g. sum_duplicates() if summing is really intended)."
+        )
+    if not np.all(np.isfinite(data)):
+        raise ValueError("The rating matrix contains NaN or infinity.")
+    return row, col, data
+
+
+def check_duplicates(ucode, icode, n_items, uid, iid):
+    key = ucode.astype(np.int64) * max(n_items, 1) + icode
+    s = np.sort(key)
+    dup = s[1:] == s[:-1]
+    if np.any(dup):
+        bad = s[1:][dup][0]
+        j = int(np.flatnonzero(key == bad)[0])
+        count = int(np.sum(key == bad))
+        raise ValueError(
+            f"Duplicate (user, item) pairs in the ratings, e.g. "
+            f"({np.asarray(uid[j]).item()!r}, {np.asarray(iid[j]).item()!r}) "
+            f"appears {count} times; aggregate them first."
+        )
+
+
+class RatingStore:
+    """Observed entries stored grouped by case (CSR without values)."""
+
+    def __init__(self, case, var, k, n_cases):
+        order = np.argsort(case, kind="stable")  # group by case, keep order
+        self.var = var[order].astype(np.int32, copy=False)
+        small = len(k) == 0 or int(np.max(k)) < 128
+        self.k = k[order].astype(np.int8 if small else np.int32, copy=False)
+        counts = np.bincount(case, minlength=n_cases)
+        self.ptr = np.zeros(n_cases + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.ptr[1:])
+        self.n_cases = n_cases
+
+    def case_of_entries(self):
+        return np.repeat(np.arange(self.n_cases, dtype=np.int64), np.diff(self.ptr))
+
+    def batch(self, cases, n_vars, K):
+        return Batch.from_cases(
+            self.ptr, self.var, self.k, np.asarray(cases, dtype=np.int64), n_vars, K
+        )
+
+    def merged(self, case, var, k, n_cases, n_vars):
+        """A new store with the entries ``(case, var, k)`` added; a pair
+        already stored takes the new value."""
+        old_case = self.case_of_entries()
+        o_var, o_k = self.var.astype(np.int64), self.k.astype(np.int64)
+        key_old = old_case * n_vars + o_var
+        key_new = case.astype(np.int64) * n_vars + var
+        keep = ~np.isin(key_old, key_new)
+        return RatingStore(
+            np.concatenate([old_case[keep], case]),
+            np.concatenate([o_var[keep], var]),
+            np.concatenate([o_k[keep], k]),
+            n_cases,
+        )
+
+    def user_item_codes(self, orientation):
+        """``(user codes, item codes, value indices)`` of every entry."""
+        case = self.case_of_entries()
+        var = self.var.astype(np.int64)
+        k = self.k.astype(np.int64)
+        return (case, var, k) if orientation == "user" else (var, case, k)
+
+    def indicator(self, n_vars):
+        """CSR cases x variables indicator of the stored entries."""
+        return sp.csr_matrix(
+            (np.ones(len(self.var), np.int8), self.var, self.ptr),
+            shape=(self.n_cases, n_vars),
+        )
+
+
+class Orientation:
+    """What a case is: one case per user (``"user"``, variables are items)
+    or per item (``"item"``, variables are users)."""
+
+    def __init__(self, orientation, users, items):
+        self.orientation = orientation
+        self.users, self.items = users, items
+
+    @property
+    def cases(self):
+        """The id table of the cases."""
+        return self.users if self.orientation == "user" else self.items
+
+    @property
+    def variables(self):
+        """The id table of the visible variables."""
+        return self.items if self.orientation == "user" else self.users
+
+    @property
+    def n_cases(self):
+        return len(self.cases.ids)
+
+    @property
+    def n_vars(self):
+        return len(self.variables.ids)
+
+    def orient(self, ucode, icode):
+        """(case codes, variable codes) of user and item codes."""
+        if self.orientation == "user":
+            return ucode, icode
+        return icode, ucode

@@ -1,0 +1,531 @@
+"""Training the recommender: the CD and fine-tuning phases, ``fit`` and
+``partial_fit``.
+
+A phase ties a :class:`~sklearn_rbm.training.state.Schedule`, an optimiser of
+``training/optimizers.py`` and a minibatch step over the rating store:
+
+* :class:`CDPhase`: CD-T on the rated entries (the engine's sparse
+  categorical chain), lazy momentum SGD on the touched rows;
+* :class:`FineTunePhase`: discriminative fine-tuning of the mean-field
+  predictor, lazy Adam on the touched rows.
+
+``fit`` runs the CD phase then the fine-tuning phase through
+:func:`~sklearn_rbm.training.loop.run_epochs` (early stopping watches both);
+``partial_fit`` grows the model for new users and items in one place
+(:func:`grow`) and runs one pass of the model's last phase.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import _fit_context
+from sklearn.utils import gen_batches
+
+from ..engine.families import Categorical
+from ..engine.sparse_categorical import cd_statistics, gradients, predictor_gradients
+from ..estimators._common import atomic, seed_from
+from ..training.loop import (
+    EarlyStopping,
+    check_finite,
+    continued_learning_rate,
+    run_epochs,
+    training_errstate,
+)
+from ..training.optimizers import Adam, LazyMomentumSGD
+from ..training.state import RatingState, Schedule
+from ..training.threads import single_blas_thread
+from .fallback import fallback_stats
+from .ids import IdIndex, check_pairs
+from .serving import expected, predict_proba_codes, rmse
+from .store import (
+    Orientation,
+    RatingStore,
+    check_duplicates,
+    check_ratings,
+    sparse_to_triplets,
+)
+
+#: the row-sparse parameters (one row per visible variable)
+ROW_PARAMS = ("W3", "A", "b", "D")
+#: more distinct rating values than this in fit warns (continuous ratings?)
+_MANY_CLASSES = 50
+#: parameters that fix the shapes of the fitted model: predictions use the
+#: fitted values, and partial_fit refuses to continue with other values
+STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
+
+
+def _cd_schedule_ok(value):
+    if isinstance(value, Integral):
+        return value >= 1
+    try:
+        pairs = [(int(s), int(k)) for s, k in value]
+    except (TypeError, ValueError):
+        return False
+    return bool(pairs) and all(s >= 0 and k >= 1 for s, k in pairs)
+
+
+class CDPhase:
+    """CD-T on the rated entries with lazy momentum SGD (the paper's
+    training, and the pretraining of fine-tuning)."""
+
+    name = "cd"
+
+    def __init__(self, schedule, optimizer, mean_field):
+        self.schedule = schedule
+        self.optimizer = optimizer
+        self.mean_field = mean_field
+
+    def opt_state(self, state):
+        if self.name not in state.opt:
+            n_rows = state.params["b"].shape[0]
+            state.opt[self.name] = self.optimizer.init(state.params, n_rows)
+        return state.opt[self.name]
+
+    def bind(self, state, store, n_vars, K):
+        """The ``step(idx, lr, momentum, T)`` over cases ``idx``."""
+        opt, st = self.optimizer, self.opt_state(state)
+
+        def step(idx, lr, momentum, T):
+            batch = store.batch(idx, n_vars, K)
+            if len(batch.var) == 0:
+                return
+            p = state.params
+            opt.prepare(p, st, batch.local()[0], lr, momentum)
+            ph_pos, k_neg, ph_neg = cd_statistics(
+                batch, p, T, state.rng, self.mean_field
+            )
+            uv, row_g, dense_g = gradients(batch, p, ph_pos, k_neg, ph_neg)
+            opt.step(p, st, {**row_g, **dense_g}, lr, momentum, rows=uv)
+            state.n_updates += 1
+
+        return step
+
+    def flush(self, state):
+        """Apply the pending lazy steps (all parameters current)."""
+        if self.name in state.opt:
+            self.optimizer.flush(state.params, state.opt[self.name])
+
+
+class FineTunePhase:
+    """Discriminative fine-tuning: Adam descent on the squared error of the
+    mean-field prediction, on the touched rows."""
+
+    name = "fine_tune"
+
+    def __init__(self, schedule, optimizer, classes):
+        self.schedule = schedule
+        self.optimizer = optimizer
+        # errors are measured in rating steps (the mean spacing of classes_:
+        # 1 for 1..5 stars, 0.5 for half stars), so that alpha and Adam's
+        # moments do not depend on the units of the ratings (1e11-sized
+        # ratings overflowed Adam's second moment in float32)
+        values = np.asarray(classes, dtype=np.float64)
+        if len(values) > 1:
+            values = values / (np.ptp(values) / (len(values) - 1))
+        self.values = values
+
+    def start(self, state, cd):
+        """CD's pending lazy steps are applied and its momentum dropped (a
+        later CD pass in partial_fit starts from rest)."""
+        cd.flush(state)
+        for v in cd.opt_state(state).velocity.values():
+            v[...] = 0
+
+    def bind(self, state, store, n_vars, K):
+        if self.name not in state.opt:
+            state.opt[self.name] = self.optimizer.init(state.params)
+        opt, st = self.optimizer, state.opt[self.name]
+
+        def step(idx, lr, momentum, T):
+            batch = store.batch(idx, n_vars, K)
+            if len(batch.var) == 0:
+                return
+            _, uv, row_g, dense_g = predictor_gradients(
+                batch, state.params, self.values
+            )
+            opt.step(state.params, st, {**row_g, **dense_g}, lr, rows=uv)
+            state.n_updates += 1
+
+        return step
+
+
+def grow(state, phases, fresh):
+    """Append the initial rows ``fresh`` of new variables to the row-sparse
+    parameters, and room for them in every phase's optimiser state."""
+    n_new = fresh["b"].shape[0]
+    for name, val in fresh.items():
+        if name in ROW_PARAMS:
+            state.params[name] = np.concatenate([state.params[name], val])
+    for phase in phases:
+        if phase.name in state.opt:
+            phase.optimizer.grow(state.params, state.opt[phase.name], n_new)
+
+
+class TrainingMixin:
+    """``fit`` and ``partial_fit`` of :class:`CategoricalRBMRecommender`."""
+
+    # ------------------------------------------------------------ settings
+    def _cd_phase(self):
+        cd = self.cd_steps
+        if not _cd_schedule_ok(cd):
+            raise ValueError(
+                "cd_steps must be an int >= 1 or a non-empty sequence of "
+                f"(first_epoch >= 0, T >= 1) pairs; got {cd!r}."
+            )
+        if not isinstance(cd, Integral):
+            cd = tuple((int(s), int(k)) for s, k in cd)
+        schedule = Schedule(
+            learning_rate=float(self.learning_rate),
+            momentum=float(self.momentum),
+            cd_steps=cd,
+            momentum_schedule=self.momentum_schedule,
+            learning_rate_schedule=self.learning_rate_schedule,
+            max_iter=int(self.max_iter),
+        )
+        wd = float(self.weight_decay)
+        decay = {"W3": wd, "A": wd, "B": wd, "D": wd}
+        decay["b"] = float(self.visible_bias_decay)
+        optimizer = LazyMomentumSGD(ROW_PARAMS, decay)
+        return CDPhase(schedule, optimizer, self.negative_visible == "mean_field")
+
+    def _fine_tune_phase(self, n_epochs, n_ratings, classes):
+        schedule = Schedule(
+            learning_rate=float(self.fine_tune_learning_rate),
+            momentum_schedule="constant",
+            max_iter=int(n_epochs),
+            learning_rate_name="fine_tune_learning_rate",
+        )
+        # the objective is sum of squared errors + alpha / 2 ||W||^2; a step
+        # follows the mean over its minibatch's ratings, so the penalty is
+        # divided by the number of training ratings
+        alpha = float(self.fine_tune_alpha) / max(n_ratings, 1)
+        decay = {"W3": alpha, "A": alpha, "B": alpha, "D": alpha}
+        return FineTunePhase(schedule, Adam(ROW_PARAMS, decay), classes)
+
+    def _check_fine_tune(self):
+        if self.fine_tune_iter > 0 and self.prediction != "mean_field":
+            raise ValueError(
+                "fine_tune_iter > 0 trains the mean-field predictor; it "
+                f"requires prediction='mean_field', got {self.prediction!r}."
+            )
+
+    def _init_params(self, n_vars, K, counts, rng):
+        dt = np.dtype(self.dtype)
+        H = self.n_components
+        b = Categorical(K).base_visible_bias(counts.ravel()).reshape(n_vars, K)
+        p = {"b": b.astype(dt), "c": np.zeros(H, dt)}
+        if self.rank is None:
+            p["W3"] = rng.normal(0.0, 0.01, size=(n_vars, K, H)).astype(dt)
+        else:
+            # W = A @ B has the same 0.01 scale as a full W; B starts at unit
+            # scale so that A (the large factor) learns at a useful rate
+            s = 0.01 / np.sqrt(self.rank) * np.sqrt(self.rank)
+            p["A"] = rng.normal(0.0, s, size=(n_vars, K, self.rank)).astype(dt)
+            p["B"] = rng.normal(0.0, 1.0 / np.sqrt(self.rank), size=(self.rank, H))
+            p["B"] = p["B"].astype(dt)
+        if self.conditional:
+            p["D"] = np.zeros((n_vars, H), dt)
+        return p
+
+    def _read_training_input(self, X, y):
+        """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
+        sparse users x items matrix."""
+        if sp.issparse(X):
+            if y is not None:
+                raise ValueError(
+                    "With a sparse rating matrix X, y must be None (the non-zero "
+                    "entries are the ratings)."
+                )
+            if X.ndim != 2:
+                raise ValueError(f"Sparse X must be 2-dimensional; got {X.ndim}.")
+            u, i, r = sparse_to_triplets(X)
+            return u, i, r, None
+        u, i, names = check_pairs(X)
+        r = check_ratings(y, len(u))
+        return u, i, r, names
+
+    # ----------------------------------------------------------------- fit
+    @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the RBM to ratings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
+            ``(user id, item id)`` pairs (ints or strings, typed per column:
+            a column mixing numbers and strings is refused), or a
+            scipy.sparse users x items matrix whose non-zero entries are the
+            ratings (ids are then the row and column indices; an entry
+            stored twice is refused).
+        y : array-like of shape (n_ratings,) or None
+            The ratings (any finite set of values); None for a sparse ``X``.
+
+        Returns
+        -------
+        self : object
+            The fitted recommender.
+        """
+        self._check_fine_tune()
+        uid, iid, r, names = self._read_training_input(X, y)
+        structure = {name: getattr(self, name) for name in STRUCTURAL}
+        users = IdIndex(np.unique(uid))
+        items = IdIndex(np.unique(iid))
+        classes = np.unique(r)
+        if len(classes) > _MANY_CLASSES:
+            warnings.warn(
+                f"y has {len(classes)} distinct rating values; each one is a "
+                f"softmax class, so every visible unit gets {len(classes)} x "
+                f"n_components weights. Continuous ratings should be rounded "
+                "to a scale first (e.g. np.round(2 * y) / 2 for half stars).",
+                UserWarning,
+                stacklevel=2,
+            )
+        ucode, icode = users.codes(uid), items.codes(iid)
+        check_duplicates(ucode, icode, len(items.ids), uid, iid)
+        del uid, iid
+        k = np.searchsorted(classes, r).astype(
+            np.int8 if len(classes) < 128 else np.int64
+        )
+        rng = seed_from(self.random_state)
+        view = Orientation(self.orientation, users, items)
+        with single_blas_thread():
+            model = self._train_new(view, classes, ucode, icode, k, r, rng)
+        self.__dict__.update(model)
+        self._structure = structure
+        self.n_features_in_ = 2
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    def _train_new(self, view, classes, ucode, icode, k, r, rng):
+        """Train from scratch; returns the fitted attributes (nothing is set on
+        ``self`` until training succeeded)."""
+        case, var = view.orient(ucode, icode)
+        n_cases, n_vars, K = view.n_cases, view.n_vars, len(classes)
+        n = len(r)
+        val = np.zeros(n, dtype=bool)
+        if self.early_stopping and (self.max_iter > 0 or self.fine_tune_iter > 0):
+            n_val = int(round(self.validation_fraction * n))
+            if n_val < 1 or n - n_val < 1:
+                raise ValueError(
+                    f"early_stopping holds out validation_fraction="
+                    f"{self.validation_fraction} of the {n} ratings, which leaves "
+                    "no validation or no training ratings; add ratings or set "
+                    "early_stopping=False."
+                )
+            val[rng.permutation(n)[:n_val]] = True
+        tr = ~val
+        if val.any():
+            store = RatingStore(case[tr], var[tr], k[tr], n_cases)
+        else:  # no copies of the (possibly huge) arrays
+            store = RatingStore(case, var, k, n_cases)
+        counts = np.bincount(
+            store.var.astype(np.int64) * K + store.k, minlength=n_vars * K
+        ).reshape(n_vars, K)
+        state = RatingState(params=self._init_params(n_vars, K, counts, rng), rng=rng)
+        cd = self._cd_phase()
+        cd.opt_state(state)
+        monitor = stopper = None
+        if val.any():
+            vc, vv, vy = case[val], var[val], r[val]
+
+            def monitor():
+                proba = predict_proba_codes(state.params, store, vc, vv, n_vars, K)
+                return -rmse(expected(proba, classes), vy)
+
+            stopper = EarlyStopping(self.tol, self.n_iter_no_change)
+        common = dict(
+            batch_size=self.batch_size,
+            monitor=monitor,
+            early_stopping=stopper,
+            verbose=self.verbose,
+            score_name="-RMSE",
+        )
+        state, history = run_epochs(
+            state,
+            cd.bind(state, store, n_vars, K),
+            n_cases,
+            cd.schedule,
+            n_epochs=self.max_iter,
+            name=type(self).__name__,
+            epoch_end=lambda: cd.flush(state),
+            **common,
+        )
+        if self.fine_tune_iter > 0:
+            if stopper is not None:
+                # the kept CD epoch (momentum included) stays intact while
+                # fine-tuning trains a copy; the phase gets its own patience
+                state = state.copy()
+                stopper.reset_patience()
+            ft = self._fine_tune_phase(self.fine_tune_iter, len(store.var), classes)
+            ft.start(state, cd)
+            lr_factor = state.lr_factor  # where partial_fit's CD continues
+            state, more = run_epochs(
+                state,
+                ft.bind(state, store, n_vars, K),
+                n_cases,
+                ft.schedule,
+                n_epochs=self.fine_tune_iter,
+                name=f"{type(self).__name__} fine-tuning",
+                **common,
+            )
+            state.lr_factor = lr_factor
+            history = history + more
+        full = RatingStore(case, var, k, n_cases) if val.any() else store
+        out = self._fitted_attrs(state, full, view, classes, ucode, icode, r)
+        out["validation_scores_"] = history if monitor is not None else None
+        out["best_validation_rmse_"] = (
+            -stopper.best_score if stopper is not None and history else None
+        )
+        return out
+
+    def _fitted_attrs(self, state, store, view, classes, ucode, icode, r):
+        users, items = view.users, view.items
+        out = {
+            "_state": state,
+            "_store": store,
+            "_users": users,
+            "_items": items,
+            "classes_": classes,
+            "users_": users.ids,
+            "items_": items.ids,
+            "n_iter_": state.n_epochs,
+        }
+        out.update(fallback_stats(ucode, icode, r, len(users.ids), len(items.ids)))
+        return out
+
+    # --------------------------------------------------------- partial_fit
+    @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the model with a new batch of ratings (one pass).
+
+        The new ratings are merged into the stored training ratings (a pair
+        already stored gets the new rating; new users and items are added,
+        their weights initialised as in fit), then one epoch of CD updates
+        runs over the cases that appear in the batch, each with its complete
+        rating history, in minibatches of ``batch_size`` in the given order.
+        A fine-tuned model (``fine_tune_iter > 0``) runs a fine-tuning pass
+        at ``fine_tune_learning_rate`` instead: a CD pass would pull it back
+        towards the generative fit (on MovieLens 100K u1, a CD pass over 5%
+        of the ratings took a fine-tuned model from 0.9155 to 0.9352 RMSE; a
+        fine-tuning pass to 0.9167, and 0.9136 at rate 1e-3).
+        The first call on an unfitted model initialises it from the batch
+        (one CD epoch, then one fine-tuning epoch if ``fine_tune_iter > 0``).
+        Rating values must be among ``classes_``, and ids of the type of
+        the fitted ids. The structural parameters (``orientation``,
+        ``n_components``, ``rank``, ``conditional``, ``dtype``) must be those
+        of the fitted model (set with ``set_params`` otherwise, they raise a
+        ValueError: call fit to start over); the training parameters may
+        change between calls. No early stopping. A call that fails leaves the
+        model unchanged.
+
+        The step size after ``fit`` is that of fit's last epoch: with the
+        linear schedule, ``learning_rate / max_iter`` (restarting at the full
+        rate undoes the annealing: on MovieLens 100K u1, a pass over 5% new
+        ratings worsened the RMSE from 0.9243 to 0.9285 at the full rate).
+        A model built by ``partial_fit`` alone uses ``learning_rate``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
+            New ``(user id, item id)`` pairs, or a sparse users x items matrix.
+        y : array-like of shape (n_ratings,) or None
+            Their ratings.
+
+        Returns
+        -------
+        self : object
+            The updated recommender.
+        """
+        if not hasattr(self, "_state"):
+            es, mi, ft = self.early_stopping, self.max_iter, self.fine_tune_iter
+            try:
+                self.early_stopping, self.max_iter = False, 1
+                self.fine_tune_iter = min(ft, 1)
+                self.fit(X, y)
+            finally:
+                self.early_stopping, self.max_iter = es, mi
+                self.fine_tune_iter = ft
+            return self
+        # scikit-learn skips parameter validation in partial_fit once fitted;
+        # set_params(...) between calls must still be checked (cheap)
+        self._validate_params()
+        self._check_structure()
+        self._check_fine_tune()
+        uid, iid, r, names = self._read_training_input(X, y)
+        if not sp.issparse(X):
+            self._check_names(names, stacklevel=5)
+        self._users.check_kind(uid, "user")
+        self._items.check_kind(iid, "item")
+        k = np.searchsorted(self.classes_, r)
+        k = np.minimum(k, len(self.classes_) - 1)
+        bad = self.classes_[k] != r
+        if np.any(bad):
+            raise ValueError(
+                f"Rating values {np.unique(r[bad])[:5].tolist()} are not among "
+                f"classes_={self.classes_.tolist()} seen in fit; the number of "
+                "softmax values cannot change after fit."
+            )
+        users = self._users.extend(self._users.new_ids(uid))
+        items = self._items.extend(self._items.new_ids(iid))
+        ucode, icode = users.codes(uid), items.codes(iid)
+        check_duplicates(ucode, icode, len(items.ids), uid, iid)
+        view = Orientation(self._orientation, users, items)
+        with single_blas_thread():
+            model = self._train_more(view, ucode, icode, k, r)
+        self.__dict__.update(model)
+        return self
+
+    def _train_more(self, view, ucode, icode, k, r):
+        K = len(self.classes_)
+        state = self._state.copy()
+        state.params = {n: v.copy() for n, v in state.params.items()}
+        cd = self._cd_phase()
+        ft = self._fine_tune_phase(1, 0, self.classes_)
+        cd.flush(state)
+        n_cases, n_vars = view.n_cases, view.n_vars
+        old_vars = state.params["b"].shape[0]
+        if n_vars > old_vars:  # new variables: initialised as in fit
+            _, var_new = view.orient(ucode, icode)
+            counts = np.zeros((n_vars, K))
+            np.add.at(counts, (var_new, k), 1)
+            fresh = self._init_params(
+                n_vars - old_vars, K, counts[old_vars:], state.rng
+            )
+            grow(state, (cd, ft), fresh)
+        n_case, n_var = view.orient(ucode, icode)
+        store = self._store.merged(n_case, n_var, k, n_cases, n_vars)
+        # one pass over the touched cases
+        cases = np.unique(n_case)
+        with training_errstate():
+            if self.fine_tune_iter > 0:
+                # a fine-tuned model continues its last phase: a CD pass
+                # would pull it back towards the generative fit (MovieLens
+                # 100K u1, a pass over 5% of the ratings: 0.9155 -> 0.9352
+                # with CD, 0.9167 fine-tuning alone)
+                ft = self._fine_tune_phase(1, len(store.var), self.classes_)
+                ft.start(state, cd)
+                phase, lr = ft, ft.schedule.learning_rate
+            else:
+                phase = cd
+                lr = continued_learning_rate(state, cd.schedule)
+            step = phase.bind(state, store, n_vars, K)
+            T = phase.schedule.cd_steps_at(state.n_epochs)
+            for s in gen_batches(len(cases), self.batch_size):
+                step(cases[s], lr, phase.schedule.momentum, T)
+            cd.flush(state)
+        check_finite(
+            state, lr, where="partial_fit pass", name=phase.schedule.learning_rate_name
+        )
+        state.n_epochs += 1
+        ucodes, icodes, kk = store.user_item_codes(self._orientation)
+        values = self.classes_[kk]
+        return self._fitted_attrs(
+            state, store, view, self.classes_, ucodes, icodes, values
+        )

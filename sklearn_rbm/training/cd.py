@@ -1,0 +1,203 @@
+"""The dense CD-k / PCD-k training phase of the Bernoulli and Gaussian RBMs.
+
+:class:`DenseCD` ties a visible family, the CD options (:class:`CDSettings`)
+and an optimiser (:class:`~.optimizers.MomentumSGD`): it makes the initial
+:class:`DenseState`, keeps it in line with changed options, and runs the
+fused minibatch update (:meth:`DenseCD.update`). ``training/reference.py``
+holds the readable form of the same update, which the tests compare it to.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..engine.gibbs import (
+    DenseChain,
+    gibbs_chain,
+    hidden_proba,
+    sample_bernoulli,
+    sigmoid_of_field,
+)
+from ..engine.numerics import data_moments
+from .state import DenseState
+
+
+def init_offsets(family, params, X=None):
+    """Centring offsets: the visible one is the mean of ``s(X)`` (or, without
+    ``X``, ``s`` of the model's visible mean), the hidden one 0.5."""
+    dtype = params["W"].dtype
+    if X is not None:
+        mu = family.scale(X, params).mean(axis=0)
+    else:
+        mu = family.scale(family.mean(params["b"][None, :].copy(), params), params)
+    mu = np.asarray(mu, dtype=dtype).ravel()
+    return mu, np.full(params["W"].shape[0], 0.5, dtype=dtype)
+
+
+def init_chains(family, params, n_chains, rng):
+    """Persistent chains start from the base-rate model (data marginals)."""
+    dtype = params["W"].dtype
+    b = np.broadcast_to(params["b"], (n_chains, params["b"].shape[0])).astype(dtype)
+    v0 = family.sample(b, params, rng)
+    return sample_bernoulli(hidden_proba(family, v0, params), rng)
+
+
+class DenseCD:
+    """CD-k / PCD-k for a dense visible family.
+
+    Parameters
+    ----------
+    family : VisibleFamily
+    settings : CDSettings
+        Schedule and CD options.
+    optimizer : MomentumSGD
+        The optimiser (weight decay, clipping, learning-rate scales).
+    """
+
+    def __init__(self, family, settings, optimizer):
+        self.family = family
+        self.settings = settings
+        self.optimizer = optimizer
+
+    def init_state(self, X, n_hidden, dtype, rng, *, adjust=None, data_offsets=True):
+        """Initial state: small random weights, base-rate visible biases.
+
+        ``adjust(params)`` may change the initial parameters in place before
+        the persistent chains and the centring offsets are made from them. The
+        visible offset is the data mean of ``s(v)`` (``data_offsets``) or the
+        initial model's mean; the hidden offset starts at 0.5.
+        """
+        family, settings = self.family, self.settings
+        moments = data_moments(X)
+        base = family.base_params(moments, n_hidden, dtype)
+        params = {name: np.array(val, dtype=dtype) for name, val in base.items()}
+        params["W"] = rng.normal(0.0, 0.01, size=params["W"].shape).astype(dtype)
+        if adjust is not None:
+            adjust(params)
+        state = DenseState(
+            params=params, rng=rng, opt=self.optimizer.init(params), moments=moments
+        )
+        if settings.persistent:
+            state.chains = init_chains(family, params, settings.n_chains, rng)
+        if settings.centering:
+            state.offsets = init_offsets(family, params, X if data_offsets else None)
+        return state
+
+    def match(self, state, X):
+        """Bring a continued state in line with changed options.
+
+        Persistent chains are made (from the base-rate model, as in
+        :meth:`init_state`), dropped or resized to ``n_chains``; the centring
+        offsets are made from ``X`` (visible: the mean of ``s(X)``; hidden:
+        0.5) or dropped.
+        """
+        family, settings, p = self.family, self.settings, state.params
+        if not settings.persistent:
+            state.chains = None
+        elif state.chains is None:
+            state.chains = init_chains(family, p, settings.n_chains, state.rng)
+        elif state.chains.shape[0] > settings.n_chains:
+            state.chains = state.chains[: settings.n_chains].copy()
+        elif state.chains.shape[0] < settings.n_chains:
+            extra = settings.n_chains - state.chains.shape[0]
+            new = init_chains(family, p, extra, state.rng)
+            state.chains = np.concatenate([state.chains, new])
+        if not settings.centering:
+            state.offsets = None
+        elif state.offsets is None:
+            state.offsets = init_offsets(family, p, X)
+
+    def bind(self, state, X):
+        """The ``step(idx, lr, momentum, k)`` of :func:`~.loop.run_epochs`."""
+
+        def step(idx, lr, momentum, k):
+            self.update(state, X[idx], lr, momentum, k)
+
+        return step
+
+    def negative_start(self, state, ph_pos, n):
+        """Hidden states the negative chains start from."""
+        if self.settings.persistent:
+            return state.chains
+        if self.settings.negative_init == "noise":
+            return init_chains(self.family, state.params, n, state.rng)
+        return sample_bernoulli(ph_pos, state.rng)
+
+    def update(self, state, v, lr, momentum, cd_steps):
+        """One CD-k / PCD-k minibatch update of ``state`` in place.
+
+        The fused form of :func:`~.reference.cd_update_reference` (same
+        random draws, same result up to rounding):
+
+        * the positive phase and the last negative step share one
+          hidden-field GEMM over the stacked ``S = [s(v); s(v_neg)]`` (for
+          PCD and noise-started chains; CD needs the data's hidden sample
+          first);
+        * the hidden probabilities come from a tanh-based sigmoid;
+        * column means (bias gradients, centring offsets) come from two thin
+          GEMMs with a (2, n + m) weight matrix;
+        * both phases' statistics are stacked with signed weights and centred
+          by the offsets, so that the centring corrections of the biases (and
+          the norm of ``gW`` for clipping) come from the small stacked
+          factors, and the optimiser's low-rank step writes the weight update
+          into the velocity one block of rows at a time; no temporary of the
+          size of ``W`` is made.
+        """
+        family, settings, p = self.family, self.settings, state.params
+        if sp.issparse(v):
+            v = v.toarray()
+        W = p["W"]
+        dtype = W.dtype
+        n = v.shape[0]
+        stacked = settings.persistent or settings.negative_init == "noise"
+        ph_pos = None
+        if not stacked:  # CD from the data: its hidden sample starts the chain
+            ph_pos = sigmoid_of_field(family.scale(v, p), p)
+        h = self.negative_start(state, ph_pos, n)
+        chain = DenseChain(family, p, fast=True)
+        v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
+        m = v_neg.shape[0]
+        S = np.empty((n + m, v.shape[1]), dtype)
+        S[:n] = family.scale(v, p)
+        S[n:] = family.scale(v_neg, p)
+        if stacked:
+            Hw = sigmoid_of_field(S, p)
+        else:
+            Hw = np.empty((n + m, W.shape[0]), dtype)
+            Hw[:n] = ph_pos
+            Hw[n:] = sigmoid_of_field(S[n:], p)
+        ph_pos, ph_neg = Hw[:n], Hw[n:]
+        h_new = sample_bernoulli(ph_neg, state.rng)
+        # column means by two thin GEMMs instead of five reductions: row 0 of
+        # A averages the data rows, row 1 takes data mean minus model mean
+        A = np.zeros((2, n + m), dtype)
+        A[:, :n] = 1.0 / n
+        A[1, n:] = -1.0 / m
+        s_mean, ds = A @ S
+        h_mean, g_c = A @ Hw
+        if family.bias_stats_are_column_sums:
+            g = {"b": ds}
+        else:
+            g = {k: val / n for k, val in family.bias_stats(v, ph_pos, p).items()}
+            for k, val in family.bias_stats(v_neg, ph_neg, p).items():
+                g[k] = g[k] - val / m
+        g["c"] = g_c
+        if state.offsets is not None:
+            mu, lam = state.offsets
+            S -= mu
+            Hw -= lam
+        Hw[:n] *= dtype.type(1.0 / n)
+        Hw[n:] *= dtype.type(-1.0 / m)
+        if state.offsets is not None:
+            # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
+            g["b"] = g["b"] - (Hw @ lam) @ S
+            g["c"] = g["c"] - Hw.T @ (S @ mu)
+            nu = settings.offset_rate
+            mu += nu * (s_mean - mu)
+            lam += nu * (h_mean - lam)
+        if settings.persistent:
+            state.chains = h_new
+        opt = self.optimizer
+        opt.step_low_rank(p, state.opt, "W", Hw, S, lr, momentum)
+        opt.step(p, state.opt, g, lr, momentum)
+        state.n_updates += 1
+        family.constrain(p)

@@ -1,0 +1,173 @@
+"""Models saved by sklearn_rbm 0.1.0.dev0 load and behave bit-identically.
+
+``tests/data/legacy_0_1_0`` holds small fitted models written by the code of
+commit f48247a (version 0.1.0.dev0) with pickle, joblib and
+``sklearn_rbm.persistence.save`` (skops), and ``expected.npz``: the fixed
+inputs and the outputs each model gave right after fitting, including those
+after one more ``partial_fit``. Every file is loaded with the checked-out code
+and must reproduce them exactly: the module and class paths stored in the
+files must keep resolving (to the public classes), the stored state must keep
+its meaning, and training must continue bit-identically.
+
+The files were written by ``tests/data/legacy_0_1_0/make_fixtures.py``; this
+module does not use it (it must never be rerun with newer code). The output
+functions below are copies of that script's.
+
+Exact equality assumes the same floating-point behaviour as the machine that
+wrote the files (x86-64, numpy / OpenBLAS of the project's environment).
+"""
+
+import copy
+import pickle
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+
+import sklearn_rbm
+
+DATA = Path(__file__).resolve().parent / "data" / "legacy_0_1_0"
+
+#: fixture name -> public class it must load as
+MODELS = {
+    "bernoulli_fit": "BernoulliRBM",
+    "bernoulli_partial_fit_logz": "BernoulliRBM",
+    "gaussian_fit": "GaussianBernoulliRBM",
+    "recommender_fit": "CategoricalRBMRecommender",
+    "recommender_user_conditional": "CategoricalRBMRecommender",
+    "recommender_rank2": "CategoricalRBMRecommender",
+    "recommender_fine_tune": "CategoricalRBMRecommender",
+    "recommender_partial_fit": "CategoricalRBMRecommender",
+}
+FORMATS = ("pkl", "joblib", "skops")
+
+
+# ------------------------------------------ outputs (as in make_fixtures.py)
+def _rbm_params(est):
+    names = ["components_", "intercept_visible_", "intercept_hidden_"]
+    if hasattr(est, "log_variance_"):
+        names.append("log_variance_")
+    out = {n: getattr(est, n) for n in names}
+    out["n_iter_"] = np.asarray(est.n_iter_)
+    return out
+
+
+def rbm_outputs(est, inputs):
+    """Outputs of a fitted BernoulliRBM / GaussianBernoulliRBM."""
+    more = copy.deepcopy(est)  # before anything fills a cache
+    out = _rbm_params(est)
+    cached = est.log_partition_  # the log Z saved with the model, if any
+    out["cached_log_z"] = np.asarray(np.nan if cached is None else cached.log_z)
+    X = inputs["X_eval"]
+    out["transform"] = est.transform(X)
+    out["free_energy"] = est.free_energy(X)
+    out["score_samples"] = est.score_samples(X)
+    out["sample"] = est.sample(3, n_steps=5, random_state=1)
+    more.partial_fit(inputs["X_more"])
+    for k, v in _rbm_params(more).items():
+        out[f"more.{k}"] = v
+    out["more.transform"] = more.transform(X)
+    return out
+
+
+def _rec_params(est):
+    out = {
+        n: getattr(est, n)
+        for n in (
+            "components_",
+            "intercept_visible_",
+            "intercept_hidden_",
+            "classes_",
+            "users_",
+            "items_",
+            "user_means_",
+            "item_means_",
+        )
+    }
+    for n in ("global_mean_", "n_iter_", "best_validation_rmse_"):
+        out[n] = np.asarray(getattr(est, n))
+    scores = est.validation_scores_
+    out["validation_scores_"] = np.asarray([] if scores is None else scores, float)
+    return out
+
+
+def recommender_outputs(est, inputs):
+    """Outputs of a fitted CategoricalRBMRecommender."""
+    more = copy.deepcopy(est)
+    out = _rec_params(est)
+    pairs = inputs["pairs"]
+    out["predict"] = est.predict(pairs)
+    out["predict_proba"] = est.predict_proba(pairs)
+    items, scores = est.recommend(inputs["rec_users"], n_items=5)
+    out["recommend.items"] = items
+    out["recommend.scores"] = scores
+    cases = inputs["users"] if est.orientation == "user" else inputs["items"]
+    out["transform"] = est.transform(cases)
+    out["predict_new_user"] = est.predict_new_user(
+        inputs["hist_items"], inputs["hist_ratings"], inputs["query_items"]
+    )
+    more.partial_fit(inputs["X_more"], inputs["y_more"])
+    for k, v in _rec_params(more).items():
+        out[f"more.{k}"] = v
+    out["more.predict"] = more.predict(pairs)
+    return out
+
+
+# --------------------------------------------------------------------- tests
+@pytest.fixture(scope="module")
+def expected():
+    with np.load(DATA / "expected.npz", allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _load(path, fmt):
+    if fmt == "skops":
+        pytest.importorskip("skops")
+        from sklearn_rbm import persistence
+    # same __version__ as the writer: no InconsistentVersionWarning, and no
+    # other warning (e.g. a deprecated module path) is expected either
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if fmt == "pkl":
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        if fmt == "joblib":
+            return joblib.load(path)
+        return persistence.load(path)
+
+
+def test_fixture_files_are_all_tested(expected):
+    assert str(expected["meta.sklearn_rbm_version"]) == "0.1.0.dev0"
+    suffixes = {f".{fmt}" for fmt in FORMATS} | {".npz"}
+    stored = {p.name for p in DATA.iterdir() if p.suffix in suffixes}
+    want = {f"{name}.{fmt}" for name in MODELS for fmt in FORMATS}
+    assert stored == want | {"expected.npz"}
+    names = {k.split(".")[0] for k in expected if not k.startswith(("in.", "meta."))}
+    assert names == set(MODELS)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", MODELS)
+def test_legacy_model_loads_and_predicts_identically(name, fmt, expected):
+    est = _load(DATA / f"{name}.{fmt}", fmt)
+    assert type(est) is getattr(sklearn_rbm, MODELS[name])
+
+    group = str(expected[f"{name}.inputs"])
+    prefix = f"in.{group}."
+    inputs = {k[len(prefix) :]: v for k, v in expected.items() if k.startswith(prefix)}
+    outputs = recommender_outputs if name.startswith("rec") else rbm_outputs
+    got = {k: np.asarray(v) for k, v in outputs(est, inputs).items()}
+
+    prefix = f"{name}."
+    want = {
+        k[len(prefix) :]: v
+        for k, v in expected.items()
+        if k.startswith(prefix) and k != f"{name}.inputs"
+    }
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        np.testing.assert_array_equal(
+            got[key], value, err_msg=f"{name}.{fmt}: {key}", strict=True
+        )
