@@ -8,12 +8,12 @@ training state, :class:`LegacyTrainState`, which the estimators convert to
 their own state type on load (``VersionedStateMixin.__setstate__``).
 """
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .training.optimizers import AdamState, LazyMomentumState, MomentumState
-from .training.state import DenseState, RatingState
+from .training.state import DenseState, RatingState, fill_defaults
 
 
 @dataclass
@@ -35,12 +35,7 @@ class LegacyTrainState:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        for f in fields(self):
-            if f.name not in self.__dict__:
-                if f.default_factory is not MISSING:
-                    setattr(self, f.name, f.default_factory())
-                elif f.default is not MISSING:
-                    setattr(self, f.name, f.default)
+        fill_defaults(self)
 
 
 # the name the old files give the class

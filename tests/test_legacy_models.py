@@ -9,15 +9,15 @@ and must reproduce them exactly: the module and class paths stored in the
 files must keep resolving (to the public classes), the stored state must keep
 its meaning, and training must continue bit-identically.
 
-The files were written by ``tests/data/legacy_0_1_0/make_fixtures.py``; this
-module does not use it (it must never be rerun with newer code). The output
-functions below are copies of that script's.
+The files were written by ``tests/data/legacy_0_1_0/make_fixtures.py`` (it
+must never be rerun with newer code); this module imports only its output
+functions, so that the outputs are computed the same way on both sides.
 
 Exact equality assumes the same floating-point behaviour as the machine that
 wrote the files (x86-64, numpy / OpenBLAS of the project's environment).
 """
 
-import copy
+import importlib.util
 import pickle
 import warnings
 from pathlib import Path
@@ -44,75 +44,15 @@ MODELS = {
 FORMATS = ("pkl", "joblib", "skops")
 
 
-# ------------------------------------------ outputs (as in make_fixtures.py)
-def _rbm_params(est):
-    names = ["components_", "intercept_visible_", "intercept_hidden_"]
-    if hasattr(est, "log_variance_"):
-        names.append("log_variance_")
-    out = {n: getattr(est, n) for n in names}
-    out["n_iter_"] = np.asarray(est.n_iter_)
-    return out
-
-
-def rbm_outputs(est, inputs):
-    """Outputs of a fitted BernoulliRBM / GaussianBernoulliRBM."""
-    more = copy.deepcopy(est)  # before anything fills a cache
-    out = _rbm_params(est)
-    cached = est.log_partition_  # the log Z saved with the model, if any
-    out["cached_log_z"] = np.asarray(np.nan if cached is None else cached.log_z)
-    X = inputs["X_eval"]
-    out["transform"] = est.transform(X)
-    out["free_energy"] = est.free_energy(X)
-    out["score_samples"] = est.score_samples(X)
-    out["sample"] = est.sample(3, n_steps=5, random_state=1)
-    more.partial_fit(inputs["X_more"])
-    for k, v in _rbm_params(more).items():
-        out[f"more.{k}"] = v
-    out["more.transform"] = more.transform(X)
-    return out
-
-
-def _rec_params(est):
-    out = {
-        n: getattr(est, n)
-        for n in (
-            "components_",
-            "intercept_visible_",
-            "intercept_hidden_",
-            "classes_",
-            "users_",
-            "items_",
-            "user_means_",
-            "item_means_",
-        )
-    }
-    for n in ("global_mean_", "n_iter_", "best_validation_rmse_"):
-        out[n] = np.asarray(getattr(est, n))
-    scores = est.validation_scores_
-    out["validation_scores_"] = np.asarray([] if scores is None else scores, float)
-    return out
-
-
-def recommender_outputs(est, inputs):
-    """Outputs of a fitted CategoricalRBMRecommender."""
-    more = copy.deepcopy(est)
-    out = _rec_params(est)
-    pairs = inputs["pairs"]
-    out["predict"] = est.predict(pairs)
-    out["predict_proba"] = est.predict_proba(pairs)
-    items, scores = est.recommend(inputs["rec_users"], n_items=5)
-    out["recommend.items"] = items
-    out["recommend.scores"] = scores
-    cases = inputs["users"] if est.orientation == "user" else inputs["items"]
-    out["transform"] = est.transform(cases)
-    out["predict_new_user"] = est.predict_new_user(
-        inputs["hist_items"], inputs["hist_ratings"], inputs["query_items"]
-    )
-    more.partial_fit(inputs["X_more"], inputs["y_more"])
-    for k, v in _rec_params(more).items():
-        out[f"more.{k}"] = v
-    out["more.predict"] = more.predict(pairs)
-    return out
+# the output functions of the script that wrote the files (importing it runs
+# nothing: its work is behind ``if __name__ == "__main__"``)
+_spec = importlib.util.spec_from_file_location(
+    "make_fixtures", DATA / "make_fixtures.py"
+)
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+rbm_outputs = _fixtures.rbm_outputs
+recommender_outputs = _fixtures.recommender_outputs
 
 
 # --------------------------------------------------------------------- tests

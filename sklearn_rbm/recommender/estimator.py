@@ -11,7 +11,6 @@ subpackage: ``ids.py`` (id tables), ``store.py`` (ratings, orientation),
 (unknown ids), on the engine's sparse categorical kernels.
 """
 
-import warnings
 from numbers import Integral, Real
 
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -22,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..engine.sparse_categorical import weights3
 from ..estimators._common import VersionedStateMixin
 from .fold_in import FoldInMixin
+from .ids import check_feature_names
 from .recommend import RecommendMixin
 from .serving import ServingMixin
 from .store import Orientation
@@ -382,38 +382,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
                 )
 
     def _check_names(self, names, stacklevel=4):
-        """scikit-learn's feature-name check of pairs given after fit: the
-        columns are read by position, so a DataFrame whose names differ
-        from (or are a reordering of) the fitted ones is an error."""
-        fitted = getattr(self, "feature_names_in_", None)
-        cls = type(self).__name__
-        if fitted is None:
-            if names is not None:
-                warnings.warn(
-                    f"X has feature names, but {cls} was fitted without feature names",
-                    UserWarning,
-                    stacklevel=stacklevel,
-                )
-            return
-        if names is None:
-            warnings.warn(
-                f"X does not have valid feature names, but {cls} was fitted "
-                "with feature names",
-                UserWarning,
-                stacklevel=stacklevel,
-            )
-            return
-        if list(names) != list(fitted):
-            how = (
-                "Feature names must be in the same order as they were in fit"
-                if sorted(names) == sorted(fitted)
-                else "Feature names differ from those seen in fit"
-            )
-            raise ValueError(
-                "The feature names should match those that were passed during "
-                f"fit. {how}: got {list(names)}, fitted with {list(fitted)} "
-                "(the columns are read by position: user id, then item id)."
-            )
+        check_feature_names(self, names, stacklevel + 1)
 
     @property
     def components_(self):

@@ -1,5 +1,6 @@
 """Ids of users and items: checking id columns and the id <-> code tables."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -215,3 +216,38 @@ class IdIndex:
         """The ids (sorted, unique) that are not in the table."""
         codes = self.codes(ids)
         return np.unique(ids[codes < 0])
+
+
+def check_feature_names(est, names, stacklevel=4):
+    """scikit-learn's feature-name check of pairs given after fit: the
+    columns are read by position, so a DataFrame whose names differ
+    from (or are a reordering of) the fitted ones is an error."""
+    fitted = getattr(est, "feature_names_in_", None)
+    cls = type(est).__name__
+    if fitted is None:
+        if names is not None:
+            warnings.warn(
+                f"X has feature names, but {cls} was fitted without feature names",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+        return
+    if names is None:
+        warnings.warn(
+            f"X does not have valid feature names, but {cls} was fitted "
+            "with feature names",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        return
+    if list(names) != list(fitted):
+        how = (
+            "Feature names must be in the same order as they were in fit"
+            if sorted(names) == sorted(fitted)
+            else "Feature names differ from those seen in fit"
+        )
+        raise ValueError(
+            "The feature names should match those that were passed during "
+            f"fit. {how}: got {list(names)}, fitted with {list(fitted)} "
+            "(the columns are read by position: user id, then item id)."
+        )

@@ -4,6 +4,7 @@ GEMM, then the best unseen items."""
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
@@ -17,6 +18,15 @@ from .serving import with_ones
 class RecommendMixin:
     """``recommend`` of a fitted :class:`CategoricalRBMRecommender`."""
 
+    @validate_params(
+        {
+            "users": ["array-like"],
+            "n_items": [Interval(Integral, 1, None, closed="left")],
+            "exclude_seen": ["boolean"],
+            "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def recommend(self, users, n_items=10, *, exclude_seen=True, chunk_size=256):
         """Top-``n_items`` items for each user by predicted rating.
 
@@ -45,16 +55,9 @@ class RecommendMixin:
         users = as_array(users)
         if users.ndim != 1:
             raise ValueError(f"users must be 1-dimensional; got shape {users.shape}.")
-        if not isinstance(n_items, Integral) or n_items < 1:
-            raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
-        if (
-            not isinstance(chunk_size, Integral)
-            or isinstance(chunk_size, bool)
-            or chunk_size < 1
-        ):
-            raise ValueError(
-                f"chunk_size must be a positive integer; got {chunk_size!r}."
-            )
+        for name, value in (("n_items", n_items), ("chunk_size", chunk_size)):
+            if isinstance(value, bool):  # an Integral to scikit-learn
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         chunk_size = int(chunk_size)
         n_items = min(int(n_items), len(self._items.ids))
         if len(users):

@@ -48,14 +48,18 @@ class TrainState:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        # a state pickled by an older version lacks the newer fields: they
-        # take their defaults
-        for f in fields(self):
-            if f.name not in self.__dict__:
-                if f.default_factory is not MISSING:
-                    setattr(self, f.name, f.default_factory())
-                elif f.default is not MISSING:
-                    setattr(self, f.name, f.default)
+        fill_defaults(self)
+
+
+def fill_defaults(obj):
+    """Give the dataclass fields missing from ``obj`` their defaults (a
+    state pickled by an older version lacks the newer fields)."""
+    for f in fields(obj):
+        if f.name not in obj.__dict__:
+            if f.default_factory is not MISSING:
+                setattr(obj, f.name, f.default_factory())
+            elif f.default is not MISSING:
+                setattr(obj, f.name, f.default)
 
 
 @dataclass
