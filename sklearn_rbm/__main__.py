@@ -1,8 +1,9 @@
-"""Command line: ``sklearn-rbm`` or ``python -m sklearn_rbm`` (see ``_cli.py``)."""
+"""Command line: ``sklearn-rbm`` or ``python -m sklearn_rbm`` (see
+:mod:`sklearn_rbm.cli`)."""
 
 import sys
 
-from ._cli import build_parser, main
+from .cli import build_parser, main
 
 __all__ = ["build_parser", "main"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_rbm._cli import load_model, main
+from sklearn_rbm.cli import load_model, main
 from sklearn_rbm.datasets import make_ratings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,6 +114,9 @@ def test_help_for_every_subcommand(cmd, capsys):
         ("user,item,rating\n1,2,4\n2,2,5\n\n1,4,abc\n", ["line 5", "'abc'", "number"]),
         ("1,2,4\n1,3,nan\n", ["line 2", "'nan'", "not a finite number"]),
         ("1,2,x\n1,3,4\n", ["line 1", "'x'", "not a number"]),
+        ("1,2,4\n1,3,1_0\n", ["line 2", "'1_0'", "not a number"]),
+        ("1,2,4\n1,3,1e999\n", ["line 2", "'1e999'", "not a finite number"]),
+        ('1,2,4\n1,"3,5\n2,2,4\n', ["line 2", "quoted field"]),
         ("1,2,4\n2,2,5\n1,2,3\n", ["line 3", "duplicate", "line 1"]),
         ("", ["empty"]),
         ("user,item,rating\n", ["empty"]),
@@ -124,6 +127,9 @@ def test_help_for_every_subcommand(cmd, capsys):
         "non-numeric",
         "nan",
         "bad-first-line",
+        "underscore",
+        "overflow",
+        "open-quote",
         "duplicate",
         "empty",
         "header-only",
@@ -178,17 +184,17 @@ def test_malformed_through_subprocess(tmp_path):
 
 
 def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypatch):
-    import sklearn_rbm._cli as cli
+    import sklearn_rbm.cli.io as cli_io
 
     # without sklearn_rbm.persistence the model goes to a .joblib file
-    real_import = cli.importlib.import_module
+    real_import = cli_io.importlib.import_module
 
     def no_persistence(name, *args):
         if name == "sklearn_rbm.persistence":
             raise ImportError(name)
         return real_import(name, *args)
 
-    monkeypatch.setattr(cli.importlib, "import_module", no_persistence)
+    monkeypatch.setattr(cli_io.importlib, "import_module", no_persistence)
     path, X, _ = ratings
     # a name with another suffix is refused, never silently renamed (the
     # renamed file might hold another model); a bare name gets the suffix
@@ -297,8 +303,6 @@ def test_fit_keeps_int_user_ids_next_to_string_item_ids(tmp_path, capsys):
     assert main(["recommend", str(model), "--users", str(X[0, 0]), "-n", "2"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     assert all(r.split(",")[2].startswith("m") for r in rows)
-    from sklearn_rbm._cli import load_model
-
     est = load_model(model)
     assert est.users_.dtype.kind == "i" and est.items_.dtype.kind == "U"
 
@@ -358,3 +362,196 @@ def test_fine_tuning_options_reach_the_model(ratings, tmp_path):
     assert (est.fine_tune_iter, est.fine_tune_learning_rate) == (3, 0.002)
     assert est._state.adam["t"] > 0  # the fine-tuning steps ran
     assert len(est.validation_scores_) == 4 + 3
+
+
+# ------------------------------------------------- files: csv, gzip, numbers
+def test_version(capsys):
+    from sklearn_rbm import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"sklearn-rbm {__version__}\n"
+    res = _run("--version")
+    assert res.returncode == 0 and res.stdout == f"sklearn-rbm {__version__}\n"
+
+
+def test_model_option_defaults_are_the_estimator_defaults():
+    from sklearn_rbm import CategoricalRBMRecommender
+    from sklearn_rbm.cli import build_parser
+    from sklearn_rbm.cli.commands import _estimator
+    from sklearn_rbm.cli.parser import HYPERPARAMETERS, RANDOM_STATE
+
+    defaults = CategoricalRBMRecommender().get_params()
+    for cmd in ("fit", "evaluate"):
+        args = build_parser().parse_args([cmd, "ratings.csv"])
+        for name, _, _ in HYPERPARAMETERS:
+            assert getattr(args, name) == defaults[name], name
+        assert args.verbose == defaults["verbose"]
+        # the one default of the command line's own: a fixed seed
+        assert args.random_state == RANDOM_STATE == 0
+        assert _estimator(args).get_params() == {**defaults, "random_state": 0}
+    # every option reaches the estimator under its parameter's name
+    argv = ["fit", "r.csv", "--rank", "3", "--conditional", "--no-early-stopping"]
+    est = _estimator(build_parser().parse_args(argv))
+    assert (est.rank, est.conditional, est.early_stopping) == (3, True, False)
+
+
+def _ratings_text(X, y, sep=",", fmt="{u}{sep}{i}{sep}{r:g}"):
+    return "".join(fmt.format(u=u, i=i, r=r, sep=sep) + "\n" for (u, i), r in zip(X, y))
+
+
+def test_quoted_fields_hold_the_separator(tmp_path):
+    from sklearn_rbm.cli.io import read_ratings
+
+    X, y = make_ratings(n_users=10, n_items=6, density=0.5, random_state=0)
+    path = tmp_path / "q.csv"
+    body = _ratings_text(X, y, fmt='"u {u}","Toy Story, part {i}",{r:g}')
+    path.write_text('"user","item","rating"\n' + body)
+    Xr, yr = read_ratings(path)
+    assert Xr.shape == X.shape and Xr.dtype.kind == "U"
+    assert Xr[0].tolist() == [f"u {X[0, 0]}", f"Toy Story, part {X[0, 1]}"]
+    np.testing.assert_array_equal(yr, y)
+    # a doubled quote in a quoted field is one quote; spaces after a
+    # separator are skipped
+    path.write_text('1, "say ""hi"", 2", 4\n2,x,3\n')
+    Xr, yr = read_ratings(path)
+    assert Xr[:, 1].tolist() == ['say "hi", 2', "x"] and yr.tolist() == [4.0, 3.0]
+
+
+def test_cli_reads_its_own_csv_output(tmp_path, capsys):
+    X, y = make_ratings(n_users=30, n_items=20, density=0.4, random_state=0)
+    ratings = tmp_path / "titles.tsv"
+    ratings.write_text(
+        _ratings_text(X, y, "\t", 'u{u}{sep}Film "{i}", part 2{sep}{r:g}')
+    )
+    assert main(["fit", str(ratings), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+    model = sorted(tmp_path.glob("m.*"))[0]
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f'u{u}\tFilm "{i}", part 2\n' for u, i in X[:5]))
+    first, second = tmp_path / "p1.csv", tmp_path / "p2.csv"
+    assert main(["predict", str(model), str(pairs), "-o", str(first)]) == 0
+    # the output (quoted ids, a header) is a pairs file for predict again
+    assert main(["predict", str(model), str(first), "-o", str(second)]) == 0
+    assert second.read_text() == first.read_text()
+    assert f'"Film ""{X[0, 1]}"", part 2"' in first.read_text()
+    # and a ratings file for fit (header user,item,prediction)
+    argv = ["fit", str(first), "-o", str(tmp_path / "m2"), "--no-early-stopping"]
+    assert main([*argv, *FAST]) == 0
+    assert load_model(sorted(tmp_path.glob("m2.*"))[0]).items_.tolist() == sorted(
+        f'Film "{i}", part 2' for i in X[:5, 1]
+    )
+    # recommend's output: its users column is a users file
+    recs = tmp_path / "recs.csv"
+    assert main(["recommend", str(model), "--users", "u0", "u1", "-o", str(recs)]) == 0
+    capsys.readouterr()
+    argv = ["recommend", str(model), "--users-file", str(recs), "-n", "1"]
+    assert main(argv) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["u0"] * 10 + ["u1"] * 10
+
+
+def test_gzip_ratings_file(ratings, tmp_path):
+    import gzip
+
+    from sklearn_rbm.cli.io import read_ratings
+
+    path, X, y = ratings
+    for name in ("ratings.csv.gz", "ratings.bin"):  # known by content
+        gz = tmp_path / name
+        gz.write_bytes(gzip.compress(path.read_bytes()))
+        Xr, yr = read_ratings(gz)
+        np.testing.assert_array_equal(Xr, X)
+        np.testing.assert_array_equal(yr, y)
+    assert main(["fit", str(gz), "-o", str(tmp_path / "m.skops"), *FAST]) == 0
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(path.read_bytes())[:40])
+    assert main(["fit", str(broken)]) == 2
+
+
+def test_double_colon_and_other_separators(tmp_path):
+    from sklearn_rbm.cli.io import read_ratings
+
+    X, y = make_ratings(n_users=20, n_items=10, density=0.5, random_state=1)
+    texts = {
+        "1m.dat": _ratings_text(X, y, "::", "{u}{sep}{i}{sep}{r:g}{sep}97800"),
+        "semi.txt": _ratings_text(X, y, ";"),
+        "spaces.txt": _ratings_text(X, y, "  ", " {u}{sep}{i} {r:g} "),
+        "crlf.csv": _ratings_text(X, y).replace("\n", "\r\n"),
+    }
+    for name, text in texts.items():
+        path = tmp_path / name
+        path.write_text("# a comment\n\n" + text, newline="")
+        Xr, yr = read_ratings(path)
+        np.testing.assert_array_equal(Xr, X, err_msg=name)
+        np.testing.assert_array_equal(yr, y, err_msg=name)
+    # single colons stay inside an id; a quoted '::' is part of its field
+    path = tmp_path / "ids.dat"
+    path.write_text('u:1::m:2::4\nu:1::"a::b"::3\n')
+    Xr, yr = read_ratings(path)
+    assert Xr.tolist() == [["u:1", "m:2"], ["u:1", "a::b"]] and yr.tolist() == [4, 3]
+    path.write_text("1::2::4\n1::3\n")
+    with pytest.raises(Exception, match="line 2: expected 3 to 4 columns"):
+        read_ratings(path)
+
+
+def test_numbers_are_strict(tmp_path):
+    from sklearn_rbm.cli.io import match_ids, read_ratings
+
+    path = tmp_path / "r.csv"
+    # '1_0' is no integer (int() would read 10): the user column holds strings
+    path.write_text("1_0,1,4\n10,1,5\n+7,2,3\n")
+    Xr, _ = read_ratings(path)
+    assert Xr[:, 0].tolist() == ["1_0", "10", "+7"]
+    path.write_text("10,1,4\n7,1, 5 \n")
+    Xr, yr = read_ratings(path)  # spaces around a field are not part of it
+    assert Xr.dtype == np.int64 and yr.tolist() == [4.0, 5.0]
+    fitted = np.array([7, 10])
+    assert match_ids(["7", "1_0", "\u0667", "7.0"], fitted).tolist() == [
+        7,
+        "1_0",
+        "\u0667",
+        "7.0",
+    ]
+
+
+def test_evaluate_is_cross_validate(ratings, capsys):
+    from sklearn.model_selection import KFold, cross_validate
+
+    from sklearn_rbm import CategoricalRBMRecommender
+
+    path, X, y = ratings
+    assert main(["evaluate", str(path), "--cv", "3", *FAST]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"3-fold cross-validation on {len(y):,} ratings"
+    folds = KFold(3, shuffle=True, random_state=0)
+    est = CategoricalRBMRecommender(n_components=8, max_iter=4, random_state=0)
+    res = cross_validate(
+        est,
+        X,
+        y,
+        cv=folds,
+        scoring=("neg_root_mean_squared_error", "neg_mean_absolute_error"),
+    )
+    rmse = -res["test_neg_root_mean_squared_error"]
+    mae = -res["test_neg_mean_absolute_error"]
+    base = []
+    for tr, te in folds.split(X):
+        means = {i: y[tr][X[tr, 1] == i].mean() for i in np.unique(X[tr, 1])}
+        pred = [means.get(i, y[tr].mean()) for i in X[te, 1]]
+        base.append(np.sqrt(np.mean((pred - y[te]) ** 2)))
+    for k in range(3):
+        assert out[k + 1].startswith(
+            f"fold {k + 1}/3: RMSE {rmse[k]:.4f}  MAE {mae[k]:.4f}  "
+            f"(item-mean RMSE {base[k]:.4f})  "
+        )
+        assert out[k + 1].endswith("s") and " epochs in " in out[k + 1]
+    assert out[4] == f"RMSE            {rmse.mean():.4f} +- {rmse.std():.4f}"
+    assert out[5] == f"MAE             {mae.mean():.4f} +- {mae.std():.4f}"
+    assert out[6] == f"item-mean RMSE  {np.mean(base):.4f} +- {np.std(base):.4f}"
+
+
+def test_evaluate_reports_fit_errors_in_one_line(tmp_path, capsys):
+    path = tmp_path / "few.csv"
+    path.write_text("1,1,3\n2,1,4\n3,1,5\n4,2,2\n")
+    assert main(["evaluate", str(path), "--cv", "2", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--no-early-stopping" in err

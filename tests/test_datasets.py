@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sklearn_rbm.datasets import (
+    get_data_home,
     load_movielens,
     make_ratings,
     train_test_split_ratings,
@@ -256,6 +257,58 @@ def test_explicit_data_home_with_and_without_variant(tmp_path):
         load_movielens(tmp_path)
 
 
+def test_data_home_argument_and_precedence(tmp_path, monkeypatch):
+    """path > data_home > $SKLEARN_RBM_DATA > ../shared/data."""
+    explicit, env = tmp_path / "explicit", tmp_path / "env"
+    _ml100k(explicit / "ml-100k")
+    _write(env / "ml-100k" / "u.data", U_DATA.splitlines()[0] + "\n")
+    monkeypatch.setenv("SKLEARN_RBM_DATA", str(env))
+    assert get_data_home() == str(env)
+    assert get_data_home(explicit) == str(explicit)
+    assert load_movielens(as_frame=False).y.size == 1
+    data = load_movielens(data_home=explicit, as_frame=False)
+    assert data.y.size == 3 and data.path == str(explicit / "ml-100k")
+    # an explicit path wins over data_home
+    data = load_movielens(env / "ml-100k", data_home=explicit, as_frame=False)
+    assert data.y.size == 1
+    with pytest.raises(FileNotFoundError, match="data_home="):
+        load_movielens(data_home=tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="ml-1m"):
+        load_movielens(variant="1m", data_home=explicit)
+    monkeypatch.delenv("SKLEARN_RBM_DATA")
+    monkeypatch.chdir(explicit)
+    assert get_data_home() == str(explicit / ".." / "shared" / "data")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert get_data_home("~/explicit") == str(explicit)
+    assert load_movielens(data_home="~/explicit", as_frame=False).y.size == 3
+
+
+def test_variant_name_as_path(tmp_path, monkeypatch):
+    _ml100k(tmp_path / "home" / "ml-100k")
+    _write(tmp_path / "home" / "ml-1m" / "ratings.dat", DAT_TS)
+    monkeypatch.setenv("SKLEARN_RBM_DATA", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    # no folder "1m" here: the name is the variant, not a path
+    assert load_movielens("1m", as_frame=False).variant == "1m"
+    assert load_movielens("100k", variant="100k", as_frame=False).y.size == 3
+    with pytest.raises(ValueError, match="names a variant"):
+        load_movielens("100k", variant="1m")
+    with pytest.raises(FileNotFoundError, match="20m"):
+        load_movielens("20m")  # not a variant name: a missing folder
+    # a folder of that name is read as a folder
+    _write(tmp_path / "1m" / "ratings.dat", DAT_TS.splitlines()[0] + "\n")
+    assert load_movielens("1m", as_frame=False).y.size == 1
+
+
+def test_quoted_csv_ratings(tmp_path):
+    folder = tmp_path / "ml-latest-small"
+    _write(folder / "ratings.csv", '"userId","movieId","rating"\n"3",100,"4.5"\n')
+    data = load_movielens(folder, as_frame=False)
+    np.testing.assert_array_equal(data.X, [[3, 100]])
+    np.testing.assert_array_equal(data.y, [4.5])
+    assert data.timestamps is None
+
+
 def test_variant_must_match_files(tmp_path):
     folder = _ml100k(tmp_path / "data")
     with pytest.raises(ValueError, match="does not match"):
@@ -303,6 +356,11 @@ def test_split_on_1m_is_rejected(tmp_path):
         ("ratings_without_timestamps.dat.gz", "1::2::3\n1:3::4\n", 2, True),
         ("ratings.csv", "userId,movieId,rating\n1,2,3\n1,2,3,4,5\n", 3, False),
         ("u.data", "1\t2\n", 1, False),  # too few fields on the first line
+        ("u.data", "1\t2\t3\t4\n1_0\t3\t4\t5\n", 2, False),  # int() takes 1_0
+        ("u.data", "1\t2\t3\t4\n1e1\t3\t4\t5\n", 2, False),  # not an int
+        ("u.data", "1\t2\t3\t4\n1\t3\t4_0\t5\n", 2, False),  # float() too
+        ("u.data", "1\t2\t3\t4\n1\t3\t1e999\t5\n", 2, False),  # infinite
+        ("ratings.dat", "1::2::3::4\n1::3::4::4.5\n", 2, False),  # timestamp
     ],
 )
 def test_malformed_line_reports_file_and_line_number(tmp_path, file, text, line, gz):

@@ -1,0 +1,45 @@
+"""The ``sklearn-rbm`` command line (also ``python -m sklearn_rbm``).
+
+Subcommands: ``demo``, ``fit``, ``predict``, ``recommend`` and ``evaluate``.
+Bad input (a missing file, a malformed line, an invalid option) ends the
+program with exit status 2 and a one-line message on stderr that names the
+file and line, never a traceback.
+
+Modules: ``parser`` (the options), ``commands`` (what each subcommand does),
+``io`` (input files, CSV output, model files), ``baseline`` (the item-mean
+baseline) and ``demo``.
+"""
+
+import sys
+
+from .io import PROG, CLIError, load_model
+from .parser import build_parser
+
+__all__ = ["build_parser", "load_model", "main"]
+
+
+def _error(msg):
+    print(f"{PROG}: error: {' '.join(str(msg).split())}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        return _error(exc)
+    except (ValueError, TypeError) as exc:
+        # invalid hyperparameters (scikit-learn's InvalidParameterError) or
+        # data; the estimator's advice names its parameter, here an option
+        msg = str(exc).replace("set early_stopping=False", "use --no-early-stopping")
+        return _error(msg)
+    except MemoryError:
+        return _error("out of memory")
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,146 @@
+"""The subcommands: ``demo``, ``fit``, ``predict``, ``recommend``, ``evaluate``.
+
+Each takes the parsed arguments and returns the exit status. The estimator
+is imported from the public ``sklearn_rbm`` when a command needs it.
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from .io import (
+    CLIError,
+    load_model,
+    match_ids,
+    pairs_array,
+    read_pairs,
+    read_ratings,
+    read_users,
+    save_model,
+    write_csv,
+)
+
+
+def estimator_defaults():
+    """The parameters of ``CategoricalRBMRecommender()``: the defaults of the
+    model options."""
+    from sklearn_rbm import CategoricalRBMRecommender
+
+    return CategoricalRBMRecommender().get_params()
+
+
+def _estimator(args):
+    """The recommender with the model options of ``args``, validated before
+    any data is read."""
+    from sklearn_rbm import CategoricalRBMRecommender
+
+    est = CategoricalRBMRecommender()
+    est.set_params(**{k: v for k, v in vars(args).items() if k in est.get_params()})
+    est._validate_params()  # scikit-learn's check of the parameter constraints
+    return est
+
+
+def cmd_demo(args):
+    from .demo import run_demo
+
+    run_demo(args.out, random_state=args.random_state)
+    return 0
+
+
+def cmd_fit(args):
+    est = _estimator(args)
+    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
+    t0 = time.perf_counter()
+    print(
+        f"fitting on {len(y):,} ratings ({len(np.unique(X[:, 0])):,} users, "
+        f"{len(np.unique(X[:, 1])):,} items)",
+        file=sys.stderr,
+    )
+    est.fit(X, y)
+    path = save_model(est, args.output)
+    msg = f"trained {est.n_iter_} epochs in {time.perf_counter() - t0:.1f}s"
+    if est.best_validation_rmse_ is not None:
+        msg += f", validation RMSE {est.best_validation_rmse_:.4f}"
+    print(f"{msg}; model written to {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_predict(args):
+    est = load_model(args.model)
+    u_tok, i_tok = read_pairs(args.pairs, est, header=getattr(args, "header", None))
+    users, items = match_ids(u_tok, est.users_), match_ids(i_tok, est.items_)
+    pred = est.predict(pairs_array(users, items))
+    # the ids as written in the input: each row is looked up on its own
+    write_csv(args.output, ["user", "item", "prediction"], zip(u_tok, i_tok, pred))
+    return 0
+
+
+def cmd_recommend(args):
+    est = load_model(args.model)
+    tokens = [u.strip() for chunk in args.users or [] for u in chunk.split(",")]
+    tokens = [u for u in tokens if u]
+    if args.users_file is not None:
+        tokens += read_users(args.users_file, est, getattr(args, "header", None))
+    if not tokens:
+        raise CLIError("no users given: use --users ID [ID ...] or --users-file FILE")
+    if args.n_items < 1:
+        raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
+    items, scores = est.recommend(
+        match_ids(tokens, est.users_),
+        n_items=args.n_items,
+        exclude_seen=not args.include_seen,
+    )
+    # a user who rated almost every item gets fewer than n rows: recommend()
+    # pads its lists with seen items scored -inf, which are not recommendations
+    rows = (
+        (u, rank + 1, it, float(s))
+        for u, its, ss in zip(tokens, items.tolist(), scores.tolist())
+        for rank, (it, s) in enumerate(zip(its, ss))
+        if s != -math.inf
+    )
+    write_csv(args.output, ["user", "rank", "item", "score"], rows)
+    return 0
+
+
+def _n_epochs(est, X, y):
+    """A "score" for cross_validate: the epochs the fold's model trained."""
+    return est.n_iter_
+
+
+def cmd_evaluate(args):
+    from sklearn.model_selection import KFold, cross_validate
+
+    from .baseline import ItemMeanRegressor
+
+    est = _estimator(args)
+    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
+    if args.cv < 2:
+        raise CLIError(f"--cv must be at least 2, got {args.cv}")
+    if args.cv > len(y):
+        raise CLIError(f"--cv {args.cv} is more than the {len(y)} ratings")
+    # an int seed: both calls below see the same folds
+    folds = KFold(args.cv, shuffle=True, random_state=args.random_state)
+    print(f"{args.cv}-fold cross-validation on {len(y):,} ratings", flush=True)
+    rmse = "neg_root_mean_squared_error"
+    scoring = {"rmse": rmse, "mae": "neg_mean_absolute_error", "epochs": _n_epochs}
+    rbm = cross_validate(est, X, y, cv=folds, scoring=scoring, error_score="raise")
+    base = cross_validate(
+        ItemMeanRegressor(), X, y, cv=folds, scoring=rmse, error_score="raise"
+    )
+    results = {
+        "RMSE": -rbm["test_rmse"],
+        "MAE": -rbm["test_mae"],
+        "item-mean RMSE": -base["test_score"],
+    }
+    for k in range(args.cv):
+        print(
+            f"fold {k + 1}/{args.cv}: RMSE {results['RMSE'][k]:.4f}  "
+            f"MAE {results['MAE'][k]:.4f}  "
+            f"(item-mean RMSE {results['item-mean RMSE'][k]:.4f})  "
+            f"{int(rbm['test_epochs'][k])} epochs in {rbm['fit_time'][k]:.1f}s"
+        )
+    for name, values in results.items():
+        print(f"{name:<15} {np.mean(values):.4f} +- {np.std(values):.4f}")
+    return 0

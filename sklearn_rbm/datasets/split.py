@@ -1,0 +1,117 @@
+"""A train/test split of ratings that keeps every user in training."""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["train_test_split_ratings"]
+
+
+def train_test_split_ratings(
+    X, y, *, test_size=0.1, random_state=None, stratify_users=True
+):
+    """Split ratings into train and test sets, keeping users in training.
+
+    Every user keeps at least one training rating, so every user in the test
+    set has training ratings, unless ``test_size`` is too large for that to be
+    possible (then the remaining test ratings are drawn from users' last
+    ratings).
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n_ratings, 2)
+        User and item ids. For a DataFrame the user ids are the ``user``
+        column if there is one, else the first column.
+
+    y : array-like of shape (n_ratings,)
+        Ratings.
+
+    test_size : float or int, default=0.1
+        Fraction of the ratings (float in (0, 1), rounded up) or number of
+        ratings (int) in the test set.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    stratify_users : bool, default=True
+        If True, each user's ratings are split in the proportion
+        ``test_size`` (as closely as whole numbers allow). If False, the test
+        ratings are drawn uniformly among all ratings except one reserved
+        training rating per user.
+
+    Returns
+    -------
+    X_train, X_test : ndarray or DataFrame
+        Rows of ``X``, in their original order (same type as ``X``).
+
+    y_train, y_test : ndarray
+        The matching ratings.
+
+    Examples
+    --------
+    >>> from sklearn_rbm.datasets import make_ratings, train_test_split_ratings
+    >>> X, y = make_ratings(n_users=50, n_items=20, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split_ratings(
+    ...     X, y, test_size=0.2, random_state=0)
+    >>> len(y_train) + len(y_test) == len(y)
+    True
+    >>> set(X_test[:, 0]) <= set(X_train[:, 0])
+    True
+    """
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        if X.ndim != 2 or X.shape[1] < 2:
+            raise ValueError(f"X must have 2 columns (user, item), got {X.shape}.")
+        users = np.asarray(X["user"] if "user" in X.columns else X.iloc[:, 0])
+        take = X.iloc.__getitem__
+    else:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] < 2:
+            raise ValueError(
+                f"X must be 2-d with columns (user, item), got shape {X.shape}."
+            )
+        users = X[:, 0]
+        take = X.__getitem__
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != users.shape[0]:
+        raise ValueError(
+            f"y must be 1-d with one rating per row of X ({users.shape[0]}), "
+            f"got shape {y.shape}."
+        )
+    n = y.shape[0]
+    if n < 2:
+        raise ValueError(f"Need at least 2 ratings to split, got {n}.")
+    if isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
+        if not 1 <= test_size < n:
+            raise ValueError(
+                f"An int test_size must be in [1, {n - 1}], got {test_size}."
+            )
+        n_test = int(test_size)
+    elif isinstance(test_size, numbers.Real) and not isinstance(test_size, bool):
+        if not 0 < test_size < 1:
+            raise ValueError(f"A float test_size must be in (0, 1), got {test_size}.")
+        n_test = min(max(math.ceil(test_size * n), 1), n - 1)
+    else:
+        raise ValueError(f"test_size must be a float or an int, got {test_size!r}.")
+    rng = check_random_state(random_state)
+
+    # Group the ratings by user, in random order within each user.
+    perm = rng.permutation(n)
+    order = perm[np.argsort(users[perm], kind="stable")]
+    grouped = users[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
+    rank = np.arange(n) - starts[group]
+    if stratify_users:
+        counts = np.diff(np.r_[starts, n])[group]
+        key = (rank + rng.random_sample(n)) / counts
+    else:
+        key = rng.random_sample(n)
+    key[rank == 0] -= 2.0  # each user's first rating stays in training
+    top = np.argpartition(-key, n_test - 1)[:n_test]
+    is_test = np.zeros(n, dtype=bool)
+    is_test[order[top]] = True
+    train_idx = np.flatnonzero(~is_test)
+    test_idx = np.flatnonzero(is_test)
+    return take(train_idx), take(test_idx), y[train_idx], y[test_idx]
