@@ -360,7 +360,7 @@ def test_fine_tuning_options_reach_the_model(ratings, tmp_path):
     assert main(["fit", str(path), "-o", str(model), *FAST, *opts]) == 0
     est = load_model(sorted(tmp_path.glob("ft.*"))[0])  # .joblib without skops
     assert (est.fine_tune_iter, est.fine_tune_learning_rate) == (3, 0.002)
-    assert est._state.adam["t"] > 0  # the fine-tuning steps ran
+    assert est._state.opt["fine_tune"].t > 0  # the fine-tuning steps ran
     assert len(est.validation_scores_) == 4 + 3
 
 
