@@ -416,7 +416,7 @@ def _dense_rows_step(w2, v2, rows, g2, lr, momentum, a):
     four steps read and write each block from cache instead of memory (the
     unblocked numpy version made about fourteen passes over the whole
     array). Measured on the ML-1M I-RBM of ``bench_recommender.py``, with
-    the batched gathers of ``_sparse.visible_logits``: fit 37.8 -> 30.5 s
+    the batched gathers of ``sparse_categorical.visible_logits``: fit 37.8 -> 30.5 s
     CPU, same RMSE. ``rows`` must be sorted and unique.
     """
     if not (w2.flags.c_contiguous and v2.flags.c_contiguous):
