@@ -87,7 +87,7 @@ def dense_params(p):
 
 # ------------------------------------------------ kernels vs brute force
 def test_complete_case_matches_dense_categorical():
-    """Sparse kernels on complete cases == _visible.Categorical on the one-hot."""
+    """Sparse kernels on complete cases == the dense Categorical family."""
     n_vars, K, H = 3, 3, 4
     p = tiny_params(n_vars, K, H)
     fam = Categorical(K)
@@ -110,6 +110,50 @@ def test_complete_case_matches_dense_categorical():
     prob = softmax_rows(_sparse.visible_logits(var_h, rows_h, h, p))
     ref = fam.mean(visible_field(h, pd), pd).reshape(len(h) * n_vars, K)
     np.testing.assert_allclose(prob, ref, rtol=1e-12)
+
+
+def test_rating_chain_is_the_dense_categorical_chain():
+    """One family, one Gibbs loop: on complete cases, the sparse chain's
+    visible samples are the dense Categorical family's samples (same draws),
+    its hidden probabilities the dense ones, and CD statistics run through
+    the same gibbs_chain."""
+    from sklearn_rbm.engine.gibbs import DenseChain, gibbs_chain
+
+    n_vars, K, H = 3, 4, 5
+    p = tiny_params(n_vars, K, H, seed=1)
+    pd = dense_params(p)
+    fam = Categorical(K)
+    h = binary_states(H)[[1, 6, 9, 30, 31]]
+    rows = np.repeat(np.arange(len(h)), n_vars)
+    var = np.tile(np.arange(n_vars), len(h))
+    batch = _sparse.Batch(rows, var, np.zeros(len(var), int), len(h), n_vars, K)
+    sparse = _sparse.RatingChain(batch, p)
+    dense = DenseChain(fam, pd)
+    k = sparse.sample_visible(h, np.random.default_rng(5))
+    V = dense.sample_visible(h, np.random.default_rng(5))
+    np.testing.assert_array_equal(V.reshape(-1, K).argmax(axis=1), k)
+    np.testing.assert_allclose(sparse.hidden_proba(k), dense.hidden_proba(V))
+    # a whole chain: same draws when the hidden sampler is shared
+    sparse.sample_hidden = dense.sample_hidden
+    k2, ph_s, _ = gibbs_chain(sparse, h, 3, np.random.default_rng(7), last="proba")
+    V2, ph_d, _ = gibbs_chain(dense, h, 3, np.random.default_rng(7), last="proba")
+    np.testing.assert_array_equal(V2.reshape(-1, K).argmax(axis=1), k2)
+    np.testing.assert_allclose(ph_s, ph_d, rtol=1e-12)
+
+
+def test_softmax_sampler_has_the_softmax_frequencies():
+    """sample_softmax (the sampler of every softmax unit) against exact
+    probabilities, within 5 standard errors."""
+    from sklearn_rbm.engine.families import sample_softmax
+
+    prob = np.array([[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0, 0, 1.0, 0]])
+    n = 100_000
+    P = np.repeat(prob, n, axis=0)
+    k = sample_softmax(P, np.random.default_rng(0)).reshape(3, n)
+    for row in range(3):
+        freq = np.bincount(k[row], minlength=4) / n
+        se = np.sqrt(prob[row] * (1 - prob[row]) / n)
+        assert np.all(np.abs(freq - prob[row]) <= 5 * se + 1e-12), (row, freq)
 
 
 def test_conditional_of_missing_variable_by_enumeration():
