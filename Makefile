@@ -20,6 +20,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# the suite without the slow statistical and data-backed tests
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not data"
+
 lint: $(STAMP)
 	$(PY) -m ruff check sklearn_rbm tests benchmarks docs
 	$(PY) -m ruff format --check sklearn_rbm tests benchmarks docs

@@ -1346,3 +1346,16 @@ def test_model_pickled_before_fine_tuning_existed_loads_and_trains(fitted, plant
         np.r_[X[:20], [[999, 0]]], np.r_[y[:20], 3]
     )
     assert old._state.opt["fine_tune"].t > 0
+
+
+def test_verbose_prints_the_validation_rmse_itself(planted, capsys):
+    # the monitor is minus the RMSE (higher is better); progress lines print
+    # the RMSE, as a positive number, under its name
+    X, y = planted
+    kw = dict(FAST, max_iter=2, verbose=1, early_stopping=True)
+    rec = CategoricalRBMRecommender(**kw).fit(X, y)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "Iteration" in ln]
+    assert len(lines) == 2
+    shown = float(lines[-1].split("validation RMSE = ")[1].split(",")[0])
+    assert shown == pytest.approx(-rec.validation_scores_[-1], abs=1e-4)
+    assert shown > 0

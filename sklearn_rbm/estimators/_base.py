@@ -113,6 +113,9 @@ class _BaseRBM(
     }
     _accept_sparse = False
     _score_name = "score"
+    #: progress lines print ``_score_sign * score`` (-1: a loss monitored as
+    #: its negative)
+    _score_sign = 1
 
     # ------------------------------------------------------------------ hooks
     def _family(self):
@@ -291,6 +294,7 @@ class _BaseRBM(
                 verbose=self.verbose,
                 name=type(self).__name__,
                 score_name=self._score_name,
+                score_sign=self._score_sign,
             )
         self._commit(state)
         self.batch_size_ = batch_size

@@ -357,7 +357,12 @@ class GaussianBernoulliRBM(_BaseRBM):
     def _score_name(self):
         if self.n_components <= MAX_EXACT_MONITOR:
             return "log-likelihood"
-        return "neg. reconstruction MSE"
+        return "reconstruction MSE"
+
+    @property
+    def _score_sign(self):
+        # the monitor returns minus the MSE (higher is better)
+        return 1 if self.n_components <= MAX_EXACT_MONITOR else -1
 
     def _monitor_score(self, X, params):
         family = self._family()

@@ -344,7 +344,8 @@ class TrainingMixin:
             monitor=monitor,
             early_stopping=stopper,
             verbose=self.verbose,
-            score_name="-RMSE",
+            score_name="validation RMSE",
+            score_sign=-1,
         )
         state, history = run_epochs(
             state,

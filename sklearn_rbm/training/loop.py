@@ -105,12 +105,15 @@ def run_epochs(
     verbose=0,
     name="RBM",
     score_name="score",
+    score_sign=1,
     epoch_end=None,
 ):
     """Run up to ``n_epochs`` epochs of ``step`` over shuffled minibatches.
 
     Returns ``(state, history)``; with early stopping the returned state is the
-    best one seen. ``history`` lists the monitored score per epoch.
+    best one seen. ``history`` lists the monitored score per epoch (higher is
+    better); progress lines print ``score_sign * score`` as ``score_name``
+    (``-1`` for a loss monitored as its negative, such as the RMSE).
     ``epoch_end()``, if given, runs after each epoch's updates and before the
     monitor (e.g. to flush lazily applied updates).
     """
@@ -135,12 +138,12 @@ def run_epochs(
         if verbose:
             msg = f"[{name}] Iteration {state.n_epochs}"
             if score is not None:
-                msg += f", {score_name} = {score:.4f}"
+                msg += f", {score_name} = {score_sign * score:.4f}"
             print(f"{msg}, time = {time.perf_counter() - t0:.2f}s", flush=True)
         if early_stopping is not None and early_stopping.update(score, state, epoch):
             if verbose:
                 print(
-                    f"[{name}] Validation {score_name} did not improve more than "
+                    f"[{name}] The {score_name} did not improve more than "
                     f"tol={early_stopping.tol} for {early_stopping.n_iter_no_change} "
                     f"epochs; stopping, keeping epoch {early_stopping.best_epoch + 1}.",
                     flush=True,
