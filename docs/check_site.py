@@ -67,7 +67,9 @@ API_NAMES = (
 _PACKAGE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sklearn_rbm"
 )
-if not os.path.isfile(os.path.join(_PACKAGE, "_gaussian.py")):
+if not os.path.isdir(os.path.join(_PACKAGE, "estimators")) or not os.path.isfile(
+    os.path.join(_PACKAGE, "estimators", "gaussian.py")
+):
     API_NAMES = tuple(n for n in API_NAMES if n != "GaussianBernoulliRBM")
 
 WINDOW = (1280, 1600)

@@ -50,7 +50,6 @@ def _common(old):
         n_updates=old.n_updates,
         n_epochs=old.n_epochs,
         lr_factor=old.lr_factor,
-        cache=old.cache,
     )
 
 
@@ -62,6 +61,7 @@ def dense_state(old):
         chains=old.chains,
         offsets=old.offsets,
         moments=old.moments,
+        cache=old.cache,
     )
 
 

@@ -555,3 +555,18 @@ def test_evaluate_reports_fit_errors_in_one_line(tmp_path, capsys):
     assert main(["evaluate", str(path), "--cv", "2", *FAST]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--no-early-stopping" in err
+
+
+def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path):
+    # a comment is a line starting with '#'; a quoted "#u1" is an id, and
+    # the CLI's CSV output quotes such an id so that it reads back as data
+    from sklearn_rbm.cli.io import read_ratings, write_csv
+
+    path = tmp_path / "r.csv"
+    path.write_text('user,item,rating\n"#u1",10,5\n# a comment\nu2,11,3\n')
+    X, y = read_ratings(path)
+    assert X[:, 0].tolist() == ["#u1", "u2"] and y.tolist() == [5.0, 3.0]
+    out = tmp_path / "out.csv"
+    write_csv(out, ["user", "item", "rating"], [("#u1", 10, 5.0), ("u2", 11, 3.0)])
+    X2, y2 = read_ratings(out)
+    assert X2.tolist() == X.tolist() and y2.tolist() == y.tolist()

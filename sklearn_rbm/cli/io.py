@@ -91,6 +91,7 @@ def _csv_rows(path, text):
         text = text.replace("::", delimiter)
     # only a quoted field can hold the stand-in, from a "::" inside the quotes
     restore = sep != delimiter and '"' in text
+    raw_lines = io.StringIO(text, newline="").readlines()  # as the reader sees them
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True
     )
@@ -105,7 +106,9 @@ def _csv_rows(path, text):
         if sep == " " and fields and not fields[-1]:
             fields.pop()  # spaces at the end of the line
         fields = [f.strip() for f in fields]
-        if not fields or fields == [""] or fields[0].startswith("#"):
+        # a comment is a line that starts with '#', not a quoted "#id"
+        comment = raw_lines[lineno - 1].lstrip().startswith("#")
+        if not fields or fields == [""] or comment:
             continue
         if restore:
             fields = [f.replace(delimiter, sep) for f in fields]
@@ -366,7 +369,18 @@ def write_csv(path, header, rows):
     def write(out):
         w = csv.writer(out, lineterminator="\n")
         w.writerow(header)
-        w.writerows([_fmt(v) for v in row] for row in rows)
+        for row in rows:
+            fields = [_fmt(v) for v in row]
+            if fields and fields[0].startswith("#"):
+                # quoted, so that it reads back as data, not as a comment
+                out.write(f'"{fields[0].replace(chr(34), chr(34) * 2)}"')
+                if len(fields) > 1:
+                    out.write(",")
+                    w.writerow(fields[1:])
+                else:
+                    out.write("\n")
+            else:
+                w.writerow(fields)
 
     if path in (None, "-"):
         write(sys.stdout)

@@ -339,9 +339,10 @@ def cd_statistics(batch, p, n_steps, rng, mean_field=False):
 def predictor_gradients(batch, p, values):
     """Squared error of the mean-field prediction and its gradient.
 
-    The deterministic predictor of :meth:`predict`: ``h = sigmoid(hidden
-    field of the case's ratings)``, ``p(v_j = k) = softmax_k(b[j, k] + W3[j,
-    k] @ h)`` and the expected rating ``E_j = sum_k values[k] p(v_j = k)``.
+    The deterministic predictor of ``CategoricalRBMRecommender.predict``:
+    ``h = sigmoid(hidden field of the case's ratings)``,
+    ``p(v_j = k) = softmax_k(b[j, k] + W3[j, k] @ h)`` and the expected
+    rating ``E_j = sum_k values[k] p(v_j = k)``.
     Every observed entry is both an input (through ``h``) and a target, as
     in an autoencoder (AutoRec); the loss is the mean over the batch's
     entries of ``(E_j - values[k_j]) ** 2``.

@@ -4,6 +4,7 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.families import Bernoulli
@@ -238,7 +239,11 @@ class BernoulliRBM(_BaseRBM):
         X = self._validate_X(X, reset=False)
         if features == "all":
             m = None
-        elif isinstance(features, Integral) and 1 <= features <= X.shape[1]:
+        elif (
+            isinstance(features, Integral)
+            and not isinstance(features, bool)
+            and 1 <= features <= X.shape[1]
+        ):
             m = int(features)
         else:
             raise ValueError(
@@ -262,8 +267,8 @@ def _pseudo_likelihood(X, p, m, rng, max_elems=2**22):
     out = np.empty(n, dtype=W.dtype)
     n_feat = d if m is None else m
     rows = max(1, max_elems // (n_feat * n_h))
-    for start in range(0, n, rows):
-        v = X[start : start + rows]
+    for sl in gen_batches(n, rows):
+        v = X[sl]
         v = v.toarray() if sp.issparse(v) else np.asarray(v)
         r = v.shape[0]
         u = hidden_field(family, v, p)
@@ -280,5 +285,5 @@ def _pseudo_likelihood(X, p, m, rng, max_elems=2**22):
         t -= softplus(u)[:, None, :]
         dF = -b[idx] * delta - t.sum(axis=2, dtype=np.float64)
         # log p(v_i | v_-i) = log sigmoid(F(v') - F(v))
-        out[start : start + r] = -softplus(-dF).sum(axis=1) * (d / n_feat)
+        out[sl] = -softplus(-dF).sum(axis=1) * (d / n_feat)
     return out

@@ -4,6 +4,7 @@ GEMM, then the best unseen items."""
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
@@ -68,8 +69,8 @@ class RecommendMixin:
         score_all = np.zeros((len(ucode), n_items))
         seen = self._user_item_matrix() if exclude_seen else None
         with single_blas_thread():
-            for s in range(0, len(ucode), chunk_size):
-                uc = ucode[s : s + chunk_size]
+            for s in gen_batches(len(ucode), chunk_size) if len(ucode) else ():
+                uc = ucode[s]
                 S = self._score_matrix(uc)
                 if seen is not None:
                     known = np.flatnonzero(uc >= 0)
@@ -79,8 +80,8 @@ class RecommendMixin:
                 top = np.argpartition(S, -n_items, axis=1)[:, -n_items:]
                 vals = np.take_along_axis(S, top, axis=1)
                 order = np.argsort(-vals, axis=1, kind="stable")
-                top_all[s : s + chunk_size] = np.take_along_axis(top, order, axis=1)
-                score_all[s : s + chunk_size] = np.take_along_axis(vals, order, axis=1)
+                top_all[s] = np.take_along_axis(top, order, axis=1)
+                score_all[s] = np.take_along_axis(vals, order, axis=1)
         return self._items.ids[top_all], score_all
 
     def _user_item_matrix(self):

@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.metrics import r2_score
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.families import softmax_rows
@@ -198,9 +199,9 @@ class ServingMixin:
         else:
             todo, inv = np.unique(case, return_inverse=True)
             F = np.empty((len(todo), p["c"].shape[0]), p["c"].dtype)
-        for s in range(0, len(todo), 4096):
-            cs = todo[s : s + 4096]
-            rows = cs if cached else np.arange(s, s + len(cs))
+        for sl in gen_batches(len(todo), 4096) if len(todo) else ():
+            cs = todo[sl]
+            rows = cs if cached else np.arange(sl.start, sl.start + len(cs))
             F[rows] = hidden_field(self._store.batch(cs, self._n_vars, K), p)
         if cached:
             done[todo] = True
@@ -289,10 +290,10 @@ def predict_proba_codes(
     """
     out = np.empty((len(case), K))
     uc, inv = np.unique(case, return_inverse=True)
-    for s in range(0, len(uc), chunk):
-        cs = uc[s : s + chunk]
-        sel = np.flatnonzero((inv >= s) & (inv < s + chunk))
-        rows = inv[sel] - s
+    for sl in gen_batches(len(uc), chunk) if len(uc) else ():
+        cs = uc[sl]
+        sel = np.flatnonzero((inv >= sl.start) & (inv < sl.stop))
+        rows = inv[sel] - sl.start
         batch = store.batch(cs, n_vars, K)
         extra = None
         if transductive and "D" in p:

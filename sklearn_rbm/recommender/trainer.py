@@ -12,7 +12,9 @@ A phase ties a :class:`~sklearn_rbm.training.state.Schedule`, an optimiser of
 ``fit`` runs the CD phase then the fine-tuning phase through
 :func:`~sklearn_rbm.training.loop.run_epochs` (early stopping watches both);
 ``partial_fit`` grows the model for new users and items in one place
-(:func:`grow`) and runs one pass of the model's last phase.
+(:func:`grow`) and runs one pass of the model's last phase. A
+:class:`Trainer` holds all this, built from the estimator's parameters; the
+mixin only checks the input and publishes the result.
 """
 
 import warnings
@@ -127,11 +129,9 @@ class FineTunePhase:
         self.values = values
 
     def start(self, state, cd):
-        """CD's pending lazy steps are applied and its momentum dropped (a
-        later CD pass in partial_fit starts from rest)."""
-        cd.flush(state)
-        for v in cd.opt_state(state).velocity.values():
-            v[...] = 0
+        """CD's pending steps are applied and its momentum dropped (a later
+        CD pass in partial_fit starts from rest)."""
+        cd.optimizer.reset(state.params, cd.opt_state(state))
 
     def bind(self, state, store, n_vars, K):
         if self.name not in state.opt:
@@ -163,11 +163,17 @@ def grow(state, phases, fresh):
             phase.optimizer.grow(state.params, state.opt[phase.name], n_new)
 
 
-class TrainingMixin:
-    """``fit`` and ``partial_fit`` of :class:`CategoricalRBMRecommender`."""
+class Trainer:
+    """Trains a recommender from its parameters (``get_params()``): the CD
+    and fine-tuning phases, the initial parameters, a fit from scratch
+    (:meth:`train_new`) and a pass over new ratings (:meth:`train_more`).
+    Nothing is set on the estimator: both return its fitted attributes."""
 
-    # ------------------------------------------------------------ settings
-    def _cd_phase(self):
+    def __init__(self, params, name):
+        self.__dict__.update(params)
+        self.name = name
+
+    def cd_phase(self):
         cd = self.cd_steps
         if not _cd_schedule_ok(cd):
             raise ValueError(
@@ -190,7 +196,7 @@ class TrainingMixin:
         optimizer = LazyMomentumSGD(ROW_PARAMS, decay)
         return CDPhase(schedule, optimizer, self.negative_visible == "mean_field")
 
-    def _fine_tune_phase(self, n_epochs, n_ratings, classes):
+    def fine_tune_phase(self, n_epochs, n_ratings, classes):
         schedule = Schedule(
             learning_rate=float(self.fine_tune_learning_rate),
             momentum_schedule="constant",
@@ -204,14 +210,7 @@ class TrainingMixin:
         decay = {"W3": alpha, "A": alpha, "B": alpha, "D": alpha}
         return FineTunePhase(schedule, Adam(ROW_PARAMS, decay), classes)
 
-    def _check_fine_tune(self):
-        if self.fine_tune_iter > 0 and self.prediction != "mean_field":
-            raise ValueError(
-                "fine_tune_iter > 0 trains the mean-field predictor; it "
-                f"requires prediction='mean_field', got {self.prediction!r}."
-            )
-
-    def _init_params(self, n_vars, K, counts, rng):
+    def init_params(self, n_vars, K, counts, rng):
         dt = np.dtype(self.dtype)
         H = self.n_components
         b = Categorical(K).base_visible_bias(counts.ravel()).reshape(n_vars, K)
@@ -228,6 +227,167 @@ class TrainingMixin:
         if self.conditional:
             p["D"] = np.zeros((n_vars, H), dt)
         return p
+
+    def train_new(self, view, classes, ucode, icode, k, r, rng):
+        """Train from scratch; returns the fitted attributes (nothing is set on
+        ``self`` until training succeeded)."""
+        case, var = view.orient(ucode, icode)
+        n_cases, n_vars, K = view.n_cases, view.n_vars, len(classes)
+        n = len(r)
+        val = np.zeros(n, dtype=bool)
+        if self.early_stopping and (self.max_iter > 0 or self.fine_tune_iter > 0):
+            n_val = int(round(self.validation_fraction * n))
+            if n_val < 1 or n - n_val < 1:
+                raise ValueError(
+                    f"early_stopping holds out validation_fraction="
+                    f"{self.validation_fraction} of the {n} ratings, which leaves "
+                    "no validation or no training ratings; add ratings or set "
+                    "early_stopping=False."
+                )
+            val[rng.permutation(n)[:n_val]] = True
+        tr = ~val
+        if val.any():
+            store = RatingStore(case[tr], var[tr], k[tr], n_cases)
+        else:  # no copies of the (possibly huge) arrays
+            store = RatingStore(case, var, k, n_cases)
+        counts = np.bincount(
+            store.var.astype(np.int64) * K + store.k, minlength=n_vars * K
+        ).reshape(n_vars, K)
+        state = RatingState(params=self.init_params(n_vars, K, counts, rng), rng=rng)
+        cd = self.cd_phase()
+        cd.opt_state(state)
+        monitor = stopper = None
+        if val.any():
+            vc, vv, vy = case[val], var[val], r[val]
+
+            def monitor():
+                proba = predict_proba_codes(state.params, store, vc, vv, n_vars, K)
+                return -rmse(expected(proba, classes), vy)
+
+            stopper = EarlyStopping(self.tol, self.n_iter_no_change)
+        common = dict(
+            batch_size=self.batch_size,
+            monitor=monitor,
+            early_stopping=stopper,
+            verbose=self.verbose,
+            score_name="validation RMSE",
+            score_sign=-1,
+        )
+        state, history = run_epochs(
+            state,
+            cd.bind(state, store, n_vars, K),
+            n_cases,
+            cd.schedule,
+            n_epochs=self.max_iter,
+            name=self.name,
+            epoch_end=lambda: cd.flush(state),
+            **common,
+        )
+        if self.fine_tune_iter > 0:
+            if stopper is not None:
+                # the kept CD epoch (momentum included) stays intact while
+                # fine-tuning trains a copy; the phase gets its own patience
+                state = state.copy()
+                stopper.reset_patience()
+            ft = self.fine_tune_phase(self.fine_tune_iter, len(store.var), classes)
+            ft.start(state, cd)
+            lr_factor = state.lr_factor  # where partial_fit's CD continues
+            state, more = run_epochs(
+                state,
+                ft.bind(state, store, n_vars, K),
+                n_cases,
+                ft.schedule,
+                n_epochs=self.fine_tune_iter,
+                name=f"{self.name} fine-tuning",
+                **common,
+            )
+            state.lr_factor = lr_factor
+            history = history + more
+        full = RatingStore(case, var, k, n_cases) if val.any() else store
+        out = self.fitted_attrs(state, full, view, classes, ucode, icode, r)
+        out["validation_scores_"] = history if monitor is not None else None
+        out["best_validation_rmse_"] = (
+            -stopper.best_score if stopper is not None and history else None
+        )
+        return out
+
+    def fitted_attrs(self, state, store, view, classes, ucode, icode, r):
+        users, items = view.users, view.items
+        out = {
+            "_state": state,
+            "_store": store,
+            "_users": users,
+            "_items": items,
+            "classes_": classes,
+            "users_": users.ids,
+            "items_": items.ids,
+            "n_iter_": state.n_epochs,
+        }
+        out.update(fallback_stats(ucode, icode, r, len(users.ids), len(items.ids)))
+        return out
+
+    # --------------------------------------------------------- partial_fit
+    def train_more(self, model, view, ucode, icode, k, r):
+        """One pass over new ratings of the fitted ``model``; returns its new
+        fitted attributes."""
+        classes = model.classes_
+        K = len(classes)
+        state = model._state.copy()
+        state.params = {n: v.copy() for n, v in state.params.items()}
+        cd = self.cd_phase()
+        ft = self.fine_tune_phase(1, 0, classes)
+        cd.flush(state)
+        n_cases, n_vars = view.n_cases, view.n_vars
+        old_vars = state.params["b"].shape[0]
+        if n_vars > old_vars:  # new variables: initialised as in fit
+            _, var_new = view.orient(ucode, icode)
+            counts = np.zeros((n_vars, K))
+            np.add.at(counts, (var_new, k), 1)
+            fresh = self.init_params(n_vars - old_vars, K, counts[old_vars:], state.rng)
+            grow(state, (cd, ft), fresh)
+        n_case, n_var = view.orient(ucode, icode)
+        store = model._store.merged(n_case, n_var, k, n_cases, n_vars)
+        # one pass over the touched cases
+        cases = np.unique(n_case)
+        with training_errstate():
+            if self.fine_tune_iter > 0:
+                # a fine-tuned model continues its last phase: a CD pass
+                # would pull it back towards the generative fit (MovieLens
+                # 100K u1, a pass over 5% of the ratings: 0.9155 -> 0.9352
+                # with CD, 0.9167 fine-tuning alone)
+                ft = self.fine_tune_phase(1, len(store.var), classes)
+                ft.start(state, cd)
+                phase, lr = ft, ft.schedule.learning_rate
+            else:
+                phase = cd
+                lr = continued_learning_rate(state, cd.schedule)
+            step = phase.bind(state, store, n_vars, K)
+            T = phase.schedule.cd_steps_at(state.n_epochs)
+            for s in gen_batches(len(cases), self.batch_size):
+                step(cases[s], lr, phase.schedule.momentum, T)
+            cd.flush(state)
+        check_finite(
+            state, lr, where="partial_fit pass", name=phase.schedule.learning_rate_name
+        )
+        state.n_epochs += 1
+        ucodes, icodes, kk = store.user_item_codes(view.orientation)
+        values = classes[kk]
+        return self.fitted_attrs(state, store, view, classes, ucodes, icodes, values)
+
+
+class TrainingMixin:
+    """``fit`` and ``partial_fit`` of :class:`CategoricalRBMRecommender`:
+    input checks, then a :class:`Trainer`."""
+
+    def _trainer(self):
+        return Trainer(self.get_params(), type(self).__name__)
+
+    def _check_fine_tune(self):
+        if self.fine_tune_iter > 0 and self.prediction != "mean_field":
+            raise ValueError(
+                "fine_tune_iter > 0 trains the mean-field predictor; it "
+                f"requires prediction='mean_field', got {self.prediction!r}."
+            )
 
     def _read_training_input(self, X, y):
         """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
@@ -292,7 +452,7 @@ class TrainingMixin:
         rng = seed_from(self.random_state)
         view = Orientation(self.orientation, users, items)
         with single_blas_thread():
-            model = self._train_new(view, classes, ucode, icode, k, r, rng)
+            model = self._trainer().train_new(view, classes, ucode, icode, k, r, rng)
         self.__dict__.update(model)
         self._structure = structure
         self.n_features_in_ = 2
@@ -302,105 +462,6 @@ class TrainingMixin:
             del self.feature_names_in_
         return self
 
-    def _train_new(self, view, classes, ucode, icode, k, r, rng):
-        """Train from scratch; returns the fitted attributes (nothing is set on
-        ``self`` until training succeeded)."""
-        case, var = view.orient(ucode, icode)
-        n_cases, n_vars, K = view.n_cases, view.n_vars, len(classes)
-        n = len(r)
-        val = np.zeros(n, dtype=bool)
-        if self.early_stopping and (self.max_iter > 0 or self.fine_tune_iter > 0):
-            n_val = int(round(self.validation_fraction * n))
-            if n_val < 1 or n - n_val < 1:
-                raise ValueError(
-                    f"early_stopping holds out validation_fraction="
-                    f"{self.validation_fraction} of the {n} ratings, which leaves "
-                    "no validation or no training ratings; add ratings or set "
-                    "early_stopping=False."
-                )
-            val[rng.permutation(n)[:n_val]] = True
-        tr = ~val
-        if val.any():
-            store = RatingStore(case[tr], var[tr], k[tr], n_cases)
-        else:  # no copies of the (possibly huge) arrays
-            store = RatingStore(case, var, k, n_cases)
-        counts = np.bincount(
-            store.var.astype(np.int64) * K + store.k, minlength=n_vars * K
-        ).reshape(n_vars, K)
-        state = RatingState(params=self._init_params(n_vars, K, counts, rng), rng=rng)
-        cd = self._cd_phase()
-        cd.opt_state(state)
-        monitor = stopper = None
-        if val.any():
-            vc, vv, vy = case[val], var[val], r[val]
-
-            def monitor():
-                proba = predict_proba_codes(state.params, store, vc, vv, n_vars, K)
-                return -rmse(expected(proba, classes), vy)
-
-            stopper = EarlyStopping(self.tol, self.n_iter_no_change)
-        common = dict(
-            batch_size=self.batch_size,
-            monitor=monitor,
-            early_stopping=stopper,
-            verbose=self.verbose,
-            score_name="validation RMSE",
-            score_sign=-1,
-        )
-        state, history = run_epochs(
-            state,
-            cd.bind(state, store, n_vars, K),
-            n_cases,
-            cd.schedule,
-            n_epochs=self.max_iter,
-            name=type(self).__name__,
-            epoch_end=lambda: cd.flush(state),
-            **common,
-        )
-        if self.fine_tune_iter > 0:
-            if stopper is not None:
-                # the kept CD epoch (momentum included) stays intact while
-                # fine-tuning trains a copy; the phase gets its own patience
-                state = state.copy()
-                stopper.reset_patience()
-            ft = self._fine_tune_phase(self.fine_tune_iter, len(store.var), classes)
-            ft.start(state, cd)
-            lr_factor = state.lr_factor  # where partial_fit's CD continues
-            state, more = run_epochs(
-                state,
-                ft.bind(state, store, n_vars, K),
-                n_cases,
-                ft.schedule,
-                n_epochs=self.fine_tune_iter,
-                name=f"{type(self).__name__} fine-tuning",
-                **common,
-            )
-            state.lr_factor = lr_factor
-            history = history + more
-        full = RatingStore(case, var, k, n_cases) if val.any() else store
-        out = self._fitted_attrs(state, full, view, classes, ucode, icode, r)
-        out["validation_scores_"] = history if monitor is not None else None
-        out["best_validation_rmse_"] = (
-            -stopper.best_score if stopper is not None and history else None
-        )
-        return out
-
-    def _fitted_attrs(self, state, store, view, classes, ucode, icode, r):
-        users, items = view.users, view.items
-        out = {
-            "_state": state,
-            "_store": store,
-            "_users": users,
-            "_items": items,
-            "classes_": classes,
-            "users_": users.ids,
-            "items_": items.ids,
-            "n_iter_": state.n_epochs,
-        }
-        out.update(fallback_stats(ucode, icode, r, len(users.ids), len(items.ids)))
-        return out
-
-    # --------------------------------------------------------- partial_fit
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -479,54 +540,6 @@ class TrainingMixin:
         check_duplicates(ucode, icode, len(items.ids), uid, iid)
         view = Orientation(self._orientation, users, items)
         with single_blas_thread():
-            model = self._train_more(view, ucode, icode, k, r)
+            model = self._trainer().train_more(self, view, ucode, icode, k, r)
         self.__dict__.update(model)
         return self
-
-    def _train_more(self, view, ucode, icode, k, r):
-        K = len(self.classes_)
-        state = self._state.copy()
-        state.params = {n: v.copy() for n, v in state.params.items()}
-        cd = self._cd_phase()
-        ft = self._fine_tune_phase(1, 0, self.classes_)
-        cd.flush(state)
-        n_cases, n_vars = view.n_cases, view.n_vars
-        old_vars = state.params["b"].shape[0]
-        if n_vars > old_vars:  # new variables: initialised as in fit
-            _, var_new = view.orient(ucode, icode)
-            counts = np.zeros((n_vars, K))
-            np.add.at(counts, (var_new, k), 1)
-            fresh = self._init_params(
-                n_vars - old_vars, K, counts[old_vars:], state.rng
-            )
-            grow(state, (cd, ft), fresh)
-        n_case, n_var = view.orient(ucode, icode)
-        store = self._store.merged(n_case, n_var, k, n_cases, n_vars)
-        # one pass over the touched cases
-        cases = np.unique(n_case)
-        with training_errstate():
-            if self.fine_tune_iter > 0:
-                # a fine-tuned model continues its last phase: a CD pass
-                # would pull it back towards the generative fit (MovieLens
-                # 100K u1, a pass over 5% of the ratings: 0.9155 -> 0.9352
-                # with CD, 0.9167 fine-tuning alone)
-                ft = self._fine_tune_phase(1, len(store.var), self.classes_)
-                ft.start(state, cd)
-                phase, lr = ft, ft.schedule.learning_rate
-            else:
-                phase = cd
-                lr = continued_learning_rate(state, cd.schedule)
-            step = phase.bind(state, store, n_vars, K)
-            T = phase.schedule.cd_steps_at(state.n_epochs)
-            for s in gen_batches(len(cases), self.batch_size):
-                step(cases[s], lr, phase.schedule.momentum, T)
-            cd.flush(state)
-        check_finite(
-            state, lr, where="partial_fit pass", name=phase.schedule.learning_rate_name
-        )
-        state.n_epochs += 1
-        ucodes, icodes, kk = store.user_item_codes(self._orientation)
-        values = self.classes_[kk]
-        return self._fitted_attrs(
-            state, store, view, self.classes_, ucodes, icodes, values
-        )

@@ -1,6 +1,6 @@
 """The dense CD-k / PCD-k training phase of the Bernoulli and Gaussian RBMs.
 
-:class:`DenseCD` ties a visible family, the CD options (:class:`CDSettings`)
+:class:`DenseCD` ties a visible family, the CD options (:class:`~.state.CDSettings`)
 and an optimiser (:class:`~.optimizers.MomentumSGD`): it makes the initial
 :class:`DenseState`, keeps it in line with changed options, and runs the
 fused minibatch update (:meth:`DenseCD.update`). ``training/reference.py``

@@ -18,6 +18,12 @@ optimiser has the same methods:
 ``grow(params, state, n_new)``
     Make room for ``n_new`` new rows of the row-sparse parameters (new
     users or items in ``partial_fit``); call after growing ``params``.
+``reset(params, state)``
+    Apply what is pending and forget the running averages (momentum, Adam's
+    moments): the next step starts from rest.
+``step_low_rank(params, state, name, left, right, lr, momentum)``
+    The step of ``name`` for a gradient given as ``left' @ right`` (the
+    dense CD update); :class:`MomentumSGD` never forms it.
 
 * :class:`MomentumSGD`: dense momentum steps, with per-parameter learning
   rate scales, frozen parameters, weight decay and gradient clipping, and a
@@ -66,10 +72,31 @@ class Optimizer:
     def grow(self, params, state, n_new):
         """Zero state for ``n_new`` new rows of the row-sparse parameters."""
 
+    def reset(self, params, state):
+        raise NotImplementedError
+
+    def step_low_rank(self, params, state, name, left, right, lr, momentum=0.0):
+        """Forms the gradient ``left' @ right`` and takes :meth:`step`."""
+        self.step(params, state, {name: left.T @ right}, lr, momentum)
+
     def _signed(self, grads, natural):
         if self.maximize == natural:
             return grads
         return {name: -g for name, g in grads.items()}
+
+
+def _scatter_rows(params, grads, row_params, rows):
+    """Gradients of whole parameters from those of ``rows`` of the
+    row-sparse ones (zero elsewhere)."""
+    if rows is None:
+        return grads
+    out = dict(grads)
+    for name in row_params:
+        if name in grads:
+            full = np.zeros_like(params[name])
+            full[rows] = grads[name]
+            out[name] = full
+    return out
 
 
 # ---------------------------------------------------------------- momentum
@@ -114,10 +141,16 @@ class MomentumSGD(Optimizer):
     def init(self, params, n_rows=None):
         return MomentumState({k: np.zeros_like(v) for k, v in params.items()})
 
+    def reset(self, params, state):
+        for v in state.velocity.values():
+            v[...] = 0
+
     def step(self, params, state, grads, lr, momentum=0.0, rows=None):
         """Each gradient is clipped to ``max_grad_norm`` (if set); L2 weight
         decay is then added to the gradient of ``W``; ``lr_scale`` multiplies
-        the step of the parameters it names."""
+        the step of the parameters it names. With ``rows``, the gradients of
+        ``row_params`` hold those rows only (the others' are zero)."""
+        grads = _scatter_rows(params, grads, self.row_params, rows)
         for name, grad in self._signed(grads, True).items():
             if name in self.frozen:
                 continue
@@ -315,8 +348,16 @@ class LazyMomentumSGD(Optimizer):
         self._sync_coef(params, state, lr, momentum)
         self._catch_up(params, state, rows)
 
+    def reset(self, params, state):
+        self.flush(params, state)
+        for v in state.velocity.values():
+            v[...] = 0
+
     def step(self, params, state, grads, lr, momentum=0.0, rows=None):
-        """The gradient arrays of row-sparse parameters may be overwritten."""
+        """The gradient arrays of row-sparse parameters may be overwritten;
+        ``rows=None`` means every row."""
+        if rows is None:
+            rows = np.arange(state.last.shape[0])
         grads = self._signed(grads, True)
         row_grads = {n: g for n, g in grads.items() if n in self.row_params}
         dense_grads = {n: g for n, g in grads.items() if n not in self.row_params}
@@ -479,6 +520,9 @@ class Adam(Optimizer):
 
     def init(self, params, n_rows=None):
         return AdamState()
+
+    def reset(self, params, state):
+        state.t, state.m, state.v = 0, {}, {}
 
     def grow(self, params, state, n_new):
         for moments in (state.m, state.v):

@@ -3,7 +3,7 @@
 The statistics of each phase (:func:`~sklearn_rbm.engine.statistics.phase_stats`),
 their difference with the centring corrections
 (:func:`~sklearn_rbm.engine.statistics.gradient`), then the optimiser's step:
-the same random draws as :meth:`DenseCD.update`, the same result up to
+the same random draws as :meth:`~.cd.DenseCD.update`, the same result up to
 rounding.
 """
 

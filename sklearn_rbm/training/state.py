@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass, field, fields
 
 import numpy as np
 
-#: entries of ``TrainState.cache`` that are pickled with the model
+#: entries of ``DenseState.cache`` that are pickled with the model
 _KEPT_CACHE = ("log_z",)
 
 
@@ -32,19 +32,10 @@ class TrainState:
     #: learning rate of the last epoch of fit, as a multiple of the
     #: ``learning_rate`` parameter: where partial_fit continues after fit
     lr_factor: float = 1.0
-    #: derived values, e.g. the cached log Z
-    cache: dict = field(default_factory=dict)
 
     def copy(self):
-        new = copy.deepcopy(self)
-        new.cache = {}
-        return new
-
-    def __getstate__(self):
-        # pickled (and skops) state keeps the costly log Z estimate only
-        state = self.__dict__.copy()
-        state["cache"] = {k: v for k, v in self.cache.items() if k in _KEPT_CACHE}
-        return state
+        """A deep copy without derived values (a state that will change)."""
+        return copy.deepcopy(self)
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -71,6 +62,18 @@ class DenseState(TrainState):
     chains: np.ndarray | None = None  # hidden samples of persistent chains
     offsets: tuple | None = None  # (mu, lam) for centering
     moments: tuple | None = None  # running data moments for the base-rate model
+    #: derived values: the cached log Z (kept when pickled: it is costly)
+    cache: dict = field(default_factory=dict)
+
+    def copy(self):
+        new = super().copy()
+        new.cache = {}
+        return new
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["cache"] = {k: v for k, v in self.cache.items() if k in _KEPT_CACHE}
+        return state
 
 
 @dataclass
@@ -80,19 +83,12 @@ class RatingState(TrainState):
     use)."""
 
     opt: dict = field(default_factory=dict)
-    #: derived serving values (``recommender/cache.py``): never pickled,
-    #: dropped by ``copy`` (a changed model starts from an empty cache)
+    #: derived serving values (``recommender/cache.py``): never pickled nor
+    #: copied (a changed model starts from an empty cache)
     serving: object = field(default=None, repr=False, compare=False)
 
-    def copy(self):
-        serving, self.serving = self.serving, None
-        try:
-            return super().copy()
-        finally:
-            self.serving = serving
-
     def __getstate__(self):
-        state = super().__getstate__()
+        state = self.__dict__.copy()
         state["serving"] = None
         return state
 
