@@ -141,10 +141,16 @@ def load(path, trusted=None):
         the offending types.
     """
     sio = _skops_io()
-    if trusted is True or isinstance(trusted, str | bytes):
+    names = None
+    if trusted is None:
+        names = []
+    elif not isinstance(trusted, str | bytes) and hasattr(trusted, "__iter__"):
+        names = list(trusted)
+    if names is None or not all(isinstance(t, str) for t in names):
         raise ValueError(
             "trusted must be None or a list of fully qualified type names; "
-            "trusted=True would let the file construct any type."
+            f"got {trusted!r} (trusted=True would let the file construct any "
+            "type)."
         )
-    allow = trusted_types() + [str(t) for t in (trusted or ())]
+    allow = trusted_types() + names
     return sio.load(os.fspath(path), trusted=allow)

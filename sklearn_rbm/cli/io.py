@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..recommender.ids import MAX_ID_LENGTH
+
 PROG = "sklearn-rbm"
 
 # Strict numbers: Python's int() and float() also take "1_000", "٥" or "nan"
@@ -96,7 +98,13 @@ def _csv_rows(path, text):
         io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True
     )
     last = 0
-    for fields in reader:
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv.field_size_limit()
+            raise CLIError(f"{name} line {reader.line_num}: {exc}") from None
         lineno, last = last + 1, reader.line_num
         if lineno != last:
             raise CLIError(
@@ -152,6 +160,12 @@ def _read_table(path, n_cols, what, max_cols, header=None, is_header=None):
                 continue
         if not all(fields[:n_cols]):
             raise CLIError(f"{name} line {lineno}: empty field")
+        for what, field in zip(("user id", "item id"), fields[: min(n_cols, 2)]):
+            if len(field) > MAX_ID_LENGTH:  # before any fixed-width array
+                raise CLIError(
+                    f"{name} line {lineno}: {what} of {len(field)} characters; "
+                    f"ids are limited to {MAX_ID_LENGTH} characters"
+                )
         rows.append(fields)
         linenos.append(lineno)
     if not rows:

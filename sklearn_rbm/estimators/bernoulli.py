@@ -14,6 +14,18 @@ from ._base import _BaseRBM
 from ._common import seed_from
 
 
+def _exact(value):
+    """A value for a message: short (``%g``) when that is the value, else
+    all the digits that tell it apart (1.0000001 is not "1")."""
+    short = f"{value:g}"
+    try:
+        if np.asarray(value).dtype.type(short) == value:
+            return short
+    except (ValueError, OverflowError):  # "1e+06" as an int
+        pass
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
 class BernoulliRBM(_BaseRBM):
     """Restricted Boltzmann Machine with binary visible and hidden units.
 
@@ -201,7 +213,7 @@ class BernoulliRBM(_BaseRBM):
                 lo = min(lo, 0)  # implicit zeros, as in the dense message
             raise ValueError(
                 "BernoulliRBM needs values in [0, 1] (binary data or "
-                f"probabilities); X has values in [{lo:g}, {hi:g}]. "
+                f"probabilities); X has values in [{_exact(lo)}, {_exact(hi)}]. "
                 "Scale it first, e.g. with MinMaxScaler or X / 255 for pixels."
             )
 

@@ -181,10 +181,31 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     n_features_in_ : int
         Always 2 (user id, item id).
     feature_names_in_ : ndarray of shape (2,)
-        Column names of a DataFrame ``X`` with string column names.
+        Column names of a DataFrame ``X`` with string column names, in the
+        frame's order.
 
     Notes
     -----
+    Ids are integers or strings, each column of one type; distinct ids stay
+    distinct, or are refused with a ValueError: booleans, bytes, floats
+    beyond the range where each integer has its own float (``2**53`` for
+    float64), integers beyond int64 in fit (at prediction time they are
+    unknown ids), and strings ending in a NUL character (which numpy's
+    fixed-width strings drop). A string id may have at most
+    ``sklearn_rbm.recommender.ids.MAX_ID_LENGTH`` (256) characters: string
+    ids are stored fixed-width, so one long id would make every stored id
+    that long; a longer one is refused naming its row. Integral
+    ``fractions.Fraction`` and ``decimal.Decimal`` values are integer ids.
+
+    The id columns of a DataFrame ``X`` are read by name when they are
+    named as user and item ids (``user``, ``user_id``, ``userId``, ``uid``;
+    ``item``, ``item_id``, ``movieId``, ``iid``...; any case), in either
+    order; after fit, a frame with the fitted column names is read by name,
+    in either order, and a frame with other names is refused (the
+    names are checked as in scikit-learn). Two columns with other names are
+    read by position, user ids first; a frame with one id name but not the
+    other is refused.
+
     Unknown ids never raise at prediction time: a pair whose user or item
     was not seen in fit (including an id of the other type than the fitted
     ids, such as ``"7"`` against integer ids) is predicted by the fallback,

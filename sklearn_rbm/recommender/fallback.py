@@ -8,9 +8,27 @@ import numpy as np
 
 from .cache import serving_cache
 
+#: sums of ratings below this magnitude cannot overflow
+_SAFE_SUM = float(np.finfo(np.float64).max) / 4
+
+
+def _safe(top, n):
+    """Whether sums of ``n + 5`` values of magnitude ``top`` are finite
+    (``popular_scores`` adds 5 pseudo-ratings)."""
+    return top * (n + 5) < _SAFE_SUM
+
 
 def fallback_stats(ucode, icode, r, n_users, n_items):
-    """Sums, counts and means of the training ratings per user and item."""
+    """Sums, counts and means of the training ratings per user and item.
+
+    Means are finite for any finite ratings: when the sums could overflow
+    (ratings near the float64 limit), they are taken of the ratings divided
+    by the largest magnitude (the stored sums are then clipped to the
+    float64 range; :func:`popular_scores` does not read them).
+    """
+    top = float(np.max(np.abs(r))) if len(r) else 0.0
+    if not _safe(top, len(r)):
+        return _scaled_stats(ucode, icode, r / top, top, n_users, n_items)
     out = {"global_mean_": float(np.mean(r))}
     out["_user_sum"] = np.bincount(ucode, weights=r, minlength=n_users)
     out["_user_cnt"] = np.bincount(ucode, minlength=n_users).astype(np.float64)
@@ -22,6 +40,22 @@ def fallback_stats(ucode, icode, r, n_users, n_items):
         im = np.where(out["_item_cnt"] > 0, out["_item_sum"] / out["_item_cnt"], g)
     out["user_means_"] = um
     out["item_means_"] = im
+    return out
+
+
+def _scaled_stats(ucode, icode, s, top, n_users, n_items):
+    """:func:`fallback_stats` of the ratings ``top * s``, ``|s| <= 1``."""
+    g = float(np.mean(s))
+    out = {"global_mean_": top * g}
+    big = np.finfo(np.float64).max
+    for who, code, n in (("user", ucode, n_users), ("item", icode, n_items)):
+        sums = np.bincount(code, weights=s, minlength=n)
+        cnt = np.bincount(code, minlength=n).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            means = np.where(cnt > 0, sums / cnt, g)
+            out[f"_{who}_sum"] = np.clip(sums * top, -big, big)
+        out[f"_{who}_cnt"] = cnt
+        out[f"{who}_means_"] = np.clip(means, -1.0, 1.0) * top
     return out
 
 
@@ -75,4 +109,11 @@ def class_dists(model):
 def popular_scores(model):
     """Scores of every item for a user unknown to the model: its mean
     training rating shrunk towards the global mean (5 pseudo-ratings)."""
-    return (model._item_sum + 5 * model.global_mean_) / (model._item_cnt + 5)
+    cnt, g, means = model._item_cnt, model.global_mean_, model.item_means_
+    top = max(abs(g), float(np.max(np.abs(means))) if len(means) else 0.0)
+    if _safe(top, float(np.max(cnt)) if len(cnt) else 0.0):
+        return (model._item_sum + 5 * g) / (cnt + 5)
+    # huge ratings: the same weighted mean, without the sums
+    w = cnt / (cnt + 5)
+    scores = means * w + g * (1 - w)
+    return np.clip(scores, model.classes_[0], model.classes_[-1])

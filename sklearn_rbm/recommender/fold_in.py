@@ -5,7 +5,6 @@ from numbers import Real
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax
-from sklearn.utils.validation import check_is_fitted
 
 from ..engine.families import softmax_rows
 from ..engine.sparse_categorical import (
@@ -66,10 +65,14 @@ class FoldInMixin:
         y_pred : ndarray of shape (n_queries,)
             Predicted ratings.
         """
-        check_is_fitted(self)
+        self._check_serving()
         if isinstance(alpha, str) and alpha == "auto":
             alpha = self._params()["c"].shape[0] / 10
-        elif not isinstance(alpha, Real) or not 0 < alpha < np.inf:
+        elif (
+            not isinstance(alpha, Real)
+            or isinstance(alpha, bool | np.bool_)
+            or not 0 < alpha < np.inf
+        ):
             raise ValueError(
                 f'alpha must be "auto" or a positive finite number; got {alpha!r}.'
             )

@@ -1,10 +1,30 @@
 """Ids of users and items: checking id columns and the id <-> code tables."""
 
+import itertools
 import warnings
-from numbers import Integral, Real
+from decimal import Decimal
+from numbers import Integral, Rational, Real
 
 import numpy as np
 import scipy.sparse as sp
+
+#: the longest id accepted, in characters: string ids are stored in
+#: fixed-width arrays, so one long id would make every stored id that long
+MAX_ID_LENGTH = 256
+_INT64_MAX = int(np.iinfo(np.int64).max)
+_INT64_MIN = int(np.iinfo(np.int64).min)
+#: DataFrame column names read as the user and the item column (any case)
+USER_COLUMNS = ("user", "users", "user_id", "userid", "uid")
+ITEM_COLUMNS = (
+    "item",
+    "items",
+    "item_id",
+    "itemid",
+    "iid",
+    "movie",
+    "movie_id",
+    "movieid",
+)
 
 
 def _is_missing(v):
@@ -13,37 +33,155 @@ def _is_missing(v):
     return isinstance(v, Real) and v != v  # NaN
 
 
+def float_id_limit(dtype):
+    """The largest magnitude of an integer id held as a float of ``dtype``:
+    every integer up to it has its own float (``2**53 - 1`` for float64),
+    and it fits in int64. Above it, distinct integers share one float."""
+    return min(2 ** (np.finfo(dtype).nmant + 1) - 1, _INT64_MAX)
+
+
+def _bool_error(name):
+    return ValueError(
+        f"{name} ids must be integers or strings; got booleans (True and "
+        "False would be the ids 1 and 0). Convert them first."
+    )
+
+
+def _float_error(name, v, row, limit):
+    return ValueError(
+        f"{name} id {v!r} in row {row} is an integer held as a float beyond "
+        f"{limit}, where distinct integers share one float; pass such ids as "
+        "integers (int64) or strings."
+    )
+
+
+def _check_float_ids(col, name):
+    """Float ids as int64: finite, integral and within the exact range."""
+    if not np.all(np.isfinite(col)):
+        raise ValueError(f"{name} ids contain NaN or infinity.")
+    if np.any(col != np.round(col)):
+        raise ValueError(
+            f"{name} ids must be integers or strings; got non-integral floats."
+        )
+    limit = float_id_limit(col.dtype)
+    big = np.abs(col) > np.asarray(limit, dtype=col.dtype)
+    if np.any(big):
+        j = int(np.flatnonzero(big)[0])
+        raise _float_error(name, col[j].item(), j, limit)
+    return col.astype(np.int64)
+
+
+def _length_error(name, row, length):
+    return ValueError(
+        f"{name} id in row {row} has {length} characters; ids are limited to "
+        f"MAX_ID_LENGTH={MAX_ID_LENGTH} characters."
+    )
+
+
+def _nul_error(name, value, row):
+    return ValueError(
+        f"{name} id {value!r} in row {row} ends with a NUL character "
+        "('\\x00'), which numpy's fixed-width strings drop: it would merge "
+        f"with the id {value.rstrip(chr(0))!r}. Remove it first."
+    )
+
+
+def _str_ids(values, lens, name, rows=None):
+    """An object array of Python strs as a str array: ids longer than
+    :data:`MAX_ID_LENGTH` (checked on their lengths ``lens``, before the
+    fixed-width array is made) and ids ending in NUL (which it would drop)
+    are refused. ``rows``: the row of each value (default: its position)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=str)
+    if lens.max() > MAX_ID_LENGTH:
+        j = int(np.argmax(lens > MAX_ID_LENGTH))
+        raise _length_error(name, j if rows is None else int(rows[j]), int(lens[j]))
+    out = values.astype(str)
+    stripped = np.char.str_len(out) != lens
+    if np.any(stripped):
+        j = int(np.flatnonzero(stripped)[0])
+        raise _nul_error(name, values[j], j if rows is None else int(rows[j]))
+    return out
+
+
+def _check_str_array(col, name):
+    """A numpy str column: ids longer than :data:`MAX_ID_LENGTH` are refused;
+    a column wider than its longest id is narrowed (the ids' tables are
+    stored at this width)."""
+    if col.dtype.itemsize // 4 <= MAX_ID_LENGTH or col.size == 0:
+        return col
+    lens = np.char.str_len(col)
+    if lens.max() > MAX_ID_LENGTH:
+        j = int(np.argmax(lens > MAX_ID_LENGTH))
+        raise _length_error(name, j, int(lens[j]))
+    return col.astype(f"<U{max(int(lens.max()), 1)}")
+
+
+def _object_int(v, name, row):
+    """One id held as a Python object, as a Python int; ValueError if it is
+    not an integer (or an integral number that stands for exactly one)."""
+    if isinstance(v, bool | np.bool_):
+        raise _bool_error(name)
+    if isinstance(v, Integral):
+        return int(v)
+    if _is_missing(v):
+        raise ValueError(f"{name} ids contain missing values (None/NaN).")
+    if isinstance(v, Decimal):
+        if not v.is_finite():
+            raise ValueError(f"{name} ids contain NaN or infinity.")
+        if v != v.to_integral_value():
+            raise ValueError(
+                f"{name} ids must be integers or strings; got the non-integral "
+                f"number {v!r}."
+            )
+        if abs(v) > _INT64_MAX + 1:  # compared first: int() of 1e999999 is slow
+            return _INT64_MAX + 2  # out of range either way
+        return int(v)
+    if isinstance(v, Rational):  # fractions.Fraction
+        if v.denominator != 1:
+            raise ValueError(
+                f"{name} ids must be integers or strings; got the non-integral "
+                f"number {v!r}."
+            )
+        return int(v)
+    if isinstance(v, Real):
+        dtype = v.dtype if isinstance(v, np.floating) else np.float64
+        f = np.asarray(v, dtype=dtype)
+        if not np.isfinite(f):
+            raise ValueError(f"{name} ids contain NaN or infinity.")
+        if f != np.round(f):
+            raise ValueError(
+                f"{name} ids must be integers or strings; got the non-integral "
+                f"number {v!r}."
+            )
+        limit = float_id_limit(dtype)
+        if abs(f) > np.asarray(limit, dtype=dtype):
+            raise _float_error(name, v, row, limit)
+        return int(f)
+    raise ValueError(
+        f"{name} ids must be integers or strings; got {type(v).__name__} {v!r}."
+    )
+
+
 def _object_ids(col, name, allow_mixed):
     """Ids held as Python objects: int64 (all integers), str (all strings),
-    or, with ``allow_mixed``, an object array of Python ints and strs."""
+    or, with ``allow_mixed``, an object array of Python ints and strs.
+
+    Integers beyond int64 are refused in fit; at prediction time
+    (``allow_mixed``) they are kept as Python ints (unknown ids)."""
     n = len(col)
-    is_str = np.fromiter((isinstance(v, str) for v in col), bool, n)
+    lens = np.fromiter((len(v) if isinstance(v, str) else -1 for v in col), int, n)
+    is_str = lens >= 0
     if is_str.all():
-        return col.astype(str)
-    num = col[~is_str]
-    ints = []
-    for v in num:
-        if isinstance(v, Integral):
-            ints.append(int(v))
-        elif _is_missing(v):
-            raise ValueError(f"{name} ids contain missing values (None/NaN).")
-        elif isinstance(v, Real) and np.isfinite(v) and float(v).is_integer():
-            ints.append(int(v))
-        elif isinstance(v, Real):
-            raise ValueError(
-                f"{name} ids must be integers or strings; got the "
-                f"non-integral number {v!r}."
-            )
-        else:
-            raise ValueError(
-                f"{name} ids must be integers or strings; got {type(v).__name__} {v!r}."
-            )
-    if not is_str.any():
-        try:
-            return np.array(ints, dtype=np.int64)
-        except OverflowError as exc:
-            raise ValueError(f"{name} ids do not fit in 64-bit integers.") from exc
-    if not allow_mixed:
+        return _str_ids(col, lens, name)
+    num = np.flatnonzero(~is_str)
+    ints = [_object_int(col[j], name, j) for j in num]
+    in_range = all(_INT64_MIN <= v <= _INT64_MAX for v in ints)
+    if not in_range and not allow_mixed:
+        raise ValueError(f"{name} ids do not fit in 64-bit integers.")
+    if not is_str.any() and in_range:
+        return np.array(ints, dtype=np.int64)
+    if is_str.any() and not allow_mixed:
         example_s = col[is_str][0]
         raise ValueError(
             f"{name} ids mix numbers and strings (e.g. {ints[0]!r} and "
@@ -51,49 +189,81 @@ def _object_ids(col, name, allow_mixed):
             "them, e.g. all to str, before fitting."
         )
     out = np.empty(n, dtype=object)
-    out[is_str] = col[is_str]
-    out[~is_str] = ints
+    if is_str.any():
+        _str_ids(col[is_str], lens[is_str], name, np.flatnonzero(is_str))
+        out[is_str] = col[is_str]
+    out[num] = ints
     return out
 
 
 def as_id_column(col, name, allow_mixed=False):
     """One id column as an int or str ndarray (floats must be integral).
 
+    Distinct ids stay distinct, or are refused: booleans, bytes, floats
+    beyond the range where every integer has its own float
+    (:func:`float_id_limit`), integers beyond int64 (in fit), strings longer
+    than :data:`MAX_ID_LENGTH` or ending in NUL. Integral
+    ``fractions.Fraction`` and ``decimal.Decimal`` values are integer ids.
+
     A column that mixes numbers and strings is refused in fit and
     partial_fit (the ids of a column have one type); at prediction time
     (``allow_mixed=True``) it is returned as an object array of Python ints
     and strs, and :meth:`IdIndex.codes` looks each id up on its own (an id
-    of the other type than the fitted ids is unknown).
+    of the other type than the fitted ids is unknown). So are integers
+    beyond int64 at prediction time.
     """
     col = as_array(col)
-    if col.dtype.kind == "i":
+    kind = col.dtype.kind
+    if kind == "i":
         return col  # any signed width (int32 ids stay int32: half the memory)
-    if col.dtype.kind == "u":
+    if kind == "u":
+        if col.size and int(col.max()) > _INT64_MAX:
+            if not allow_mixed:
+                raise ValueError(
+                    f"{name} ids do not fit in 64-bit signed integers (e.g. "
+                    f"{int(col.max())}); pass them as strings."
+                )
+            return col.astype(object)  # Python ints: unknown ids
         return col.astype(np.int64)
-    if col.dtype.kind == "b":
-        return col.astype(np.int64)
-    if col.dtype.kind == "f":
-        if not np.all(np.isfinite(col)):
-            raise ValueError(f"{name} ids contain NaN or infinity.")
-        if np.any(col != np.round(col)):
-            raise ValueError(
-                f"{name} ids must be integers or strings; got non-integral floats."
-            )
-        return col.astype(np.int64)
-    if col.dtype.kind in "US":
-        return col.astype(str)
-    if col.dtype.kind == "O":
+    if kind == "b":
+        raise _bool_error(name)
+    if kind == "f":
+        return _check_float_ids(col, name)
+    if kind == "U":
+        return _check_str_array(col, name)
+    if kind == "S":
+        raise ValueError(
+            f"{name} ids must be integers or strings; got bytes (dtype "
+            f"{col.dtype}). Decode them first, e.g. with .astype(str)."
+        )
+    if kind == "O":
         return _object_ids(col, name, allow_mixed)
     raise ValueError(f"{name} ids must be integers or strings; got dtype {col.dtype}.")
 
 
+def _has_bool(values, ndim):
+    """Whether a (nested) list holds bools (``np.array`` makes them ints)."""
+    flat = iter(values)
+    for _ in range(ndim - 1):
+        flat = itertools.chain.from_iterable(flat)
+    return not {bool, np.bool_}.isdisjoint(map(type, flat))
+
+
 def _list_to_array(values):
-    """``np.array`` of a (nested) list without turning numbers into strings:
-    a list mixing ints and strs becomes an object array (``np.array`` would
-    make every id a string, and int ids would then never match)."""
+    """``np.array`` of a (nested) list without turning ids into other ids: a
+    list mixing ints and strs becomes an object array (``np.array`` would
+    make every id a string, and int ids would then never match), and so
+    does one holding bools (which would become 1 and 0) or ints that
+    ``np.array`` would make floats beyond their exact range."""
     arr = np.array(values)
     if arr.dtype.kind in "US":
-        arr = np.array(values, dtype=object)
+        return np.array(values, dtype=object)
+    if arr.dtype.kind in "iuf" and arr.size:
+        inexact = arr.dtype.kind == "f" and bool(
+            np.any(np.abs(arr) > float_id_limit(arr.dtype))
+        )
+        if inexact or _has_bool(values, arr.ndim):
+            return np.array(values, dtype=object)
     return arr
 
 
@@ -107,11 +277,66 @@ def as_array(values):
     return np.asarray(values)
 
 
-def check_pairs(X, allow_mixed=False):
+def frame_names(X):
+    """The column names of a DataFrame ``X`` when they are all strings (its
+    feature names, as in scikit-learn), else None."""
+    if not (hasattr(X, "iloc") and hasattr(X, "columns")):
+        return None
+    cols = list(X.columns)
+    if cols and all(isinstance(c, str) for c in cols):
+        return np.asarray(cols, dtype=object)
+    return None
+
+
+def _role(name):
+    name = name.lower()
+    if name in USER_COLUMNS:
+        return "user"
+    return "item" if name in ITEM_COLUMNS else None
+
+
+def id_columns(names, fitted=None):
+    """Positions ``(user, item)`` of the id columns of a 2-column DataFrame
+    with column names ``names`` (None: no string names).
+
+    Columns named as user and item ids (:data:`USER_COLUMNS`,
+    :data:`ITEM_COLUMNS`, any case) are read by name, in either order; so
+    are the names of the frame given at fit (``fitted``), in either order.
+    Two other names are read by position (user ids first). A frame with
+    one such name but not the other is refused: it would be read the wrong
+    way round. Names that differ from the fitted ones are refused by
+    :func:`check_feature_names`.
+    """
+    if names is None or len(set(names)) < 2:
+        return 0, 1
+    names = list(names)
+    if fitted is not None:
+        fitted = list(fitted)
+        if sorted(names) != sorted(fitted):
+            return 0, 1  # check_feature_names refuses them
+        u, i = id_columns(fitted)
+        return names.index(fitted[u]), names.index(fitted[i])
+    roles = [_role(n) for n in names]
+    if roles == ["user", "item"] or roles == [None, None]:
+        return 0, 1
+    if roles == ["item", "user"]:
+        return 1, 0
+    raise ValueError(
+        f"Cannot tell the user and the item column of a DataFrame with the "
+        f"columns {names}: name the user id column one of {list(USER_COLUMNS)} "
+        f"and the item id column one of {list(ITEM_COLUMNS)} (any case), in "
+        "either order; DataFrame columns with two other names are read by "
+        "position (user ids first)."
+    )
+
+
+def check_pairs(X, allow_mixed=False, fitted_names=None):
     """``(users, items, feature_names)`` from an ``(n, 2)`` array or DataFrame.
 
     Each column is typed on its own (int user ids with str item ids is
-    fine); see :func:`as_id_column` for columns that mix types.
+    fine); see :func:`as_id_column` for columns that mix types. The id
+    columns of a DataFrame are found by :func:`id_columns` (``fitted_names``:
+    the feature names seen in fit, if any).
     """
     names = None
     if hasattr(X, "iloc") and hasattr(X, "columns"):
@@ -120,10 +345,9 @@ def check_pairs(X, allow_mixed=False):
                 "X must have exactly 2 columns (user id, item id); got "
                 f"{X.shape[1]} columns."
             )
-        cols = list(X.columns)
-        if all(isinstance(c, str) for c in cols):
-            names = np.asarray(cols, dtype=object)
-        u, i = X.iloc[:, 0].to_numpy(), X.iloc[:, 1].to_numpy()
+        names = frame_names(X)
+        cu, ci = id_columns(names, fitted_names)
+        u, i = X.iloc[:, cu].to_numpy(), X.iloc[:, ci].to_numpy()
     else:
         if sp.issparse(X):
             raise ValueError(
@@ -165,8 +389,9 @@ class IdIndex:
 
         Each id is looked up on its own: an id of the other type than the
         table's (a string against integer ids, or an int against string
-        ids) is unknown, and does not affect the other ids. ``ids`` may be
-        an object array mixing Python ints and strs.
+        ids) is unknown, and does not affect the other ids; so is an
+        integer beyond int64. ``ids`` may be an object array mixing Python
+        ints and strs.
         """
         ids = np.asarray(ids)
         dt = np.int32 if len(self.ids) < 2**31 - 1 else np.int64
@@ -175,9 +400,17 @@ class IdIndex:
             return out
         table_str = self.sorted.dtype.kind == "U"
         if ids.dtype.kind == "O":  # mixed ints and strs: look up each kind
-            same = np.fromiter((isinstance(v, str) for v in ids), bool, len(ids))
-            if not table_str:
-                same = ~same
+            if table_str:
+                same = np.fromiter((isinstance(v, str) for v in ids), bool, len(ids))
+            else:
+                same = np.fromiter(
+                    (
+                        not isinstance(v, str) and _INT64_MIN <= v <= _INT64_MAX
+                        for v in ids
+                    ),
+                    bool,
+                    len(ids),
+                )
             if np.any(same):
                 sub = ids[same].astype(str if table_str else np.int64)
                 out[same] = self.codes(sub)
@@ -219,9 +452,10 @@ class IdIndex:
 
 
 def check_feature_names(est, names, stacklevel=4):
-    """scikit-learn's feature-name check of pairs given after fit: the
-    columns are read by position, so a DataFrame whose names differ
-    from (or are a reordering of) the fitted ones is an error."""
+    """scikit-learn's feature-name check of pairs given after fit, except
+    that the columns are read by name (:func:`id_columns`): a DataFrame
+    with the fitted names in the other order is read by name, one whose
+    names differ from the fitted ones is an error."""
     fitted = getattr(est, "feature_names_in_", None)
     cls = type(est).__name__
     if fitted is None:
@@ -240,14 +474,10 @@ def check_feature_names(est, names, stacklevel=4):
             stacklevel=stacklevel,
         )
         return
-    if list(names) != list(fitted):
-        how = (
-            "Feature names must be in the same order as they were in fit"
-            if sorted(names) == sorted(fitted)
-            else "Feature names differ from those seen in fit"
-        )
+    if sorted(names) != sorted(fitted):
         raise ValueError(
             "The feature names should match those that were passed during "
-            f"fit. {how}: got {list(names)}, fitted with {list(fitted)} "
-            "(the columns are read by position: user id, then item id)."
+            f"fit. Feature names differ from those seen in fit: got "
+            f"{list(names)}, fitted with {list(fitted)} (the columns of a "
+            "DataFrame are read by name)."
         )

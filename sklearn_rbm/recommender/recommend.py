@@ -6,14 +6,13 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, validate_params
-from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
 from ..training.threads import single_blas_thread
 from .cache import serving_cache
 from .fallback import popular_scores
 from .ids import as_array, as_id_column
-from .serving import with_ones
+from .serving import expected, with_ones
 
 
 class RecommendMixin:
@@ -52,7 +51,7 @@ class RecommendMixin:
         scores : ndarray of shape (n_users, n_items)
             Their predicted ratings.
         """
-        check_is_fitted(self)
+        self._check_serving()
         users = as_array(users)
         if users.ndim != 1:
             raise ValueError(f"users must be 1-dimensional; got shape {users.shape}.")
@@ -113,7 +112,7 @@ class RecommendMixin:
         if self.prediction == "exact":
             case, var = self._orient(np.repeat(uk, ni), np.tile(np.arange(ni), len(uk)))
             prob = self._proba_codes(case, var)
-            S[known] = (prob @ vals).reshape(len(uk), ni)
+            S[known] = expected(prob, vals).reshape(len(uk), ni)
             return S
         L = self._mean_field_logits(uk)  # (n_users, K, n_items)
         L -= L.max(axis=1, keepdims=True)
@@ -121,6 +120,14 @@ class RecommendMixin:
         # sums over K by batched products, in L's dtype (no float64 copies),
         # of the values relative to the lowest one: float32 then keeps the
         # resolution of the scale's span, not of its offset (ratings 1e6 + k)
+        with np.errstate(over="ignore"):
+            span = vals[-1] - vals[0]
+        if span > np.finfo(np.float64).max / 4:  # ratings near the float64 limit
+            top = float(np.max(np.abs(vals)))
+            L = L.astype(np.float64)
+            num = np.matmul(vals / top, L) / np.matmul(np.ones(K), L)
+            S[known] = np.clip(num, vals[0] / top, vals[-1] / top) * top
+            return S
         rel = vals - vals[0]
         dt = L.dtype if rel[-1] < 1e30 else np.float64
         num = np.matmul(rel.astype(dt), L)

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.metrics import r2_score
 from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.families import softmax_rows
@@ -25,8 +26,12 @@ from ..engine.sparse_categorical import free_energy as sparse_free_energy
 from ..training.threads import single_blas_thread
 from .cache import serving_cache
 from .fallback import fallback_mean, fallback_proba
-from .ids import as_array, as_id_column, check_pairs
+from .ids import as_array, as_id_column, check_pairs, frame_names
 from .store import check_ratings
+
+#: the parameters prediction reads (the structural ones come from fit):
+#: checked at every call, as ``set_params`` does not validate
+SERVING_PARAMS = ("prediction", "transductive")
 
 #: largest block of cached hidden fields (n_cases x n_components values,
 #: 128 MB in float32); above it predictions recompute them per call
@@ -39,9 +44,22 @@ class ServingMixin:
     def _params(self):
         return self._state.params
 
+    def _check_serving(self):
+        """Fitted, and the parameters prediction reads valid (a few
+        microseconds; ``set_params`` after fit is not validated)."""
+        check_is_fitted(self)
+        validate_parameter_constraints(
+            {n: self._parameter_constraints[n] for n in SERVING_PARAMS},
+            {n: getattr(self, n) for n in SERVING_PARAMS},
+            # fit validated them: an invalid value was set since (also keeps
+            # recommend's validate_params from naming itself as the owner)
+            caller_name=f"{type(self).__name__} (changed after fit)",
+        )
+
     def _pair_codes(self, X):
-        uid, iid, names = check_pairs(X, allow_mixed=True)
-        self._check_names(names)
+        self._check_names(frame_names(X))
+        fitted = getattr(self, "feature_names_in_", None)
+        uid, iid, _ = check_pairs(X, allow_mixed=True, fitted_names=fitted)
         return self._users.codes(uid), self._items.codes(iid)
 
     def _proba_pairs(self, ucode, icode):
@@ -70,7 +88,7 @@ class ServingMixin:
         y_pred : ndarray of shape (n_pairs,)
             Expected rating, within ``[min(classes_), max(classes_)]``.
         """
-        check_is_fitted(self)
+        self._check_serving()
         ucode, icode = self._pair_codes(X)
         known = (ucode >= 0) & (icode >= 0)
         out = fallback_mean(self, ucode, icode)
@@ -128,7 +146,7 @@ class ServingMixin:
         proba : ndarray of shape (n_pairs, n_classes)
             ``p(rating = classes_[k])``; rows sum to one.
         """
-        check_is_fitted(self)
+        self._check_serving()
         ucode, icode = self._pair_codes(X)
         with single_blas_thread():
             return self._proba_pairs(ucode, icode)
@@ -149,7 +167,7 @@ class ServingMixin:
         H : ndarray of shape (n, n_components)
             Hidden activation probabilities, from each case's training ratings.
         """
-        check_is_fitted(self)
+        self._check_serving()
         arr = X if hasattr(X, "iloc") else as_array(X)
         if getattr(arr, "ndim", 1) == 2 and arr.shape[1] == 2:
             ucode, icode = self._pair_codes(arr)
@@ -242,7 +260,7 @@ class ServingMixin:
             ``F(V) = -sum b[j, v_j] - sum_h softplus(c_h + sum_j W[j, v_j, h])``
             over the observed entries of each case.
         """
-        check_is_fitted(self)
+        self._check_serving()
         if X is None:
             case = np.arange(self._n_cases)
         else:
@@ -260,7 +278,13 @@ class ServingMixin:
 
 
 def expected(proba, classes):
-    return proba @ classes
+    """The expected rating ``proba @ classes``; finite for any finite
+    ``classes`` (near the float64 limit it is taken in units of the largest
+    one)."""
+    top = float(np.max(np.abs(classes)))
+    if top < 1e300:
+        return proba @ classes
+    return np.clip(proba @ (classes / top), -1.0, 1.0) * top
 
 
 def rmse(pred, y):

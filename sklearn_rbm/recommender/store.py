@@ -8,6 +8,40 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ..engine.sparse_categorical import Batch
 
 
+def as_float64(values, what):
+    """Rating values as float64, never cast silently: complex values and
+    strings are refused, and so are values float64 cannot hold exactly
+    (integers beyond 2**53, long doubles), which could merge distinct
+    rating values."""
+    kind = values.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{what} must be real numbers; got complex values.")
+    bad = {"U": "strings", "S": "bytes", "V": "structured values"}.get(kind)
+    if kind == "O":
+        odd = (v for v in values if isinstance(v, str | bytes | complex))
+        bad = next((f"{type(v).__name__} {v!r}" for v in odd), None)
+    if bad:
+        raise ValueError(
+            f"{what} must be real numbers; got {bad} (convert them first)."
+        )
+    try:
+        with np.errstate(over="ignore"):  # a long double beyond float64: below
+            out = values.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be numeric.") from exc
+    if kind in "iu" or (kind == "f" and values.dtype.itemsize > 8):
+        with np.errstate(invalid="ignore", over="ignore"):
+            inexact = out.astype(values.dtype) != values
+            inexact |= ~np.isfinite(out) & np.isfinite(values)
+        if np.any(inexact):
+            v = values[np.flatnonzero(inexact)[0]]
+            raise ValueError(
+                f"{what} hold {v!r}, which float64 cannot represent exactly "
+                "(distinct values could merge); rescale them first."
+            )
+    return out
+
+
 def check_ratings(y, n):
     """The ratings ``y`` of ``n`` pairs as a finite float64 vector."""
     if y is None:
@@ -17,10 +51,7 @@ def check_ratings(y, n):
         check_consistent_length(np.empty(n), y)
     except ValueError:
         raise ValueError(f"X has {n} pairs but y has {y.shape[0]} ratings.") from None
-    try:
-        y = y.astype(np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("Ratings y must be numeric.") from exc
+    y = as_float64(y, "Ratings y")
     if not np.all(np.isfinite(y)):
         raise ValueError("Ratings y contain NaN or infinity.")
     return y
@@ -36,11 +67,11 @@ def sparse_to_triplets(R):
     R = sp.coo_matrix(R)
     row = np.asarray(R.row, dtype=np.int64)
     col = np.asarray(R.col, dtype=np.int64)
-    data = np.asarray(R.data)
+    data = as_float64(np.asarray(R.data), "The ratings of a sparse X")
     keep = data != 0
     if not np.any(keep):
         raise ValueError("The rating matrix has no non-zero entries (no ratings).")
-    row, col, data = row[keep], col[keep], data[keep].astype(np.float64)
+    row, col, data = row[keep], col[keep], data[keep]
     order = np.lexsort((col, row))  # canonical (row-major) order
     row, col, data = row[order], col[order], data[order]
     dup = (row[1:] == row[:-1]) & (col[1:] == col[:-1])

@@ -39,7 +39,7 @@ from ..training.optimizers import Adam, LazyMomentumSGD
 from ..training.state import RatingState, Schedule
 from ..training.threads import single_blas_thread
 from .fallback import fallback_stats
-from .ids import IdIndex, check_pairs
+from .ids import IdIndex, check_pairs, frame_names
 from .serving import expected, predict_proba_codes, rmse
 from .store import (
     Orientation,
@@ -58,14 +58,29 @@ _MANY_CLASSES = 50
 STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
 
 
+def _is_int(value):
+    """An integer, not a bool (``True`` is an ``Integral``, ``1.5`` would be
+    truncated by ``int``)."""
+    return isinstance(value, Integral) and not isinstance(value, bool | np.bool_)
+
+
 def _cd_schedule_ok(value):
-    if isinstance(value, Integral):
+    if _is_int(value):
         return value >= 1
-    try:
-        pairs = [(int(s), int(k)) for s, k in value]
-    except (TypeError, ValueError):
+    if isinstance(value, str | bytes | bool | np.bool_):
         return False
-    return bool(pairs) and all(s >= 0 and k >= 1 for s, k in pairs)
+    try:
+        pairs = [tuple(pair) for pair in value]
+    except TypeError:
+        return False
+    return bool(pairs) and all(
+        len(pair) == 2
+        and _is_int(pair[0])
+        and _is_int(pair[1])
+        and pair[0] >= 0
+        and pair[1] >= 1
+        for pair in pairs
+    )
 
 
 class CDPhase:
@@ -125,7 +140,11 @@ class FineTunePhase:
         # ratings overflowed Adam's second moment in float32)
         values = np.asarray(classes, dtype=np.float64)
         if len(values) > 1:
-            values = values / (np.ptp(values) / (len(values) - 1))
+            with np.errstate(over="ignore"):
+                span = np.ptp(values)
+            if not np.isfinite(span):  # ratings near the float64 limit
+                values, span = values / 2, values[-1] / 2 - values[0] / 2
+            values = values / (span / (len(values) - 1))
         self.values = values
 
     def start(self, state, cd):
@@ -178,7 +197,7 @@ class Trainer:
         if not _cd_schedule_ok(cd):
             raise ValueError(
                 "cd_steps must be an int >= 1 or a non-empty sequence of "
-                f"(first_epoch >= 0, T >= 1) pairs; got {cd!r}."
+                f"(first_epoch >= 0, T >= 1) pairs of ints; got {cd!r}."
             )
         if not isinstance(cd, Integral):
             cd = tuple((int(s), int(k)) for s, k in cd)
@@ -389,9 +408,10 @@ class TrainingMixin:
                 f"requires prediction='mean_field', got {self.prediction!r}."
             )
 
-    def _read_training_input(self, X, y):
+    def _read_training_input(self, X, y, fitted_names=None):
         """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
-        sparse users x items matrix."""
+        sparse users x items matrix (``fitted_names``: the feature names of
+        the fitted model, for partial_fit)."""
         if sp.issparse(X):
             if y is not None:
                 raise ValueError(
@@ -402,7 +422,7 @@ class TrainingMixin:
                 raise ValueError(f"Sparse X must be 2-dimensional; got {X.ndim}.")
             u, i, r = sparse_to_triplets(X)
             return u, i, r, None
-        u, i, names = check_pairs(X)
+        u, i, names = check_pairs(X, fitted_names=fitted_names)
         r = check_ratings(y, len(u))
         return u, i, r, names
 
@@ -416,7 +436,9 @@ class TrainingMixin:
         ----------
         X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
             ``(user id, item id)`` pairs (ints or strings, typed per column:
-            a column mixing numbers and strings is refused), or a
+            a column mixing numbers and strings is refused; a DataFrame's
+            columns named as user and item ids are read by name, see Notes
+            of the class docstring), or a
             scipy.sparse users x items matrix whose non-zero entries are the
             ratings (ids are then the row and column indices; an entry
             stored twice is refused).
@@ -520,9 +542,10 @@ class TrainingMixin:
         self._validate_params()
         self._check_structure()
         self._check_fine_tune()
-        uid, iid, r, names = self._read_training_input(X, y)
         if not sp.issparse(X):
-            self._check_names(names, stacklevel=5)
+            self._check_names(frame_names(X), stacklevel=5)
+        fitted = getattr(self, "feature_names_in_", None)
+        uid, iid, r, _ = self._read_training_input(X, y, fitted)
         self._users.check_kind(uid, "user")
         self._items.check_kind(iid, "item")
         k = np.searchsorted(self.classes_, r)
