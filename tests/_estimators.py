@@ -189,6 +189,10 @@ RECOMMENDER = Spec(
         "predict_proba": "X",
         "score": "X",
         "transform": "X",
+        # 1-d ids: users for recommend, cases (items: the default
+        # orientation) for free_energy
+        "recommend": "user_ids",
+        "free_energy": "case_ids",
     },
 )
 

@@ -113,6 +113,7 @@ MESSAGES = {
     "names": r"feature names|Feature names|column",
     "param": r"must be|parameter|got|invalid|should be|Expected|seed",
     "unfitted": r"not fitted|fit",
+    "unknown": r"seen in fit|unknown|ids",
 }
 
 
@@ -376,6 +377,12 @@ def _extra_kwargs(method, draw):
                 st.sampled_from([None, ["a"], [f"x{j}" for j in range(10)], "abc"])
             )
         }
+    if method == "recommend":
+        return {
+            "n_items": draw(st.sampled_from([3, 1, 0, -1, 2.5, True, "3", 10**9])),
+            "exclude_seen": draw(st.sampled_from([True, False, "x", None])),
+            "chunk_size": draw(st.sampled_from([256, 1, 0, True, 2.5])),
+        }
     if method in ("gibbs",):
         return {"random_state": draw(st.sampled_from([0, None, -1, 2**40]))}
     return {}
@@ -423,6 +430,13 @@ def test_every_method_on_hostile_input(spec, method, kind, data):
         args = (Hh,)
     elif kind == "int":
         args = (data.draw(_int_values(), label="n"),)
+    elif kind in ("user_ids", "case_ids"):
+        col = 0 if kind == "user_ids" else 1
+        ids, k = data.draw(hostile_array(X[:, col : col + 1]), label="ids")
+        kinds += [*k, "shape", "unknown"]
+        if isinstance(ids, np.ndarray) and ids.ndim == 2 and ids.shape[1] == 1:
+            ids = ids.ravel()  # the well-formed 1-d column of ids
+        args = (ids,)
     kwargs = _extra_kwargs(method, data.draw)
     check_contract(est, method, args, kwargs, kinds, key=f"{spec.name}.{method}")
 

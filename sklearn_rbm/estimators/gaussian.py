@@ -334,7 +334,7 @@ class GaussianBernoulliRBM(_BaseRBM):
                 else ""
             )
             raise ValueError(
-                f"Feature {i} of {where} has variance {var[i]:.3g}, above "
+                f"Feature {i} of {where} has variance {var[i]:.3g}, too large: above "
                 f"{limit:.3g}, the largest variance a GaussianBernoulliRBM can "
                 f"represent{others}. Standardise the features first, e.g. with "
                 "StandardScaler in a Pipeline."

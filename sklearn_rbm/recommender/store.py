@@ -70,7 +70,9 @@ def sparse_to_triplets(R):
     data = as_float64(np.asarray(R.data), "The ratings of a sparse X")
     keep = data != 0
     if not np.any(keep):
-        raise ValueError("The rating matrix has no non-zero entries (no ratings).")
+        raise ValueError(
+            "The sparse rating matrix is empty: no non-zero entries (no ratings)."
+        )
     row, col, data = row[keep], col[keep], data[keep]
     order = np.lexsort((col, row))  # canonical (row-major) order
     row, col, data = row[order], col[order], data[order]
