@@ -12,6 +12,16 @@ scipy sparse matrices are not, and no fitted state holds one (derived
 caches, such as the recommender's user x item matrix, are left out of the
 saved state). ``trusted=True`` is never used.
 
+Trusted types can still hold untrustworthy values: a tampered file may keep
+every type and change the arrays (a rating index beyond the number of items,
+a NaN weight, a shape that does not match). Every estimator therefore
+validates its state when it is loaded, by :func:`load` as by pickle and
+joblib, before anything uses it (types, shapes that agree with each other,
+dtypes, finite values, index bounds; see ``sklearn_rbm/training/checks.py``),
+and an invalid model raises ``ValueError`` naming the attribute and the
+problem, e.g. ``loaded model is invalid: _store.var has index 9999 >= 30
+items``.
+
 A file holds the sklearn_rbm version that wrote it; loading it under a
 different version warns with
 :class:`~sklearn_rbm.exceptions.InconsistentVersionWarning`, as unpickling
@@ -31,6 +41,9 @@ Examples
 """
 
 import os
+from collections.abc import Iterable
+
+from sklearn.utils._param_validation import InvalidParameterError
 
 #: Fully qualified names of the private classes found in fitted estimators.
 #: Extend this tuple when an estimator stores a new class in its state.
@@ -134,23 +147,49 @@ def load(path, trusted=None):
 
     Raises
     ------
+    TypeError
+        When ``trusted`` is not None or a sequence of str (a single str, a
+        number, a class object); the error, scikit-learn's
+        ``InvalidParameterError``, is also a ``ValueError``.
     ValueError
-        When ``trusted`` is not a sequence of type names.
+        When ``trusted`` is True (it would trust any type), or when the
+        loaded model is invalid: its state is validated on load (shapes,
+        dtypes, finite values, index bounds), and the message names the
+        attribute and the problem.
     skops.io.exceptions.UntrustedTypesFoundException
         When the file holds a type outside the allow-list; the message lists
         the offending types.
     """
-    sio = _skops_io()
-    names = None
-    if trusted is None:
-        names = []
-    elif not isinstance(trusted, str | bytes) and hasattr(trusted, "__iter__"):
-        names = list(trusted)
-    if names is None or not all(isinstance(t, str) for t in names):
+    if trusted is True:
         raise ValueError(
             "trusted must be None or a list of fully qualified type names; "
             f"got {trusted!r} (trusted=True would let the file construct any "
             "type)."
         )
-    allow = trusted_types() + names
-    return sio.load(os.fspath(path), trusted=allow)
+    extra = _trusted_names(trusted)
+    sio = _skops_io()
+    return sio.load(os.fspath(path), trusted=trusted_types() + extra)
+
+
+def _trusted_names(trusted):
+    """The names of ``trusted``: None or a sequence (any iterable) of str.
+
+    A wrong value raises scikit-learn's ``InvalidParameterError``, which is
+    both a ``TypeError`` and a ``ValueError``.
+    """
+    if trusted is None:
+        return []
+    if isinstance(trusted, str | bytes) or not isinstance(trusted, Iterable):
+        raise InvalidParameterError(
+            "trusted must be None or a sequence of fully qualified type names "
+            f"(str), e.g. ['package.module.Class']; got {type(trusted).__name__} "
+            f"{trusted!r:.80}."
+        )
+    names = list(trusted)
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise InvalidParameterError(
+                f"trusted must hold fully qualified type names (str); trusted[{i}] "
+                f"is {type(name).__name__} {name!r:.80}."
+            )
+    return names

@@ -203,13 +203,19 @@ def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypat
     assert not list(tmp_path.glob("m.*"))
     assert main(["fit", str(path), "-o", str(tmp_path / "m"), *FAST]) == 0
     assert (tmp_path / "m.joblib").is_file()
-    assert "m.joblib" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "m.joblib" in err and "--trusted-pickle" in err
 
     users = tmp_path / "users.txt"
     users.write_text("user\n2\n5\n")
     out = tmp_path / "rec.csv"
     argv = ["recommend", str(tmp_path / "m.joblib"), "--users-file", str(users)]
-    assert main([*argv, "-n", "2", "-o", str(out)]) == 0
+    # a joblib file is a pickle: loaded only with --trusted-pickle
+    assert main([*argv, "-n", "2", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--trusted-pickle" in err
+    assert not out.exists()
+    assert main([*argv, "-n", "2", "-o", str(out), "--trusted-pickle"]) == 0
     header, rows = _read_csv(out)
     assert header == ["user", "rank", "item", "score"]
     assert [(r[0], r[1]) for r in rows] == [

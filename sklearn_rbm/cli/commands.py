@@ -68,7 +68,7 @@ def cmd_fit(args):
 
 
 def cmd_predict(args):
-    est = load_model(args.model)
+    est = load_model(args.model, allow_pickle=args.trusted_pickle)
     u_tok, i_tok = read_pairs(args.pairs, est, header=getattr(args, "header", None))
     users, items = match_ids(u_tok, est.users_), match_ids(i_tok, est.items_)
     pred = est.predict(pairs_array(users, items))
@@ -78,7 +78,7 @@ def cmd_predict(args):
 
 
 def cmd_recommend(args):
-    est = load_model(args.model)
+    est = load_model(args.model, allow_pickle=args.trusted_pickle)
     tokens = [u.strip() for chunk in args.users or [] for u in chunk.split(",")]
     tokens = [u for u in tokens if u]
     if args.users_file is not None:

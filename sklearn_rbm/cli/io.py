@@ -344,6 +344,11 @@ def save_model(est, path):
     if not path.suffix:
         path = path.with_suffix(suffix)
         note(f"writing {path} ({suffix[1:]} format)")
+    if suffix == ".joblib":
+        note(
+            f"skops is not installed: {path} is a joblib (pickle) file, which "
+            f"predict and recommend load only with {PICKLE_FLAG}"
+        )
     try:
         save(est, path)
     except Exception as exc:  # unwritable path, serialisation error: one line
@@ -351,16 +356,49 @@ def save_model(est, path):
     return path
 
 
-def load_model(path):
-    """A model written by ``sklearn-rbm fit`` (skops or joblib file)."""
+#: the option of predict and recommend that allows unpickling a model file
+PICKLE_FLAG = "--trusted-pickle"
+#: the first bytes of a zip archive (a skops file)
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def load_model(path, allow_pickle=False):
+    """A model written by ``sklearn-rbm fit``.
+
+    A skops file (a zip archive, whatever its name) is loaded through
+    :mod:`sklearn_rbm.persistence`. Any other file may be a pickle (joblib),
+    and unpickling runs code chosen by the file: it is refused, before
+    anything reads it as a pickle, unless ``allow_pickle`` (the
+    ``--trusted-pickle`` option). Either way the loaded model's state is
+    validated (``ValueError``, reported as "cannot load the model").
+    """
     path = Path(path)
     if not path.exists():
         raise CLIError(f"{path}: no such model file")
-    _, load, suffix = _model_format()
-    if path.suffix == ".joblib" and suffix != ".joblib":
+    if path.is_dir():
+        raise CLIError(f"{path}: is a directory, expected a model file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if head in _ZIP_MAGIC:
+        _, load, suffix = _model_format()
+        if suffix != ".skops":
+            raise CLIError(
+                f"{path}: a skops model file; loading it needs skops "
+                "(pip install skops)"
+            )
+    elif allow_pickle:
         import joblib
 
         load = joblib.load
+    else:
+        raise CLIError(
+            f"{path}: cannot load the model: it is not a skops file, and a "
+            "joblib / pickle file runs code when it is loaded; pass "
+            f"{PICKLE_FLAG} only if you trust this file"
+        )
     try:
         est = load(path)
     except Exception as exc:  # corrupt or foreign files: one line, no traceback

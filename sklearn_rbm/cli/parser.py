@@ -10,7 +10,7 @@ that runs repeat).
 import argparse
 
 from . import commands
-from .io import PROG
+from .io import PICKLE_FLAG, PROG
 
 #: the seed of the command line (the estimator's default, None, does not repeat)
 RANDOM_STATE = 0
@@ -84,6 +84,12 @@ IDS_DETECT = (
     "a first line whose ids are not ids of the model and not all numbers "
     "(a note on standard error says so)"
 )
+MODEL_HELP = "model file written by 'sklearn-rbm fit' (skops)"
+PICKLE_HELP = (
+    "also load a joblib / pickle model file (written by fit when skops is not "
+    "installed); unpickling runs code from the file, so pass this only for a "
+    "file you trust. Without it only skops files are loaded"
+)
 RATINGS_HELP = (
     "ratings file with user,item,rating lines (comma, tab, ';', '::' or space "
     "separated, quoted fields, header optional, gzip-compressed or not) or a "
@@ -145,7 +151,8 @@ def build_parser():
         description="Predict the ratings of user,item pairs with a fitted model; "
         "writes user,item,prediction CSV.",
     )
-    p.add_argument("model", help="model file written by 'sklearn-rbm fit'")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument(PICKLE_FLAG, action="store_true", help=PICKLE_HELP)
     p.add_argument("pairs", help="file of user,item lines (header optional)")
     _add_header_option(p, IDS_DETECT)
     p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
@@ -157,7 +164,8 @@ def build_parser():
         description="Recommend the top-N items for users; writes "
         "user,rank,item,score CSV.",
     )
-    p.add_argument("model", help="model file written by 'sklearn-rbm fit'")
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument(PICKLE_FLAG, action="store_true", help=PICKLE_HELP)
     p.add_argument(
         "--users", nargs="+", metavar="ID", help="user ids (space or comma separated)"
     )

@@ -35,6 +35,7 @@ from ..training.loop import (
 from ..training.optimizers import MomentumSGD
 from ..training.state import CDSettings
 from ..training.threads import training_threads
+from ._checks import check_dense_rbm
 from ._common import VersionedStateMixin, atomic, seed_from
 from ._density import DensityMixin
 from ._sampling import SamplingMixin
@@ -228,6 +229,13 @@ class _BaseRBM(
         from .._compat import dense_state
 
         return dense_state(old)
+
+    def _check_loaded_state(self):
+        """Validate a loaded model before use (``estimators/_checks.py``)."""
+        check_dense_rbm(self)
+
+    def _check_loaded_values(self, params, state):
+        """Family-specific checks of loaded parameters (raise ValueError)."""
 
     def _commit(self, state):
         """Publish a finished training state as the fitted model."""

@@ -8,7 +8,10 @@ with scikit-learn's own ``__getstate__`` / ``__setstate__``, which stamp and
 check ``_sklearn_version``). The pickled ``__dict__`` of a fitted estimator
 then carries ``_sklearn_rbm_version``; unpickling (pickle, joblib, skops)
 under a different sklearn_rbm version warns with
-:class:`~sklearn_rbm.exceptions.InconsistentVersionWarning`.
+:class:`~sklearn_rbm.exceptions.InconsistentVersionWarning`. Unpickling then
+validates the loaded state (the estimator's ``_check_loaded_state``: types,
+shapes, dtypes, finite values, index bounds) and raises ``ValueError`` naming
+what is invalid, so that a tampered file fails on load rather than in use.
 """
 
 import functools
@@ -19,6 +22,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..exceptions import InconsistentVersionWarning
+from ..training.checks import PREFIX as _INVALID
 
 _VERSION_KEY = "_sklearn_rbm_version"
 
@@ -56,12 +60,32 @@ class VersionedStateMixin:
             if name != "self" and par.default is not par.empty:
                 state.setdefault(name, par.default)
         super().__setstate__(state)
-        # a model saved before the training state was split into one type per
-        # path holds the old all-fields TrainState: convert it
-        from .._compat import LegacyTrainState
+        try:
+            # a model saved before the training state was split into one type
+            # per path holds the old all-fields TrainState: convert it
+            from .._compat import LegacyTrainState
 
-        if isinstance(self.__dict__.get("_state"), LegacyTrainState):
-            self._state = self._upgrade_state(self._state)
+            if isinstance(self.__dict__.get("_state"), LegacyTrainState):
+                self._state = self._upgrade_state(self._state)
+            # the file's content is data: validate it before anything uses it
+            self._check_loaded_state()
+        except (
+            ValueError,
+            TypeError,
+            AttributeError,
+            KeyError,
+            IndexError,
+            OverflowError,
+        ) as exc:
+            if str(exc).startswith(_INVALID):
+                raise
+            # a wrongly typed part that no check anticipated: still a
+            # ValueError about the file, never a crash later
+            raise ValueError(f"{_INVALID}{type(exc).__name__}: {exc}") from exc
+
+    def _check_loaded_state(self):
+        """Validate the loaded state (raise ValueError); see
+        ``training/checks.py``."""
 
 
 def seed_from(random_state):

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..engine.families import Bernoulli
 from ..engine.gibbs import hidden_field
 from ..engine.numerics import softplus
+from ..training import checks
 from ._base import _BaseRBM
 from ._common import seed_from
 
@@ -202,6 +203,15 @@ class BernoulliRBM(_BaseRBM):
 
     def _family(self):
         return Bernoulli()
+
+    def _check_loaded_values(self, params, state):
+        # the base-rate model takes log-odds of (s1 + 0.5) / (n + 1): the
+        # column sums of data in [0, 1] lie in [0, n]
+        n, s1, _ = state.moments
+        if s1.size and (s1.min() < 0 or s1.max() > n):
+            checks.invalid(
+                "_state.moments[1]", f"has column sums outside [0, {n}] (n rows)"
+            )
 
     def _check_values(self, X):
         # sparse X arrives canonical from _validate_X (duplicates summed), so

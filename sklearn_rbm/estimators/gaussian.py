@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..engine.families import Gaussian
 from ..engine.gibbs import free_energy, hidden_proba, visible_field
 from ..engine.partition import log_partition_exact
+from ..training import checks
 from ..training.optimizers import MomentumSGD
 from ._base import _BaseRBM
 
@@ -308,6 +309,19 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     def _frozen_params(self):
         return () if self.learn_variance else ("log_var",)
+
+    def _check_loaded_values(self, params, state):
+        # log-variances between the lowest floor min_variance allows and the
+        # family's ceiling (the updates clip them there); the slack covers
+        # the rounding of the floor in float32
+        lo = float(np.log(MIN_VARIANCE_RANGE[0])) - 1e-3
+        hi = Gaussian.max_log_var
+        for where, lv in (
+            ("log_variance_", params["log_var"]),
+            ("_state.params['log_var']", state.params["log_var"]),
+        ):
+            if lv.size and (lv.min() < lo or lv.max() > hi):
+                checks.invalid(where, f"has log-variances outside [{lo:.4g}, {hi:g}]")
 
     def _check_training_data(self, X, previous=None):
         # the log-variances are clipped at Gaussian.max_log_var: a feature

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
 from ..estimators._common import VersionedStateMixin
+from .checks import check_recommender
 from .fold_in import FoldInMixin
 from .ids import check_feature_names
 from .recommend import RecommendMixin
@@ -425,6 +426,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         from .._compat import rating_state
 
         return rating_state(old)
+
+    def _check_loaded_state(self):
+        """Validate a loaded model before use (``recommender/checks.py``)."""
+        check_recommender(self)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_state")
