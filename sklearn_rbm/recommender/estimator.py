@@ -389,20 +389,6 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     def _n_vars(self):
         return self._view.n_vars
 
-    def _check_structure(self):
-        """partial_fit continues the fitted model: its structural parameters
-        must not have been changed with ``set_params``."""
-        fitted = self._fit_structure()
-        for name in STRUCTURAL:
-            now = getattr(self, name)
-            if now != fitted[name]:
-                raise ValueError(
-                    f"{name}={now!r} differs from the fitted model's "
-                    f"{name}={fitted[name]!r}; partial_fit cannot change the "
-                    f"structure of a fitted model. Set {name} back, or call "
-                    "fit to start over."
-                )
-
     def _check_names(self, names, stacklevel=4):
         check_feature_names(self, names, stacklevel + 1)
 

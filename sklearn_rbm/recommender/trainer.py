@@ -408,6 +408,20 @@ class TrainingMixin:
                 f"requires prediction='mean_field', got {self.prediction!r}."
             )
 
+    def _check_structure(self):
+        """partial_fit continues the fitted model: its structural parameters
+        must not have been changed with ``set_params``."""
+        fitted = self._fit_structure()
+        for name in STRUCTURAL:
+            now = getattr(self, name)
+            if now != fitted[name]:
+                raise ValueError(
+                    f"{name}={now!r} differs from the fitted model's "
+                    f"{name}={fitted[name]!r}; partial_fit cannot change the "
+                    f"structure of a fitted model. Set {name} back, or call "
+                    "fit to start over."
+                )
+
     def _read_training_input(self, X, y, fitted_names=None):
         """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
         sparse users x items matrix (``fitted_names``: the feature names of
