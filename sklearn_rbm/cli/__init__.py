@@ -19,7 +19,9 @@ __all__ = ["build_parser", "load_model", "main"]
 
 
 def _error(msg):
-    print(f"{PROG}: error: {' '.join(str(msg).split())}", file=sys.stderr)
+    # the estimator's advice names its parameter, here an option
+    msg = str(msg).replace("set early_stopping=False", "use --no-early-stopping")
+    print(f"{PROG}: error: {' '.join(msg.split())}", file=sys.stderr)
     return 2
 
 
@@ -35,9 +37,8 @@ def main(argv=None):
         return _error(exc)
     except (ValueError, TypeError) as exc:
         # invalid hyperparameters (scikit-learn's InvalidParameterError) or
-        # data; the estimator's advice names its parameter, here an option
-        msg = str(exc).replace("set early_stopping=False", "use --no-early-stopping")
-        return _error(msg)
+        # data
+        return _error(exc)
     except MemoryError:
         return _error("out of memory")
     except KeyboardInterrupt:
