@@ -7,6 +7,7 @@ import gzip
 import lzma
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -421,3 +422,35 @@ def test_zip_of_a_folder_is_refused_clearly(tmp_path, capsys):
         z.writestr("ml-100k/u.data", "1\t2\t3\t0\n")
     assert main(["fit", str(path)]) == 2
     assert "unpack it first" in _one_error(capsys)
+
+
+def test_demo_output_folder_is_checked_first(tmp_path, capsys, monkeypatch):
+    import sklearn_rbm.cli.demo as demo
+
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: pytest.fail("ran"))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["demo", "--out", str(afile)]) == 2
+    assert "not a directory" in _one_error(capsys)
+    assert main(["demo", "--out", str(afile / "sub")]) == 2
+    assert "cannot create the folder" in _one_error(capsys)
+
+
+def test_output_to_a_closed_pipe_ends_quietly(awkward_model, tmp_path):
+    import subprocess
+    import sys
+
+    path, _, _, _ = awkward_model
+    users = ",".join(AWKWARD[-3:] * 200)
+    cmd = [sys.executable, "-m", "sklearn_rbm", "recommend", str(path)]
+    proc = subprocess.Popen(
+        [*cmd, "--users", users, "-n", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()  # like `| head -c 10`
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) in (0, 141)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -10,6 +10,8 @@ Modules: ``parser`` (the options), ``commands`` (what each subcommand does),
 baseline) and ``demo``.
 """
 
+import contextlib
+import os
 import sys
 
 from .io import PROG, CLIError, load_model
@@ -41,6 +43,11 @@ def main(argv=None):
         return _error(exc)
     except MemoryError:
         return _error("out of memory")
+    except BrokenPipeError:  # output piped to a program that stopped reading
+        # (head, say); as other command-line tools, end quietly
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -5,6 +5,7 @@ is imported from the public ``sklearn_rbm`` when a command needs it.
 """
 
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,7 +50,16 @@ def _estimator(args):
 def cmd_demo(args):
     from .demo import run_demo
 
-    run_demo(args.out, random_state=args.random_state)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"{out}: not a directory; --out is a folder for the figures")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"{out}: cannot create the folder ({exc.strerror})") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CLIError(f"{out}: the folder is not writable")
+    run_demo(out, random_state=args.random_state)
     return 0
 
 
@@ -57,7 +67,11 @@ def _fitting(est, X, y, ratings):
     """``est.fit(X, y)``; its errors about the data name the ratings file."""
     try:
         return est.fit(X, y)
-    except ValueError as exc:
+    except MemoryError as exc:
+        raise CLIError(
+            f"{Path(ratings).name}: out of memory fitting the model"
+        ) from exc
+    except (ValueError, TypeError) as exc:
         raise CLIError(f"{Path(ratings).name}: {exc}") from exc
 
 
@@ -89,7 +103,7 @@ def _serving(model, call, *args, **kwargs):
     model's state) name the model file."""
     try:
         return call(*args, **kwargs)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise CLIError(f"{Path(model).name}: {exc}") from exc
 
 
