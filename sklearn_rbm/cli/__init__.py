@@ -10,6 +10,8 @@ Modules: ``parser`` (the options), ``commands`` (what each subcommand does),
 baseline) and ``demo``.
 """
 
+import contextlib
+import os
 import sys
 
 from .io import PROG, CLIError, load_model
@@ -19,7 +21,9 @@ __all__ = ["build_parser", "load_model", "main"]
 
 
 def _error(msg):
-    print(f"{PROG}: error: {' '.join(str(msg).split())}", file=sys.stderr)
+    # the estimator's advice names its parameter, here an option
+    msg = str(msg).replace("set early_stopping=False", "use --no-early-stopping")
+    print(f"{PROG}: error: {' '.join(msg.split())}", file=sys.stderr)
     return 2
 
 
@@ -35,11 +39,15 @@ def main(argv=None):
         return _error(exc)
     except (ValueError, TypeError) as exc:
         # invalid hyperparameters (scikit-learn's InvalidParameterError) or
-        # data; the estimator's advice names its parameter, here an option
-        msg = str(exc).replace("set early_stopping=False", "use --no-early-stopping")
-        return _error(msg)
+        # data
+        return _error(exc)
     except MemoryError:
         return _error("out of memory")
+    except BrokenPipeError:  # output piped to a program that stopped reading
+        # (head, say); as other command-line tools, end quietly
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

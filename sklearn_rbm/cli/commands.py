@@ -5,15 +5,20 @@ is imported from the public ``sklearn_rbm`` when a command needs it.
 """
 
 import math
+import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from .io import (
     CLIError,
+    check_output,
     load_model,
     match_ids,
+    model_path,
+    note,
     pairs_array,
     read_pairs,
     read_ratings,
@@ -45,12 +50,36 @@ def _estimator(args):
 def cmd_demo(args):
     from .demo import run_demo
 
-    run_demo(args.out, random_state=args.random_state)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"{out}: not a directory; --out is a folder for the figures")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"{out}: cannot create the folder ({exc.strerror})") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CLIError(f"{out}: the folder is not writable")
+    run_demo(out, random_state=args.random_state)
     return 0
 
 
+def _fitting(est, X, y, ratings):
+    """``est.fit(X, y)``; its errors about the data name the ratings file."""
+    try:
+        return est.fit(X, y)
+    except MemoryError as exc:
+        raise CLIError(
+            f"{Path(ratings).name}: out of memory fitting the model"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"{Path(ratings).name}: {exc}") from exc
+
+
 def cmd_fit(args):
+    # everything that can be checked before the data is read and the model
+    # trained: the options, the output path and its suffix
     est = _estimator(args)
+    output = model_path(args.output, inputs=[args.ratings])
     X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
     t0 = time.perf_counter()
     print(
@@ -58,8 +87,10 @@ def cmd_fit(args):
         f"{len(np.unique(X[:, 1])):,} items)",
         file=sys.stderr,
     )
-    est.fit(X, y)
-    path = save_model(est, args.output)
+    _fitting(est, X, y, args.ratings)
+    if output != Path(args.output):
+        note(f"writing {output} ({output.suffix[1:]} format)")
+    path = save_model(est, output)
     msg = f"trained {est.n_iter_} epochs in {time.perf_counter() - t0:.1f}s"
     if est.best_validation_rmse_ is not None:
         msg += f", validation RMSE {est.best_validation_rmse_:.4f}"
@@ -67,27 +98,40 @@ def cmd_fit(args):
     return 0
 
 
+def _serving(model, call, *args, **kwargs):
+    """``call(*args, **kwargs)`` on a loaded model; its errors (a damaged
+    model's state) name the model file."""
+    try:
+        return call(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"{Path(model).name}: {exc}") from exc
+
+
 def cmd_predict(args):
+    check_output(args.output, inputs=[args.model, args.pairs])
     est = load_model(args.model, allow_pickle=args.trusted_pickle)
     u_tok, i_tok = read_pairs(args.pairs, est, header=getattr(args, "header", None))
     users, items = match_ids(u_tok, est.users_), match_ids(i_tok, est.items_)
-    pred = est.predict(pairs_array(users, items))
+    pred = _serving(args.model, est.predict, pairs_array(users, items))
     # the ids as written in the input: each row is looked up on its own
     write_csv(args.output, ["user", "item", "prediction"], zip(u_tok, i_tok, pred))
     return 0
 
 
 def cmd_recommend(args):
-    est = load_model(args.model, allow_pickle=args.trusted_pickle)
     tokens = [u.strip() for chunk in args.users or [] for u in chunk.split(",")]
     tokens = [u for u in tokens if u]
-    if args.users_file is not None:
-        tokens += read_users(args.users_file, est, getattr(args, "header", None))
-    if not tokens:
+    if not tokens and args.users_file is None:
         raise CLIError("no users given: use --users ID [ID ...] or --users-file FILE")
     if args.n_items < 1:
         raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
-    items, scores = est.recommend(
+    check_output(args.output, inputs=[args.model, args.users_file])
+    est = load_model(args.model, allow_pickle=args.trusted_pickle)
+    if args.users_file is not None:
+        tokens += read_users(args.users_file, est, getattr(args, "header", None))
+    items, scores = _serving(
+        args.model,
+        est.recommend,
         match_ids(tokens, est.users_),
         n_items=args.n_items,
         exclude_seen=not args.include_seen,
@@ -115,9 +159,9 @@ def cmd_evaluate(args):
     from .baseline import ItemMeanRegressor
 
     est = _estimator(args)
-    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
     if args.cv < 2:
         raise CLIError(f"--cv must be at least 2, got {args.cv}")
+    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
     if args.cv > len(y):
         raise CLIError(f"--cv {args.cv} is more than the {len(y)} ratings")
     # an int seed: both calls below see the same folds

@@ -1,18 +1,23 @@
 """Files of the command line: ratings, pairs and user ids in, CSV and models out.
 
-Input files are read with the :mod:`csv` module: quoted fields (a quoted
-field may hold the separator), gzip-compressed files (recognised by their
-content), an optional header line, ``#`` comments, and the separators comma,
-tab, ``::`` (MovieLens 1M), ``;`` or spaces. Every error is a
-:class:`CLIError` naming the file and, for a bad line, its number.
+Input files are CSV as RFC 4180 writes it: a field in double quotes may hold
+the separator, line breaks and doubled quotes; gzip, bz2 and xz files are
+decompressed (recognised by their content); an optional header line, ``#``
+comments, and the separators comma, tab, ``::`` (MovieLens 1M), ``;`` or
+spaces. Output is CSV that these readers read back unchanged. Every error is
+a :class:`CLIError` naming the file and, for a bad line, its number; output
+paths are checked (:func:`check_output`, :func:`model_path`) before any data
+is read.
 """
 
-import csv
+import bz2
 import gzip
 import importlib
 import importlib.util
 import io
+import lzma
 import math
+import os
 import re
 import sys
 import zlib
@@ -25,13 +30,12 @@ from ..recommender.ids import MAX_ID_LENGTH
 PROG = "sklearn-rbm"
 
 # Strict numbers: Python's int() and float() also take "1_000", "٥" or "nan"
-# (fields are stripped of spaces before they are matched).
-_INT = re.compile(r"[+-]?[0-9]+")
+# (fields are stripped of spaces before they are matched). An integer id is
+# written as it prints: "007", "+7" and "-0" are string ids, which would
+# otherwise merge with the ids 7 and 0.
+_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NON_FINITE = ("nan", "inf", "infinity")
-# one-character stand-ins for the two-character separator "::", which the csv
-# module cannot take; the first one absent from a file is used
-_STAND_INS = "\x1f\x1e\x1d\x1c\x01\x02\x03"
 
 
 class CLIError(Exception):
@@ -44,9 +48,56 @@ def note(message):
 
 
 # --------------------------------------------------------------------- reading
+# compressed files, known by their first bytes (or refused when their name
+# says they are compressed and their content does not)
+_BZ2_MAGIC = re.compile(rb"BZh[1-9](?:1AY&SY|\x17\x72\x45\x38\x50\x90)")
+_COMPRESSED_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+
+
+def _compression(raw):
+    """The compression of a file's bytes: ``"gzip"``, ``"bz2"``, ``"xz"``,
+    ``"zip"`` or None."""
+    if raw.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if _BZ2_MAGIC.match(raw[:10]):
+        return "bz2"
+    if raw.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if raw.startswith(b"PK\x03\x04"):
+        return "zip"
+    return None
+
+
+def _decompress(path, raw):
+    kind = _compression(raw)
+    expected = _COMPRESSED_SUFFIXES.get(path.suffix.lower())
+    if kind is None and expected is not None:
+        raise CLIError(
+            f"{path}: not a {expected} file (its name ends in {path.suffix}, but "
+            f"it does not start with the {expected} signature)"
+        )
+    if kind == "zip":
+        raise CLIError(
+            f"{path}: a zip archive; unpack it first (a MovieLens archive: "
+            "give the unpacked folder)"
+        )
+    if kind is None:
+        return raw
+    decompress = {"gzip": gzip.decompress, "bz2": bz2.decompress}.get(
+        kind, lzma.decompress
+    )
+    try:
+        return decompress(raw)
+    except MemoryError as exc:
+        raise CLIError(f"{path}: out of memory decompressing the file") from exc
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+        raise CLIError(f"{path}: damaged {kind} file ({_one_line(exc)})") from exc
+
+
 def read_text(path):
-    """The text of a file: gzip is decompressed, UTF-8 (with or without a
-    byte-order mark) decoded, falling back to Latin-1; UTF-16 is refused."""
+    """The text of a file: gzip, bz2 and xz are decompressed (known by their
+    content), UTF-8 (with or without a byte-order mark) decoded, falling back
+    to Latin-1; UTF-16 and NUL characters (binary files) are refused."""
     path = Path(path)
     if not path.exists():
         raise CLIError(f"{path}: no such file or directory")
@@ -56,15 +107,25 @@ def read_text(path):
         raw = path.read_bytes()
     except OSError as exc:
         raise CLIError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if raw.startswith(b"\x1f\x8b"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CLIError(f"{path}: damaged gzip file ({exc})") from exc
+    return decode_text(path, raw)
+
+
+def decode_text(path, raw):
+    """The text of the bytes ``raw`` of the file ``path`` (see
+    :func:`read_text`)."""
+    path = Path(path)
+    raw = _decompress(path, raw)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CLIError(
             f"{path}: UTF-16 text (a spreadsheet's 'Unicode text' export?) is "
             "not supported; save the file as UTF-8 (or CSV) instead"
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        before = io.StringIO(raw[:nul].decode("latin-1") + "x", newline="")
+        raise CLIError(
+            f"{path.name} line {len(before.readlines())}: a NUL character (a "
+            "binary file?)"
         )
     try:
         return raw.decode("utf-8-sig")
@@ -79,48 +140,140 @@ def _separator(line):
     return next((sep for sep in ("::", "\t", ",", ";") if sep in line), " ")
 
 
-def _csv_rows(path, text):
-    """``(line number, fields)`` of each line of ``text`` that is neither
-    blank nor a ``#`` comment, its fields stripped of spaces."""
+#: spaces around a field, which are not part of it (a tab is a separator in
+#: a tab-separated file)
+_BLANKS = " \t\f\v"
+_SPACE_RUN = re.compile(r"[ \t\f\v]+")
+
+
+class _Record:
+    """Split one record (a line, or several when a quoted field holds line
+    breaks) at ``sep``, RFC 4180 quoting: a field that starts with a double
+    quote ends at the next single one, ``""`` in it is one quote, and
+    separators and line breaks in it are part of it. ``more()`` gives the
+    next line of the file (None at its end)."""
+
+    def __init__(self, sep, name, more):
+        self.sep, self.name, self.more = sep, name, more
+        self.blanks = _BLANKS.replace("\t", "") if sep == "\t" else _BLANKS
+
+    def _end(self, line):
+        """Where the fields of ``line`` end: before its line ending (and, with
+        spaces as the separator, before the spaces at its end)."""
+        line = line.rstrip("\r\n")
+        return len(line.rstrip(_BLANKS) if self.sep == " " else line)
+
+    def _skip_blanks(self, line, pos, n):
+        while pos < n and line[pos] in self.blanks:
+            pos += 1
+        return pos
+
+    def _next_sep(self, line, pos, n):
+        """``(start, end)`` of the next separator in ``line[pos:n]``, or None."""
+        if self.sep == " ":
+            m = _SPACE_RUN.search(line, pos, n)
+            return (m.start(), m.end()) if m else None
+        j = line.find(self.sep, pos, n)
+        return (j, j + len(self.sep)) if j >= 0 else None
+
+    def split(self, line, lineno):
+        """``(fields, last line number)`` of the record starting with ``line``
+        (its line ending included) on line ``lineno``."""
+        fields, start = [], lineno
+        n = self._end(line)
+        pos = self._skip_blanks(line, 0, n)
+        while True:
+            if not line.startswith('"', pos):
+                found = self._next_sep(line, pos, n)
+                end = found[0] if found else n
+                fields.append(line[pos:end].strip(_BLANKS))
+                if found is None:
+                    return fields, lineno
+                pos = self._skip_blanks(line, found[1], n)
+                continue
+            parts, pos = [], pos + 1
+            while True:  # the quoted field, over as many lines as it takes
+                q = line.find('"', pos)
+                if q < 0:
+                    parts.append(line[pos:])
+                    line = self.more()
+                    if line is None:
+                        raise CLIError(
+                            f"{self.name} line {start}: a quoted field runs to "
+                            "the end of the file (a quote missing?)"
+                        )
+                    lineno, pos, n = lineno + 1, 0, self._end(line)
+                    continue
+                parts.append(line[pos:q])
+                if line.startswith('"', q + 1):  # "" is one quote
+                    parts.append('"')
+                    pos = q + 2
+                    continue
+                break
+            fields.append("".join(parts))
+            after = self._skip_blanks(line, q + 1, n)
+            if after >= n:
+                return fields, lineno
+            if self.sep == " " and after > q + 1:
+                pos = after
+            elif self.sep != " " and line.startswith(self.sep, after):
+                pos = self._skip_blanks(line, after + len(self.sep), n)
+            else:
+                raise CLIError(
+                    f"{self.name} line {lineno}: text after the closing quote "
+                    f"of a field ({line[q : after + 10].strip()!r}; a quote in a "
+                    'quoted field is written "")'
+                )
+            if pos >= n:  # a separator at the end of the line: an empty field
+                fields.append("")
+                return fields, lineno
+
+
+def _records(path, text):
+    """``(line number, fields, last line number)`` of each record of
+    ``text`` that is neither blank nor a ``#`` comment, its fields stripped
+    of spaces (not inside quotes). A record is one line, or several when a
+    quoted field holds line breaks."""
     name = Path(path).name
     lines = io.StringIO(text, newline="")
-    first = next((line for line in lines if line.strip()[:1] not in "#"), "")
-    delimiter = sep = _separator(first)
-    if sep == "::":
-        delimiter = next((c for c in _STAND_INS if c not in text), None)
-        if delimiter is None:
-            raise CLIError(f"{name}: cannot read a '::' file holding control codes")
-        text = text.replace("::", delimiter)
-    # only a quoted field can hold the stand-in, from a "::" inside the quotes
-    restore = sep != delimiter and '"' in text
-    raw_lines = io.StringIO(text, newline="").readlines()  # as the reader sees them
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True
+    first = next(
+        (line for line in lines if line.strip(_BLANKS + "\r\n")[:1] not in ("", "#")),
+        "",
     )
-    last = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # a field over csv.field_size_limit()
-            raise CLIError(f"{name} line {reader.line_num}: {exc}") from None
-        lineno, last = last + 1, reader.line_num
-        if lineno != last:
-            raise CLIError(
-                f"{name} line {lineno}: a quoted field runs past the end of the "
-                "line (a quote missing?)"
-            )
-        if sep == " " and fields and not fields[-1]:
-            fields.pop()  # spaces at the end of the line
-        fields = [f.strip() for f in fields]
-        # a comment is a line that starts with '#', not a quoted "#id"
-        comment = raw_lines[lineno - 1].lstrip().startswith("#")
-        if not fields or fields == [""] or comment:
+    while first.count('"') % 2:  # the whole first record, quotes closed
+        line = next(lines, None)
+        if line is None:
+            break
+        first += line
+    sep = _separator(first)
+    lines = io.StringIO(text, newline="")
+    record = _Record(sep, name, lambda: next(lines, None))
+    # most files have no spaces to strip (a tab is the separator of a
+    # tab-separated file, not a space around a field)
+    blanks = _BLANKS.replace("\t", "") if sep == "\t" else _BLANKS
+    strip = any(c in text for c in blanks)
+    lineno = 0
+    for line in lines:
+        lineno += 1
+        body = line.rstrip("\r\n")
+        if not body or body[0] == "#":
             continue
-        if restore:
-            fields = [f.replace(delimiter, sep) for f in fields]
-        yield lineno, fields
+        if body[0] in _BLANKS:
+            rest = body.lstrip(_BLANKS)
+            if not rest or rest[0] == "#":
+                continue
+        if '"' in body:
+            fields, last = record.split(line, lineno)
+            yield lineno, fields, last
+            lineno = last
+            continue
+        if sep == " ":
+            fields = _SPACE_RUN.split(body.strip(_BLANKS))
+        else:
+            fields = body.split(sep)
+            if strip:
+                fields = [f.strip(_BLANKS) for f in fields]
+        yield lineno, fields, lineno
 
 
 def _is_number(text):
@@ -133,9 +286,9 @@ def _ratings_header(fields):
     return not _is_number(fields[2]) and not _is_number(fields[0])
 
 
-def _read_table(path, n_cols, what, max_cols, header=None, is_header=None):
-    """Rows of ``n_cols`` to ``max_cols`` fields of a file (None: at least
-    ``n_cols``), and the line number of each row.
+def _read_table(path, text, n_cols, what, max_cols, header=None, is_header=None):
+    """Rows of ``n_cols`` to ``max_cols`` fields of the text of a file (None:
+    at least ``n_cols``), and the line number of each row.
 
     ``header``: True skips the first row, False reads it as data, None
     detects a header with ``is_header(fields)`` (default:
@@ -144,14 +297,17 @@ def _read_table(path, n_cols, what, max_cols, header=None, is_header=None):
     is_header = is_header or _ratings_header
     name = Path(path).name
     rows, linenos = [], []
-    for lineno, fields in _csv_rows(path, read_text(path)):
+    for lineno, fields, last in _records(path, text):
         if header:  # skip the first row, whatever it holds
             header = False
             continue
         if not n_cols <= len(fields) <= (max_cols or math.inf):
             expected = f"{n_cols} to {max_cols}" if max_cols else f"at least {n_cols}"
+            where = f"line {lineno}"
+            if last > lineno:
+                where += f" (a record to line {last}: a quote missing?)"
             raise CLIError(
-                f"{name} line {lineno}: expected {expected} columns ({what}), "
+                f"{name} {where}: expected {expected} columns ({what}), "
                 f"got {len(fields)}"
             )
         if header is None:
@@ -224,7 +380,14 @@ def read_ratings(path, header=None):
         except (OSError, ValueError) as exc:
             raise CLIError(" ".join(str(exc).split())) from exc
         return np.asarray(data.X), np.asarray(data.y, dtype=np.float64)
-    rows, linenos = _read_table(path, 3, "user,item,rating", 4, header=header)
+    return parse_ratings(path, read_text(path), header=header)
+
+
+def parse_ratings(path, text, header=None):
+    """``(X, y)`` from the text of the ratings file ``path`` (see
+    :func:`read_ratings`)."""
+    path = Path(path)
+    rows, linenos = _read_table(path, text, 3, "user,item,rating", 4, header=header)
     texts = [f[2] for f in rows]
     ratings = np.array(texts, dtype=np.float64) if _all_match(_NUMBER, texts) else None
     if ratings is None or not np.isfinite(ratings).all():
@@ -299,7 +462,13 @@ def read_pairs(path, est, header=None):
     says."""
     ids = (est.users_, est.items_)
     rows, _ = _read_table(
-        path, 2, "user,item", 4, header=header, is_header=_id_header(path, ids)
+        path,
+        read_text(path),
+        2,
+        "user,item",
+        4,
+        header=header,
+        is_header=_id_header(path, ids),
     )
     return [f[0] for f in rows], [f[1] for f in rows]
 
@@ -307,7 +476,10 @@ def read_pairs(path, est, header=None):
 def read_users(path, est, header=None):
     """User id tokens, the first field of each line of a file."""
     is_header = _id_header(path, (est.users_,))
-    rows, _ = _read_table(path, 1, "user", None, header=header, is_header=is_header)
+    text = read_text(path)
+    rows, _ = _read_table(
+        path, text, 1, "user", None, header=header, is_header=is_header
+    )
     return [f[0] for f in rows]
 
 
@@ -330,10 +502,39 @@ def _one_line(exc):
     return " ".join(str(exc).split())[:200]
 
 
-def save_model(est, path):
-    """Write a fitted model; returns the path written (a suffix added to a
-    bare name)."""
-    save, _, suffix = _model_format()
+def check_output(path, inputs=()):
+    """Refuse an output path that cannot be written, before any work: a
+    folder, a file in a folder that does not exist or is not writable, a
+    read-only file, or one of the command's input files. ``None`` and ``-``
+    (standard output) pass."""
+    if path in (None, "-"):
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise CLIError(f"{path}: is a directory; give a file name for the output")
+    folder = path.parent
+    if not folder.exists():
+        raise CLIError(f"{path}: cannot write: no such directory {folder}")
+    if not folder.is_dir():
+        raise CLIError(f"{path}: cannot write: {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CLIError(f"{path}: cannot write: directory {folder} is not writable")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise CLIError(f"{path}: cannot write: the file is read-only")
+        for other in inputs:
+            if other is not None and Path(other).exists() and path.samefile(other):
+                raise CLIError(
+                    f"{path}: the output file is also an input file; give "
+                    "another name for the output"
+                )
+
+
+def model_path(path, inputs=()):
+    """The path a model will be written to, checked before training: the
+    format's suffix added to a bare name, any other suffix refused, and
+    :func:`check_output`."""
+    _, _, suffix = _model_format()
     path = Path(path)
     if path.suffix and path.suffix != suffix:
         # never write to another name than asked (it might hold another model)
@@ -349,10 +550,24 @@ def save_model(est, path):
             f"skops is not installed: {path} is a joblib (pickle) file, which "
             f"predict and recommend load only with {PICKLE_FLAG}"
         )
+    check_output(path, inputs)
+    return path
+
+
+def save_model(est, path):
+    """Write a fitted model to ``path`` (from :func:`model_path`): to a
+    temporary file in the same folder, renamed when complete, so that a
+    failed write leaves an earlier file of that name as it was."""
+    save, _, _ = _model_format()
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        save(est, path)
+        save(est, tmp)
+        os.replace(tmp, path)
     except Exception as exc:  # unwritable path, serialisation error: one line
         raise CLIError(f"{path}: cannot write the model ({_one_line(exc)})") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -413,32 +628,36 @@ def _fmt(v):
     return f"{v:.6g}" if isinstance(v, float | np.floating) else str(v)
 
 
+#: a field is quoted when the readers above would otherwise change it: it
+#: holds a separator they might detect first, a quote or a line break, starts
+#: with "#" (a comment) or a space, ends with a space, or is empty
+_NEEDS_QUOTES = re.compile(r'[",\t\r\n]|::|\A[#\s]|\s\Z|\A\Z')
+
+
+def _csv_field(v):
+    text = _fmt(v)
+    if _NEEDS_QUOTES.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def format_csv(header, rows):
+    """CSV lines (``\\n``-terminated) of a header and rows, read back by
+    :func:`read_pairs`, :func:`read_users` and :func:`read_ratings` as
+    written (RFC 4180 quoting where needed)."""
+    yield ",".join(map(_csv_field, header)) + "\n"
+    for row in rows:
+        yield ",".join(map(_csv_field, row)) + "\n"
+
+
 def write_csv(path, header, rows):
-    """CSV to a file or, for None or ``-``, standard output. Fields holding
-    the separator or a quote are quoted (ids read from tab-separated files
-    may contain commas), so the CLI reads its own output back."""
-
-    def write(out):
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(header)
-        for row in rows:
-            fields = [_fmt(v) for v in row]
-            if fields and fields[0].startswith("#"):
-                # quoted, so that it reads back as data, not as a comment
-                out.write(f'"{fields[0].replace(chr(34), chr(34) * 2)}"')
-                if len(fields) > 1:
-                    out.write(",")
-                    w.writerow(fields[1:])
-                else:
-                    out.write("\n")
-            else:
-                w.writerow(fields)
-
+    """CSV to a file or, for None or ``-``, standard output (see
+    :func:`format_csv`)."""
     if path in (None, "-"):
-        write(sys.stdout)
+        sys.stdout.writelines(format_csv(header, rows))
         return
     try:
         with open(path, "w", encoding="utf-8", newline="") as out:
-            write(out)
+            out.writelines(format_csv(header, rows))
     except OSError as exc:
         raise CLIError(f"{path}: cannot write: {exc.strerror or exc}") from exc

@@ -92,8 +92,8 @@ PICKLE_HELP = (
 )
 RATINGS_HELP = (
     "ratings file with user,item,rating lines (comma, tab, ';', '::' or space "
-    "separated, quoted fields, header optional, gzip-compressed or not) or a "
-    "MovieLens folder"
+    "separated, CSV quoting, header optional, gzip, bz2 or xz compressed or not) "
+    "or a MovieLens folder"
 )
 
 

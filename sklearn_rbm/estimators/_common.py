@@ -1,5 +1,6 @@
 """What every estimator of the package shares: the version stamp in its
-pickled state, all-or-nothing fitting methods, and the seeding rule.
+pickled state, all-or-nothing fitting methods serialised per instance, and
+the seeding rule.
 
 Version stamp in the pickled state of every estimator.
 
@@ -16,7 +17,9 @@ what is invalid, so that a tampered file fails on load rather than in use.
 
 import functools
 import inspect
+import threading
 import warnings
+import weakref
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -93,8 +96,25 @@ def seed_from(random_state):
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
 
+#: one re-entrant lock per estimator instance, for its fitting methods; held
+#: here rather than on the instance, so that pickling, skops, ``clone``,
+#: ``get_params`` and ``copy.deepcopy`` never see it (a copy gets its own)
+_FIT_LOCKS = weakref.WeakKeyDictionary()
+_FIT_LOCKS_GUARD = threading.Lock()
+
+
+def fit_lock(estimator):
+    """The lock that serialises the fitting methods of ``estimator``."""
+    with _FIT_LOCKS_GUARD:
+        lock = _FIT_LOCKS.get(estimator)
+        if lock is None:
+            lock = _FIT_LOCKS[estimator] = threading.RLock()
+        return lock
+
+
 def atomic(method):
-    """Make a fitting method all-or-nothing on the estimator's attributes.
+    """Make a fitting method all-or-nothing on the estimator's attributes,
+    and serialise the fitting methods of one instance across threads.
 
     If ``method`` raises anything (including ``KeyboardInterrupt``), the
     instance ``__dict__`` is restored to what it was before the call, so a
@@ -104,16 +124,22 @@ def atomic(method):
     a new training state rather than modify published ones in place, which is
     how ``fit`` (new state, committed at the end) and ``partial_fit`` (works
     on a copy of the state) are written.
+
+    Two threads calling ``fit`` or ``partial_fit`` on one instance run one
+    after the other (a per-instance re-entrant lock, :func:`fit_lock`):
+    without it, each ``partial_fit`` would continue from the state it copied
+    and the last to finish would silently drop the other's update.
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        saved = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        with fit_lock(self):
+            saved = dict(self.__dict__)
+            try:
+                return method(self, *args, **kwargs)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(saved)
+                raise
 
     return wrapper

@@ -26,20 +26,77 @@ def blas_controller():
 
 def single_blas_thread():
     """Context manager: one BLAS thread (thin products gain nothing from
-    more, and a busy second core makes them far slower)."""
-    return blas_controller().limit(limits=1)
+    more, and a busy second core makes them far slower).
+
+    Reference-counted with :func:`training_threads` (see
+    :func:`_blas_limits`): calls that overlap in several threads restore the
+    process's thread counts when the last of them leaves.
+    """
+    return _blas_limits(1)
 
 
 def _is_numpy_blas(lib):
     return "numpy" in os.path.basename(os.path.dirname(lib.filepath))
 
 
-#: guards the shared BLAS thread counts of concurrent training calls (threads
-#: of one process): the first to enter saves the counts and sets the limit,
-#: the last to leave restores them
+#: guards the process's BLAS thread counts, shared by every call that
+#: limits them (threads of one process): the first call to enter saves the
+#: counts, the last one to leave restores them; in between, each library
+#: runs with the least number of threads that a call inside asks for
 _THREADS_LOCK = threading.Lock()
-_threads_users = 0
-_threads_saved = None
+_threads_asked = []  # numpy's BLAS threads asked by each call inside
+_threads_saved = None  # [(library, threads)] before the first call entered
+
+
+@contextlib.contextmanager
+def _blas_limits(numpy_threads):
+    """BLAS thread limits while inside: ``numpy_threads`` threads for
+    numpy's BLAS (or the one BLAS of the process), one for the others.
+
+    A plain ``threadpoolctl`` limit saves the counts on entry and restores
+    them on exit, which goes wrong when calls overlap in several threads:
+    the second call saves the first one's limit and restores it after the
+    first has restored the original, so the process keeps the limit for
+    good (and threadpoolctl >= 3.8 silently ignores a set from any thread
+    but its "controlling" one). Here the calls share one reference count.
+    """
+    global _threads_saved
+    with _THREADS_LOCK:
+        libs = blas_controller().lib_controllers
+        first = not _threads_asked
+        if first:
+            saved = [(lib, lib.num_threads) for lib in libs]
+        _threads_asked.append(numpy_threads)
+        try:
+            _apply_limits(libs)
+        except BaseException:
+            _threads_asked.pop()
+            if first:
+                _restore_threads(saved)
+            raise
+        if first:
+            _threads_saved = saved
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _threads_asked.remove(numpy_threads)
+            if _threads_asked:
+                _apply_limits(libs)
+            else:
+                saved, _threads_saved = _threads_saved, None
+                _restore_threads(saved)
+
+
+def _apply_limits(libs):
+    """Set each library to the least count asked by the calls inside."""
+    n = min(_threads_asked)
+    # one shared BLAS (e.g. conda's): it is numpy's as well
+    numpy_libs = [lib for lib in libs if len(libs) == 1 or _is_numpy_blas(lib)]
+    for lib in libs:
+        want = n if lib in numpy_libs else 1
+        if lib.num_threads != want:
+            _set_num_threads(lib, want)
 
 
 @contextlib.contextmanager
@@ -59,40 +116,20 @@ def training_threads():
     products) ``N`` threads and keeps scipy's at one; ``0`` leaves both
     libraries alone.
 
-    The thread counts are process-wide, so concurrent fits (in Python
-    threads) share one limit: the first fit to enter saves the counts and
-    sets the limit (from its view of ``SKLEARN_RBM_BLAS_THREADS``), the last
-    one to leave restores them, under a lock and a reference count. Work in
-    other threads meanwhile runs with the training limit too.
+    The thread counts are process-wide, so concurrent fits and predictions
+    (in Python threads) share them: the first call to enter saves the
+    counts, the last one to leave restores them, under a lock and a
+    reference count; in between each library has the least count that a
+    call inside asks for (a prediction's one thread wins over
+    ``SKLEARN_RBM_BLAS_THREADS`` while it runs). Work in other threads
+    meanwhile runs with these limits too.
     """
-    global _threads_users, _threads_saved
     env = os.environ.get("SKLEARN_RBM_BLAS_THREADS", "").strip()
     if env == "0":
         yield
         return
-    with _THREADS_LOCK:
-        if _threads_users == 0:
-            libs = blas_controller().lib_controllers
-            saved = [(lib, lib.num_threads) for lib in libs]
-            # one shared BLAS (e.g. conda's): it is numpy's as well
-            numpy_libs = [lib for lib in libs if len(libs) == 1 or _is_numpy_blas(lib)]
-            try:
-                for lib in libs:
-                    n = int(env) if env and lib in numpy_libs else 1
-                    _set_num_threads(lib, n)
-            except BaseException:
-                _restore_threads(saved)
-                raise
-            _threads_saved = saved
-        _threads_users += 1
-    try:
+    with _blas_limits(int(env) if env else 1):
         yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_users -= 1
-            if _threads_users == 0:
-                saved, _threads_saved = _threads_saved, None
-                _restore_threads(saved)
 
 
 def _set_num_threads(lib, n):
@@ -117,4 +154,5 @@ def _set_num_threads(lib, n):
 
 def _restore_threads(saved):
     for lib, n in saved:
-        _set_num_threads(lib, n)
+        if lib.num_threads != n:
+            _set_num_threads(lib, n)
