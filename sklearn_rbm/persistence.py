@@ -41,6 +41,7 @@ Examples
 """
 
 import os
+import zipfile
 from collections.abc import Iterable
 
 from sklearn.utils._param_validation import InvalidParameterError
@@ -159,6 +160,9 @@ def load(path, trusted=None):
     skops.io.exceptions.UntrustedTypesFoundException
         When the file holds a type outside the allow-list; the message lists
         the offending types.
+
+    A damaged file that skops cannot parse raises ``ValueError`` too
+    (``benchmarks/fuzz.py`` mutates saved files to find such cases).
     """
     if trusted is True:
         raise ValueError(
@@ -168,7 +172,28 @@ def load(path, trusted=None):
         )
     extra = _trusted_names(trusted)
     sio = _skops_io()
-    return sio.load(os.fspath(path), trusted=trusted_types() + extra)
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return sio.load(os.fspath(path), trusted=trusted_types() + extra)
+    except (UntrustedTypesFoundException, ValueError, OSError):
+        raise  # untrusted types, an invalid model (named), a missing file
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        LookupError,
+        AttributeError,
+        TypeError,
+        UnicodeDecodeError,
+        MemoryError,
+        OverflowError,
+    ) as exc:
+        # a damaged or crafted file that skops cannot parse: one clear error
+        # instead of whatever its parser happened to trip on
+        raise ValueError(
+            f"{os.fspath(path)} is not a valid skops model file "
+            f"({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
 
 
 def _trusted_names(trusted):

@@ -544,7 +544,6 @@ def model_path(path, inputs=()):
         )
     if not path.suffix:
         path = path.with_suffix(suffix)
-        note(f"writing {path} ({suffix[1:]} format)")
     if suffix == ".joblib":
         note(
             f"skops is not installed: {path} is a joblib (pickle) file, which "
