@@ -182,7 +182,9 @@ class Reader(Target):
             return "CLIError"
         # the CLI's writer, read back by the CLI: the same ids and ratings
         rows = ((u, i, repr(float(r))) for (u, i), r in zip(X.tolist(), y))
-        text = "".join(cli_io.format_csv(["user", "item", "rating"], rows))
+        from sklearn_rbm.cli.files import format_csv
+
+        text = "".join(format_csv(["user", "item", "rating"], rows))
         X2, y2 = cli_io.parse_ratings("back.csv", text, header=True)
         if X2.tolist() != X.tolist() or y2.tolist() != y.tolist():
             raise RoundTripError(f"{X.tolist()!r} {y.tolist()!r} -> {text!r}")
@@ -251,8 +253,12 @@ class Load(Target):
 
     def use(self, est):
         import numpy as np
+        from sklearn.utils.validation import check_is_fitted
 
         try:
+            # a mutation can drop the fitted state: an unfitted model is a
+            # valid outcome (its methods raise NotFittedError, a ValueError)
+            check_is_fitted(est)
             if hasattr(est, "recommend"):
                 users = np.asarray(est.users_)[:3].tolist() + [10**6]
                 items = np.asarray(est.items_)[:3].tolist() + [10**6]

@@ -184,7 +184,7 @@ def test_malformed_through_subprocess(tmp_path):
 
 
 def test_users_file_and_model_format_switch(ratings, tmp_path, capsys, monkeypatch):
-    import sklearn_rbm.cli.io as cli_io
+    import sklearn_rbm.cli.files as cli_io
 
     # without sklearn_rbm.persistence the model goes to a .joblib file
     real_import = cli_io.importlib.import_module
@@ -566,7 +566,8 @@ def test_evaluate_reports_fit_errors_in_one_line(tmp_path, capsys):
 def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path):
     # a comment is a line starting with '#'; a quoted "#u1" is an id, and
     # the CLI's CSV output quotes such an id so that it reads back as data
-    from sklearn_rbm.cli.io import read_ratings, write_csv
+    from sklearn_rbm.cli.files import write_csv
+    from sklearn_rbm.cli.io import read_ratings
 
     path = tmp_path / "r.csv"
     path.write_text('user,item,rating\n"#u1",10,5\n# a comment\nu2,11,3\n')

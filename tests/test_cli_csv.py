@@ -14,14 +14,13 @@ import pytest
 
 from sklearn_rbm import CategoricalRBMRecommender
 from sklearn_rbm.cli import main
+from sklearn_rbm.cli.files import model_path, save_model
 from sklearn_rbm.cli.io import (
     CLIError,
-    model_path,
     parse_ratings,
     read_pairs,
     read_ratings,
     read_users,
-    save_model,
 )
 from sklearn_rbm.datasets import make_ratings
 
@@ -341,7 +340,7 @@ def test_evaluate_checks_cv_before_reading(tmp_path, capsys, no_training):
 
 
 def test_failed_save_keeps_the_earlier_model(tmp_path, monkeypatch, capsys):
-    import sklearn_rbm.cli.io as cli_io
+    import sklearn_rbm.cli.files as cli_io
 
     X, y = make_ratings(n_users=20, n_items=10, density=0.5, random_state=0)
     ratings = tmp_path / "r.csv"

@@ -14,7 +14,8 @@ import contextlib
 import os
 import sys
 
-from .io import PROG, CLIError, load_model
+from .files import load_model
+from .io import PROG, CLIError
 from .parser import build_parser
 
 __all__ = ["build_parser", "load_model", "main"]

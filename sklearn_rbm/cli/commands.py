@@ -12,19 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import check_output, load_model, model_path, save_model, write_csv
 from .io import (
     CLIError,
-    check_output,
-    load_model,
     match_ids,
-    model_path,
     note,
     pairs_array,
     read_pairs,
     read_ratings,
     read_users,
-    save_model,
-    write_csv,
 )
 
 

@@ -10,7 +10,8 @@ that runs repeat).
 import argparse
 
 from . import commands
-from .io import PICKLE_FLAG, PROG
+from .files import PICKLE_FLAG
+from .io import PROG
 
 #: the seed of the command line (the estimator's default, None, does not repeat)
 RANDOM_STATE = 0
