@@ -45,6 +45,7 @@ every few seconds (and at the end), so that runs ended by a crash count too.
 """
 
 import argparse
+import atexit
 import hashlib
 import importlib.util
 import io
@@ -204,6 +205,7 @@ class Load(Target):
         self.expected = (ValueError, TypeError, UntrustedTypesFoundException)
         self.models = [(est, _skops_members(data), data) for est, data in _models()]
         self.path = Path(f"/dev/shm/fuzz-{self.name}-{os.getpid()}.skops")
+        atexit.register(self.path.unlink, missing_ok=True)
         self.seeds = []
         for m, (_, members, data) in enumerate(self.models):
             n = len(members) + 1
