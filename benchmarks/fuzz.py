@@ -25,7 +25,8 @@ Three targets:
 The documented errors are expected and counted: ``CLIError`` (reader),
 ``ValueError`` and ``TypeError`` (all), skops' ``UntrustedTypesFoundException``
 (load, predict). Any other exception is a finding: its input and traceback
-are saved under ``--crashes`` (one per exception type and place), and
+are saved under ``--crashes`` (one per exception type and place; for
+``load`` and ``predict`` the tampered ``.skops`` file too), and
 fuzzing goes on. An interpreter crash (segfault) stops the process; libFuzzer
 saves its input as ``<crashes>/<target>-native-crash-<sha1>`` and
 ``--loop`` starts it again until ``--seconds`` have passed.
@@ -44,6 +45,7 @@ every few seconds (and at the end), so that runs ended by a crash count too.
 """
 
 import argparse
+import atexit
 import hashlib
 import importlib.util
 import io
@@ -205,6 +207,7 @@ class Load(Target):
         self.expected = (ValueError, TypeError, UntrustedTypesFoundException)
         self.models = [(est, _skops_members(data), data) for est, data in _models()]
         self.path = Path(f"/dev/shm/fuzz-{self.name}-{os.getpid()}.skops")
+        atexit.register(self.path.unlink, missing_ok=True)
         self.seeds = []
         for m, (_, members, data) in enumerate(self.models):
             n = len(members) + 1
@@ -320,6 +323,10 @@ class Recorder:
             digest = hashlib.sha1(data).hexdigest()[:12]
             stem = f"{self.target.name}-{type(exc).__name__}-{digest}"
             (self.crashes / f"{stem}.bin").write_bytes(data)
+            if hasattr(self.target, "file_bytes"):  # the tampered model file
+                skops = self.target.file_bytes(data)
+                if skops is not None:
+                    (self.crashes / f"{stem}.skops").write_bytes(skops)
             text = "".join(traceback.format_exception(exc))
             (self.crashes / f"{stem}.txt").write_text(
                 f"{sig}\nreproduce: python benchmarks/fuzz.py --target "
@@ -467,6 +474,10 @@ def main(argv=None):
     p.add_argument("--crashes", default=str(CRASHES))
     p.add_argument("--reproduce", help="run one saved input and show what it does")
     p.add_argument(
+        "--skops-out",
+        help="with --reproduce (load, predict): also write the tampered model file",
+    )
+    p.add_argument(
         "--last-input",
         help="random mutator: a file that holds the input being run (what an "
         "interpreter crash leaves behind)",
@@ -483,6 +494,8 @@ def main(argv=None):
     if args.reproduce:
         target = make_target(args.target)
         data = Path(args.reproduce).read_bytes()
+        if args.skops_out and hasattr(target, "file_bytes"):
+            Path(args.skops_out).write_bytes(target.file_bytes(data) or b"")
         print(f"{args.target}: {target(data)}")
         return 0
 
