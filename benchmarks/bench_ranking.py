@@ -12,17 +12,19 @@ MovieLens 1M on the random 90/10 split of bench_recommender.py (seed 0).
 
     python benchmarks/bench_ranking.py                 # ML-100K u1..u5, ML-1M
     python benchmarks/bench_ranking.py --quick         # u1 only
-    python benchmarks/bench_ranking.py --datasets ml1m --implicit
+    python benchmarks/bench_ranking.py --datasets ml1m --mode implicit
 
-``--implicit`` adds an implicit-feedback section on the same splits: the
-ratings are dropped (every training pair is a positive, every test item of a
-user is relevant), and ours is fitted on the pairs alone (``fit(X)``).
+``--mode implicit`` (``both``: after the explicit one) is the implicit-feedback
+section, on the same splits: the ratings are dropped (every training pair is
+a positive, every test item of a user is relevant), and ours is fitted on the
+pairs alone (``fit(X)``).
 
 Models: ours, ``CategoricalRBMRecommender(random_state=0)`` (defaults) through
 ``recommend()``; popularity (number of training ratings); item-kNN (cosine on
 the binary matrix, neighbourhood size chosen on validation); EASE (Steck
 2019, binary matrix, lambda chosen on validation); ``implicit``'s ALS and
-BPR (factors, and ALS's regularisation, chosen on validation; one thread).
+BPR (factors, regularisation and alpha of ALS, factors and learning rate of
+BPR, chosen on validation; one thread).
 Every baseline hyperparameter is chosen by NDCG@10 on a validation split of
 the training data (``UserHoldoutSplit``, 10% of each training user's
 ratings, seed 0, same relevance rule), then the model is refitted on all the
@@ -59,9 +61,14 @@ ML1M_SEED = 0
 EASE_GRID = [20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0]
 KNN_GRID = [20, 50, 100, 200, None]  # None: every item is a neighbour
 ALS_GRID = [
-    {"factors": f, "regularization": r} for f in (16, 32, 64, 128) for r in (0.01, 0.1)
+    {"factors": f, "regularization": r, "alpha": a}
+    for f in (8, 16, 32, 64, 128)
+    for r in (0.01, 1.0)
+    for a in (1.0, 10.0)
 ]
-BPR_GRID = [{"factors": f} for f in (32, 64, 128, 256)]
+BPR_GRID = [
+    {"factors": f, "learning_rate": lr} for f in (128, 256) for lr in (0.01, 0.05)
+]
 
 
 class Split:
@@ -169,12 +176,11 @@ def run_split(X_train, y_train, X_test, y_test, implicit, peers, label):
     if peers:
         g, s = choose(lambda g: ImplicitModel("als", **g), ALS_GRID, val)
         print(f"  {label} implicit ALS {g} (validation NDCG {np.round(s, 4)})")
-        res[f"implicit ALS ({g['factors']}, reg {g['regularization']})"] = run_baseline(
-            ImplicitModel("als", **g), split
-        )
+        name = f"{g['factors']}, reg {g['regularization']}, alpha {g['alpha']}"
+        res[f"implicit ALS ({name})"] = run_baseline(ImplicitModel("als", **g), split)
         g, s = choose(lambda g: ImplicitModel("bpr", **g), BPR_GRID, val)
         print(f"  {label} implicit BPR {g} (validation NDCG {np.round(s, 4)})")
-        res[f"implicit BPR ({g['factors']})"] = run_baseline(
+        res[f"implicit BPR ({g['factors']}, lr {g['learning_rate']})"] = run_baseline(
             ImplicitModel("bpr", **g), split
         )
     print(
@@ -234,7 +240,11 @@ def main(argv=None):
         "--datasets", nargs="+", choices=["ml100k", "ml1m"], default=["ml100k", "ml1m"]
     )
     p.add_argument(
-        "--implicit", action="store_true", help="also the implicit-feedback section"
+        "--mode",
+        choices=["explicit", "implicit", "both"],
+        default="explicit",
+        help="explicit ratings (relevant: rated >= 4), implicit (ratings dropped) "
+        "or both sections",
     )
     p.add_argument("--no-peers", action="store_true", help="skip implicit's ALS/BPR")
     args = p.parse_args(argv)
@@ -246,7 +256,7 @@ def main(argv=None):
             print("implicit is not installed (pip install implicit): no ALS/BPR")
             peers = False
     datasets = ["ml100k"] if args.quick else args.datasets
-    modes = [False, True] if args.implicit else [False]
+    modes = {"explicit": [False], "implicit": [True], "both": [False, True]}[args.mode]
     print(
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, load average {os.getloadavg()}"
