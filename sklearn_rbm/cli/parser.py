@@ -183,13 +183,38 @@ def build_parser():
     p = add(
         "evaluate",
         commands.cmd_evaluate,
-        help="cross-validated RMSE and MAE on a ratings file",
-        description="K-fold cross-validated RMSE and MAE of the recommender on a "
-        "ratings file (scikit-learn's cross_validate with shuffled KFold "
-        "folds), with the item-mean baseline RMSE for comparison.",
+        help="cross-validated RMSE, MAE or ranking metrics on a ratings file",
+        description="Cross-validated metrics of the recommender on a ratings "
+        "file (scikit-learn's cross_validate): RMSE and MAE on shuffled KFold "
+        "folds, with the item-mean baseline RMSE for comparison; ranking "
+        "metrics (ndcg@10, ...) of recommend()'s top-k lists on splits that "
+        "hold out part of each user's ratings, with the popularity baseline.",
     )
     p.add_argument("ratings", help=RATINGS_HELP)
-    p.add_argument("--cv", type=int, default=5, help="number of folds")
+    p.add_argument(
+        "--cv", type=int, default=5, help="number of folds (splits for ranking metrics)"
+    )
+    p.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="rmse, mae, precision@K, recall@K, ndcg@K, map@K or coverage@K; "
+        "repeat for several (default: rmse and mae). With a ranking metric "
+        "every metric is computed on UserHoldoutSplit splits",
+    )
+    p.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        help="fraction of each user's ratings held out (ranking metrics)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="lowest rating of a relevant held-out item (ranking metrics; "
+        "default: every held-out item is relevant)",
+    )
     _add_header_option(p, RATINGS_DETECT)
     _add_hyperparameters(p, defaults)
     return parser
