@@ -281,7 +281,7 @@ def catalogue_coverage(recommended, catalogue, k=10):
     Examples
     --------
     >>> from sklearn_rbm.metrics import catalogue_coverage
-    >>> catalogue_coverage([[1, 2, 3], [2, 3, 4]], catalogue=[1, 2, 3, 4, 5, 6, 7, 8], k=2)
+    >>> catalogue_coverage([[1, 2, 3], [2, 3, 4]], catalogue=range(1, 9), k=2)
     0.375
     >>> catalogue_coverage([[1, 2, 3], [2, 3, 4]], catalogue=8, k=3)
     0.5
