@@ -23,6 +23,12 @@ import scipy.sparse as sp
 from scipy.linalg import cho_factor, cho_solve
 
 
+def gram(R):
+    """``(R as float CSR, dense R^T R)``."""
+    R = sp.csr_matrix(R, dtype=np.float64)
+    return R, (R.T @ R).toarray()
+
+
 class Popularity:
     def fit(self, R):
         self.counts_ = np.asarray(R.sum(axis=0), dtype=float).ravel()
@@ -37,9 +43,7 @@ class ItemKNN:
         self.n_neighbors = n_neighbors
 
     def fit(self, R):
-        R = sp.csr_matrix(R, dtype=np.float64)
-        self.R_ = R
-        G = (R.T @ R).toarray()
+        self.R_, G = gram(R)
         norms = np.sqrt(np.diag(G))
         norms[norms == 0] = 1.0
         S = G / norms[:, None] / norms[None, :]
@@ -61,9 +65,7 @@ class EASE:
         self.lam = lam
 
     def fit(self, R):
-        R = sp.csr_matrix(R, dtype=np.float64)
-        self.R_ = R
-        G = (R.T @ R).toarray()
+        self.R_, G = gram(R)
         G[np.diag_indices_from(G)] += self.lam
         P = cho_solve(cho_factor(G), np.eye(G.shape[0]))
         B = -P / np.diag(P)[None, :]

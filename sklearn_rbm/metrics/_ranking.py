@@ -100,14 +100,7 @@ def _mean(values, n_rel, average):
     return float(np.mean(values[n_rel > 0]))
 
 
-def precision_at_k(recommended, relevant, k=10, *, average=True):
-    """Precision at ``k``: the fraction of the first ``k`` recommendations
-    that are relevant.
-
-    The denominator is ``k`` even when a list is shorter than ``k`` (a
-    missing recommendation counts as a miss).
-
-    Parameters
+_PARAMETERS = """Parameters
     ----------
     recommended : array-like of shape (n_users, n_recommended) or sequence
         Ranked item ids per user, best first (ragged lists allowed); only the
@@ -122,8 +115,24 @@ def precision_at_k(recommended, relevant, k=10, *, average=True):
 
     Returns
     -------
-    score : float or ndarray of shape (n_users,)
+    score : float or ndarray of shape (n_users,)"""
 
+
+def _shared_doc(func):
+    """Fill in the parameters and returns that the per-user metrics share."""
+    func.__doc__ = func.__doc__.replace("{parameters}", _PARAMETERS)
+    return func
+
+
+@_shared_doc
+def precision_at_k(recommended, relevant, k=10, *, average=True):
+    """Precision at ``k``: the fraction of the first ``k`` recommendations
+    that are relevant.
+
+    The denominator is ``k`` even when a list is shorter than ``k`` (a
+    missing recommendation counts as a miss).
+
+    {parameters}
     Examples
     --------
     >>> from sklearn_rbm.metrics import precision_at_k
@@ -136,27 +145,12 @@ def precision_at_k(recommended, relevant, k=10, *, average=True):
     return _mean(hits.sum(axis=1) / hits.shape[1], n_rel, average)
 
 
+@_shared_doc
 def recall_at_k(recommended, relevant, k=10, *, average=True):
     """Recall at ``k``: the fraction of a user's relevant items found in the
     first ``k`` recommendations (``hits / n_relevant``).
 
-    Parameters
-    ----------
-    recommended : array-like of shape (n_users, n_recommended) or sequence
-        Ranked item ids per user, best first (ragged lists allowed); only the
-        first ``k`` count.
-    relevant : sequence of length n_users
-        Relevant item ids per user (sets, lists or arrays; may be empty).
-    k : int, default=10
-        Cut-off.
-    average : bool, default=True
-        Return the mean over the users with at least one relevant item;
-        False: one value per user, NaN for users with no relevant item.
-
-    Returns
-    -------
-    score : float or ndarray of shape (n_users,)
-
+    {parameters}
     Examples
     --------
     >>> from sklearn_rbm.metrics import recall_at_k
@@ -170,6 +164,7 @@ def recall_at_k(recommended, relevant, k=10, *, average=True):
         return _mean(hits.sum(axis=1) / np.maximum(n_rel, 1), n_rel, average)
 
 
+@_shared_doc
 def ndcg_at_k(recommended, relevant, k=10, *, average=True):
     """Normalised discounted cumulative gain at ``k`` (binary relevance).
 
@@ -177,23 +172,7 @@ def ndcg_at_k(recommended, relevant, k=10, *, average=True):
     divided by the ideal DCG, that of a list with its first
     ``min(k, n_relevant)`` items relevant, so that a perfect list scores 1.
 
-    Parameters
-    ----------
-    recommended : array-like of shape (n_users, n_recommended) or sequence
-        Ranked item ids per user, best first (ragged lists allowed); only the
-        first ``k`` count.
-    relevant : sequence of length n_users
-        Relevant item ids per user (sets, lists or arrays; may be empty).
-    k : int, default=10
-        Cut-off.
-    average : bool, default=True
-        Return the mean over the users with at least one relevant item;
-        False: one value per user, NaN for users with no relevant item.
-
-    Returns
-    -------
-    score : float or ndarray of shape (n_users,)
-
+    {parameters}
     Examples
     --------
     >>> from sklearn_rbm.metrics import ndcg_at_k
@@ -209,29 +188,14 @@ def ndcg_at_k(recommended, relevant, k=10, *, average=True):
     return _mean(dcg / ideal, n_rel, average)
 
 
+@_shared_doc
 def average_precision_at_k(recommended, relevant, k=10, *, average=True):
     """Average precision at ``k`` (mean over users: MAP@k).
 
     ``AP@k = sum over hits at rank r <= k of precision@r``, divided by
     ``min(k, n_relevant)`` (so that a perfect list scores 1).
 
-    Parameters
-    ----------
-    recommended : array-like of shape (n_users, n_recommended) or sequence
-        Ranked item ids per user, best first (ragged lists allowed); only the
-        first ``k`` count.
-    relevant : sequence of length n_users
-        Relevant item ids per user (sets, lists or arrays; may be empty).
-    k : int, default=10
-        Cut-off.
-    average : bool, default=True
-        Return the mean over the users with at least one relevant item;
-        False: one value per user, NaN for users with no relevant item.
-
-    Returns
-    -------
-    score : float or ndarray of shape (n_users,)
-
+    {parameters}
     Examples
     --------
     >>> from sklearn_rbm.metrics import average_precision_at_k
