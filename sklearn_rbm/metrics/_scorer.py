@@ -45,6 +45,13 @@ def parse_metric(metric, k=None):
     return name, _check_k(10 if k is None else k)
 
 
+def _known(values, fitted):
+    """Which ``values`` are among the ``fitted`` ids (by equality, so that
+    columns mixing ints and strings work too)."""
+    fitted = set(fitted.tolist())
+    return np.fromiter((v in fitted for v in values.tolist()), bool, len(values))
+
+
 class _RankingScorer:
     """``scorer(estimator, X_test, y_test)``: see :func:`make_ranking_scorer`."""
 
@@ -82,9 +89,9 @@ class _RankingScorer:
                 )
             keep &= y >= self.threshold
         # test items outside the training catalogue cannot be recommended
-        keep &= np.isin(items, estimator.items_)
+        keep &= _known(items, estimator.items_)
         if self.unknown_users == "skip":
-            keep &= np.isin(users, estimator.users_)
+            keep &= _known(users, estimator.users_)
         users, items = users[keep], items[keep]
         order, first = np.unique(users, return_index=True)
         by_user = {}
