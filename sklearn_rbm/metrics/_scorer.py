@@ -93,12 +93,10 @@ class _RankingScorer:
         if self.unknown_users == "skip":
             keep &= _known(users, estimator.users_)
         users, items = users[keep], items[keep]
-        order, first = np.unique(users, return_index=True)
-        by_user = {}
+        by_user = {}  # in order of first appearance
         for u, i in zip(users.tolist(), items.tolist()):
             by_user.setdefault(u, set()).add(i)
-        test_users = order[np.argsort(first, kind="stable")]
-        return test_users, [by_user[u] for u in test_users.tolist()]
+        return np.asarray(list(by_user), dtype=users.dtype), list(by_user.values())
 
     def __call__(self, estimator, X, y=None):
         test_users, relevant = self.relevant_sets(estimator, X, y)
