@@ -3,11 +3,26 @@
 :func:`precision_at_k`, :func:`recall_at_k`, :func:`ndcg_at_k`,
 :func:`map_at_k` (:func:`average_precision_at_k` per user) and
 :func:`catalogue_coverage` take ranked lists of recommended item ids and
-sets of relevant item ids, one per user (see the ``_ranking`` module for the
-input format and how users with no relevant item are treated).
+sets of relevant item ids, one per user.
 :func:`make_ranking_scorer` turns one into a scorer for
 :class:`~sklearn.model_selection.GridSearchCV` and
 :func:`~sklearn.model_selection.cross_validate`.
+
+Input format, shared by every metric:
+
+``recommended``
+    One ranked list of item ids per user, best first: a 2-d array of shape
+    ``(n_users, n_recommended)`` or a sequence of 1-d sequences (the lists
+    may differ in length). Only the first ``k`` items of each list count.
+    A list must not repeat an item within its first ``k`` entries.
+``relevant``
+    One collection of relevant item ids per user, in the same user order
+    (sets, lists or arrays; empty for a user with no relevant item).
+
+Users with no relevant item are left out of the mean (their recall, NDCG and
+average precision are undefined), as in most of the literature; with
+``average=False`` their entry is NaN. Item ids are compared by equality, so
+they can be ints or strings (but ``1`` and ``"1"`` are different items).
 """
 
 from ._ranking import (

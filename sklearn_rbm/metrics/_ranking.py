@@ -1,21 +1,5 @@
-"""Top-k ranking metrics: precision, recall, NDCG, MAP and catalogue coverage.
-
-Input format, shared by every metric:
-
-``recommended``
-    One ranked list of item ids per user, best first: a 2-d array of shape
-    ``(n_users, n_recommended)`` or a sequence of 1-d sequences (the lists
-    may differ in length). Only the first ``k`` items of each list count.
-    A list must not repeat an item within its first ``k`` entries.
-``relevant``
-    One collection of relevant item ids per user, in the same user order
-    (sets, lists or arrays; empty for a user with no relevant item).
-
-Users with no relevant item are left out of the mean (their recall, NDCG and
-average precision are undefined), as in most of the literature; with
-``average=False`` their entry is NaN. Item ids are compared by equality, so
-they can be ints or strings (but ``1`` and ``"1"`` are different items).
-"""
+"""Top-k ranking metrics: the input format and the treatment of users with
+no relevant item are described in the docstring of :mod:`sklearn_rbm.metrics`."""
 
 import numbers
 
