@@ -89,6 +89,7 @@ class ServingMixin:
             Expected rating, within ``[min(classes_), max(classes_)]``.
         """
         self._check_serving()
+        self._check_rating_model("predict")
         ucode, icode = self._pair_codes(X)
         known = (ucode >= 0) & (icode >= 0)
         out = fallback_mean(self, ucode, icode)
@@ -147,6 +148,7 @@ class ServingMixin:
             ``p(rating = classes_[k])``; rows sum to one.
         """
         self._check_serving()
+        self._check_rating_model("predict_proba")
         ucode, icode = self._pair_codes(X)
         with single_blas_thread():
             return self._proba_pairs(ucode, icode)

@@ -398,8 +398,11 @@ class TrainingMixin:
     """``fit`` and ``partial_fit`` of :class:`CategoricalRBMRecommender`:
     input checks, then a :class:`Trainer`."""
 
-    def _trainer(self):
-        return Trainer(self.get_params(), type(self).__name__)
+    def _trainer(self, implicit=False):
+        params = self.get_params()
+        if implicit:  # no ratings: the ranking model alone is trained
+            params.update(max_iter=0, fine_tune_iter=0, early_stopping=False)
+        return Trainer(params, type(self).__name__)
 
     def _check_fine_tune(self):
         if self.fine_tune_iter > 0 and self.prediction != "mean_field":
@@ -422,7 +425,7 @@ class TrainingMixin:
                     "fit to start over."
                 )
 
-    def _read_training_input(self, X, y, fitted_names=None):
+    def _read_training_input(self, X, y, fitted_names=None, implicit=False):
         """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
         sparse users x items matrix (``fitted_names``: the feature names of
         the fitted model, for partial_fit)."""
@@ -435,9 +438,9 @@ class TrainingMixin:
             if X.ndim != 2:
                 raise ValueError(f"Sparse X must be 2-dimensional; got {X.ndim}.")
             u, i, r = sparse_to_triplets(X)
-            return u, i, r, None
+            return u, i, np.ones(len(r)) if implicit else r, None
         u, i, names = check_pairs(X, fitted_names=fitted_names)
-        r = check_ratings(y, len(u))
+        r = np.ones(len(u)) if implicit else check_ratings(y, len(u))
         return u, i, r, names
 
     # ----------------------------------------------------------------- fit
@@ -465,7 +468,10 @@ class TrainingMixin:
             The fitted recommender.
         """
         self._check_fine_tune()
-        uid, iid, r, names = self._read_training_input(X, y)
+        implicit = self._implicit_input(X, y)
+        if implicit:
+            self._check_implicit_ranking()
+        uid, iid, r, names = self._read_training_input(X, y, implicit=implicit)
         structure = {name: getattr(self, name) for name in STRUCTURAL}
         users = IdIndex(np.unique(uid))
         items = IdIndex(np.unique(iid))
@@ -488,8 +494,12 @@ class TrainingMixin:
         rng = seed_from(self.random_state)
         view = Orientation(self.orientation, users, items)
         with single_blas_thread():
-            model = self._trainer().train_new(view, classes, ucode, icode, k, r, rng)
+            trainer = self._trainer(implicit)
+            model = trainer.train_new(view, classes, ucode, icode, k, r, rng)
+            model.update(self._fit_ranking(model, implicit))
         self.__dict__.update(model)
+        if "_ranking" not in model:
+            self.__dict__.pop("_ranking", None)
         self._structure = structure
         self.n_features_in_ = 2
         if names is not None:
@@ -543,13 +553,14 @@ class TrainingMixin:
         """
         if not hasattr(self, "_state"):
             es, mi, ft = self.early_stopping, self.max_iter, self.fine_tune_iter
+            ri = self.ranking_iter
             try:
                 self.early_stopping, self.max_iter = False, 1
-                self.fine_tune_iter = min(ft, 1)
+                self.fine_tune_iter, self.ranking_iter = min(ft, 1), min(ri, 1)
                 self.fit(X, y)
             finally:
                 self.early_stopping, self.max_iter = es, mi
-                self.fine_tune_iter = ft
+                self.fine_tune_iter, self.ranking_iter = ft, ri
             return self
         # scikit-learn skips parameter validation in partial_fit once fitted;
         # set_params(...) between calls must still be checked (cheap)
@@ -559,7 +570,13 @@ class TrainingMixin:
         if not sp.issparse(X):
             self._check_names(frame_names(X), stacklevel=5)
         fitted = getattr(self, "feature_names_in_", None)
-        uid, iid, r, _ = self._read_training_input(X, y, fitted)
+        implicit = self.__dict__.get("feedback_") == "implicit"
+        if implicit and y is not None:
+            raise ValueError(
+                "This recommender was fitted on implicit feedback: partial_fit "
+                "takes (user, item) pairs with y=None."
+            )
+        uid, iid, r, _ = self._read_training_input(X, y, fitted, implicit)
         self._users.check_kind(uid, "user")
         self._items.check_kind(iid, "item")
         k = np.searchsorted(self.classes_, r)
@@ -577,6 +594,8 @@ class TrainingMixin:
         check_duplicates(ucode, icode, len(items.ids), uid, iid)
         view = Orientation(self._orientation, users, items)
         with single_blas_thread():
-            model = self._trainer().train_more(self, view, ucode, icode, k, r)
+            trainer = self._trainer(implicit)
+            model = trainer.train_more(self, view, ucode, icode, k, r)
+            model.update(self._partial_fit_ranking(model, ucode))
         self.__dict__.update(model)
         return self
