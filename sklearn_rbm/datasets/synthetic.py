@@ -60,9 +60,10 @@ def make_ratings(
     is ``activity[u] * popularity[i] * exp(choice_strength * t[u, i])``, where
     ``t`` is the factor term ``user_factors @ item_factors.T`` standardised
     to unit variance (users rate the items that suit their taste, as
-    people do), so the rated items themselves carry the users' taste. Every user has at least two ratings and
-    every item at least one (as far as ``n_items`` allows), so the number of
-    ratings can exceed ``density * n_users * n_items`` when that is small.
+    people do), so the rated items themselves carry the users' taste.
+    Every user has at least two ratings and every item at least one (as far
+    as ``n_items`` allows), so the number of ratings can exceed
+    ``density * n_users * n_items`` when that is small.
     No (user, item) pair is rated twice.
 
     Parameters
