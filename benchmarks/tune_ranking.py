@@ -8,6 +8,8 @@ dropped, relevant = every test item (EASE under the same rule).
 
     python benchmarks/tune_ranking.py val    # ML-1M: 20% of each training
                                              # user's ratings held out
+    python benchmarks/tune_ranking.py val choice  # only the variants whose
+                                             # name holds "choice", no peers
     python benchmarks/tune_ranking.py test   # ML-1M 90/10 (seed 0), once
     python benchmarks/tune_ranking.py ml100k # u1..u5, test
 
@@ -117,14 +119,19 @@ def header():
     print("| method | NDCG@10 | P@10 | seconds |\n| --- | ---: | ---: | --- |")
 
 
-def validation():
+def validation(only=()):
+    """``only``: run the variants whose name holds one of these strings
+    (and no peers)."""
     X, y = ml1m()
     X_tr, y_tr, _, _ = random_split(X, y, 0.1, 0)
     Xa, ya, Xv, yv = per_user_holdout(X_tr, y_tr)
     header()
-    users, base = peers(Xa, (500.0, 1000.0))
-    for name, top in base.items():
-        row(name, evaluate(top, users, Xv, yv))
+    if only:
+        users = np.unique(Xa[:, 0])
+    else:
+        users, base = peers(Xa, (500.0, 1000.0))
+        for name, top in base.items():
+            row(name, evaluate(top, users, Xv, yv))
     # the ranking model does not read the rating model: one rating epoch
     cheap = dict(max_iter=1, early_stopping=False)
     variants = [
@@ -136,6 +143,8 @@ def validation():
         ("choice, liked, 400 hidden", dict(cheap, ranking_components=400), ya),
     ]
     for name, params, yy in variants:
+        if only and not any(o in name for o in only):
+            continue
         top, fit_s, rec_s = ours(Xa, yy, users, **params)
         row(name, evaluate(top, users, Xv, yv), f"fit {fit_s:.1f}")
 
@@ -191,4 +200,7 @@ def ml100k():
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "val"
     with threadpool_limits(1):
-        {"val": validation, "test": test, "ml100k": ml100k}[what]()
+        if what == "val":
+            validation(sys.argv[2:])
+        else:
+            {"test": test, "ml100k": ml100k}[what]()

@@ -293,3 +293,15 @@ def test_ranking_is_reproducible(chosen):
     np.testing.assert_array_equal(a._ranking.params["W"], b._ranking.params["W"])
     c = CategoricalRBMRecommender(**dict(FAST, dtype="float64")).fit(X_tr)
     assert c._ranking.params["W"].dtype == np.float64
+
+
+def test_implicit_pairs_seen_twice_are_one_choice(chosen):
+    X_tr = chosen[0]
+    once = CategoricalRBMRecommender(**FAST).fit(X_tr)
+    twice = CategoricalRBMRecommender(**FAST).fit(np.r_[X_tr, X_tr[::-3]])
+    np.testing.assert_array_equal(
+        once._ranking.params["W"], twice._ranking.params["W"]
+    )
+    # explicit ratings of one pair twice stay an error
+    with pytest.raises(ValueError, match="(?i)duplicate"):
+        CategoricalRBMRecommender(**FAST).fit(X_tr[[0, 0]], [1.0, 2.0])

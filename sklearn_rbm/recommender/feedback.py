@@ -18,6 +18,20 @@ from ..estimators._common import seed_from
 from . import ranking
 
 
+def unique_pairs(u, i):
+    """Implicit feedback: each ``(user, item)`` pair of the id arrays once (a
+    pair played or clicked twice is one choice), in the order of first
+    occurrence."""
+    if len(u) == 0:
+        return u, i
+    _, uc = np.unique(u, return_inverse=True)
+    _, ic = np.unique(i, return_inverse=True)
+    key = uc.astype(np.int64) * (int(ic.max()) + 1) + ic
+    _, first = np.unique(key, return_index=True)
+    first.sort()
+    return u[first], i[first]
+
+
 class FeedbackMixin:
     """The ranking model's share of the fitting methods."""
 
@@ -30,6 +44,7 @@ class FeedbackMixin:
                     "feedback='implicit' fits (user, item) pairs without ratings; "
                     "y must be None (pass ratings with feedback='explicit')."
                 )
+            self._check_implicit_ranking()
             return True
         if mode == "explicit":
             if y is None and not sp.issparse(X):
@@ -39,7 +54,29 @@ class FeedbackMixin:
                     "feedback='implicit'."
                 )
             return False
-        return y is None and not sp.issparse(X)
+        implicit = y is None and not sp.issparse(X)
+        if implicit:
+            self._check_implicit_ranking()
+        return implicit
+
+    def _implicit_update(self, y):
+        """Whether ``partial_fit`` continues an implicit model (then ``y``
+        must be None)."""
+        implicit = self.__dict__.get("feedback_") == "implicit"
+        if implicit and y is not None:
+            raise ValueError(
+                "This recommender was fitted on implicit feedback: partial_fit "
+                "takes (user, item) pairs with y=None."
+            )
+        return implicit
+
+    def _training_params(self, implicit):
+        """The rating model's training parameters; with no ratings
+        (implicit feedback) only the ranking model is trained."""
+        params = self.get_params()
+        if implicit:
+            params.update(max_iter=0, fine_tune_iter=0, early_stopping=False)
+        return params
 
     def _check_implicit_ranking(self):
         if self.ranking == "rating":

