@@ -74,6 +74,18 @@ class RecommendMixin:
         scores : ndarray of shape (n_users, n_items)
             Their scores: log-probabilities with the ranking model, predicted
             ratings with ``ranking="rating"``.
+
+        Examples
+        --------
+        >>> from sklearn_rbm import CategoricalRBMRecommender
+        >>> from sklearn_rbm.datasets import make_ratings
+        >>> X, y = make_ratings(60, 30, random_state=0)
+        >>> rec = CategoricalRBMRecommender(
+        ...     n_components=8, max_iter=2, ranking_iter=5, random_state=0
+        ... ).fit(X, y)
+        >>> items, log_p = rec.recommend([0, 1], n_items=3, items=range(10))
+        >>> items.shape, bool((log_p < 0).all())
+        ((2, 3), True)
         """
         self._check_serving()
         users = as_array(users)
@@ -138,7 +150,20 @@ class RecommendMixin:
         Returns
         -------
         item_ids : ndarray of shape (n_items,)
+            Recommended item ids, best first.
         scores : ndarray of shape (n_items,)
+            Their scores (as in :meth:`recommend`).
+
+        Examples
+        --------
+        >>> from sklearn_rbm import CategoricalRBMRecommender
+        >>> from sklearn_rbm.datasets import make_ratings
+        >>> X, _ = make_ratings(60, 30, random_state=0)
+        >>> rec = CategoricalRBMRecommender(n_components=8, ranking_iter=5)
+        >>> rec = rec.fit(X)  # implicit feedback: (user, item) pairs only
+        >>> items, _ = rec.recommend_new_user([3, 4, 5], n_items=2)
+        >>> len(items), bool({3, 4, 5} & set(items))
+        (2, False)
         """
         self._check_serving()
         if (
