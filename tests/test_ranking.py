@@ -190,6 +190,8 @@ def test_implicit_fit_ranks_and_refuses_rating_methods(implicit, chosen):
         ("predict_proba", (X_te[:3],)),
         ("score", (X_te[:3], np.ones(3))),
         ("predict_new_user", ([1], [1.0], [2])),
+        ("transform", ([0],)),
+        ("free_energy", ()),
     ):
         with pytest.raises(ValueError, match="implicit feedback"):
             getattr(implicit, method)(*args)
@@ -299,9 +301,7 @@ def test_implicit_pairs_seen_twice_are_one_choice(chosen):
     X_tr = chosen[0]
     once = CategoricalRBMRecommender(**FAST).fit(X_tr)
     twice = CategoricalRBMRecommender(**FAST).fit(np.r_[X_tr, X_tr[::-3]])
-    np.testing.assert_array_equal(
-        once._ranking.params["W"], twice._ranking.params["W"]
-    )
+    np.testing.assert_array_equal(once._ranking.params["W"], twice._ranking.params["W"])
     # explicit ratings of one pair twice stay an error
     with pytest.raises(ValueError, match="(?i)duplicate"):
         CategoricalRBMRecommender(**FAST).fit(X_tr[[0, 0]], [1.0, 2.0])

@@ -157,8 +157,9 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         of a sparse matrix). ``"implicit"``: ``(user, item)`` pairs with no
         ratings (plays, clicks, purchases; ``y=None``; the non-zero entries
         of a sparse matrix, their values ignored): only the ranking model is
-        trained, and :meth:`predict`, :meth:`predict_proba`, :meth:`score`
-        and :meth:`predict_new_user` raise a ValueError (rank with
+        trained, and :meth:`predict`, :meth:`predict_proba`, :meth:`score`,
+        :meth:`predict_new_user`, :meth:`transform` and :meth:`free_energy`
+        raise a ValueError (rank with
         :meth:`recommend`). ``"auto"``: implicit for pairs with ``y=None``,
         explicit otherwise. The fitted mode is ``feedback_``.
     ranking : {"choice", "rating"}, default="choice"

@@ -170,6 +170,7 @@ class ServingMixin:
             Hidden activation probabilities, from each case's training ratings.
         """
         self._check_serving()
+        self._check_rating_model("transform")
         arr = X if hasattr(X, "iloc") else as_array(X)
         if getattr(arr, "ndim", 1) == 2 and arr.shape[1] == 2:
             ucode, icode = self._pair_codes(arr)
@@ -263,6 +264,7 @@ class ServingMixin:
             over the observed entries of each case.
         """
         self._check_serving()
+        self._check_rating_model("free_energy")
         if X is None:
             case = np.arange(self._n_cases)
         else:
