@@ -45,7 +45,9 @@ class RecommendMixin:
 
         Ties are broken deterministically: equal scores are ordered by the
         items' position in ``items_`` (for ids fitted in one call, their
-        sorted order).
+        sorted order). The ranking model's scores are float32 products: a
+        user's scores can differ by a few ulp with the other users of the
+        call (BLAS rounds one row and many rows differently).
 
         Parameters
         ----------
