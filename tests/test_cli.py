@@ -650,3 +650,29 @@ def test_evaluate_bad_metric_options(ratings, capsys, extra, match):
     assert main(["evaluate", str(path), *extra, *FAST]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and match in err
+
+
+def test_fit_pairs_without_ratings_is_implicit_feedback(ratings, tmp_path, capsys):
+    # a user,item file (no rating column) fits a recommender that ranks
+    _, X, _ = ratings
+    pairs = tmp_path / "plays.csv"
+    pairs.write_text("user,item\n" + "".join(f"{u},{i}\n" for u, i in X))
+    model = tmp_path / "model.skops"
+    assert main(["fit", str(pairs), "-o", str(model), *FAST]) == 0
+    assert "implicit feedback" in capsys.readouterr().err
+    model = sorted(tmp_path.glob("model.*"))[0]
+    est = load_model(model)
+    assert est.feedback_ == "implicit"
+    assert main(["recommend", str(model), "--users", "0", "-n", "3"]) == 0
+    rows = [ln.split(",") for ln in capsys.readouterr().out.splitlines()[1:]]
+    top, _ = est.recommend([0], 3)
+    assert [int(r[2]) for r in rows] == top[0].tolist()
+    assert not set(X[X[:, 0] == 0, 1]) & set(top[0].tolist())
+    # predict has no ratings to give: a one-line error
+    assert main(["predict", str(model), str(pairs), "-o", str(tmp_path / "p.csv")])
+    assert "implicit feedback" in capsys.readouterr().err
+    # ratings on some lines only: refused, naming the line
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("0,1,5\n0,2\n")
+    assert main(["fit", str(mixed), "-o", str(tmp_path / "m2.skops"), *FAST])
+    assert "line 2" in capsys.readouterr().err

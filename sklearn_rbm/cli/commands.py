@@ -76,10 +76,13 @@ def cmd_fit(args):
     # trained: the options, the output path and its suffix
     est = _estimator(args)
     output = model_path(args.output, inputs=[args.ratings])
-    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
+    X, y = read_ratings(
+        args.ratings, header=getattr(args, "header", None), implicit=True
+    )
     t0 = time.perf_counter()
+    what = "ratings" if y is not None else "(user, item) pairs, implicit feedback"
     print(
-        f"fitting on {len(y):,} ratings ({len(np.unique(X[:, 0])):,} users, "
+        f"fitting on {len(X):,} {what} ({len(np.unique(X[:, 0])):,} users, "
         f"{len(np.unique(X[:, 1])):,} items)",
         file=sys.stderr,
     )
@@ -87,7 +90,11 @@ def cmd_fit(args):
     if output != Path(args.output):
         note(f"writing {output} ({output.suffix[1:]} format)")
     path = save_model(est, output)
-    msg = f"trained {est.n_iter_} epochs in {time.perf_counter() - t0:.1f}s"
+    if est.feedback_ == "implicit":
+        epochs = f"the ranking model ({est.ranking_iter} epochs)"
+    else:
+        epochs = f"{est.n_iter_} epochs"
+    msg = f"trained {epochs} in {time.perf_counter() - t0:.1f}s"
     if est.best_validation_rmse_ is not None:
         msg += f", validation RMSE {est.best_validation_rmse_:.4f}"
     print(f"{msg}; model written to {path}", file=sys.stderr)

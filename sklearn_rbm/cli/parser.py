@@ -96,6 +96,10 @@ RATINGS_HELP = (
     "separated, CSV quoting, header optional, gzip, bz2 or xz compressed or not) "
     "or a MovieLens folder"
 )
+FIT_RATINGS_HELP = RATINGS_HELP + (
+    "; a file of user,item lines (no rating column: plays, clicks) fits an "
+    "implicit-feedback recommender that ranks (recommend), with no predict"
+)
 
 
 def build_parser():
@@ -135,7 +139,7 @@ def build_parser():
         description="Train a CategoricalRBMRecommender on a ratings file and "
         "write the model to a file.",
     )
-    p.add_argument("ratings", help=RATINGS_HELP)
+    p.add_argument("ratings", help=FIT_RATINGS_HELP)
     _add_header_option(p, RATINGS_DETECT)
     p.add_argument(
         "-o",

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..training import checks
 from ..training.state import RatingState
+from . import ranking
 from .ids import IdIndex
 from .store import RatingStore
 from .trainer import STRUCTURAL
@@ -69,6 +70,10 @@ def check_recommender(est):
         checks.invalid("feature_names_in_", "must be an array of 2 names")
     if "n_iter_" in d:
         checks.integer("n_iter_", d["n_iter_"])
+    if d.get("feedback_", "explicit") not in ("explicit", "implicit"):
+        checks.invalid("feedback_", "must be 'explicit' or 'implicit'")
+    if "_ranking" in d:
+        ranking.check_state("_ranking", d["_ranking"], n_items, structure["dtype"])
 
 
 def _check_structure(est):

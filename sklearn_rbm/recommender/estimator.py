@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..engine.sparse_categorical import weights3
 from ..estimators._common import VersionedStateMixin
 from .checks import check_recommender
+from .feedback import FeedbackMixin
 from .fold_in import FoldInMixin
 from .ids import check_feature_names
 from .recommend import RecommendMixin
@@ -32,6 +33,7 @@ from .trainer import STRUCTURAL, TrainingMixin
 class CategoricalRBMRecommender(
     VersionedStateMixin,
     TrainingMixin,
+    FeedbackMixin,
     ServingMixin,
     RecommendMixin,
     FoldInMixin,
@@ -150,6 +152,29 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     dtype : {"float32", "float64"}, default="float32"
         Compute and storage dtype of the parameters. float32 is about twice
         as fast and is accurate enough for RMSE to 4 decimals.
+    feedback : {"auto", "explicit", "implicit"}, default="auto"
+        What ``fit`` receives. ``"explicit"``: ratings (``y``, or the values
+        of a sparse matrix). ``"implicit"``: ``(user, item)`` pairs with no
+        ratings (plays, clicks, purchases; ``y=None``; the non-zero entries
+        of a sparse matrix, their values ignored): only the ranking model is
+        trained, and :meth:`predict`, :meth:`predict_proba`, :meth:`score`,
+        :meth:`predict_new_user`, :meth:`transform` and :meth:`free_energy`
+        raise a ValueError (rank with
+        :meth:`recommend`). ``"auto"``: implicit for pairs with ``y=None``,
+        explicit otherwise. The fitted mode is ``feedback_``.
+    ranking : {"choice", "rating"}, default="choice"
+        How :meth:`recommend` ranks. ``"choice"``: a second RBM, over which
+        items each user rated, trained with a multinomial likelihood over
+        the items the user liked (rated above the middle of the scale), so
+        that the top of the list is what the user will choose and like
+        (``recommender/ranking.py``; the user guide, "How recommend ranks").
+        ``"rating"``: by predicted rating (no second model; much weaker
+        top-N lists, see ``benchmarks/README.md``, "Ranking model").
+        :meth:`predict` is the rating model's either way.
+    ranking_components : int, default=200
+        Hidden units of the ranking model.
+    ranking_iter : int, default=30
+        Epochs of the ranking model.
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, the validation split, minibatch order and the
         Gibbs sampler; an int gives bit-identical models.
@@ -179,6 +204,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         Negative validation RMSE per epoch (with early stopping).
     best_validation_rmse_ : float or None
         RMSE on the held-out ratings of the kept epoch.
+    feedback_ : {"explicit", "implicit"}
+        The kind of feedback the model was fitted on (``feedback``).
     n_features_in_ : int
         Always 2 (user id, item id).
     feature_names_in_ : ndarray of shape (2,)
@@ -297,6 +324,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"})],
+        "feedback": [StrOptions({"auto", "explicit", "implicit"})],
+        "ranking": [StrOptions({"choice", "rating"})],
+        "ranking_components": [Interval(Integral, 1, None, closed="left")],
+        "ranking_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -328,6 +359,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         n_iter_no_change=5,
         tol=1e-4,
         dtype="float32",
+        feedback="auto",
+        ranking="choice",
+        ranking_components=200,
+        ranking_iter=30,
         random_state=None,
         verbose=0,
     ):
@@ -355,6 +390,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.dtype = dtype
+        self.feedback = feedback
+        self.ranking = ranking
+        self.ranking_components = ranking_components
+        self.ranking_iter = ranking_iter
         self.random_state = random_state
         self.verbose = verbose
 

@@ -39,6 +39,7 @@ from ..training.optimizers import Adam, LazyMomentumSGD
 from ..training.state import RatingState, Schedule
 from ..training.threads import single_blas_thread
 from .fallback import fallback_stats
+from .feedback import unique_pairs
 from .ids import IdIndex, check_pairs, frame_names
 from .serving import expected, predict_proba_codes, rmse
 from .store import (
@@ -398,8 +399,8 @@ class TrainingMixin:
     """``fit`` and ``partial_fit`` of :class:`CategoricalRBMRecommender`:
     input checks, then a :class:`Trainer`."""
 
-    def _trainer(self):
-        return Trainer(self.get_params(), type(self).__name__)
+    def _trainer(self, implicit=False):
+        return Trainer(self._training_params(implicit), type(self).__name__)
 
     def _check_fine_tune(self):
         if self.fine_tune_iter > 0 and self.prediction != "mean_field":
@@ -422,7 +423,7 @@ class TrainingMixin:
                     "fit to start over."
                 )
 
-    def _read_training_input(self, X, y, fitted_names=None):
+    def _read_training_input(self, X, y, fitted_names=None, implicit=False):
         """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
         sparse users x items matrix (``fitted_names``: the feature names of
         the fitted model, for partial_fit)."""
@@ -435,9 +436,11 @@ class TrainingMixin:
             if X.ndim != 2:
                 raise ValueError(f"Sparse X must be 2-dimensional; got {X.ndim}.")
             u, i, r = sparse_to_triplets(X)
-            return u, i, r, None
+            return u, i, np.ones(len(r)) if implicit else r, None
         u, i, names = check_pairs(X, fitted_names=fitted_names)
-        r = check_ratings(y, len(u))
+        if implicit:  # a pair chosen twice (two plays) is one choice
+            u, i = unique_pairs(u, i)
+        r = np.ones(len(u)) if implicit else check_ratings(y, len(u))
         return u, i, r, names
 
     # ----------------------------------------------------------------- fit
@@ -465,7 +468,8 @@ class TrainingMixin:
             The fitted recommender.
         """
         self._check_fine_tune()
-        uid, iid, r, names = self._read_training_input(X, y)
+        implicit = self._implicit_input(X, y)
+        uid, iid, r, names = self._read_training_input(X, y, implicit=implicit)
         structure = {name: getattr(self, name) for name in STRUCTURAL}
         users = IdIndex(np.unique(uid))
         items = IdIndex(np.unique(iid))
@@ -488,7 +492,11 @@ class TrainingMixin:
         rng = seed_from(self.random_state)
         view = Orientation(self.orientation, users, items)
         with single_blas_thread():
-            model = self._trainer().train_new(view, classes, ucode, icode, k, r, rng)
+            model = self._trainer(implicit).train_new(
+                view, classes, ucode, icode, k, r, rng
+            )
+            model.update(self._fit_ranking(model, implicit))
+        self.__dict__.pop("_ranking", None)  # a ranking="rating" refit has none
         self.__dict__.update(model)
         self._structure = structure
         self.n_features_in_ = 2
@@ -543,13 +551,14 @@ class TrainingMixin:
         """
         if not hasattr(self, "_state"):
             es, mi, ft = self.early_stopping, self.max_iter, self.fine_tune_iter
+            ri = self.ranking_iter
             try:
                 self.early_stopping, self.max_iter = False, 1
-                self.fine_tune_iter = min(ft, 1)
+                self.fine_tune_iter, self.ranking_iter = min(ft, 1), 1
                 self.fit(X, y)
             finally:
                 self.early_stopping, self.max_iter = es, mi
-                self.fine_tune_iter = ft
+                self.fine_tune_iter, self.ranking_iter = ft, ri
             return self
         # scikit-learn skips parameter validation in partial_fit once fitted;
         # set_params(...) between calls must still be checked (cheap)
@@ -559,7 +568,8 @@ class TrainingMixin:
         if not sp.issparse(X):
             self._check_names(frame_names(X), stacklevel=5)
         fitted = getattr(self, "feature_names_in_", None)
-        uid, iid, r, _ = self._read_training_input(X, y, fitted)
+        implicit = self._implicit_update(y)
+        uid, iid, r, _ = self._read_training_input(X, y, fitted, implicit)
         self._users.check_kind(uid, "user")
         self._items.check_kind(iid, "item")
         k = np.searchsorted(self.classes_, r)
@@ -577,6 +587,7 @@ class TrainingMixin:
         check_duplicates(ucode, icode, len(items.ids), uid, iid)
         view = Orientation(self._orientation, users, items)
         with single_blas_thread():
-            model = self._trainer().train_more(self, view, ucode, icode, k, r)
+            model = self._trainer(implicit).train_more(self, view, ucode, icode, k, r)
+            model.update(self._partial_fit_ranking(model, ucode))
         self.__dict__.update(model)
         return self
