@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
 from ..estimators._common import VersionedStateMixin
+from .both import BothMixin
 from .checks import check_recommender
 from .fold_in import FoldInMixin
 from .ids import check_feature_names
@@ -30,6 +31,7 @@ from .trainer import STRUCTURAL, TrainingMixin
 
 
 class CategoricalRBMRecommender(
+    BothMixin,
     VersionedStateMixin,
     TrainingMixin,
     ServingMixin,
@@ -277,7 +279,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "orientation": [StrOptions({"user", "item"})],
+        "orientation": [StrOptions({"user", "item", "both"})],
         "conditional": ["boolean"],
         "transductive": ["boolean"],
         "rank": [Interval(Integral, 1, None, closed="left"), None],
@@ -309,6 +311,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"})],
+        "item_weight": [Interval(Real, 0, 1, closed="both")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -340,6 +344,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         n_iter_no_change=5,
         tol=1e-4,
         dtype="float32",
+        item_weight=0.65,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -367,6 +373,8 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.dtype = dtype
+        self.item_weight = item_weight
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -406,17 +414,17 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
 
     @property
     def components_(self):
-        check_is_fitted(self, "_state")
+        check_is_fitted(self)
         return weights3(self._params())
 
     @property
     def intercept_visible_(self):
-        check_is_fitted(self, "_state")
+        check_is_fitted(self)
         return self._params()["b"]
 
     @property
     def intercept_hidden_(self):
-        check_is_fitted(self, "_state")
+        check_is_fitted(self)
         return self._params()["c"]
 
     def _upgrade_state(self, old):
@@ -430,7 +438,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         check_recommender(self)
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "_state")
+        return hasattr(self, "_state") or hasattr(self, "estimators_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
