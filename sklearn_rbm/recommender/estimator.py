@@ -60,12 +60,19 @@ class CategoricalRBMRecommender(
 
     Parameters
     ----------
-    n_components : int, default=100
-        Number of binary hidden units.
-    orientation : {"item", "user"}, default="item"
+    n_components : int or "auto", default="auto"
+        Number of binary hidden units. ``"auto"``: 100 at 80,000 training
+        ratings, 150 at 900,000, a power law of the number of ratings in
+        between and beyond (at least 10; see "Defaults" in the Notes).
+    orientation : {"item", "user", "both"}, default="item"
         ``"user"``: one case per user, visible units are items (the original
         U-RBM). ``"item"``: one case per item, visible units are users (the
         I-RBM of Sedhain et al. 2015, much stronger on MovieLens).
+        ``"both"``: an item-based and a user-based model (``estimators_``),
+        fitted in parallel with ``n_jobs``, each with its own ``"auto"``
+        values; predictions are their average weighted by ``item_weight``,
+        ``predict_proba`` the same mixture. ``transform``, ``free_energy``
+        and the weight attributes belong to one model and raise a ValueError.
     conditional : bool, default=False
         Conditional RBM: a binary "which variables did this case rate"
         vector ``r`` feeds the hidden units through a matrix ``D`` of shape
@@ -81,31 +88,34 @@ class CategoricalRBMRecommender(
         Factored RBM: ``W = A @ B`` with ``A`` of shape
         ``(n_variables, K, rank)`` and ``B`` of shape ``(rank,
         n_components)``. ``None`` learns a full ``W``.
-    learning_rate : float, default=0.1
+    learning_rate : float, default=0.2
         Step size of the momentum gradient ascent (gradients are averaged
         over the cases of a minibatch).
-    batch_size : int, default=50
-        Cases per minibatch.
-    max_iter : int, default=20
-        Maximum number of epochs.
-    cd_steps : int or sequence of (first_epoch, T) pairs, \
-default=((0, 1), (10, 3), (15, 5), (18, 9))
-        Gibbs steps T of CD-T; a schedule raises T from the given epochs on
-        (Salakhutdinov et al. 2007 raise T from 1 to 3, 5 and 9 as learning
-        progresses). An epoch of CD-T costs about ``(1 + T) / 2`` epochs of
-        CD-1.
+    batch_size : int or "auto", default="auto"
+        Cases per minibatch. ``"auto"``: 100 at 80,000 training ratings, 200
+        at 900,000 (a power law of the number of ratings), and at most
+        ``ceil(n_cases / 16)`` so that an epoch has about 16 updates or more.
+    max_iter : int, default=10
+        Maximum number of epochs of CD.
+    cd_steps : int or sequence of (first_epoch, T) pairs, default=1
+        Gibbs steps T of CD-T; a schedule such as ``((0, 1), (10, 3), (15,
+        5), (18, 9))`` raises T from the given epochs on (Salakhutdinov et
+        al. 2007 raise T from 1 to 3, 5 and 9 as learning progresses). An
+        epoch of CD-T costs about ``(1 + T) / 2`` epochs of CD-1.
     momentum : float, default=0.9
         Momentum (0.5 for the first 5 epochs with ``momentum_schedule="warmup"``).
     momentum_schedule : {"warmup", "constant"}, default="warmup"
         Momentum schedule.
-    weight_decay : float, default=0.003
-        L2 penalty on ``W`` (``A``, ``B``) and ``D``.
-    visible_bias_decay : float, default=0.0
+    weight_decay : float or "auto", default="auto"
+        L2 penalty on ``W`` (``A``, ``B``) and ``D``. ``"auto"``: 0.003 at
+        80,000 training ratings, 0.001 at 900,000 (a power law, two
+        significant digits).
+    visible_bias_decay : float, default=0.03
         L2 penalty on the visible biases ``b`` (shrinks each variable's
         rating distribution towards uniform). It regularises the biases of
         variables with few ratings; 0.03 lowered the validation RMSE of both
         orientations on MovieLens (``benchmarks/README.md``).
-    fine_tune_iter : int, default=0
+    fine_tune_iter : int or "auto", default="auto"
         Epochs of discriminative fine-tuning after the ``max_iter`` epochs
         of CD: the deterministic predictor of :meth:`predict` (``p(h | V)``
         then the softmax over ratings, ``prediction="mean_field"``) is
@@ -115,10 +125,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         CD is the pretraining. Requires ``prediction="mean_field"``. With
         early stopping, the held-out ratings are monitored through both
         phases and the best epoch of either is kept. :meth:`partial_fit` on
-        a fine-tuned model runs fine-tuning passes. 0 (the default) is the
-        paper's generatively trained RBM.
-    fine_tune_learning_rate : float, default=1e-3
-        Adam step size of fine-tuning.
+        a fine-tuned model runs fine-tuning passes. 0 is the paper's
+        generatively trained RBM. ``"auto"``: 10 with
+        ``prediction="mean_field"``, 0 with ``prediction="exact"``.
+    fine_tune_learning_rate : float or "auto", default="auto"
+        Adam step size of fine-tuning. ``"auto"``: 3e-3 at 80,000 training
+        ratings, 1.5e-3 at 900,000 (a power law, two significant digits).
     fine_tune_alpha : float, default=25.0
         L2 penalty ``alpha / 2 ||W||^2`` on ``W`` (``A``, ``B``) and ``D``
         during fine-tuning, against the *sum* of squared errors over the
@@ -146,12 +158,23 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     validation_fraction : float, default=0.05
         Fraction of the training ratings held out for early stopping.
     n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
+        Patience of early stopping, in epochs. Epochs are counted from the
+        first progress of each phase (an epoch whose validation RMSE beats
+        the phase's first epoch by ``tol``): a model still on its initial
+        plateau is not stopped.
     tol : float, default=1e-4
         Minimum RMSE improvement counted as progress.
     dtype : {"float32", "float64"}, default="float32"
         Compute and storage dtype of the parameters. float32 is about twice
         as fast and is accurate enough for RMSE to 4 decimals.
+    item_weight : float, default=0.65
+        With ``orientation="both"``, the weight of the item-based model in
+        the average (the user-based model gets ``1 - item_weight``); 0.6 to
+        0.7 were within 0.0005 RMSE of each other on the validation splits
+        of MovieLens 100K and 1M (``benchmarks/tune_blend.py``).
+    n_jobs : int or None, default=None
+        With ``orientation="both"``, the number of processes fitting the
+        two models (joblib; ``None`` is 1, ``2`` fits both at once).
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, the validation split, minibatch order and the
         Gibbs sampler; an int gives bit-identical models.
@@ -176,7 +199,10 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     global_mean_, user_means_, item_means_ : float, ndarray, ndarray
         Training-rating means used by the fallback for unknown ids.
     n_iter_ : int
-        Epochs run.
+        Epochs run (``orientation="both"``: those of the item-based model).
+    estimators_ : list of two CategoricalRBMRecommender
+        Only with ``orientation="both"``: the fitted item-based and
+        user-based models.
     validation_scores_ : list of float or None
         Negative validation RMSE per epoch (with early stopping).
     best_validation_rmse_ : float or None
@@ -189,6 +215,14 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
 
     Notes
     -----
+    Defaults. The ``"auto"`` values depend on the number of training
+    ratings (all of those given to ``fit``) through power laws that pass
+    through the two settings chosen on validation splits of the MovieLens
+    100K and 1M training data (``sklearn_rbm/recommender/defaults.py``):
+    the defaults are those settings on those data sets (test RMSE 0.9071
+    on 100K u1..u5, 0.8448 on 1M 90/10, ``benchmarks/README.md``, "Defaults
+    (issue 15)").
+
     Ids are integers or strings, each column of one type; distinct ids stay
     distinct, or are refused with a ValueError: booleans, bytes, floats
     beyond the range where each integer has its own float (``2**53`` for
