@@ -37,7 +37,9 @@ SVD_TUNED = {
     # 100, lr_all 0.005, reg_all 0.02, n_epochs 20: 0.9381)
     "ml100k": {"n_factors": 200, "lr_all": 0.01, "reg_all": 0.1, "n_epochs": 40},
     "ml1m": {"n_factors": 100, "lr_all": 0.01, "reg_all": 0.1, "n_epochs": 40},
-    "mlsmall": {"n_factors": 100, "lr_all": 0.01, "reg_all": 0.1, "n_epochs": 40},
+    # validation RMSE 0.8478 (defaults 0.8721)
+    "mlsmall": {"n_factors": 200, "lr_all": 0.01, "reg_all": 0.1, "n_epochs": 40},
+    # validation RMSE 0.8085 (defaults 0.8693)
     "synthetic": {"n_factors": 100, "lr_all": 0.01, "reg_all": 0.1, "n_epochs": 40},
 }
 

@@ -23,8 +23,8 @@ HYPERPARAMETERS = (
     ("max_iter", int, "maximum epochs"),
     (
         "orientation",
-        ("item", "user"),
-        "one RBM case per item (the I-RBM) or per user",
+        ("item", "user", "both"),
+        "one RBM case per item (the I-RBM) or per user, or both models averaged",
     ),
     ("learning_rate", float, "step size"),
     ("batch_size", int, "cases per minibatch"),

@@ -43,7 +43,7 @@ SHARED = (
     "_item_cnt",
 )
 #: the fitted attributes of a single model (absent with orientation="both")
-SINGLE = ("_state", "_store", "validation_scores_", "best_validation_rmse_")
+SINGLE = ("_state", "_store")
 
 
 def _fit_one(est, X, y):
@@ -117,6 +117,8 @@ class BothMixin:
             else:
                 self.__dict__.pop(name, None)
         self.estimators_ = list(parts)
+        # each model has its own (estimators_[i].validation_scores_)
+        self.validation_scores_ = self.best_validation_rmse_ = None
 
     def partial_fit(self, X, y=None):
         if not self._is_both():

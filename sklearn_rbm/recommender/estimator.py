@@ -204,7 +204,8 @@ class CategoricalRBMRecommender(
         Only with ``orientation="both"``: the fitted item-based and
         user-based models.
     validation_scores_ : list of float or None
-        Negative validation RMSE per epoch (with early stopping).
+        Negative validation RMSE per epoch (with early stopping; None with
+        ``orientation="both"``, see ``estimators_``).
     best_validation_rmse_ : float or None
         RMSE on the held-out ratings of the kept epoch.
     n_features_in_ : int
