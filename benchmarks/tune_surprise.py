@@ -9,6 +9,8 @@ chosen values are hard-coded in ``_defaults_recommender.py``.
 
     python benchmarks/tune_surprise.py ml100k-all
     python benchmarks/tune_surprise.py ml1m --small-grid
+    python benchmarks/tune_surprise.py ml1m --small-grid n_factors=200,300 \
+        reg_all=0.05 n_epochs=40,60                 # the edges of the grid
     python benchmarks/tune_surprise.py mlsmall      # ml-latest-small
     python benchmarks/tune_surprise.py synthetic    # make_ratings(300, 200)
 """
@@ -43,7 +45,11 @@ SMALL_GRID = {
 
 def main(argv):
     name = argv[0]
-    grid = SMALL_GRID if "--small-grid" in argv else GRID
+    grid = dict(SMALL_GRID if "--small-grid" in argv else GRID)
+    for arg in argv[1:]:  # e.g. n_epochs=40,60 overrides a row of the grid
+        if "=" in arg:
+            key, values = arg.split("=")
+            grid[key] = tuple(type(grid[key][0])(v) for v in values.split(","))
     names = [f"ml100k{i}" for i in range(1, 6)] if name == "ml100k-all" else [name]
     if name in ("mlsmall", "synthetic"):
         data = validation_splits(name, data_dir())
