@@ -155,16 +155,17 @@ class BothMixin:
         item, user = self._parts()
         return self._blend(item.predict_proba(X), user.predict_proba(X))
 
-    def predict_new_user(self, history_items, history_ratings, query_items, **kw):
+    def predict_new_user(
+        self, history_items, history_ratings, query_items, *, alpha="auto"
+    ):
+        args = (history_items, history_ratings, query_items)
         if not self._is_both():
-            return super().predict_new_user(
-                history_items, history_ratings, query_items, **kw
-            )
+            return super().predict_new_user(*args, alpha=alpha)
         self._check_serving()
         item, user = self._parts()
-        args = (history_items, history_ratings, query_items)
         return self._blend(
-            item.predict_new_user(*args, **kw), user.predict_new_user(*args, **kw)
+            item.predict_new_user(*args, alpha=alpha),
+            user.predict_new_user(*args, alpha=alpha),
         )
 
     def _score_matrix(self, ucode):
@@ -189,3 +190,22 @@ class BothMixin:
     def _params(self):
         self._single_only("the weights and biases are those of one RBM")
         return super()._params()
+
+
+def _share_docstrings():
+    """The public methods keep the documentation of the single-model ones
+    they extend (the class docstring describes ``orientation="both"``)."""
+    from .fold_in import FoldInMixin
+    from .serving import ServingMixin
+    from .trainer import TrainingMixin
+
+    for base, names in (
+        (TrainingMixin, ("fit", "partial_fit")),
+        (ServingMixin, ("predict", "predict_proba", "transform", "free_energy")),
+        (FoldInMixin, ("predict_new_user",)),
+    ):
+        for name in names:
+            getattr(BothMixin, name).__doc__ = getattr(base, name).__doc__
+
+
+_share_docstrings()
