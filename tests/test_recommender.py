@@ -23,12 +23,19 @@ from sklearn_rbm.engine.statistics import phase_stats
 from sklearn_rbm.exceptions import DivergenceError
 from sklearn_rbm.training.optimizers import Adam, LazyMomentumSGD, MomentumSGD
 
+# small and fast; the training settings are those of the defaults before
+# issue 15 (the tests below were written for them)
 FAST = {
     "n_components": 16,
     "max_iter": 10,
     "batch_size": 10,
     "learning_rate": 0.05,
     "early_stopping": False,
+    "cd_steps": ((0, 1), (10, 3), (15, 5), (18, 9)),
+    "weight_decay": 0.003,
+    "visible_bias_decay": 0.0,
+    "fine_tune_iter": 0,
+    "fine_tune_learning_rate": 1e-3,
 }
 
 
@@ -586,14 +593,15 @@ def test_visible_bias_decay_shrinks_biases_towards_uniform(planted, orientation)
     kw = dict(FAST, orientation=orientation, random_state=0)
     spread = {}
     for decay in (0.0, 0.5):
-        rec = CategoricalRBMRecommender(visible_bias_decay=decay, **kw).fit(X, y)
+        rec = CategoricalRBMRecommender(**dict(kw, visible_bias_decay=decay))
+        rec.fit(X, y)
         b = rec.intercept_visible_
         # softmax biases are shift-invariant per variable: measure the spread
         spread[decay] = float(np.mean(np.abs(b - b.mean(axis=1, keepdims=True))))
     assert spread[0.5] < 0.7 * spread[0.0]
     # the decay enters the row-sparse (lazy) updates of b like any other
     # row parameter: a huge decay drives every variable's biases to ~uniform
-    rec = CategoricalRBMRecommender(visible_bias_decay=10.0, **kw).fit(X, y)
+    rec = CategoricalRBMRecommender(**dict(kw, visible_bias_decay=10.0)).fit(X, y)
     b = rec.intercept_visible_
     assert np.all(np.isfinite(b))
     assert np.max(np.abs(b - b.mean(axis=1, keepdims=True))) < 0.5 * spread[0.0]
@@ -604,8 +612,7 @@ def test_cd_schedule_and_verbose(planted, capsys):
     rec = CategoricalRBMRecommender(
         random_state=0,
         verbose=1,
-        cd_steps=[(0, 1), (2, 3)],
-        **dict(FAST, max_iter=3, early_stopping=True),
+        **dict(FAST, max_iter=3, early_stopping=True, cd_steps=[(0, 1), (2, 3)]),
     ).fit(X, y)
     out = capsys.readouterr().out
     assert "Iteration 3" in out and "RMSE" in out
@@ -720,7 +727,7 @@ def test_failed_calls_leave_fitted_model_unchanged(fitted, planted):
 def test_invalid_cd_schedule():
     X, y = make_planted(n_users=20, n_items=10)
     with pytest.raises(ValueError, match="cd_steps"):
-        CategoricalRBMRecommender(cd_steps=[(0, 0)], **FAST).fit(X, y)
+        CategoricalRBMRecommender(**dict(FAST, cd_steps=[(0, 0)])).fit(X, y)
 
 
 # ------------------------------------------------------- estimator checks
@@ -1216,7 +1223,7 @@ def test_fine_tuning_lowers_the_error_and_keeps_the_cd_model_when_it_does_not(
     kw = dict(FAST, n_components=32, random_state=0)
     cd = CategoricalRBMRecommender(**kw).fit(Xtr, ytr)
     ft = CategoricalRBMRecommender(
-        fine_tune_iter=10, fine_tune_learning_rate=3e-3, **kw
+        **dict(kw, fine_tune_iter=10, fine_tune_learning_rate=3e-3)
     ).fit(Xtr, ytr)
     assert ft.n_iter_ == 20
 
@@ -1227,14 +1234,14 @@ def test_fine_tuning_lowers_the_error_and_keeps_the_cd_model_when_it_does_not(
     assert rmse(ft, Xte, yte) < rmse(cd, Xte, yte)
     # the CD phase is the same training: fine-tuning starts from cd's model
     zero = CategoricalRBMRecommender(
-        fine_tune_iter=1, fine_tune_learning_rate=1e-12, **kw
+        **dict(kw, fine_tune_iter=1, fine_tune_learning_rate=1e-12)
     ).fit(Xtr, ytr)
     np.testing.assert_allclose(zero.components_, cd.components_, atol=1e-9)
     # with early stopping, a fine-tuning phase that only hurts is discarded
     es = dict(kw, early_stopping=True, n_iter_no_change=50)
     cd_es = CategoricalRBMRecommender(**es).fit(Xtr, ytr)
     bad = CategoricalRBMRecommender(
-        fine_tune_iter=3, fine_tune_learning_rate=5.0, **es
+        **dict(es, fine_tune_iter=3, fine_tune_learning_rate=5.0)
     ).fit(Xtr, ytr)
     assert len(bad.validation_scores_) == 13
     assert max(bad.validation_scores_[10:]) < max(cd_es.validation_scores_)
@@ -1247,7 +1254,7 @@ def test_fine_tuning_lowers_the_error_and_keeps_the_cd_model_when_it_does_not(
 
 def test_fine_tuning_requires_the_mean_field_predictor(planted):
     X, y = planted
-    rec = CategoricalRBMRecommender(fine_tune_iter=2, prediction="exact", **FAST)
+    rec = CategoricalRBMRecommender(**dict(FAST, fine_tune_iter=2, prediction="exact"))
     with pytest.raises(ValueError, match="prediction='mean_field'"):
         rec.fit(X, y)
 

@@ -23,8 +23,8 @@ HYPERPARAMETERS = (
     ("max_iter", int, "maximum epochs"),
     (
         "orientation",
-        ("item", "user"),
-        "one RBM case per item (the I-RBM) or per user",
+        ("item", "user", "both"),
+        "one RBM case per item (the I-RBM) or per user, or both models averaged",
     ),
     ("learning_rate", float, "step size"),
     ("batch_size", int, "cases per minibatch"),
@@ -47,6 +47,16 @@ HYPERPARAMETERS = (
 )
 
 
+def _or_auto(kind):
+    """An argparse type: ``"auto"`` or a value of ``kind``."""
+
+    def parse(text):
+        return "auto" if text == "auto" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
 def _add_hyperparameters(p, defaults):
     g = p.add_argument_group("model (CategoricalRBMRecommender)")
     for name, kind, help in HYPERPARAMETERS:
@@ -58,6 +68,10 @@ def _add_hyperparameters(p, defaults):
             )
         elif isinstance(kind, tuple):
             g.add_argument(flag, choices=kind, default=default, help=help)
+        elif default == "auto":  # a data-dependent default: "auto" or a number
+            g.add_argument(
+                flag, type=_or_auto(kind), default=default, help=f"{help} (or auto)"
+            )
         else:
             g.add_argument(flag, type=kind, default=default, help=help)
     g.add_argument("--random-state", type=int, default=RANDOM_STATE, help="seed")

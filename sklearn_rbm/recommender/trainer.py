@@ -29,7 +29,6 @@ from ..engine.families import Categorical
 from ..engine.sparse_categorical import cd_statistics, gradients, predictor_gradients
 from ..estimators._common import atomic, seed_from
 from ..training.loop import (
-    EarlyStopping,
     check_finite,
     continued_learning_rate,
     run_epochs,
@@ -38,10 +37,12 @@ from ..training.loop import (
 from ..training.optimizers import Adam, LazyMomentumSGD
 from ..training.state import RatingState, Schedule
 from ..training.threads import single_blas_thread
+from .defaults import fine_tune_epochs, resolve
 from .fallback import fallback_stats
 from .feedback import unique_pairs
 from .ids import IdIndex, check_pairs, frame_names
 from .serving import expected, predict_proba_codes, rmse
+from .stopping import PlateauEarlyStopping
 from .store import (
     Orientation,
     RatingStore,
@@ -248,12 +249,18 @@ class Trainer:
             p["D"] = np.zeros((n_vars, H), dt)
         return p
 
+    def resolve(self, n_ratings, n_cases):
+        """Replace the ``"auto"`` parameters by their values for the data
+        (``defaults.py``)."""
+        self.__dict__.update(resolve(vars(self), n_ratings, n_cases))
+
     def train_new(self, view, classes, ucode, icode, k, r, rng):
         """Train from scratch; returns the fitted attributes (nothing is set on
         ``self`` until training succeeded)."""
         case, var = view.orient(ucode, icode)
         n_cases, n_vars, K = view.n_cases, view.n_vars, len(classes)
         n = len(r)
+        self.resolve(n, n_cases)
         val = np.zeros(n, dtype=bool)
         if self.early_stopping and (self.max_iter > 0 or self.fine_tune_iter > 0):
             n_val = int(round(self.validation_fraction * n))
@@ -284,7 +291,7 @@ class Trainer:
                 proba = predict_proba_codes(state.params, store, vc, vv, n_vars, K)
                 return -rmse(expected(proba, classes), vy)
 
-            stopper = EarlyStopping(self.tol, self.n_iter_no_change)
+            stopper = PlateauEarlyStopping(self.tol, self.n_iter_no_change)
         common = dict(
             batch_size=self.batch_size,
             monitor=monitor,
@@ -352,6 +359,8 @@ class Trainer:
         fitted attributes."""
         classes = model.classes_
         K = len(classes)
+        self.resolve(len(model._store.var) + len(r), view.n_cases)
+        self.n_components = model._fit_structure()["n_components"]
         state = model._state.copy()
         state.params = {n: v.copy() for n, v in state.params.items()}
         cd = self.cd_phase()
@@ -403,7 +412,7 @@ class TrainingMixin:
         return Trainer(self._training_params(implicit), type(self).__name__)
 
     def _check_fine_tune(self):
-        if self.fine_tune_iter > 0 and self.prediction != "mean_field":
+        if fine_tune_epochs(self.get_params()) > 0 and self.prediction != "mean_field":
             raise ValueError(
                 "fine_tune_iter > 0 trains the mean-field predictor; it "
                 f"requires prediction='mean_field', got {self.prediction!r}."
@@ -415,6 +424,8 @@ class TrainingMixin:
         fitted = self._fit_structure()
         for name in STRUCTURAL:
             now = getattr(self, name)
+            if name == "n_components" and now == "auto":
+                continue  # the fitted value
             if now != fitted[name]:
                 raise ValueError(
                     f"{name}={now!r} differs from the fitted model's "
@@ -497,6 +508,8 @@ class TrainingMixin:
             )
             model.update(self._fit_ranking(model, implicit))
         self.__dict__.pop("_ranking", None)  # a ranking="rating" refit has none
+        # "auto": the number of hidden units chosen for the data
+        structure["n_components"] = int(model["_state"].params["c"].shape[0])
         self.__dict__.update(model)
         self._structure = structure
         self.n_features_in_ = 2
@@ -554,7 +567,8 @@ class TrainingMixin:
             ri = self.ranking_iter
             try:
                 self.early_stopping, self.max_iter = False, 1
-                self.fine_tune_iter, self.ranking_iter = min(ft, 1), 1
+                n_ft = min(fine_tune_epochs(self.get_params()), 1)
+                self.fine_tune_iter, self.ranking_iter = n_ft, 1
                 self.fit(X, y)
             finally:
                 self.early_stopping, self.max_iter = es, mi
