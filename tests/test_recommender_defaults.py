@@ -202,8 +202,30 @@ def test_both_averages_an_item_and_a_user_model(both, readme_split):
     np.testing.assert_array_equal(par.predict(Xte), b.predict(Xte))
 
 
-def test_both_recommends_by_the_averaged_ratings(both):
-    b = both[0]["both"]
+def test_both_ranks_with_one_ranking_model(both, readme_split):
+    models, kw = both
+    b = models["both"]
+    # the ranking model is fitted once, with the item-based half
+    assert "_ranking" in vars(b.estimators_[0])
+    assert "_ranking" not in vars(b.estimators_[1])
+    users = [b.users_[0], b.users_[5], -1]
+    ids, scores = b.recommend(users, n_items=4)
+    ref_ids, ref_scores = models["item"].recommend(users, n_items=4)
+    np.testing.assert_array_equal(ids, ref_ids)
+    np.testing.assert_allclose(scores, ref_scores)
+    hist = readme_split[0][readme_split[0][:, 0] == b.users_[3], 1]
+    np.testing.assert_array_equal(
+        b.recommend_new_user(hist, 5)[0], models["item"].recommend_new_user(hist, 5)[0]
+    )
+    # implicit feedback has no ratings to average
+    with pytest.raises(ValueError, match="orientation='both' averages"):
+        clone(b).fit(readme_split[0])
+
+
+def test_both_recommends_by_the_averaged_ratings(both, readme_split):
+    models, kw = both
+    b = CategoricalRBMRecommender(orientation="both", ranking="rating", **kw)
+    b.fit(readme_split[0], readme_split[2])
     ids, scores = b.recommend([b.users_[0], b.users_[5], -1], n_items=4)
     assert ids.shape == scores.shape == (3, 4)
     for row, user in enumerate(b.users_[[0, 5]]):

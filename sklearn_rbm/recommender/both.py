@@ -7,8 +7,10 @@ the two models (clones of itself with ``orientation="item"`` and ``"user"``,
 each with its own ``"auto"`` values; in parallel with ``n_jobs``) and
 serves the mixture: ``predict`` is ``item_weight * item + (1 - item_weight)
 * user``, ``predict_proba`` the same mixture of the two distributions (whose
-expected value is ``predict``), ``recommend`` ranks by the averaged
-predicted ratings, ``predict_new_user`` averages the two fold-ins and
+expected value is ``predict``), ``recommend`` and ``recommend_new_user`` use
+the ranking model, fitted once with the item-based model (with
+``ranking="rating"``: the averaged predicted ratings), ``predict_new_user``
+averages the two fold-ins and
 ``partial_fit`` updates both models. ``transform``, ``free_energy`` and the
 weight attributes belong to one model: they raise a ValueError naming
 ``estimators_``, the two fitted models.
@@ -92,12 +94,21 @@ class BothMixin:
     @_fit_context(prefer_skip_nested_validation=True)
     def _fit_both(self, X, y):
         self._check_fine_tune()
+        if self._implicit_input(X, y):
+            raise ValueError(
+                "orientation='both' averages two rating models; implicit "
+                "feedback (no ratings) trains only the ranking model: use "
+                "orientation='item' or 'user'."
+            )
         seed = self.random_state
         if not isinstance(seed, int | np.integer):  # one draw for both models
             seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
+        # one ranking model (with the item-based half), not two
         parts = [
-            clone(self).set_params(orientation=o, n_jobs=None, random_state=seed)
-            for o in ("item", "user")
+            clone(self).set_params(
+                orientation=o, ranking=r, n_jobs=None, random_state=seed
+            )
+            for o, r in (("item", self.ranking), ("user", "rating"))
         ]
         parts = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_one)(est, X, y) for est in parts
@@ -135,7 +146,9 @@ class BothMixin:
         parts = [copy.copy(part) for part in self.estimators_]
         for part in parts:
             params = self.get_params()
-            params.update(orientation=part._orientation, n_jobs=None)
+            params.update(
+                orientation=part._orientation, ranking=part.ranking, n_jobs=None
+            )
             part.set_params(**params).partial_fit(X, y)
         self._publish(parts)
         return self
@@ -174,6 +187,23 @@ class BothMixin:
         item, user = self._parts()
         return self._blend(item._score_matrix(ucode), user._score_matrix(ucode))
 
+    def _rank_matrix(self, ucode):
+        if not self._is_both():
+            return super()._rank_matrix(ucode)
+        item, _ = self._parts()
+        if "_ranking" in item.__dict__:
+            return item._rank_matrix(ucode)
+        return self._score_matrix(ucode)
+
+    def recommend_new_user(self, history_items, n_items=10, **kwargs):
+        if not self._is_both():
+            return super().recommend_new_user(history_items, n_items, **kwargs)
+        self._check_serving()
+        item, _ = self._parts()
+        if "_ranking" in item.__dict__:
+            return item.recommend_new_user(history_items, n_items, **kwargs)
+        return super().recommend_new_user(history_items, n_items, **kwargs)
+
     def _user_item_matrix(self):
         if not self._is_both():
             return super()._user_item_matrix()
@@ -195,14 +225,16 @@ class BothMixin:
 def _share_docstrings():
     """The public methods keep the documentation of the single-model ones
     they extend (the class docstring describes ``orientation="both"``)."""
+    from .fitting import TrainingMixin
     from .fold_in import FoldInMixin
+    from .recommend import RecommendMixin
     from .serving import ServingMixin
-    from .trainer import TrainingMixin
 
     for base, names in (
         (TrainingMixin, ("fit", "partial_fit")),
         (ServingMixin, ("predict", "predict_proba", "transform", "free_energy")),
         (FoldInMixin, ("predict_new_user",)),
+        (RecommendMixin, ("recommend_new_user",)),
     ):
         for name in names:
             getattr(BothMixin, name).__doc__ = getattr(base, name).__doc__

@@ -23,12 +23,13 @@ from ..estimators._common import VersionedStateMixin
 from .both import BothMixin
 from .checks import check_recommender
 from .feedback import FeedbackMixin
+from .fitting import TrainingMixin
 from .fold_in import FoldInMixin
 from .ids import check_feature_names
 from .recommend import RecommendMixin
 from .serving import ServingMixin
 from .store import Orientation
-from .trainer import STRUCTURAL, TrainingMixin
+from .trainer import STRUCTURAL
 
 
 class CategoricalRBMRecommender(
