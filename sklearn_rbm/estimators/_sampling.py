@@ -76,7 +76,7 @@ class SamplingMixin:
             pictures of the same chain state).
         method : {"gibbs", "tempering"}, default="gibbs"
             ``"gibbs"`` runs plain block-Gibbs chains. ``"tempering"`` runs
-            parallel tempering (:mod:`sklearn_rbm.engine.tempering`): each
+            parallel tempering (``sklearn_rbm.engine.tempering``): each
             chain has ``n_temperatures - 1`` helper replicas on the path from
             the base-rate model (inverse temperature 0) to the model (1),
             neighbours swap states, and the ladder adapts during the first
