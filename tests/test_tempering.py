@@ -1,5 +1,7 @@
 """Parallel tempering against exact distributions on small models."""
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy.stats import chisquare
@@ -117,3 +119,38 @@ def test_tempering_is_reproducible():
     b = rbm.sample(5, 20, method="tempering", n_temperatures=3, random_state=1)
     np.testing.assert_array_equal(a, b)
     assert a.dtype == rbm.components_.dtype
+
+
+# ------------------------------------------------------------------ PT-PCD
+def test_pt_pcd_trains_like_gibbs_pcd(binary_digits):
+    X, _ = binary_digits
+    kw = dict(n_components=16, max_iter=10, random_state=0)
+    gibbs = BernoulliRBM(**kw).fit(X)
+    pt = BernoulliRBM(sampler="pt", n_temperatures=4, **kw).fit(X)
+    # exact log-likelihoods (16 hidden units): PT-PCD learns as well
+    assert pt.score(X) > gibbs.score(X) - 1.0
+    state = pt._state
+    assert state.chains is None
+    assert state.tempering.v.shape == (4 * pt.batch_size_, X.shape[1])
+    again = BernoulliRBM(sampler="pt", n_temperatures=4, **kw).fit(X)
+    np.testing.assert_array_equal(again.components_, pt.components_)
+
+
+def test_pt_pcd_state_round_trips_and_is_validated(binary_digits):
+    X, _ = binary_digits
+    rbm = BernoulliRBM(8, max_iter=2, sampler="pt", n_temperatures=3, random_state=0)
+    rbm.fit(X[:200])
+    copy = pickle.loads(pickle.dumps(rbm))
+    np.testing.assert_array_equal(copy._state.tempering.v, rbm._state.tempering.v)
+    a = copy.partial_fit(X[200:300]).components_
+    b = rbm.partial_fit(X[200:300]).components_
+    np.testing.assert_array_equal(a, b)
+    bad = pickle.loads(pickle.dumps(rbm))
+    bad._state.tempering.v = bad._state.tempering.v[:-1]
+    with pytest.raises(ValueError, match="tempering.v"):
+        pickle.loads(pickle.dumps(bad))
+    # switching the sampler drops one kind of chain and starts the other
+    rbm.set_params(sampler="gibbs").partial_fit(X[:100])
+    assert rbm._state.tempering is None and rbm._state.chains is not None
+    with pytest.raises(ValueError, match="persistent=True"):
+        BernoulliRBM(4, sampler="pt", persistent=False).fit(X[:50])

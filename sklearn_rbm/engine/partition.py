@@ -209,8 +209,10 @@ class _AnnealingPath:
             family.scale_depends_on_params
             and set(self.moving) & set(family.extra_params)
         )
-        self.p64 = _as64(params)
-        self.a64 = _as64(p_a)
+        # float64 copies for log_f, which needs no W (the hidden field
+        # comes in as ``u``): no float64 copy of the largest parameter
+        self.p64 = _as64({k: v for k, v in params.items() if k != "W"})
+        self.a64 = _as64({k: v for k, v in p_a.items() if k != "W"})
 
     def mixed(self, beta, p, a):
         """Model's W and c; the moving parameters at ``beta``."""

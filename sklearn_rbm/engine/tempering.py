@@ -23,6 +23,8 @@ more replicas than needed. Adaptation breaks detailed balance, so samplers
 adapt during burn-in only and keep the ladder fixed afterwards.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .partition import _AnnealingPath
@@ -30,6 +32,23 @@ from .partition import _AnnealingPath
 #: target swap rate of neighbouring replicas, and the band reported as "in band"
 TARGET_SWAP_RATE = 0.35
 SWAP_RATE_BAND = (0.2, 0.5)
+#: smallest log-gap between neighbouring inverse temperatures (exp: 6e-6)
+MIN_LOG_GAP = -12.0
+
+
+@dataclass
+class TemperingState:
+    """What persistent tempering chains keep between training updates.
+
+    ``v`` holds the replicas' visible states (replica ``k`` of every chain in
+    rows ``k * n_chains ...``, the model's dtype), ``log_gaps`` the ladder
+    (``n_temperatures - 1`` log-gaps, see :class:`ParallelTempering`) and
+    ``parity`` which pairs swap next.
+    """
+
+    v: np.ndarray
+    log_gaps: np.ndarray
+    parity: int = 0
 
 
 class ParallelTempering:
@@ -78,6 +97,25 @@ class ParallelTempering:
         self.parity = 0
         self.n_sweeps = 0
         self.reset_rates()
+
+    @classmethod
+    def resume(cls, family, params, base_b, state):
+        """A sampler continuing the chains of a :class:`TemperingState`
+        (under the current ``params``)."""
+        pt = cls.__new__(cls)
+        pt.path = _AnnealingPath(family, params, {"b": base_b})
+        pt.log_gaps = state.log_gaps
+        pt.n_chains = state.v.shape[0] // (state.log_gaps.shape[0] + 1)
+        pt.betas = pt._ladder()
+        pt.v = state.v
+        pt.u = pt.path.u_of(state.v, 1.0)
+        pt.parity = int(state.parity)
+        pt.n_sweeps = 0
+        pt.reset_rates()
+        return pt
+
+    def to_state(self):
+        return TemperingState(v=self.v, log_gaps=self.log_gaps, parity=int(self.parity))
 
     def _ladder(self):
         gaps = np.exp(self.log_gaps)
@@ -136,6 +174,9 @@ class ParallelTempering:
                 self.log_gaps[i] += adapt_rate * (rate - TARGET_SWAP_RATE)
         self.parity = 1 - self.parity
         if adapt:
+            # no gap above the whole range, nor so small that it cannot
+            # recover: a model near its base swaps at every distance
+            np.clip(self.log_gaps, MIN_LOG_GAP, 0.0, out=self.log_gaps)
             self.betas = self._ladder()
 
     def top(self):
@@ -176,5 +217,6 @@ __all__ = [
     "SWAP_RATE_BAND",
     "TARGET_SWAP_RATE",
     "ParallelTempering",
+    "TemperingState",
     "tempered_chains",
 ]

@@ -48,6 +48,8 @@ _COMMON_CONSTRAINTS = {
     "cd_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+    "sampler": [StrOptions({"gibbs", "pt"})],
+    "n_temperatures": [Interval(Integral, 2, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "momentum_schedule": [StrOptions({"constant", "warmup"})],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -181,12 +183,19 @@ class _BaseRBM(
         return int(min(100, max(10, n_samples // 200)))
 
     def _settings(self, batch_size, max_iter=None):
+        if self.sampler == "pt" and not self.persistent:
+            raise ValueError(
+                "sampler='pt' runs persistent tempering chains: it needs "
+                "persistent=True."
+            )
         return CDSettings(
             learning_rate=float(self.learning_rate),
             momentum=float(self.momentum),
             cd_steps=int(self.cd_steps),
             persistent=bool(self.persistent),
             n_chains=int(self.n_chains or batch_size),
+            sampler=self.sampler,
+            n_temperatures=int(self.n_temperatures),
             centering=bool(self.centering),
             learning_rate_schedule=self.learning_rate_schedule,
             momentum_schedule=self.momentum_schedule,

@@ -63,6 +63,16 @@ class BernoulliRBM(_BaseRBM):
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
         Number of persistent chains; ``None`` means ``batch_size_``.
+    sampler : {"gibbs", "pt"}, default="gibbs"
+        Sampler of the persistent negative chains: block Gibbs, or parallel
+        tempering (PT-PCD; ``n_temperatures`` replicas per chain on the path
+        from the base-rate model to the model, the ladder adapted to keep
+        neighbouring swap rates near 0.35; each update costs about
+        ``n_temperatures`` times the Gibbs sweeps). ``"pt"`` needs
+        ``persistent=True``; ``cd_steps`` sweeps of the whole ladder are run
+        per update.
+    n_temperatures : int, default=10
+        Replicas per chain of ``sampler="pt"`` (ignored otherwise).
     momentum : float, default=0.9
         Momentum of the updates.
     momentum_schedule : {"warmup", "constant"}, default="warmup"
@@ -166,6 +176,8 @@ class BernoulliRBM(_BaseRBM):
         cd_steps=1,
         persistent=True,
         n_chains=None,
+        sampler="gibbs",
+        n_temperatures=10,
         momentum=0.9,
         momentum_schedule="warmup",
         weight_decay=1e-4,
@@ -187,6 +199,8 @@ class BernoulliRBM(_BaseRBM):
         self.cd_steps = cd_steps
         self.persistent = persistent
         self.n_chains = n_chains
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.momentum_schedule = momentum_schedule
         self.weight_decay = weight_decay

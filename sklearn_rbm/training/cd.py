@@ -18,6 +18,7 @@ from ..engine.gibbs import (
     sigmoid_of_field,
 )
 from ..engine.numerics import data_moments
+from ..engine.tempering import ParallelTempering
 from .state import DenseState
 
 
@@ -76,11 +77,42 @@ class DenseCD:
         state = DenseState(
             params=params, rng=rng, opt=self.optimizer.init(params), moments=moments
         )
-        if settings.persistent:
+        if settings.persistent and settings.sampler == "pt":
+            state.tempering = self._init_tempering(state, settings.n_chains)
+        elif settings.persistent:
             state.chains = init_chains(family, params, settings.n_chains, rng)
         if settings.centering:
             state.offsets = init_offsets(family, params, X if data_offsets else None)
         return state
+
+    def _base_b(self, state):
+        p = state.params
+        return self.family.base_params(state.moments, p["W"].shape[0], p["W"].dtype)[
+            "b"
+        ]
+
+    def _init_tempering(self, state, n_chains):
+        """Fresh tempering chains: every replica from the base-rate model."""
+        pt = ParallelTempering(
+            self.family,
+            state.params,
+            self._base_b(state),
+            n_chains,
+            self.settings.n_temperatures,
+            state.rng,
+        )
+        return pt.to_state()
+
+    def _tempered_negative(self, state, n_sweeps):
+        """``n_sweeps`` sweeps of the persistent tempering chains (the ladder
+        adapting as the model moves); the ``beta = 1`` replicas."""
+        pt = ParallelTempering.resume(
+            self.family, state.params, self._base_b(state), state.tempering
+        )
+        for _ in range(n_sweeps):
+            pt.sweep(state.rng, adapt=True, adapt_rate=0.05)
+        state.tempering = pt.to_state()
+        return pt.top()
 
     def match(self, state, X):
         """Bring a continued state in line with changed options.
@@ -91,7 +123,16 @@ class DenseCD:
         0.5) or dropped.
         """
         family, settings, p = self.family, self.settings, state.params
-        if not settings.persistent:
+        pt = settings.persistent and settings.sampler == "pt"
+        tstate = getattr(state, "tempering", None)
+        if not pt:
+            state.tempering = None
+        elif (
+            tstate is None
+            or tstate.v.shape[0] != settings.n_chains * settings.n_temperatures
+        ):
+            state.tempering = self._init_tempering(state, settings.n_chains)
+        if not settings.persistent or pt:
             state.chains = None
         elif state.chains is None:
             state.chains = init_chains(family, p, settings.n_chains, state.rng)
@@ -152,9 +193,13 @@ class DenseCD:
         ph_pos = None
         if not stacked:  # CD from the data: its hidden sample starts the chain
             ph_pos = sigmoid_of_field(family.scale(v, p), p)
-        h = self.negative_start(state, ph_pos, n)
-        chain = DenseChain(family, p, fast=True)
-        v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
+        tempering = settings.persistent and settings.sampler == "pt"
+        if tempering:
+            v_neg = self._tempered_negative(state, cd_steps)
+        else:
+            h = self.negative_start(state, ph_pos, n)
+            chain = DenseChain(family, p, fast=True)
+            v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
         m = v_neg.shape[0]
         S = np.empty((n + m, v.shape[1]), dtype)
         S[:n] = family.scale(v, p)
@@ -166,7 +211,7 @@ class DenseCD:
             Hw[:n] = ph_pos
             Hw[n:] = sigmoid_of_field(S[n:], p)
         ph_pos, ph_neg = Hw[:n], Hw[n:]
-        h_new = sample_bernoulli(ph_neg, state.rng)
+        h_new = None if tempering else sample_bernoulli(ph_neg, state.rng)
         # column means by two thin GEMMs instead of five reductions: row 0 of
         # A averages the data rows, row 1 takes data mean minus model mean
         A = np.zeros((2, n + m), dtype)
@@ -194,7 +239,7 @@ class DenseCD:
             nu = settings.offset_rate
             mu += nu * (s_mean - mu)
             lam += nu * (h_mean - lam)
-        if settings.persistent:
+        if settings.persistent and not tempering:
             state.chains = h_new
         opt = self.optimizer
         opt.step_low_rank(p, state.opt, "W", Hw, S, lr, momentum)
