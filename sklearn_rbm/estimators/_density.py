@@ -120,9 +120,7 @@ class DensityMixin:
         check_is_fitted(self)
         p = self._params()
         family = self._family()
-        base = family.base_params(
-            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-        )
+        base = self._base_model()
         rs = self.random_state if random_state is None else random_state
         est = _log_partition(
             family,
@@ -194,9 +192,7 @@ class DensityMixin:
             X = X.toarray()
         p = self._params()
         family = self._family()
-        base = family.base_params(
-            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-        )
+        base = self._base_model()
         rs = self.random_state if random_state is None else random_state
         return log_likelihood_raise(
             family,
@@ -206,6 +202,13 @@ class DensityMixin:
             n_betas=int(n_betas),
             n_runs=int(n_runs),
             rng=seed_from(rs),
+        )
+
+    def _base_model(self):
+        """Parameters of the base-rate model (AIS, RAISE, sampling starts)."""
+        p = self._params()
+        return self._family().base_params(
+            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
         )
 
     def _fingerprint(self):

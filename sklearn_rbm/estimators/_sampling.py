@@ -106,11 +106,8 @@ class SamplingMixin:
         check_is_fitted(self)
         rng = seed_from(random_state)
         family = self._family()
-        p = self._params()
         if init is None:
-            base = family.base_params(
-                self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-            )
+            base = self._base_model()
             v0 = family.sample(
                 np.repeat(base["b"][None, :], n_samples, axis=0), base, rng
             )
@@ -125,14 +122,11 @@ class SamplingMixin:
     def _run_tempering(self, v0, n_steps, rng, return_mean, n_temperatures):
         """Parallel tempering from ``v0`` at the top of the ladder."""
         family, p = self._family(), self._params()
-        base = family.base_params(
-            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-        )
         v0 = np.asarray(v0, dtype=p["W"].dtype)
         pt = tempered_chains(
             family,
             p,
-            base["b"],
+            self._base_model()["b"],
             v0.shape[0],
             n_steps,
             rng,
