@@ -57,6 +57,18 @@ EXPECTED_FAILURES = {
         "check_transformer_general": _OUT_OF_RANGE,
         "check_transformer_n_iter": _OUT_OF_RANGE,
         "check_transformer_preserve_dtypes": _OUT_OF_RANGE,
+        "check_sample_weights_pandas_series": _OUT_OF_RANGE,
+        "check_sample_weights_not_an_array": _OUT_OF_RANGE,
+        "check_all_zero_sample_weights_error": _OUT_OF_RANGE,
+        "check_sample_weights_shape": _OUT_OF_RANGE,
+        "check_sample_weights_not_overwritten": _OUT_OF_RANGE,
+        "check_sample_weight_equivalence_on_sparse_data": _OUT_OF_RANGE,
+        "check_sample_weight_equivalence_on_dense_data": (
+            "stochastic training: shuffled minibatches and a batch size that "
+            "depends on the number of rows make weighted and repeated rows "
+            "equivalent in distribution, not bit for bit; the check passes "
+            "in the deterministic setting of tests/test_sample_weight.py"
+        ),
     },
     "Pipeline": {
         "check_estimators_overwrite_params": _PIPELINE_MUTATES_STEPS,

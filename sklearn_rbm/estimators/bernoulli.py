@@ -241,13 +241,13 @@ class BernoulliRBM(_BaseRBM):
                 "Scale it first, e.g. with MinMaxScaler or X / 255 for pixels."
             )
 
-    def _monitor_score(self, X, params):
+    def _monitor_score(self, X, params, sample_weight=None):
         # deterministic: the same 32 features of each row every epoch
         X = X[:1000]
+        w = None if sample_weight is None else sample_weight[:1000]
         m = min(32, X.shape[1])
-        return float(
-            np.mean(_pseudo_likelihood(X, params, m, np.random.default_rng(0)))
-        )
+        pl = _pseudo_likelihood(X, params, m, np.random.default_rng(0))
+        return float(np.average(pl, weights=w))
 
     def pseudo_likelihood(self, X, *, features="all", random_state=None):
         """Log pseudo-likelihood ``sum_i log p(x_i | x_-i)`` per sample, in nats.

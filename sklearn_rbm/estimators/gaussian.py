@@ -392,15 +392,17 @@ class GaussianBernoulliRBM(_BaseRBM):
         # the monitor returns minus the MSE (higher is better)
         return 1 if self.n_components <= MAX_EXACT_MONITOR else -1
 
-    def _monitor_score(self, X, params):
+    def _monitor_score(self, X, params, sample_weight=None):
         family = self._family()
         if self.n_components <= MAX_EXACT_MONITOR:
             log_z = log_partition_exact(family, params).log_z
-            return float(-np.mean(free_energy(family, X, params)) - log_z)
+            f = free_energy(family, X, params)
+            return float(-np.average(f, weights=sample_weight) - log_z)
         recon = visible_field(hidden_proba(family, X, params), params)
         # in float64: squared errors of a diverging float32 model overflow
         diff = np.asarray(X, dtype=np.float64) - recon
-        return -float(np.mean(np.einsum("ij,ij->i", diff, diff)))
+        err = np.einsum("ij,ij->i", diff, diff)
+        return -float(np.average(err, weights=sample_weight))
 
     # ------------------------------------------------------------ attributes
     @property
