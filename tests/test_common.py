@@ -3,6 +3,7 @@
 Expected failures are listed per estimator with the reason.
 """
 
+from _estimators import STOCHASTIC_SAMPLE_WEIGHTS
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -63,12 +64,7 @@ EXPECTED_FAILURES = {
         "check_sample_weights_shape": _OUT_OF_RANGE,
         "check_sample_weights_not_overwritten": _OUT_OF_RANGE,
         "check_sample_weight_equivalence_on_sparse_data": _OUT_OF_RANGE,
-        "check_sample_weight_equivalence_on_dense_data": (
-            "stochastic training: shuffled minibatches and a batch size that "
-            "depends on the number of rows make weighted and repeated rows "
-            "equivalent in distribution, not bit for bit; the check passes "
-            "in the deterministic setting of tests/test_sample_weight.py"
-        ),
+        "check_sample_weight_equivalence_on_dense_data": STOCHASTIC_SAMPLE_WEIGHTS,
     },
     "Pipeline": {
         "check_estimators_overwrite_params": _PIPELINE_MUTATES_STEPS,
