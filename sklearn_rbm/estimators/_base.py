@@ -18,9 +18,11 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_array
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..engine import _xp
 from ..engine.gibbs import hidden_proba, visible_field
 from ..engine.numerics import data_moments
 from ..training.cd import DenseCD
@@ -83,16 +85,26 @@ def _check_magnitude(X):
     large has to be rescaled for an RBM anyway.
     """
     data = X.data if sp.issparse(X) else X
-    if not data.size:
+    if not _xp.is_numpy(data):
+        xp = _xp.get_xp(data)
+        limit = _xp.finfo_max(data.dtype, data) ** 0.25
+        top = float(xp.max(xp.abs(data)))
+        data = _xp.to_numpy(data[:1, :1])  # for the message's dtype
+    elif not data.size:
         return
-    limit = np.finfo(data.dtype).max ** 0.25
-    top = max(float(data.max()), -float(data.min()))
+    else:
+        limit = np.finfo(data.dtype).max ** 0.25
+        top = max(float(data.max()), -float(data.min()))
     if top > limit:
         raise ValueError(
             f"X has values up to {top:.3g} in magnitude; an RBM needs |X| <= "
             f"{limit:.3g} in {data.dtype} (squares and energies must stay "
             "finite). Rescale the data, e.g. with StandardScaler or MinMaxScaler."
         )
+
+
+def _namespace_name(x):
+    return "numpy" if _xp.is_numpy(x) else _xp.get_xp(x).__name__
 
 
 class _BaseRBM(
@@ -137,19 +149,24 @@ class _BaseRBM(
         raise NotImplementedError
 
     # -------------------------------------------------------------- helpers
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, method="transform"):
         _reject_no_columns(X)
+        if not reset:
+            # under array_api_dispatch: X in the namespace and on the device
+            # of the fitted model (sparse X only for a numpy model)
+            check_same_namespace(X, self, attribute="components_", method=method)
         # a float64 value beyond the float32 range becomes inf in the cast to a
         # float32 model's dtype, which validate_data then reports as "too large
         # for dtype('float32')"; the cast itself must not warn, nor must
         # scikit-learn's fast finiteness check (a sum: inf + -inf warns
         # "invalid value") -- the ValueError that follows names the problem
+        fxp = _xp.input_xp(X) or np  # an Array API library's X keeps it
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(
                 self,
                 X,
                 accept_sparse="csr" if self._accept_sparse else False,
-                dtype=[np.float64, np.float32] if reset else self.components_.dtype,
+                dtype=[fxp.float64, fxp.float32] if reset else self.components_.dtype,
                 reset=reset,
             )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
@@ -159,6 +176,14 @@ class _BaseRBM(
             # them, on a copy, before any check reads X.data
             X = X.copy()
             X.sum_duplicates()
+        if not reset and _xp.is_numpy(X) != _xp.is_numpy(self.components_):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on "
+                f"{_namespace_name(self.components_)} arrays; {method} got "
+                f"{_namespace_name(X)} input. Pass arrays of "
+                "the namespace and device of fit (with "
+                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
+            )
         _check_magnitude(X)
         self._check_values(X)
         return X
@@ -264,7 +289,7 @@ class _BaseRBM(
         """
         X = self._validate_X(X, reset=True)
         self._check_training_data(X)
-        rng = seed_from(self.random_state)
+        rng = seed_from(self.random_state, like=X)
         X_val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
@@ -273,11 +298,13 @@ class _BaseRBM(
                     f"early_stopping needs at least 2 samples; got {X.shape[0]}."
                 )
             perm = rng.permutation(X.shape[0])
-            X_val, X = X[perm[:n_val]], X[perm[n_val:]]
+            X_val = _xp.take_rows(X, perm[:n_val])
+            X = _xp.take_rows(X, perm[n_val:])
         batch_size = self._batch_size(X.shape[0], continuing=False)
         phase = self._phase(batch_size)
         state = self._new_state(X, phase, rng)
-        X_mon = X_val if X_val is not None else (X[:500] if self.verbose else None)
+        X_head = X[: min(500, X.shape[0]), ...] if self.verbose else None
+        X_mon = X_val if X_val is not None else X_head
         monitor = (
             (lambda: self._monitor_score(X_mon, state.params))
             if X_mon is not None
@@ -363,16 +390,16 @@ class _BaseRBM(
                 "partial_fit continues training and cannot change the number "
                 "of hidden units. Call fit to start over with the new size."
             )
-        X = self._validate_X(X, reset=first)
+        X = self._validate_X(X, reset=first, method="partial_fit")
         self._check_training_data(X, None if first else self._state.moments)
         batch_size = self._batch_size(X.shape[0], continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings
         if first:
-            state = self._new_state(X, phase, seed_from(self.random_state))
+            state = self._new_state(X, phase, seed_from(self.random_state, like=X))
         else:
             state = self._state.copy()
-            state.params = {k: v.copy() for k, v in self._params().items()}
+            state.params = {k: _xp.copy(v) for k, v in self._params().items()}
             state.moments = data_moments(X, state.moments)
             phase.match(state, X)
         step = phase.bind(state, X)
@@ -421,6 +448,9 @@ class _BaseRBM(
             ``E[v | h]`` (for probabilities, the mean-field reconstruction).
         """
         check_is_fitted(self)
+        check_same_namespace(
+            H, self, attribute="components_", method="inverse_transform"
+        )
         H = self._check_hidden(H)
         p = self._params()
         return self._family().mean(visible_field(H, p), p)
@@ -435,7 +465,11 @@ class _BaseRBM(
                 f"H has {H.shape[1]} columns but the fitted model has {n_hidden} "
                 "hidden units."
             )
-        if H.size and (H.min() < 0 or H.max() > 1):
+        if not _xp.is_numpy(H):
+            xp = _xp.get_xp(H)
+            if bool(xp.any(H < 0)) or bool(xp.any(H > 1)):
+                raise ValueError("Hidden states must lie in [0, 1].")
+        elif H.size and (H.min() < 0 or H.max() > 1):
             raise ValueError("Hidden states must lie in [0, 1].")
         return H
 
@@ -467,4 +501,15 @@ class _BaseRBM(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._accept_sparse
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags
+
+    def __getstate__(self):
+        """Pickle (and ``persistence.save``) as a numpy model: the arrays of
+        a model fitted on another Array API library are moved to numpy and
+        its generator becomes a numpy one (:meth:`ArrayRandom.to_numpy
+        <sklearn_rbm.engine._xp.ArrayRandom.to_numpy>`)."""
+        state = super().__getstate__()
+        if not _xp.is_numpy(state.get("components_", np.empty(0))):
+            state = _xp.tree_to_numpy(state)
+        return state

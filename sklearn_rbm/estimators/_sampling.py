@@ -2,11 +2,11 @@
 
 from numbers import Integral
 
-import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine import _xp
 from ..engine.gibbs import DenseChain, gibbs_chain
 from ._common import seed_from
 
@@ -31,8 +31,9 @@ class SamplingMixin:
             A visible sample from ``p(v | h)`` with ``h ~ p(h | v)``.
         """
         check_is_fitted(self)
-        v = self._validate_X(v, reset=False)
-        return self._run_chains(v, 1, seed_from(random_state), return_mean=False)
+        v = self._validate_X(v, reset=False, method="gibbs")
+        rng = seed_from(random_state, like=v)
+        return self._run_chains(v, 1, rng, return_mean=False)
 
     @validate_params(
         {
@@ -76,18 +77,18 @@ class SamplingMixin:
             The chains' final visible states.
         """
         check_is_fitted(self)
-        rng = seed_from(random_state)
         family = self._family()
         p = self._params()
+        rng = seed_from(random_state, like=p["W"])
         if init is None:
+            dtype = _xp.numpy_dtype(p["W"].dtype, _xp.get_xp(p["W"]))
             base = family.base_params(
-                self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
+                self._state.moments, p["W"].shape[0], dtype, like=p
             )
-            v0 = family.sample(
-                np.repeat(base["b"][None, :], n_samples, axis=0), base, rng
-            )
+            base = _xp.dict_like(base, p["W"])
+            v0 = family.sample(_xp.broadcast_rows(base["b"], n_samples), base, rng)
         else:
-            v0 = self._validate_X(init, reset=False)
+            v0 = self._validate_X(init, reset=False, method="sample")
         return self._run_chains(v0, n_steps, rng, return_mean)
 
     def _run_chains(self, v0, n_steps, rng, return_mean):
