@@ -24,7 +24,9 @@ from .numerics import uniform as _np_uniform
 
 def get_xp(*arrays):
     """The namespace of ``arrays``: ``numpy`` for numpy arrays, scipy sparse
-    matrices and Python scalars, else scikit-learn's ``get_namespace``."""
+    matrices and Python scalars, else the ``array-api-compat`` namespace that
+    scikit-learn uses (whatever ``array_api_dispatch`` says: a model fitted
+    on torch keeps computing with torch)."""
     others = [
         a
         for a in arrays
@@ -34,9 +36,9 @@ def get_xp(*arrays):
     ]
     if not others:
         return np
-    from sklearn.utils._array_api import get_namespace
+    from sklearn.externals.array_api_compat import get_namespace
 
-    return get_namespace(*others)[0]
+    return get_namespace(*others)
 
 
 def input_xp(X):

@@ -160,7 +160,16 @@ class _BaseRBM(
         # for dtype('float32')"; the cast itself must not warn, nor must
         # scikit-learn's fast finiteness check (a sum: inf + -inf warns
         # "invalid value") -- the ValueError that follows names the problem
-        fxp = _xp.input_xp(X) or np  # an Array API library's X keeps it
+        fxp = _xp.input_xp(X)  # an Array API library's X keeps its namespace
+        if not reset and (fxp is None) != _xp.is_numpy(self.components_):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on "
+                f"{_namespace_name(self.components_)} arrays; {method} got "
+                f"{'numpy' if fxp is None else fxp.__name__} input. Pass arrays "
+                "of the namespace and device of fit (with "
+                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
+            )
+        fxp = np if fxp is None else fxp
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(
                 self,
@@ -176,14 +185,6 @@ class _BaseRBM(
             # them, on a copy, before any check reads X.data
             X = X.copy()
             X.sum_duplicates()
-        if not reset and _xp.is_numpy(X) != _xp.is_numpy(self.components_):
-            raise ValueError(
-                f"{type(self).__name__} was fitted on "
-                f"{_namespace_name(self.components_)} arrays; {method} got "
-                f"{_namespace_name(X)} input. Pass arrays of "
-                "the namespace and device of fit (with "
-                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
-            )
         _check_magnitude(X)
         self._check_values(X)
         return X
