@@ -36,9 +36,19 @@ def get_xp(*arrays):
     ]
     if not others:
         return np
+    kind = type(others[0])
+    if all(type(a) is kind for a in others) and kind in _NAMESPACES:
+        return _NAMESPACES[kind]
     from sklearn.externals.array_api_compat import get_namespace
 
-    return get_namespace(*others)
+    xp = get_namespace(*others)
+    if all(type(a) is kind for a in others):
+        _NAMESPACES[kind] = xp  # one namespace per array type: a cache
+    return xp
+
+
+#: array type -> its array-api-compat namespace (get_xp runs on every call)
+_NAMESPACES = {}
 
 
 def input_xp(X):
@@ -178,6 +188,8 @@ def expit(x):
 
         return _expit(x)
     xp = get_xp(x)
+    if hasattr(xp, "sigmoid"):  # the library's own (torch): stable and fused
+        return xp.sigmoid(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -189,9 +201,28 @@ def softplus(x):
 
 
 def sigmoid(x):
-    """``(1 + tanh(x / 2)) / 2`` for a non-numpy array (``numerics.sigmoid``)."""
+    """``(1 + tanh(x / 2)) / 2`` for a non-numpy array (``numerics.sigmoid``;
+    the library's own sigmoid where it has one)."""
     xp = get_xp(x)
+    if hasattr(xp, "sigmoid"):
+        return xp.sigmoid(x)
     return 0.5 * xp.tanh(0.5 * x) + 0.5
+
+
+def momentum_step(vel, W, left, right, step, momentum, decay):
+    """``vel = momentum vel + step left' right - decay W; W += vel`` in place
+    for non-numpy arrays (one fused GEMM where the library has ``addmm_``)."""
+    if hasattr(vel, "addmm_"):  # torch
+        vel.addmm_(left.T, right, beta=momentum, alpha=step)
+        if decay:
+            vel.add_(W, alpha=-decay)
+        W.add_(vel)
+        return
+    vel *= momentum
+    vel += step * (left.T @ right)
+    if decay:
+        vel -= decay * W
+    W += vel
 
 
 def logsumexp(x, axis=None):

@@ -200,11 +200,7 @@ class MomentumSGD(Optimizer):
         decay = lr_w * self.weight_decay
         if not _xp.is_numpy(W):
             vel = state.velocity[name]
-            vel *= momentum
-            vel += step * (left.T @ right)
-            if decay:
-                vel -= decay * W
-            W += vel
+            _xp.momentum_step(vel, W, left, right, step, momentum, decay)
             return
         _update_weights(W, state.velocity[name], left, right, step, momentum, decay)
 
