@@ -36,38 +36,19 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")  # before numpy/scipy/sklearn
 import argparse
 import pickle
 import platform
-import sys
 import time
 import types
-from pathlib import Path
 
 import numpy as np
 import sklearn
+from bench_bernoulli import find_mnist, load
 from threadpoolctl import threadpool_limits
 
 from sklearn_rbm import BernoulliRBM
 
-HERE = Path(__file__).resolve().parent
 #: the numpy recipe's test log-likelihoods (benchmarks/README.md, session 3)
 #: (epochs, fit seconds, AIS test LL, std err of log Z)
 README_RECIPE = {5.0: (76, 266, -71.84, 0.58), 15.0: (228, 766, -68.39, 0.21)}
-
-
-def find_mnist(path):
-    for cand in (
-        path,
-        os.environ.get("SKLEARN_RBM_DATA"),
-        HERE.parents[1] / "shared" / "data",
-    ):
-        if cand and (Path(cand) / "mnist" / "mnist.npz").is_file():
-            return Path(cand) / "mnist" / "mnist.npz"
-    sys.exit("MNIST not found: pass --data DIR (a folder with mnist/mnist.npz)")
-
-
-def load(path):
-    d = np.load(path)
-    binarize = lambda a: (a.reshape(len(a), -1) / 255.0 > 0.5).astype(np.float32)
-    return binarize(d["x_train"]), binarize(d["x_test"])
 
 
 def sync(torch, device):
