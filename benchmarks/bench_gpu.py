@@ -236,7 +236,7 @@ def main():
 
     if args.recipe or args.recipe_numpy:
         m = args.recipe_minutes
-        print(f"\n## The {m:g}-minute recipe (BernoulliRBM(n_components=500))\n")
+        print(f"\n## The {m:g}-minute recipe (BernoulliRBM(n_components={n_hidden}))\n")
         print("| backend | epochs | fit (s) | AIS test LL | std err log Z |")
         print("| --- | ---: | ---: | ---: | ---: |")
         if args.recipe_numpy:
