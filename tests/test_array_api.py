@@ -306,6 +306,25 @@ def test_mixed_namespaces_are_refused(digits):
 
 
 @needs_env
+def test_moved_model_serves_inference_only(digits):
+    """A numpy model moved by sklearn's ``move_estimator_to`` scores and
+    samples on the device; continuing its training is refused clearly."""
+    from sklearn.utils._array_api import get_namespace_and_device, move_estimator_to
+
+    torch = _xp("torch")
+    Xb, _ = digits
+    ref = BernoulliRBM(n_components=6, max_iter=2, random_state=0).fit(Xb[:300])
+    X = torch.asarray(Xb[:300])
+    with _dispatch():
+        xp, _, device = get_namespace_and_device(X)
+        moved = move_estimator_to(ref, xp, device)
+        assert_allclose(_to_np(moved.transform(X)), ref.transform(Xb[:300]))
+        assert abs(moved.score(X) - ref.score(Xb[:300])) < 1e-8
+        with pytest.raises(ValueError, match="torch arrays but the training state"):
+            moved.partial_fit(X)
+
+
+@needs_env
 @pytest.mark.parametrize("ns", _namespaces())
 def test_sklearn_array_api_checks(ns):
     """scikit-learn's own Array API checks (GaussianBernoulliRBM accepts the

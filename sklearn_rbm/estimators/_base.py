@@ -104,7 +104,8 @@ def _check_magnitude(X):
 
 
 def _namespace_name(x):
-    return "numpy" if _xp.is_numpy(x) else _xp.get_xp(x).__name__
+    """ "numpy", "torch", "array_api_strict", ..."""
+    return "numpy" if _xp.is_numpy(x) else _xp.get_xp(x).__name__.split(".")[-1]
 
 
 class _BaseRBM(
@@ -399,6 +400,15 @@ class _BaseRBM(
         if first:
             state = self._new_state(X, phase, seed_from(self.random_state, like=X))
         else:
+            if _xp.get_xp(self._state.params["W"]) is not _xp.get_xp(self.components_):
+                # e.g. moved by sklearn's move_estimator_to: the parameters
+                # were, the training state (chains, momentum) was not
+                raise ValueError(
+                    f"The fitted parameters are {_namespace_name(self.components_)}"
+                    " arrays but the training state is "
+                    f"{_namespace_name(self._state.params['W'])}: a moved model "
+                    "serves inference only. Fit it on the arrays to train on."
+                )
             state = self._state.copy()
             state.params = {k: _xp.copy(v) for k, v in self._params().items()}
             state.moments = data_moments(X, state.moments)
