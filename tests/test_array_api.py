@@ -296,8 +296,10 @@ def test_mixed_namespaces_are_refused(digits):
             r.transform(sp.csr_matrix(Xb[:5]))
         with pytest.raises(ValueError, match="same namespace"):
             r.partial_fit(Xb[:5])
-    with pytest.raises(ValueError, match="fitted on .*torch"):
+    with pytest.raises(ValueError, match="fitted on torch arrays"):
         r.transform(Xb[:5])  # dispatch off: numpy input to a torch model
+    with pytest.raises(ValueError, match="fitted on torch arrays"):
+        r.inverse_transform(np.zeros((2, 4)))
     # sparse input with dispatch on and a numpy model stays numpy
     with _dispatch():
         m = BernoulliRBM(n_components=4, max_iter=1, random_state=0)

@@ -152,25 +152,13 @@ class _BaseRBM(
     # -------------------------------------------------------------- helpers
     def _validate_X(self, X, *, reset, method="transform"):
         _reject_no_columns(X)
-        if not reset:
-            # under array_api_dispatch: X in the namespace and on the device
-            # of the fitted model (sparse X only for a numpy model)
-            check_same_namespace(X, self, attribute="components_", method=method)
+        fxp = self._input_namespace(X, method) if not reset else _xp.input_xp(X)
         # a float64 value beyond the float32 range becomes inf in the cast to a
         # float32 model's dtype, which validate_data then reports as "too large
         # for dtype('float32')"; the cast itself must not warn, nor must
         # scikit-learn's fast finiteness check (a sum: inf + -inf warns
         # "invalid value") -- the ValueError that follows names the problem
-        fxp = _xp.input_xp(X)  # an Array API library's X keeps its namespace
-        if not reset and (fxp is None) != _xp.is_numpy(self.components_):
-            raise ValueError(
-                f"{type(self).__name__} was fitted on "
-                f"{_namespace_name(self.components_)} arrays; {method} got "
-                f"{'numpy' if fxp is None else fxp.__name__} input. Pass arrays "
-                "of the namespace and device of fit (with "
-                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
-            )
-        fxp = np if fxp is None else fxp
+        fxp = np if fxp is None else fxp  # an Array API library's X keeps it
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(
                 self,
@@ -189,6 +177,24 @@ class _BaseRBM(
         _check_magnitude(X)
         self._check_values(X)
         return X
+
+    def _input_namespace(self, X, method):
+        """The namespace of input ``X`` to a fitted model (None: numpy), which
+        must be the model's: under ``array_api_dispatch`` the namespace and
+        device of fit (sparse X only for a numpy model), and without it numpy
+        input for a numpy model."""
+        # sklearn's own check and message, under array_api_dispatch
+        check_same_namespace(X, self, attribute="components_", method=method)
+        fxp = _xp.input_xp(X)
+        if (fxp is None) != _xp.is_numpy(self.components_):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on "
+                f"{_namespace_name(self.components_)} arrays; {method} got "
+                f"{'numpy' if fxp is None else _namespace_name(X)} input. Pass "
+                "arrays of the namespace and device of fit (with "
+                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
+            )
+        return fxp
 
     def _params(self):
         return {k: getattr(self, a) for k, a in self._param_attrs.items()}
@@ -459,9 +465,7 @@ class _BaseRBM(
             ``E[v | h]`` (for probabilities, the mean-field reconstruction).
         """
         check_is_fitted(self)
-        check_same_namespace(
-            H, self, attribute="components_", method="inverse_transform"
-        )
+        self._input_namespace(H, "inverse_transform")
         H = self._check_hidden(H)
         p = self._params()
         return self._family().mean(visible_field(H, p), p)
