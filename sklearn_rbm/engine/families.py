@@ -25,6 +25,7 @@ Parameters travel as a plain ``dict``: ``"W"``, ``"b"`` (visible bias),
 import numpy as np
 from scipy.special import expit, log_softmax, logsumexp
 
+from . import _xp
 from .numerics import col_sum as _col_sum
 from .numerics import softplus, uniform
 
@@ -114,15 +115,20 @@ class Bernoulli(VisibleFamily):
         return -_dot_vec(v, p["b"])
 
     def log_normalizer(self, field, p):
-        return softplus(field).sum(axis=1)
+        return _xp.sum_rows(softplus(field))
 
     def mean(self, field, p):
+        if not _xp.is_numpy(field):
+            return _xp.expit(field)
         return expit(field, out=np.empty_like(field))
 
     def sample(self, field, p, rng):
         # u < sigmoid(x)  <=>  2u - 1 < tanh(x / 2): one SIMD tanh instead of
         # expit, no probability array (same draws as ``u < expit(x)``)
         u = uniform(rng, field.shape, field.dtype, symmetric=True)
+        if not _xp.is_numpy(field):
+            xp = _xp.get_xp(field)
+            return xp.astype(u < xp.tanh(field * 0.5), field.dtype)
         t = np.multiply(field, 0.5)
         np.tanh(t, out=t)
         return np.less(u, t, out=t, casting="unsafe")
@@ -171,13 +177,17 @@ class Gaussian(VisibleFamily):
 
     def constrain(self, p):
         # a variance floor keeps p(v|h) proper and the updates stable
+        if not _xp.is_numpy(p["log_var"]):
+            lv = p["log_var"]
+            lv[...] = _xp.get_xp(lv).clip(lv, self.min_log_var, self.max_log_var)
+            return
         np.clip(p["log_var"], self.min_log_var, self.max_log_var, out=p["log_var"])
 
     def scale(self, v, p):
-        return v * np.exp(-p["log_var"])
+        return v * _xp.get_xp(v).exp(-p["log_var"])
 
     def visible_energy(self, v, p):
-        prec = np.exp(-p["log_var"])
+        prec = _xp.get_xp(v).exp(-p["log_var"])
         d = v - p["b"]
         return 0.5 * (d * d) @ prec
 
@@ -185,9 +195,10 @@ class Gaussian(VisibleFamily):
         # integral over v of exp(-(v-b)^2/(2 s2) + v a'/s2) with a = b + W'h:
         # completes the square around a.
         lv = p["log_var"]
-        prec = np.exp(-lv)
+        xp = _xp.get_xp(lv)
+        prec = xp.exp(-lv)
         b = p["b"]
-        const = 0.5 * float(np.sum(LOG_2PI + lv))
+        const = 0.5 * float(xp.sum(LOG_2PI + lv))
         return const + 0.5 * ((field * field - b * b) @ prec)
 
     def log_normalizer_of_hidden(self, hw, p):
@@ -195,20 +206,22 @@ class Gaussian(VisibleFamily):
         # large offset b (with b = 1e6 and a 1e-3 std the squared form lost
         # about 20 nats of log Z)
         lv = p["log_var"]
-        prec = np.exp(-lv)
-        const = 0.5 * float(np.sum(LOG_2PI + lv))
+        xp = _xp.get_xp(lv)
+        prec = xp.exp(-lv)
+        const = 0.5 * float(xp.sum(LOG_2PI + lv))
         return const + 0.5 * ((hw * (2.0 * p["b"] + hw)) @ prec)
 
     def mean(self, field, p):
-        return field.copy()
+        return _xp.copy(field)
 
     def sample(self, field, p, rng):
-        std = np.exp(0.5 * p["log_var"]).astype(field.dtype)
+        xp = _xp.get_xp(field)
+        std = xp.astype(xp.exp(0.5 * p["log_var"]), field.dtype)
         noise = rng.standard_normal(field.shape, dtype=field.dtype)
         return field + noise * std
 
     def bias_stats(self, v, ph, p, weights=None):
-        prec = np.exp(-p["log_var"])
+        prec = _xp.get_xp(v).exp(-p["log_var"])
         d = v - p["b"]
         # d(-E)/d log_var_i = prec_i * ((v_i - b_i)^2 / 2 - v_i (W'h)_i)
         wh = ph @ p["W"]
@@ -219,7 +232,10 @@ class Gaussian(VisibleFamily):
         # E[(v_i - b_i)^2 | h] = (a_i - b_i)^2 + sigma_i^2 adds 1/2 to the
         # log_var statistic of every row; the rest is linear in v.
         stats = self.bias_stats(self.mean(field, p), h, p, weights)
-        n = field.shape[0] if weights is None else float(np.sum(weights))
+        if weights is None:
+            n = field.shape[0]
+        else:
+            n = float(_xp.get_xp(weights).sum(weights))
         stats["log_var"] = stats["log_var"] + 0.5 * n
         return stats
 
@@ -352,4 +368,6 @@ def _params(W, b):
 
 
 def _dot_vec(v, b):
+    if not _xp.is_numpy(b):
+        return v @ b
     return np.asarray(v @ b).ravel()

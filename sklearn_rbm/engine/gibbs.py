@@ -19,6 +19,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
+from . import _xp
 from .numerics import sigmoid, softplus, uniform
 
 
@@ -32,6 +33,8 @@ def hidden_field(family, v, p):
 def hidden_proba(family, v, p):
     """``p(h_j = 1 | v)`` for every row of ``v``."""
     u = hidden_field(family, v, p)
+    if not _xp.is_numpy(u):
+        return _xp.expit(u)
     return expit(u, out=u)
 
 
@@ -45,7 +48,7 @@ def visible_field(h, p):
 def free_energy_from_field(visible_energy, u):
     """``F = E_vis - sum_j softplus(u_j)`` from the hidden field ``u``
     (overwritten); shared by the dense and the sparse categorical forms."""
-    return visible_energy - softplus(u, out=u).sum(axis=1)
+    return visible_energy - _xp.sum_rows(softplus(u, out=u))
 
 
 def free_energy(family, v, p):
@@ -58,6 +61,8 @@ def free_energy(family, v, p):
 def sample_bernoulli(prob, rng):
     """Binary sample with ``P(1) = prob``, in the dtype of ``prob``."""
     u = uniform(rng, prob.shape, prob.dtype)
+    if not _xp.is_numpy(u):
+        return _xp.get_xp(u).astype(u < prob, prob.dtype)
     return np.less(u, prob, out=u, casting="unsafe")
 
 

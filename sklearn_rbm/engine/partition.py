@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from ..exceptions import UnreliableEstimateWarning
+from . import _xp
 from .gibbs import DenseChain, free_energy, gibbs_chain, hidden_field, visible_field
 from .numerics import softplus
 
@@ -80,7 +81,17 @@ class LogPartition:
 
 
 def _as64(params):
-    return {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    return {
+        k: np.asarray(v, dtype=np.float64)
+        if _xp.is_numpy(v)
+        else _xp.get_xp(v).astype(v, _xp.get_xp(v).float64)
+        for k, v in params.items()
+    }
+
+
+def _logsumexp(x):
+    """log-sum-exp of all of ``x`` as a Python float (scipy's on numpy)."""
+    return float(logsumexp(x) if _xp.is_numpy(x) else _xp.logsumexp(x))
 
 
 def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096):
@@ -101,11 +112,13 @@ def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096
         # chunk by chunk, like the hidden states below: all 2**20 states of 20
         # features at once would take 168 MB (more for categorical units)
         for v in family.visible_state_chunks(n_visible, np.float64, chunk):
-            parts.append(logsumexp(-free_energy(family, v, p)))
+            v = _xp.like(v, p["W"])
+            parts.append(_logsumexp(-free_energy(family, v, p)))
     else:
         for h in _hidden_chunks(n_hidden, chunk):
+            h = _xp.like(h, p["W"])
             terms = h @ p["c"] + family.log_normalizer_of_hidden(h @ p["W"], p)
-            parts.append(logsumexp(terms))
+            parts.append(_logsumexp(terms))
     return LogPartition(log_z=float(logsumexp(parts)), std_err=0.0, method="exact")
 
 
@@ -186,23 +199,24 @@ class _AnnealingPath:
         self.family = family
         self.params = params
         self.dtype = params["W"].dtype
+        xp = _xp.get_xp(params["W"])
         p_a = {
-            name: np.asarray(base.get(name, val), dtype=self.dtype)
+            name: _xp.like(base.get(name, val), params["W"])
             for name, val in params.items()
         }
-        p_a["W"] = np.zeros_like(params["W"])
-        p_a["c"] = np.zeros_like(params["c"])
+        p_a["W"] = xp.zeros_like(params["W"])
+        p_a["c"] = xp.zeros_like(params["c"])
         self.p_a = p_a
         n_hidden = params["W"].shape[0]
         #: log Z of the base model: its hidden units are independent fair coins
-        self.log_z_a = n_hidden * np.log(2.0) + float(
+        self.log_z_a = float(n_hidden * np.log(2.0)) + float(
             family.log_normalizer(p_a["b"][None, :], p_a)[0]
         )
         # parameters besides W and c that move along the path
         self.moving = [
             name
             for name in params
-            if name not in ("W", "c") and not np.array_equal(p_a[name], params[name])
+            if name not in ("W", "c") and not _equal(p_a[name], params[name])
         ]
         # if s(v) does not move, u = c + W s(v) is the same at every beta
         self.fixed_scale = not (
@@ -231,12 +245,14 @@ class _AnnealingPath:
     def log_f(self, v, u, beta):
         """-F_beta(v) in float64, with u = c + W s_beta(v)."""
         q = self.mixed(beta, self.p64, self.a64)
-        u64 = u.astype(np.float64) * beta
-        energy = self.family.visible_energy(v.astype(np.float64), q)
-        return -energy + softplus(u64).sum(axis=1)
+        f64 = _xp.float64_dtype(u)
+        xp = _xp.get_xp(u)
+        u64 = xp.astype(u, f64) * beta
+        energy = self.family.visible_energy(xp.astype(v, f64), q)
+        return -energy + _xp.sum_rows(softplus(u64))
 
     def base_sample(self, n, rng):
-        b = np.repeat(self.p_a["b"][None, :], n, axis=0)
+        b = _xp.broadcast_rows(self.p_a["b"], n)
         return self.family.sample(b, self.p_a, rng)
 
     def transition(self, v, u, beta, rng):
@@ -244,12 +260,12 @@ class _AnnealingPath:
         as every such sweep, reversible with respect to it): ``h`` from the
         tempered field ``beta u``, then one step of :func:`gibbs_chain` on
         the tempered model (``(beta h) @ W`` is the visible field of ``beta W``).
-        ``beta`` may be a column, one inverse temperature per row (the
+        ``beta`` may be a numpy column, one inverse temperature per row (the
         replicas of parallel tempering, ``engine/tempering.py``)."""
-        if np.ndim(beta):
+        if isinstance(beta, np.ndarray) and beta.ndim:
             bt = np.asarray(beta, dtype=self.dtype)
         else:
-            bt = self.dtype.type(beta)
+            bt = _xp.scalar(beta, self.params["W"])
         q = self.mixed(beta, self.params, self.p_a)
         chain = DenseChain(self.family, q, hidden_scale=bt)
         h = chain.sample_hidden(_expit_scaled(u, bt), rng)
@@ -262,8 +278,9 @@ def _ais_log_weights(path, betas, n_runs, rng, *, step_std=False):
     With ``step_std``, also the standard deviation (over the runs) of each
     step's log-weight increment: the pilot of :func:`adaptive_betas`.
     """
+    betas = _xp.scalars(betas, path.params["W"])  # Python floats off numpy
     v = path.base_sample(n_runs, rng)
-    log_w = np.zeros(n_runs, dtype=np.float64)
+    log_w = 0.0  # an array of the model's namespace after the first step
     stds = np.empty(len(betas) - 1) if step_std else None
     u = path.u_of(v, betas[0])
     prev = path.log_f(v, u, betas[0])
@@ -273,11 +290,17 @@ def _ais_log_weights(path, betas, n_runs, rng, *, step_std=False):
         step = path.log_f(v, u, beta) - prev
         log_w += step
         if step_std:
-            stds[k] = np.std(step)
+            stds[k] = np.std(step) if _xp.is_numpy(step) else _xp_std(step)
         v = path.transition(v, u, beta, rng)
         u = path.u_of(v, beta)
         prev = path.log_f(v, u, beta)
-    return log_w, stds
+    # the weights on the host, in float64
+    return np.zeros(n_runs, dtype=np.float64) + _xp.to_numpy(log_w), stds
+
+
+def _xp_std(x):
+    """Population standard deviation of a non-numpy array, a Python float."""
+    return float(_xp.get_xp(x).std(x))
 
 
 def adaptive_betas(path, n_betas, rng, *, n_pilot_runs=20):
@@ -350,10 +373,10 @@ def log_likelihood_raise(family, params, base, V, *, n_betas=2000, n_runs=1, rng
     optimistic AIS one; where both agree, the likelihood is known.
     """
     path = _AnnealingPath(family, params, base)
-    betas = ais_betas(n_betas)
+    betas = _xp.scalars(ais_betas(n_betas), params["W"])
     n = V.shape[0]
-    v = np.repeat(np.asarray(V, dtype=path.dtype), n_runs, axis=0)
-    log_w = np.zeros(v.shape[0], dtype=np.float64)
+    v = _xp.repeat_rows(_xp.like(V, params["W"]), n_runs)
+    log_w = 0.0
     u = path.u_of(v, betas[-1])
     for beta in betas[:0:-1]:  # k = K .. 1
         if not path.fixed_scale:
@@ -365,14 +388,26 @@ def log_likelihood_raise(family, params, base, V, *, n_betas=2000, n_runs=1, rng
     if not path.fixed_scale:
         u = path.u_of(v, betas[0])
     log_w += path.log_f(v, u, betas[0]) - path.log_z_a
-    log_w = log_w.reshape(n, n_runs)
-    m = log_w.max(axis=1, keepdims=True)
-    return (m + np.log(np.mean(np.exp(log_w - m), axis=1, keepdims=True))).ravel()
+    xp = _xp.get_xp(log_w)
+    log_w = xp.reshape(log_w, (n, n_runs))
+    m = xp.max(log_w, axis=1, keepdims=True)
+    return xp.reshape(
+        m + xp.log(xp.mean(xp.exp(log_w - m), axis=1, keepdims=True)), (-1,)
+    )
 
 
 def _expit_scaled(u, beta):
     x = beta * u
+    if not _xp.is_numpy(x):
+        return _xp.expit(x)
     return expit(x, out=x)
+
+
+def _equal(a, b):
+    """Same values (numpy's ``array_equal`` for arrays of one shape)."""
+    if _xp.is_numpy(a):
+        return np.array_equal(a, b)
+    return a.shape == b.shape and bool(_xp.get_xp(a).all(a == b))
 
 
 def check_ais(est, family, params, *, tol=CHECK_TOL, rng):

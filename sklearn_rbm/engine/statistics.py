@@ -10,6 +10,7 @@ of ``training/cd.py`` is tested equal to it.
 import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 
+from . import _xp
 from .numerics import col_sum
 
 
@@ -22,10 +23,10 @@ def phase_stats(family, v, ph, p, weights=None):
     """
     if weights is None:
         inv_n = 1.0 / v.shape[0]
-        ph_w = ph * ph.dtype.type(inv_n)
+        ph_w = ph * _xp.scalar(inv_n, ph)
     else:
         inv_n = 1.0
-        ph_w = ph * weights[:, None].astype(ph.dtype)
+        ph_w = ph * _xp.get_xp(weights).astype(weights[:, None], ph.dtype)
     s = family.scale(v, p)
     stats = {
         "W": safe_sparse_dot(ph_w.T, s, dense_output=True),
@@ -57,9 +58,16 @@ def gradient(family, p, pos, neg, offsets=None):
         mu, lam = offsets
         dh = pos["c"] - neg["c"]
         ds = pos["s"] - neg["s"]
-        gW -= np.outer(dh, mu)
-        gW -= np.outer(lam, ds)
+        gW -= _outer(dh, mu)
+        gW -= _outer(lam, ds)
         g["b"] = g["b"] - lam @ gW
         g["c"] = g["c"] - gW @ mu
     g["W"] = gW
     return g
+
+
+def _outer(a, b):
+    """Outer product of two vectors (``np.outer`` on numpy)."""
+    if _xp.is_numpy(a):
+        return np.outer(a, b)
+    return a[:, None] * b[None, :]

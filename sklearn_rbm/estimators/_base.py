@@ -18,6 +18,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_array
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -25,6 +26,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..engine import _xp
 from ..engine.gibbs import hidden_proba, visible_field
 from ..engine.numerics import data_moments
 from ..training.cd import DenseCD
@@ -89,16 +91,27 @@ def _check_magnitude(X):
     large has to be rescaled for an RBM anyway.
     """
     data = X.data if sp.issparse(X) else X
-    if not data.size:
+    if not _xp.is_numpy(data):
+        xp = _xp.get_xp(data)
+        limit = _xp.finfo_max(data.dtype, data) ** 0.25
+        top = float(xp.max(xp.abs(data)))
+        data = _xp.to_numpy(data[:1, :1])  # for the message's dtype
+    elif not data.size:
         return
-    limit = np.finfo(data.dtype).max ** 0.25
-    top = max(float(data.max()), -float(data.min()))
+    else:
+        limit = np.finfo(data.dtype).max ** 0.25
+        top = max(float(data.max()), -float(data.min()))
     if top > limit:
         raise ValueError(
             f"X has values up to {top:.3g} in magnitude; an RBM needs |X| <= "
             f"{limit:.3g} in {data.dtype} (squares and energies must stay "
             "finite). Rescale the data, e.g. with StandardScaler or MinMaxScaler."
         )
+
+
+def _namespace_name(x):
+    """ "numpy", "torch", "array_api_strict", ..."""
+    return "numpy" if _xp.is_numpy(x) else _xp.get_xp(x).__name__.split(".")[-1]
 
 
 class _BaseRBM(
@@ -143,19 +156,21 @@ class _BaseRBM(
         raise NotImplementedError
 
     # -------------------------------------------------------------- helpers
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, method="transform"):
         _reject_no_columns(X)
+        fxp = self._input_namespace(X, method) if not reset else _xp.input_xp(X)
         # a float64 value beyond the float32 range becomes inf in the cast to a
         # float32 model's dtype, which validate_data then reports as "too large
         # for dtype('float32')"; the cast itself must not warn, nor must
         # scikit-learn's fast finiteness check (a sum: inf + -inf warns
         # "invalid value") -- the ValueError that follows names the problem
+        fxp = np if fxp is None else fxp  # an Array API library's X keeps it
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_data(
                 self,
                 X,
                 accept_sparse="csr" if self._accept_sparse else False,
-                dtype=[np.float64, np.float32] if reset else self.components_.dtype,
+                dtype=[fxp.float64, fxp.float32] if reset else self.components_.dtype,
                 reset=reset,
             )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
@@ -168,6 +183,24 @@ class _BaseRBM(
         _check_magnitude(X)
         self._check_values(X)
         return X
+
+    def _input_namespace(self, X, method):
+        """The namespace of input ``X`` to a fitted model (None: numpy), which
+        must be the model's: under ``array_api_dispatch`` the namespace and
+        device of fit (sparse X only for a numpy model), and without it numpy
+        input for a numpy model."""
+        # sklearn's own check and message, under array_api_dispatch
+        check_same_namespace(X, self, attribute="components_", method=method)
+        fxp = _xp.input_xp(X)
+        if (fxp is None) != _xp.is_numpy(self.components_):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on "
+                f"{_namespace_name(self.components_)} arrays; {method} got "
+                f"{'numpy' if fxp is None else _namespace_name(X)} input. Pass "
+                "arrays of the namespace and device of fit (with "
+                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
+            )
+        return fxp
 
     def _params(self):
         return {k: getattr(self, a) for k, a in self._param_attrs.items()}
@@ -244,7 +277,11 @@ class _BaseRBM(
         )
 
     def _sample_weight(self, sample_weight, X):
-        """Validated sample weights scaled to mean 1, or None."""
+        """Validated sample weights scaled to mean 1, or None.
+
+        Also refuses, for non-numpy ``X``, what runs on numpy only."""
+        if not _xp.is_numpy(X):
+            _numpy_only(X, sample_weight=sample_weight, sampler=self.sampler)
         if sample_weight is None:
             return None
         w = _check_sample_weight(
@@ -305,7 +342,7 @@ class _BaseRBM(
         X = self._validate_X(X, reset=True)
         self._check_training_data(X)
         sw = self._sample_weight(sample_weight, X)
-        rng = seed_from(self.random_state)
+        rng = seed_from(self.random_state, like=X)
         X_val = sw_val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
@@ -314,14 +351,16 @@ class _BaseRBM(
                     f"early_stopping needs at least 2 samples; got {X.shape[0]}."
                 )
             perm = rng.permutation(X.shape[0])
-            X_val, X = X[perm[:n_val]], X[perm[n_val:]]
-            if sw is not None:
+            X_val = _xp.take_rows(X, perm[:n_val])
+            X = _xp.take_rows(X, perm[n_val:])
+            if sw is not None:  # numpy only: perm is numpy too
                 sw_val, sw = sw[perm[:n_val]], sw[perm[n_val:]]
                 sw = sw * (sw.shape[0] / max(sw.sum(), np.finfo(float).tiny))
         batch_size = self._batch_size(X.shape[0], continuing=False)
         phase = self._phase(batch_size)
         state = self._new_state(X, phase, rng, sw)
-        X_mon = X_val if X_val is not None else (X[:500] if self.verbose else None)
+        X_head = X[: min(500, X.shape[0]), ...] if self.verbose else None
+        X_mon = X_val if X_val is not None else X_head
         if X_val is None and X_mon is not None and sw is not None:
             sw_val = sw[:500]
         monitor = (
@@ -412,17 +451,27 @@ class _BaseRBM(
                 "partial_fit continues training and cannot change the number "
                 "of hidden units. Call fit to start over with the new size."
             )
-        X = self._validate_X(X, reset=first)
+        X = self._validate_X(X, reset=first, method="partial_fit")
         self._check_training_data(X, None if first else self._state.moments)
         sw = self._sample_weight(sample_weight, X)
         batch_size = self._batch_size(X.shape[0], continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings
         if first:
-            state = self._new_state(X, phase, seed_from(self.random_state), sw)
+            rng = seed_from(self.random_state, like=X)
+            state = self._new_state(X, phase, rng, sw)
         else:
+            if _xp.get_xp(self._state.params["W"]) is not _xp.get_xp(self.components_):
+                # e.g. moved by sklearn's move_estimator_to: the parameters
+                # were, the training state (chains, momentum) was not
+                raise ValueError(
+                    f"The fitted parameters are {_namespace_name(self.components_)}"
+                    " arrays but the training state is "
+                    f"{_namespace_name(self._state.params['W'])}: a moved model "
+                    "serves inference only. Fit it on the arrays to train on."
+                )
             state = self._state.copy()
-            state.params = {k: v.copy() for k, v in self._params().items()}
+            state.params = {k: _xp.copy(v) for k, v in self._params().items()}
             state.moments = data_moments(X, state.moments, weights=sw)
             phase.match(state, X)
         step = phase.bind(state, X, sw)
@@ -471,6 +520,7 @@ class _BaseRBM(
             ``E[v | h]`` (for probabilities, the mean-field reconstruction).
         """
         check_is_fitted(self)
+        self._input_namespace(H, "inverse_transform")
         H = self._check_hidden(H)
         p = self._params()
         return self._family().mean(visible_field(H, p), p)
@@ -485,7 +535,11 @@ class _BaseRBM(
                 f"H has {H.shape[1]} columns but the fitted model has {n_hidden} "
                 "hidden units."
             )
-        if H.size and (H.min() < 0 or H.max() > 1):
+        if not _xp.is_numpy(H):
+            xp = _xp.get_xp(H)
+            if bool(xp.any(H < 0)) or bool(xp.any(H > 1)):
+                raise ValueError("Hidden states must lie in [0, 1].")
+        elif H.size and (H.min() < 0 or H.max() > 1):
             raise ValueError("Hidden states must lie in [0, 1].")
         return H
 
@@ -517,4 +571,30 @@ class _BaseRBM(
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._accept_sparse
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags
+
+    def __getstate__(self):
+        """Pickle (and ``persistence.save``) as a numpy model: the arrays of
+        a model fitted on another Array API library are moved to numpy and
+        its generator becomes a numpy one (:meth:`ArrayRandom.to_numpy
+        <sklearn_rbm.engine._xp.ArrayRandom.to_numpy>`)."""
+        state = super().__getstate__()
+        if not _xp.is_numpy(state.get("components_", np.empty(0))):
+            state = _xp.tree_to_numpy(state)
+        return state
+
+
+def _numpy_only(X, *, sample_weight=None, sampler="gibbs"):
+    """ValueError for the training options that support numpy arrays only."""
+    name = _namespace_name(X)
+    if sampler == "pt":
+        raise ValueError(
+            "sampler='pt' supports numpy arrays only for now; got "
+            f"{name} arrays. Use sampler='gibbs' or numpy input."
+        )
+    if sample_weight is not None:
+        raise ValueError(
+            "sample_weight supports numpy arrays only for now; got "
+            f"{name} arrays. Fit on numpy arrays to weight samples."
+        )

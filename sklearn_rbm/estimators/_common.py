@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..engine import _xp
 from ..exceptions import InconsistentVersionWarning
 from ..training.checks import PREFIX as _INVALID
 
@@ -91,8 +92,12 @@ class VersionedStateMixin:
         ``training/checks.py``."""
 
 
-def seed_from(random_state):
-    """A numpy Generator from a scikit-learn ``random_state`` argument."""
+def seed_from(random_state, like=None):
+    """A numpy Generator from a scikit-learn ``random_state`` argument; for
+    ``like`` an array of another Array API library, that library's generator
+    on its device with the same seed (:class:`~sklearn_rbm.engine._xp.ArrayRandom`)."""
+    if like is not None and not _xp.is_numpy(like):
+        return _xp.random_like(random_state, like)
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
 

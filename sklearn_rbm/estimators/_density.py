@@ -8,10 +8,17 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine import _xp
 from ..engine.gibbs import free_energy
 from ..engine.partition import CHECK_TOL, log_likelihood_raise
 from ..engine.partition import log_partition as _log_partition
 from ._common import seed_from
+
+
+def _np_dtype(p):
+    """The numpy dtype of the model's parameters (base models are built in
+    numpy from the host-side data moments, then moved to the device)."""
+    return _xp.numpy_dtype(p["W"].dtype, _xp.get_xp(p["W"]))
 
 
 class DensityMixin:
@@ -36,7 +43,7 @@ class DensityMixin:
             Free energy of each sample, in nats.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, method="free_energy")
         return free_energy(self._family(), X, self._params())
 
     @validate_params(
@@ -125,14 +132,14 @@ class DensityMixin:
         est = _log_partition(
             family,
             p,
-            base,
+            _xp.dict_like(base, p["W"]),
             method=method,
             n_betas=int(n_betas),
             n_runs=int(n_runs),
             schedule=schedule,
             check=bool(check),
             check_tol=float(check_tol),
-            rng=seed_from(rs),
+            rng=seed_from(rs, like=p["W"]),
         )
         self._state.cache["log_z"] = (self._fingerprint(), est)
         return est
@@ -187,7 +194,7 @@ class DensityMixin:
         True
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, method="score_samples_raise")
         if sp.issparse(X):
             X = X.toarray()
         p = self._params()
@@ -197,25 +204,26 @@ class DensityMixin:
         return log_likelihood_raise(
             family,
             p,
-            base,
-            np.asarray(X),
+            _xp.dict_like(base, p["W"]),
+            np.asarray(X) if _xp.is_numpy(X) else X,
             n_betas=int(n_betas),
             n_runs=int(n_runs),
-            rng=seed_from(rs),
+            rng=seed_from(rs, like=p["W"]),
         )
 
     def _base_model(self):
-        """Parameters of the base-rate model (AIS, RAISE, sampling starts)."""
+        """Parameters of the base-rate model (AIS, RAISE, sampling starts), as
+        numpy arrays (see :func:`~sklearn_rbm.engine._xp.dict_like`)."""
         p = self._params()
         return self._family().base_params(
-            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
+            self._state.moments, p["W"].shape[0], _np_dtype(p), like=p
         )
 
     def _fingerprint(self):
         h = hashlib.blake2b(digest_size=16)
         for k, v in sorted(self._params().items()):
             h.update(k.encode())
-            h.update(np.ascontiguousarray(v).tobytes())
+            h.update(np.ascontiguousarray(_xp.to_numpy(v)).tobytes())
         return h.hexdigest()
 
     def _cached_log_partition(self):
@@ -251,7 +259,7 @@ class DensityMixin:
             Log-likelihood (log-density for continuous visibles) per sample.
         """
         F = self.free_energy(X)
-        return -F - F.dtype.type(self._cached_log_partition().log_z)
+        return -F - _xp.scalar(self._cached_log_partition().log_z, F)
 
     def score(self, X, y=None):
         """Mean log-likelihood of ``X`` in nats (higher is better).
@@ -268,4 +276,5 @@ class DensityMixin:
         score : float
             ``mean(score_samples(X))``.
         """
-        return float(np.mean(self.score_samples(X)))
+        ll = self.score_samples(X)
+        return float(np.mean(ll) if _xp.is_numpy(ll) else _xp.get_xp(ll).mean(ll))

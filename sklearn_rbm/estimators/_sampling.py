@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine import _xp
 from ..engine.gibbs import DenseChain, gibbs_chain
 from ..engine.tempering import tempered_chains
 from ._common import seed_from
@@ -32,8 +33,9 @@ class SamplingMixin:
             A visible sample from ``p(v | h)`` with ``h ~ p(h | v)``.
         """
         check_is_fitted(self)
-        v = self._validate_X(v, reset=False)
-        return self._run_chains(v, 1, seed_from(random_state), return_mean=False)
+        v = self._validate_X(v, reset=False, method="gibbs")
+        rng = seed_from(random_state, like=v)
+        return self._run_chains(v, 1, rng, return_mean=False)
 
     @validate_params(
         {
@@ -104,15 +106,19 @@ class SamplingMixin:
         (5, 64)
         """
         check_is_fitted(self)
-        rng = seed_from(random_state)
         family = self._family()
-        if init is None:
-            base = self._base_model()
-            v0 = family.sample(
-                np.repeat(base["b"][None, :], n_samples, axis=0), base, rng
+        p = self._params()
+        if method == "tempering" and not _xp.is_numpy(p["W"]):
+            raise ValueError(
+                "method='tempering' supports numpy arrays only for now; this "
+                "model's parameters are not numpy arrays. Use method='gibbs'."
             )
+        rng = seed_from(random_state, like=p["W"])
+        if init is None:
+            base = _xp.dict_like(self._base_model(), p["W"])
+            v0 = family.sample(_xp.broadcast_rows(base["b"], n_samples), base, rng)
         else:
-            v0 = self._validate_X(init, reset=False)
+            v0 = self._validate_X(init, reset=False, method="sample")
             if sp.issparse(v0):
                 v0 = v0.toarray()
         if method == "tempering":

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine import _xp
 from ..engine.families import Bernoulli
 from ..engine.gibbs import hidden_field
 from ..engine.numerics import softplus
@@ -231,6 +232,10 @@ class BernoulliRBM(_BaseRBM):
         # sparse X arrives canonical from _validate_X (duplicates summed), so
         # X.data holds the matrix's values
         data = X.data if sp.issparse(X) else X
+        if not _xp.is_numpy(data):  # the extremes, reduced on the device
+            xp = _xp.get_xp(data)
+            dtype = _xp.numpy_dtype(data.dtype, xp)
+            data = np.asarray([float(xp.min(data)), float(xp.max(data))], dtype)
         if data.size and (data.min() < 0 or data.max() > 1):
             lo, hi = data.min(), data.max()
             if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
@@ -243,7 +248,8 @@ class BernoulliRBM(_BaseRBM):
 
     def _monitor_score(self, X, params, sample_weight=None):
         # deterministic: the same 32 features of each row every epoch
-        X = X[:1000]
+        X = _xp.to_numpy(X[: min(1000, X.shape[0]), ...])  # numpy pseudo-likelihood
+        params = {k: _xp.to_numpy(v) for k, v in params.items()}
         w = None if sample_weight is None else sample_weight[:1000]
         m = min(32, X.shape[1])
         pl = _pseudo_likelihood(X, params, m, np.random.default_rng(0))
@@ -272,7 +278,7 @@ class BernoulliRBM(_BaseRBM):
             the scale of a log-likelihood).
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, method="pseudo_likelihood")
         if features == "all":
             m = None
         elif (
@@ -286,7 +292,11 @@ class BernoulliRBM(_BaseRBM):
                 f"features must be 'all' or an int in [1, n_features={X.shape[1]}]; "
                 f"got {features!r}."
             )
-        return _pseudo_likelihood(X, self._params(), m, seed_from(random_state))
+        # computed in numpy (a numpy Generator draws the features), returned
+        # in the namespace and on the device of X
+        p = {k: _xp.to_numpy(v) for k, v in self._params().items()}
+        pl = _pseudo_likelihood(_xp.to_numpy(X), p, m, seed_from(random_state))
+        return _xp.like(pl, self.components_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine import _xp
 from ..engine.families import Gaussian
 from ..engine.gibbs import free_energy, hidden_proba, visible_field
 from ..engine.partition import log_partition_exact
@@ -318,7 +319,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         scale = self.variance_init
         if scale == "auto":
             scale = 0.25 if self.learn_variance else 1.0
-        params["log_var"] += params["log_var"].dtype.type(np.log(scale))
+        params["log_var"] += _xp.scalar(np.log(scale), params["log_var"])
         self._family().constrain(params)
 
     def _frozen_params(self):
@@ -341,13 +342,22 @@ class GaussianBernoulliRBM(_BaseRBM):
         # the log-variances are clipped at Gaussian.max_log_var: a feature
         # whose variance is above that ceiling would be fitted (silently)
         # with a far too narrow density
-        var = np.var(X, axis=0, dtype=np.float64)
+        mean = None
+        if not _xp.is_numpy(X):  # column means and variances on the device
+            xp = _xp.get_xp(X)
+            X64 = xp.astype(X, xp.float64)
+            mean = _xp.to_numpy(xp.mean(X64, axis=0))
+            var = _xp.to_numpy(xp.var(X64, axis=0))
+        else:
+            var = np.var(X, axis=0, dtype=np.float64)
         if previous is not None:  # the variance of all the rows seen so far
             n0, s1, s2 = previous
             n1 = X.shape[0]
             mean0 = s1 / n0
             var0 = np.maximum(s2 / n0 - mean0 * mean0, 0.0)
-            diff = mean0 - np.mean(X, axis=0, dtype=np.float64)
+            if mean is None:
+                mean = np.mean(X, axis=0, dtype=np.float64)
+            diff = mean0 - mean
             n = n0 + n1
             var = (n0 * var0 + n1 * var) / n + (n0 * n1 / n**2) * diff * diff
         limit = float(np.exp(Gaussian.max_log_var))
@@ -396,11 +406,11 @@ class GaussianBernoulliRBM(_BaseRBM):
         family = self._family()
         if self.n_components <= MAX_EXACT_MONITOR:
             log_z = log_partition_exact(family, params).log_z
-            f = free_energy(family, X, params)
-            return float(-np.average(f, weights=sample_weight) - log_z)
-        recon = visible_field(hidden_proba(family, X, params), params)
+            fe = _xp.to_numpy(free_energy(family, X, params))
+            return float(-np.average(fe, weights=sample_weight) - log_z)
+        recon = _xp.to_numpy(visible_field(hidden_proba(family, X, params), params))
         # in float64: squared errors of a diverging float32 model overflow
-        diff = np.asarray(X, dtype=np.float64) - recon
+        diff = np.asarray(_xp.to_numpy(X), dtype=np.float64) - recon
         err = np.einsum("ij,ij->i", diff, diff)
         return -float(np.average(err, weights=sample_weight))
 
@@ -409,10 +419,10 @@ class GaussianBernoulliRBM(_BaseRBM):
     def variances_(self):
         """Per-feature variances ``sigma_**2`` of ``p(v | h)``."""
         check_is_fitted(self)
-        return np.exp(self.log_variance_)
+        return _xp.get_xp(self.log_variance_).exp(self.log_variance_)
 
     @property
     def sigma_(self):
         """Per-feature standard deviations of ``p(v | h)``."""
         check_is_fitted(self)
-        return np.exp(0.5 * self.log_variance_)
+        return _xp.get_xp(self.log_variance_).exp(0.5 * self.log_variance_)

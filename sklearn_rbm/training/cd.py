@@ -10,6 +10,7 @@ holds the readable form of the same update, which the tests compare it to.
 import numpy as np
 import scipy.sparse as sp
 
+from ..engine import _xp
 from ..engine.gibbs import (
     DenseChain,
     gibbs_chain,
@@ -25,7 +26,13 @@ from .state import DenseState
 def init_offsets(family, params, X=None, weights=None):
     """Centring offsets: the visible one is the (weighted) mean of ``s(X)``
     (or, without ``X``, ``s`` of the model's visible mean), the hidden one
-    0.5."""
+    0.5. Sample ``weights`` come with numpy arrays only."""
+    W = params["W"]
+    if not _xp.is_numpy(W):
+        xp = _xp.get_xp(W)
+        v = X if X is not None else family.mean(params["b"][None, :], params)
+        mu = xp.astype(xp.mean(family.scale(v, params), axis=0), W.dtype)
+        return mu, xp.full(W.shape[0], 0.5, dtype=W.dtype, device=_xp.device_of(W))
     dtype = params["W"].dtype
     if X is not None and weights is not None:
         mu = np.average(family.scale(X, params), axis=0, weights=weights)
@@ -40,7 +47,8 @@ def init_offsets(family, params, X=None, weights=None):
 def init_chains(family, params, n_chains, rng):
     """Persistent chains start from the base-rate model (data marginals)."""
     dtype = params["W"].dtype
-    b = np.broadcast_to(params["b"], (n_chains, params["b"].shape[0])).astype(dtype)
+    xp = _xp.get_xp(params["b"])
+    b = xp.astype(xp.broadcast_to(params["b"], (n_chains, params["b"].shape[0])), dtype)
     v0 = family.sample(b, params, rng)
     return sample_bernoulli(hidden_proba(family, v0, params), rng)
 
@@ -82,9 +90,10 @@ class DenseCD:
         """
         family, settings = self.family, self.settings
         moments = data_moments(X, weights=sample_weight)
-        base = family.base_params(moments, n_hidden, dtype)
-        params = {name: np.array(val, dtype=dtype) for name, val in base.items()}
-        params["W"] = rng.normal(0.0, 0.01, size=params["W"].shape).astype(dtype)
+        base = family.base_params(moments, n_hidden, _xp.numpy_dtype(dtype))
+        params = {name: np.array(val, dtype=val.dtype) for name, val in base.items()}
+        params["W"] = rng.normal(0.0, 0.01, size=params["W"].shape)
+        params = {k: _xp.like(v, X, dtype) for k, v in params.items()}
         if adjust is not None:
             adjust(params)
         state = DenseState(
@@ -155,11 +164,11 @@ class DenseCD:
         elif state.chains is None:
             state.chains = init_chains(family, p, settings.n_chains, state.rng)
         elif state.chains.shape[0] > settings.n_chains:
-            state.chains = state.chains[: settings.n_chains].copy()
+            state.chains = _xp.copy(state.chains[: settings.n_chains, ...])
         elif state.chains.shape[0] < settings.n_chains:
             extra = settings.n_chains - state.chains.shape[0]
             new = init_chains(family, p, extra, state.rng)
-            state.chains = np.concatenate([state.chains, new])
+            state.chains = _xp.get_xp(new).concat([state.chains, new])
         if not settings.centering:
             state.offsets = None
         elif state.offsets is None:
@@ -170,7 +179,7 @@ class DenseCD:
 
         def step(idx, lr, momentum, k):
             w = None if sample_weight is None else sample_weight[idx]
-            self.update(state, X[idx], lr, momentum, k, weights=w)
+            self.update(state, _xp.take_rows(X, idx), lr, momentum, k, weights=w)
 
         return step
 
@@ -213,6 +222,7 @@ class DenseCD:
             v = v.toarray()
         W = p["W"]
         dtype = W.dtype
+        xp = _xp.get_xp(W)
         n = v.shape[0]
         stacked = settings.persistent or settings.negative_init == "noise"
         ph_pos = None
@@ -226,22 +236,19 @@ class DenseCD:
             chain = DenseChain(family, p, fast=True)
             v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
         m = v_neg.shape[0]
-        S = np.empty((n + m, v.shape[1]), dtype)
-        S[:n] = family.scale(v, p)
-        S[n:] = family.scale(v_neg, p)
+        S = xp.concat([family.scale(v, p), family.scale(v_neg, p)])
         if stacked:
             Hw = sigmoid_of_field(S, p)
         else:
-            Hw = np.empty((n + m, W.shape[0]), dtype)
-            Hw[:n] = ph_pos
-            Hw[n:] = sigmoid_of_field(S[n:], p)
-        ph_pos, ph_neg = Hw[:n], Hw[n:]
+            Hw = xp.concat([ph_pos, sigmoid_of_field(S[n:, ...], p)])
+        ph_pos, ph_neg = Hw[:n, ...], Hw[n:, ...]
         h_new = None if tempering else sample_bernoulli(ph_neg, state.rng)
         # column means by two thin GEMMs instead of five reductions: row 0 of
         # A averages the data rows, row 1 takes data mean minus model mean
         # row weights of the two phases: 1/n and -1/m, times the sample
-        # weights of the data rows (and of the chains started at them)
-        A = np.zeros((2, n + m), dtype)
+        # weights of the data rows (and of the chains started at them;
+        # numpy only)
+        A = xp.zeros((2, n + m), dtype=dtype, device=_xp.device_of(W))
         A[:, :n] = 1.0 / n
         A[1, n:] = -1.0 / m
         if weights is not None:
@@ -251,8 +258,8 @@ class DenseCD:
                 neg_w *= weights.astype(dtype)
             A[:, :n] = pos_w
             A[1, n:] = neg_w
-        s_mean, ds = A @ S
-        h_mean, g_c = A @ Hw
+        AS, AH = A @ S, A @ Hw
+        s_mean, ds, h_mean, g_c = AS[0, :], AS[1, :], AH[0, :], AH[1, :]
         if family.bias_stats_are_column_sums:
             g = {"b": ds}
         elif weights is None:
@@ -269,8 +276,8 @@ class DenseCD:
             S -= mu
             Hw -= lam
         if weights is None:
-            Hw[:n] *= dtype.type(1.0 / n)
-            Hw[n:] *= dtype.type(-1.0 / m)
+            Hw[:n, :] *= _xp.scalar(1.0 / n, W)
+            Hw[n:, :] *= _xp.scalar(-1.0 / m, W)
         else:
             Hw[:n] *= pos_w[:, None]
             Hw[n:] *= neg_w[:, None]

@@ -13,6 +13,7 @@ import time
 import numpy as np
 from sklearn.utils import gen_batches
 
+from ..engine import _xp
 from ..exceptions import DivergenceError
 
 
@@ -28,6 +29,10 @@ def check_finite(state, learning_rate, where="epoch", name="learning_rate"):
     """
     bad = []
     for k, v in state.params.items():
+        if not _xp.is_numpy(v):
+            if not _xp.all_finite_below(v, np.sqrt(_xp.finfo_max(v.dtype, v))):
+                bad.append(k)
+            continue
         limit = np.sqrt(np.finfo(v.dtype).max) if v.dtype.kind == "f" else np.inf
         with np.errstate(invalid="ignore"):
             if not (np.abs(v) <= limit).all():  # False for NaN too

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import blas
 
+from ..engine import _xp
+
 #: values of ``W`` per block of the weight update (see _update_weights)
 _BLOCK_THIN = 2**15
 _BLOCK_THICK = 2**18
@@ -139,7 +141,8 @@ class MomentumSGD(Optimizer):
         self.maximize = maximize
 
     def init(self, params, n_rows=None):
-        return MomentumState({k: np.zeros_like(v) for k, v in params.items()})
+        zeros = {k: _xp.get_xp(v).zeros_like(v) for k, v in params.items()}
+        return MomentumState(zeros)
 
     def reset(self, params, state):
         for v in state.velocity.values():
@@ -155,9 +158,12 @@ class MomentumSGD(Optimizer):
             if name in self.frozen:
                 continue
             if self.max_grad_norm is not None:
-                norm = float(np.sqrt(np.sum(grad * grad)))
+                if _xp.is_numpy(grad):
+                    norm = float(np.sqrt(np.sum(grad * grad)))
+                else:
+                    norm = float(_xp.get_xp(grad).linalg.vector_norm(grad))
                 if norm > self.max_grad_norm:
-                    grad = grad * grad.dtype.type(self.max_grad_norm / norm)
+                    grad = grad * _xp.scalar(self.max_grad_norm / norm, grad)
             if name == "W" and self.weight_decay:
                 grad = grad - self.weight_decay * params["W"]
             vel = state.velocity[name]
@@ -179,14 +185,20 @@ class MomentumSGD(Optimizer):
         lr_w = lr * self.lr_scale.get(name, 1.0)
         step = lr_w if self.maximize else -lr_w
         if self.max_grad_norm is not None:
-            if left.shape[0] ** 2 < W.size:
-                gram = np.sum((left @ left.T) * (right @ right.T))
+            xp = _xp.get_xp(W)
+            if left.shape[0] ** 2 < W.shape[0] * W.shape[1]:
+                gram = xp.sum((left @ left.T) * (right @ right.T))
+                gram = gram if _xp.is_numpy(W) else float(gram)
                 norm = float(np.sqrt(max(gram, 0.0)))
             else:  # huge batches: the gradient itself is the smaller object
-                norm = float(np.linalg.norm(left.T @ right))
+                norm = _xp.norm(left.T @ right)
             if norm > self.max_grad_norm:
                 step = step * self.max_grad_norm / norm
         decay = lr_w * self.weight_decay
+        if not _xp.is_numpy(W):
+            vel = state.velocity[name]
+            _xp.momentum_step(vel, W, left, right, step, momentum, decay)
+            return
         _update_weights(W, state.velocity[name], left, right, step, momentum, decay)
 
 
