@@ -175,8 +175,11 @@ def _ratings_data(seed, n_users=40, n_items=20):
 
 def _make_recommender(**kw):
     # batch_size=4: 5 updates per pass over the 20 item cases, so that the
-    # interruption test's fault on the 3rd update fires inside partial_fit
-    params = dict(n_components=8, max_iter=3, batch_size=4, random_state=0)
+    # interruption test's fault on the 3rd update fires inside partial_fit;
+    # no fine-tuning, so that partial_fit's pass is a CD pass (cd_statistics)
+    params = dict(
+        n_components=8, max_iter=3, batch_size=4, fine_tune_iter=0, random_state=0
+    )
     params.update(kw)
     return sklearn_rbm.CategoricalRBMRecommender(**params)
 
