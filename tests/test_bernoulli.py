@@ -212,10 +212,8 @@ def test_pipeline_grid_search_beats_raw_pixels():
                 "rbm",
                 BernoulliRBM(
                     batch_size=10,
-                    learning_rate=0.006,
+                    learning_rate=0.06,
                     max_iter=10,
-                    centering=False,
-                    learning_rate_schedule="constant",
                     random_state=0,
                 ),
             ),
