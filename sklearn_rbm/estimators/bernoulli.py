@@ -66,8 +66,10 @@ class BernoulliRBM(_BaseRBM):
         small data sets get enough updates (see "Small data sets" in the
         user guide). :meth:`partial_fit` resolves it from the rows of its
         first call and keeps it. The size used is ``batch_size_``.
-    max_iter : int, default=20
-        Number of epochs (passes over the training data).
+    max_iter : int or "auto", default=20
+        Number of epochs (passes over the training data) of ``fit``.
+        ``"auto"`` runs enough epochs for about 5,000 minibatch updates,
+        within [20, 1000] (many epochs on small data sets).
     cd_steps : int, default=1
         Gibbs steps per update (the k of CD-k / PCD-k).
     persistent : bool, default=True
