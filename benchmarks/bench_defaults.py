@@ -72,6 +72,7 @@ DENSITY = dict(
 
 
 def table(rows, header):
+    rows = [list(r) + [""] * (len(header) - len(r)) for r in rows]
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for r in [header] + rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
@@ -95,6 +96,7 @@ def sklearn_example(seeds):
 
     sk = accuracy(lambda s: SkBernoulliRBM(random_state=s, **SK_EXAMPLE))
     rows = [["scikit-learn BernoulliRBM(100, lr 0.06, 10 epochs)", *_acc_row(sk, sk)]]
+    print("  ", *rows[-1], flush=True)
     for label, kw in (
         ("ours at scikit-learn's hyperparameters", OURS_AT_SK),
         ("ours, defaults (n_components=100)", dict(n_components=100)),
@@ -107,6 +109,7 @@ def sklearn_example(seeds):
     ):
         ours = accuracy(lambda s, kw=kw: BernoulliRBM(random_state=s, **kw))
         rows.append([label, *_acc_row(ours, sk)])
+        print("  ", *rows[-1], flush=True)
     raw = LogisticRegression(solver="newton-cg", C=6000).fit(X_tr, y_tr)
     rows.append(["logistic regression on raw pixels", f"{raw.score(X_te, y_te):.4f}"])
     table(rows, ["model", "test accuracy (mean)", "per seed", "ratio to sklearn", "s"])
@@ -183,6 +186,7 @@ def gaussian_table(n_splits):
             res["se"].append(getattr(lz, "std_err", 0.0) or 0.0)
             n_hidden = rbm.n_components
         m = {k: float(np.mean(v)) for k, v in res.items() if k not in ("s", "se")}
+        print(f"   {name}: {m}", flush=True)
         rows.append(
             [
                 f"{name} {X.shape}",
@@ -238,7 +242,10 @@ def main(argv=None):
         help="datasets folder (MovieLens) for the recommender section",
     )
     ap.add_argument(
-        "--skip", nargs="*", default=[], choices=["example", "digits", "gaussian", "rec"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["example", "digits", "gaussian", "rec"],
     )
     args = ap.parse_args(argv)
     print(
