@@ -513,8 +513,9 @@ def test_auto_batch_size_helps_on_small_data():
     rng = np.random.default_rng(0)  # jitter: some pixels are constant
     X_tr = sc.transform(X_tr) + rng.normal(0, 0.01, X_tr.shape)
     X_te = sc.transform(X_te) + rng.normal(0, 0.01, X_te.shape)
-    auto = GaussianBernoulliRBM(16, random_state=0).fit(X_tr)
-    fixed = GaussianBernoulliRBM(16, batch_size=100, random_state=0).fit(X_tr)
+    auto = GaussianBernoulliRBM(16, max_iter=20, random_state=0).fit(X_tr)
+    fixed = GaussianBernoulliRBM(16, batch_size=100, max_iter=20, random_state=0)
+    fixed.fit(X_tr)
     assert auto.batch_size_ == 10 and fixed.batch_size_ == 100
     assert auto.score(X_te) > fixed.score(X_te) + 3.0
 
