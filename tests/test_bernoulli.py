@@ -261,6 +261,9 @@ def test_early_stopping_stops_and_keeps_best(binary_digits):
         16,
         max_iter=200,
         learning_rate=0.05,
+        momentum=0.9,  # the density settings
+        learning_rate_schedule="linear",
+        centering=True,
         early_stopping=True,
         n_iter_no_change=2,
         tol=0.5,
