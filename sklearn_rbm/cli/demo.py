@@ -1,4 +1,4 @@
-"""``sklearn-rbm demo``: the main job on embedded data, in about a minute.
+"""``sklearn-rbm demo``: the main job on embedded data, in about ten seconds.
 
 Trains each estimator on data that ships with scikit-learn or is generated
 here, prints a short report and writes figures to an output folder. The
