@@ -11,6 +11,19 @@ class DivergenceError(ValueError):
     """
 
 
+class UnreliableEstimateWarning(UserWarning):
+    """An estimate of ``log Z`` failed its consistency check.
+
+    Issued by ``log_partition`` (and so by ``score_samples`` and ``score``)
+    when two independent AIS estimates of ``log Z``, started from different
+    base models, differ by more than the stated tolerance, or when their
+    standard errors exceed it. AIS underestimates ``log Z`` on average, so
+    the log-likelihoods computed from such an estimate are likely
+    optimistic. More temperatures (``n_betas``), ``schedule="adaptive"`` or
+    more runs usually help.
+    """
+
+
 class InconsistentVersionWarning(UserWarning):
     """A model is unpickled by a different version of sklearn_rbm.
 

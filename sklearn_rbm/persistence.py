@@ -49,6 +49,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 #: Extend this tuple when an estimator stores a new class in its state.
 STATE_TYPES = (
     "sklearn_rbm.engine.partition.LogPartition",
+    "sklearn_rbm.engine.tempering.TemperingState",
     "sklearn_rbm.recommender.ids.IdIndex",
     "sklearn_rbm.recommender.store.RatingStore",
     "sklearn_rbm.training.optimizers.AdamState",

@@ -363,11 +363,14 @@ def test_fine_tuning_options_reach_the_model(ratings, tmp_path):
     path, X, _ = ratings
     model = tmp_path / "ft.skops"
     opts = ["--fine-tune-iter", "3", "--fine-tune-learning-rate", "0.002"]
+    # without early stopping: the last epoch is kept (with it, the best one,
+    # on 15 held-out ratings here possibly a CD epoch)
+    opts += ["--no-early-stopping"]
     assert main(["fit", str(path), "-o", str(model), *FAST, *opts]) == 0
     est = load_model(sorted(tmp_path.glob("ft.*"))[0])  # .joblib without skops
     assert (est.fine_tune_iter, est.fine_tune_learning_rate) == (3, 0.002)
     assert est._state.opt["fine_tune"].t > 0  # the fine-tuning steps ran
-    assert len(est.validation_scores_) == 4 + 3
+    assert est.n_iter_ == 4 + 3
 
 
 # ------------------------------------------------- files: csv, gzip, numbers
@@ -577,3 +580,102 @@ def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path):
     write_csv(out, ["user", "item", "rating"], [("#u1", 10, 5.0), ("u2", 11, 3.0)])
     X2, y2 = read_ratings(out)
     assert X2.tolist() == X.tolist() and y2.tolist() == y.tolist()
+
+
+def test_evaluate_ranking_metrics_are_cross_validate(ratings, capsys):
+    from sklearn.model_selection import cross_validate
+
+    from sklearn_rbm import CategoricalRBMRecommender
+    from sklearn_rbm.cli.baseline import PopularityRecommender
+    from sklearn_rbm.metrics import make_ranking_scorer
+    from sklearn_rbm.model_selection import UserHoldoutSplit
+
+    path, X, y = ratings
+    argv = ["evaluate", str(path), "--cv", "2", "--metric", "ndcg@5"]
+    argv += ["--metric", "RMSE", "--threshold", "4", *FAST]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        f"2 splits holding out 0.2 of each user's ratings, on {len(y):,} "
+        "ratings; relevant: held-out items rated >= 4"
+    )
+    cv = UserHoldoutSplit(2, test_size=0.2, random_state=0)
+    scoring = {
+        "ndcg": make_ranking_scorer("ndcg", k=5, threshold=4),
+        "rmse": "neg_root_mean_squared_error",
+    }
+    est = CategoricalRBMRecommender(n_components=8, max_iter=4, random_state=0)
+    res = cross_validate(est, X, y, cv=cv, scoring=scoring)
+    pop = cross_validate(PopularityRecommender(), X, y, cv=cv, scoring=scoring["ndcg"])
+    for k in range(2):
+        assert out[k + 1].startswith(
+            f"fold {k + 1}/2: NDCG@5 {res['test_ndcg'][k]:.4f}  "
+            f"RMSE {-res['test_rmse'][k]:.4f}  (item-mean RMSE "
+        )
+        assert f"popularity NDCG@5 {pop['test_score'][k]:.4f})" in out[k + 1]
+    assert out[3].split()[:2] == ["NDCG@5", f"{res['test_ndcg'].mean():.4f}"]
+    assert out[6].split()[:3] == [
+        "popularity",
+        "NDCG@5",
+        f"{pop['test_score'].mean():.4f}",
+    ]
+
+
+def test_evaluate_one_rating_metric(ratings, capsys):
+    path, _, _ = ratings
+    assert main(["evaluate", str(path), "--cv", "2", "--metric", "mae", *FAST]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("2-fold cross-validation")
+    assert out[1].startswith("fold 1/2: MAE ") and "RMSE" not in "".join(out)
+    assert out[3].startswith("MAE ")
+
+
+def test_popularity_baseline_recommends_unseen_popular_items():
+    from sklearn_rbm.cli.baseline import PopularityRecommender
+
+    # counts: item 3 (3 ratings), item 2 (2), item 1 (1), item 4 (1)
+    X = np.array([[0, 3], [1, 3], [2, 3], [0, 2], [1, 2], [1, 1], [2, 4]])
+    pop = PopularityRecommender().fit(X)
+    top = pop.recommend(np.array([0, 1, 9]), n_items=2)
+    assert top.tolist() == [[1, 4], [4, 3], [3, 2]]  # user 9: unknown
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--metric", "auc@10"], "--metric auc@10: not a metric"),
+        (["--metric", "ndcg@0"], "--metric ndcg@0: not a metric"),
+        (["--metric", "ndcg@5", "--test-size", "1.5"], "--test-size must be in"),
+    ],
+)
+def test_evaluate_bad_metric_options(ratings, capsys, extra, match):
+    path, _, _ = ratings
+    assert main(["evaluate", str(path), *extra, *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and match in err
+
+
+def test_fit_pairs_without_ratings_is_implicit_feedback(ratings, tmp_path, capsys):
+    # a user,item file (no rating column) fits a recommender that ranks
+    _, X, _ = ratings
+    pairs = tmp_path / "plays.csv"
+    pairs.write_text("user,item\n" + "".join(f"{u},{i}\n" for u, i in X))
+    model = tmp_path / "model.skops"
+    assert main(["fit", str(pairs), "-o", str(model), *FAST]) == 0
+    assert "implicit feedback" in capsys.readouterr().err
+    model = sorted(tmp_path.glob("model.*"))[0]
+    est = load_model(model)
+    assert est.feedback_ == "implicit"
+    assert main(["recommend", str(model), "--users", "0", "-n", "3"]) == 0
+    rows = [ln.split(",") for ln in capsys.readouterr().out.splitlines()[1:]]
+    top, _ = est.recommend([0], 3)
+    assert [int(r[2]) for r in rows] == top[0].tolist()
+    assert not set(X[X[:, 0] == 0, 1]) & set(top[0].tolist())
+    # predict has no ratings to give: a one-line error
+    assert main(["predict", str(model), str(pairs), "-o", str(tmp_path / "p.csv")])
+    assert "implicit feedback" in capsys.readouterr().err
+    # ratings on some lines only: refused, naming the line
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("0,1,5\n0,2\n")
+    assert main(["fit", str(mixed), "-o", str(tmp_path / "m2.skops"), *FAST])
+    assert "line 2" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 Expected failures are listed per estimator with the reason.
 """
 
+from _estimators import STOCHASTIC_SAMPLE_WEIGHTS
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -57,6 +58,13 @@ EXPECTED_FAILURES = {
         "check_transformer_general": _OUT_OF_RANGE,
         "check_transformer_n_iter": _OUT_OF_RANGE,
         "check_transformer_preserve_dtypes": _OUT_OF_RANGE,
+        "check_sample_weights_pandas_series": _OUT_OF_RANGE,
+        "check_sample_weights_not_an_array": _OUT_OF_RANGE,
+        "check_all_zero_sample_weights_error": _OUT_OF_RANGE,
+        "check_sample_weights_shape": _OUT_OF_RANGE,
+        "check_sample_weights_not_overwritten": _OUT_OF_RANGE,
+        "check_sample_weight_equivalence_on_sparse_data": _OUT_OF_RANGE,
+        "check_sample_weight_equivalence_on_dense_data": STOCHASTIC_SAMPLE_WEIGHTS,
     },
     "Pipeline": {
         "check_estimators_overwrite_params": _PIPELINE_MUTATES_STEPS,

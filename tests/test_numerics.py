@@ -42,7 +42,11 @@ def test_recommend_keeps_predict_precision_for_offset_ratings(orientation):
     X, y = make_ratings(n_users=40, n_items=20, density=0.4, random_state=0)
     y = y + 1e6
     rec = CategoricalRBMRecommender(
-        n_components=8, orientation=orientation, max_iter=3, random_state=0
+        n_components=8,
+        orientation=orientation,
+        max_iter=3,
+        random_state=0,
+        ranking="rating",
     ).fit(X, y)
     items, scores = rec.recommend(X[:3, 0], n_items=20, exclude_seen=False)
     for u, row, sc in zip(X[:3, 0], items, scores, strict=True):

@@ -60,6 +60,7 @@ rec = CategoricalRBMRecommender(
     n_components=50,
     learning_rate=0.3,
     max_iter=30,
+    fine_tune_iter=0,  # CD only (the defaults add 10 epochs of fine-tuning)
     n_iter_no_change=10,
     random_state=0,
 ).fit(X_train, y_train)

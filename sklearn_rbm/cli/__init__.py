@@ -7,7 +7,7 @@ file and line, never a traceback.
 
 Modules: ``parser`` (the options), ``commands`` (what each subcommand does),
 ``io`` (input files, CSV output, model files), ``baseline`` (the item-mean
-baseline) and ``demo``.
+and popularity baselines) and ``demo``.
 """
 
 import contextlib

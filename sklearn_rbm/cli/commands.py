@@ -76,10 +76,13 @@ def cmd_fit(args):
     # trained: the options, the output path and its suffix
     est = _estimator(args)
     output = model_path(args.output, inputs=[args.ratings])
-    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
+    X, y = read_ratings(
+        args.ratings, header=getattr(args, "header", None), implicit=True
+    )
     t0 = time.perf_counter()
+    what = "ratings" if y is not None else "(user, item) pairs, implicit feedback"
     print(
-        f"fitting on {len(y):,} ratings ({len(np.unique(X[:, 0])):,} users, "
+        f"fitting on {len(X):,} {what} ({len(np.unique(X[:, 0])):,} users, "
         f"{len(np.unique(X[:, 1])):,} items)",
         file=sys.stderr,
     )
@@ -87,7 +90,11 @@ def cmd_fit(args):
     if output != Path(args.output):
         note(f"writing {output} ({output.suffix[1:]} format)")
     path = save_model(est, output)
-    msg = f"trained {est.n_iter_} epochs in {time.perf_counter() - t0:.1f}s"
+    if est.feedback_ == "implicit":
+        epochs = f"the ranking model ({est.ranking_iter} epochs)"
+    else:
+        epochs = f"{est.n_iter_} epochs"
+    msg = f"trained {epochs} in {time.perf_counter() - t0:.1f}s"
     if est.best_validation_rmse_ is not None:
         msg += f", validation RMSE {est.best_validation_rmse_:.4f}"
     print(f"{msg}; model written to {path}", file=sys.stderr)
@@ -149,38 +156,119 @@ def _n_epochs(est, X, y):
     return est.n_iter_
 
 
+#: rating metrics of --metric: label, scikit-learn scorer name
+RATING_METRICS = {
+    "rmse": ("RMSE", "neg_root_mean_squared_error"),
+    "mae": ("MAE", "neg_mean_absolute_error"),
+}
+RANKING_LABELS = {
+    "precision": "precision",
+    "recall": "recall",
+    "ndcg": "NDCG",
+    "map": "MAP",
+    "coverage": "coverage",
+}
+
+
+def parse_metrics(names, threshold):
+    """``{label: (scorer, sign)}`` and whether any is a ranking metric, from
+    the ``--metric`` values (rating metrics are negated scores)."""
+    from sklearn_rbm.metrics import make_ranking_scorer
+    from sklearn_rbm.metrics._scorer import parse_metric
+
+    metrics, ranking = {}, False
+    for name in names or ["rmse", "mae"]:
+        key = name.strip().lower()
+        if key in RATING_METRICS:
+            label, scorer = RATING_METRICS[key]
+            metrics[label] = (scorer, -1.0)
+            continue
+        try:
+            kind, k = parse_metric(key)
+        except ValueError as exc:
+            raise CLIError(
+                f"--metric {name}: not a metric; use rmse, mae, or one of "
+                "precision, recall, ndcg, map, coverage with a cut-off, e.g. ndcg@10"
+            ) from exc
+        scorer = make_ranking_scorer(kind, k, threshold=threshold)
+        metrics[f"{RANKING_LABELS[kind]}@{k}"] = (scorer, 1.0)
+        ranking = True
+    return metrics, ranking
+
+
 def cmd_evaluate(args):
     from sklearn.model_selection import KFold, cross_validate
 
-    from .baseline import ItemMeanRegressor
+    from sklearn_rbm.model_selection import UserHoldoutSplit
+
+    from .baseline import ItemMeanRegressor, PopularityRecommender
 
     est = _estimator(args)
     if args.cv < 2:
         raise CLIError(f"--cv must be at least 2, got {args.cv}")
+    if not 0 < args.test_size < 1:
+        raise CLIError(f"--test-size must be in (0, 1), got {args.test_size}")
+    metrics, ranking = parse_metrics(args.metric, args.threshold)
     X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
     if args.cv > len(y):
         raise CLIError(f"--cv {args.cv} is more than the {len(y)} ratings")
-    # an int seed: both calls below see the same folds
-    folds = KFold(args.cv, shuffle=True, random_state=args.random_state)
-    print(f"{args.cv}-fold cross-validation on {len(y):,} ratings", flush=True)
-    rmse = "neg_root_mean_squared_error"
-    scoring = {"rmse": rmse, "mae": "neg_mean_absolute_error", "epochs": _n_epochs}
-    rbm = cross_validate(est, X, y, cv=folds, scoring=scoring, error_score="raise")
-    base = cross_validate(
-        ItemMeanRegressor(), X, y, cv=folds, scoring=rmse, error_score="raise"
+    # an int seed: every cross_validate call below sees the same splits
+    if ranking:
+        folds = UserHoldoutSplit(
+            args.cv, test_size=args.test_size, random_state=args.random_state
+        )
+        rel = (
+            "every held-out item"
+            if args.threshold is None
+            else f"held-out items rated >= {args.threshold:g}"
+        )
+        print(
+            f"{args.cv} splits holding out {args.test_size:g} of each user's "
+            f"ratings, on {len(y):,} ratings; relevant: {rel}",
+            flush=True,
+        )
+    else:
+        folds = KFold(args.cv, shuffle=True, random_state=args.random_state)
+        print(f"{args.cv}-fold cross-validation on {len(y):,} ratings", flush=True)
+    scoring = {label: scorer for label, (scorer, _) in metrics.items()}
+    rbm = cross_validate(
+        est,
+        X,
+        y,
+        cv=folds,
+        scoring={**scoring, "epochs": _n_epochs},
+        error_score="raise",
     )
     results = {
-        "RMSE": -rbm["test_rmse"],
-        "MAE": -rbm["test_mae"],
-        "item-mean RMSE": -base["test_score"],
+        label: sign * rbm[f"test_{label}"] for label, (_, sign) in metrics.items()
     }
+    baselines = {}
+    if "RMSE" in metrics:
+        base = cross_validate(
+            ItemMeanRegressor(),
+            X,
+            y,
+            cv=folds,
+            scoring=scoring["RMSE"],
+            error_score="raise",
+        )
+        baselines["item-mean RMSE"] = -base["test_score"]
+    ranked = {k: v for k, v in scoring.items() if k not in ("RMSE", "MAE")}
+    if ranked:
+        base = cross_validate(
+            PopularityRecommender(), X, y, cv=folds, scoring=ranked, error_score="raise"
+        )
+        for label in ranked:
+            baselines[f"popularity {label}"] = base[f"test_{label}"]
     for k in range(args.cv):
+        shown = "  ".join(f"{label} {v[k]:.4f}" for label, v in results.items())
+        base = ", ".join(f"{label} {v[k]:.4f}" for label, v in baselines.items())
+        base = f"  ({base})" if base else ""
         print(
-            f"fold {k + 1}/{args.cv}: RMSE {results['RMSE'][k]:.4f}  "
-            f"MAE {results['MAE'][k]:.4f}  "
-            f"(item-mean RMSE {results['item-mean RMSE'][k]:.4f})  "
+            f"fold {k + 1}/{args.cv}: {shown}{base}  "
             f"{int(rbm['test_epochs'][k])} epochs in {rbm['fit_time'][k]:.1f}s"
         )
-    for name, values in results.items():
-        print(f"{name:<15} {np.mean(values):.4f} +- {np.std(values):.4f}")
+    width = max(15, *(len(name) + 1 for name in {**results, **baselines}))
+    for name, values in {**results, **baselines}.items():
+        print(f"{name:<{width}} {np.mean(values):.4f} +- {np.std(values):.4f}")
     return 0

@@ -366,11 +366,13 @@ def pairs_array(users, items):
     return X
 
 
-def read_ratings(path, header=None):
+def read_ratings(path, header=None, implicit=False):
     """``(X, y)`` from a ratings file or a MovieLens folder.
 
     A file holds ``user,item,rating`` lines (an optional fourth column, a
-    timestamp, is ignored), with an optional header line.
+    timestamp, is ignored), with an optional header line. With
+    ``implicit=True`` a file of ``user,item`` lines (no rating column:
+    plays, clicks) is also read, as ``(X, None)``.
     """
     path = Path(path)
     if path.is_dir():
@@ -381,19 +383,51 @@ def read_ratings(path, header=None):
         except (OSError, ValueError) as exc:
             raise CLIError(" ".join(str(exc).split())) from exc
         return np.asarray(data.X), np.asarray(data.y, dtype=np.float64)
-    return parse_ratings(path, read_text(path), header=header)
+    return parse_ratings(path, read_text(path), header=header, implicit=implicit)
 
 
-def parse_ratings(path, text, header=None):
+def _pairs_header(fields):
+    """A pairs file's first line is a header when its user field is not a
+    number and the item field is not one either (``user,item``)."""
+    return not _is_number(fields[0]) and not _is_number(fields[1])
+
+
+def parse_ratings(path, text, header=None, implicit=False):
     """``(X, y)`` from the text of the ratings file ``path`` (see
     :func:`read_ratings`)."""
     path = Path(path)
-    rows, linenos = _read_table(path, text, 3, "user,item,rating", 4, header=header)
+    if implicit:
+        rows, linenos = _read_table(
+            path,
+            text,
+            2,
+            "user,item[,rating]",
+            4,
+            header=header,
+            is_header=lambda f: (_pairs_header if len(f) == 2 else _ratings_header)(f),
+        )
+        widths = {min(len(f), 3) for f in rows}
+        if widths == {2}:
+            return _pairs(path, rows, linenos), None
+        if 2 in widths:
+            lineno = linenos[[len(f) for f in rows].index(2)]
+            raise CLIError(
+                f"{path.name} line {lineno}: expected 3 to 4 columns "
+                "(user,item,rating), got 2: other lines have a rating column "
+                "(a file has ratings on every line or on none)"
+            )
+    else:
+        rows, linenos = _read_table(path, text, 3, "user,item,rating", 4, header=header)
     texts = [f[2] for f in rows]
     ratings = np.array(texts, dtype=np.float64) if _all_match(_NUMBER, texts) else None
     if ratings is None or not np.isfinite(ratings).all():
         for text, lineno in zip(texts, linenos):
             _check_rating(text, path.name, lineno)  # raises at the first bad one
+    return _pairs(path, rows, linenos), ratings
+
+
+def _pairs(path, rows, linenos):
+    """The ``(user, item)`` array of the rows; a pair twice is refused."""
     pairs = [(f[0], f[1]) for f in rows]
     if len(set(pairs)) < len(pairs):
         seen = {}
@@ -406,7 +440,7 @@ def parse_ratings(path, text, header=None):
             seen[user, item] = lineno
     users = _id_array([f[0] for f in rows])
     items = _id_array([f[1] for f in rows])
-    return pairs_array(users, items), ratings
+    return pairs_array(users, items)
 
 
 def match_ids(tokens, fitted):

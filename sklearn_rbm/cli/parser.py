@@ -23,8 +23,8 @@ HYPERPARAMETERS = (
     ("max_iter", int, "maximum epochs"),
     (
         "orientation",
-        ("item", "user"),
-        "one RBM case per item (the I-RBM) or per user",
+        ("item", "user", "both"),
+        "one RBM case per item (the I-RBM) or per user, or both models averaged",
     ),
     ("learning_rate", float, "step size"),
     ("batch_size", int, "cases per minibatch"),
@@ -47,6 +47,16 @@ HYPERPARAMETERS = (
 )
 
 
+def _or_auto(kind):
+    """An argparse type: ``"auto"`` or a value of ``kind``."""
+
+    def parse(text):
+        return "auto" if text == "auto" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
 def _add_hyperparameters(p, defaults):
     g = p.add_argument_group("model (CategoricalRBMRecommender)")
     for name, kind, help in HYPERPARAMETERS:
@@ -58,6 +68,10 @@ def _add_hyperparameters(p, defaults):
             )
         elif isinstance(kind, tuple):
             g.add_argument(flag, choices=kind, default=default, help=help)
+        elif default == "auto":  # a data-dependent default: "auto" or a number
+            g.add_argument(
+                flag, type=_or_auto(kind), default=default, help=f"{help} (or auto)"
+            )
         else:
             g.add_argument(flag, type=kind, default=default, help=help)
     g.add_argument("--random-state", type=int, default=RANDOM_STATE, help="seed")
@@ -95,6 +109,10 @@ RATINGS_HELP = (
     "ratings file with user,item,rating lines (comma, tab, ';', '::' or space "
     "separated, CSV quoting, header optional, gzip, bz2 or xz compressed or not) "
     "or a MovieLens folder"
+)
+FIT_RATINGS_HELP = RATINGS_HELP + (
+    "; a file of user,item lines (no rating column: plays, clicks) fits an "
+    "implicit-feedback recommender that ranks (recommend), with no predict"
 )
 
 
@@ -135,7 +153,7 @@ def build_parser():
         description="Train a CategoricalRBMRecommender on a ratings file and "
         "write the model to a file.",
     )
-    p.add_argument("ratings", help=RATINGS_HELP)
+    p.add_argument("ratings", help=FIT_RATINGS_HELP)
     _add_header_option(p, RATINGS_DETECT)
     p.add_argument(
         "-o",
@@ -183,13 +201,38 @@ def build_parser():
     p = add(
         "evaluate",
         commands.cmd_evaluate,
-        help="cross-validated RMSE and MAE on a ratings file",
-        description="K-fold cross-validated RMSE and MAE of the recommender on a "
-        "ratings file (scikit-learn's cross_validate with shuffled KFold "
-        "folds), with the item-mean baseline RMSE for comparison.",
+        help="cross-validated RMSE, MAE or ranking metrics on a ratings file",
+        description="Cross-validated metrics of the recommender on a ratings "
+        "file (scikit-learn's cross_validate): RMSE and MAE on shuffled KFold "
+        "folds, with the item-mean baseline RMSE for comparison; ranking "
+        "metrics (ndcg@10, ...) of recommend()'s top-k lists on splits that "
+        "hold out part of each user's ratings, with the popularity baseline.",
     )
     p.add_argument("ratings", help=RATINGS_HELP)
-    p.add_argument("--cv", type=int, default=5, help="number of folds")
+    p.add_argument(
+        "--cv", type=int, default=5, help="number of folds (splits for ranking metrics)"
+    )
+    p.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="rmse, mae, precision@K, recall@K, ndcg@K, map@K or coverage@K; "
+        "repeat for several (default: rmse and mae). With a ranking metric "
+        "every metric is computed on UserHoldoutSplit splits",
+    )
+    p.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        help="fraction of each user's ratings held out (ranking metrics)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="lowest rating of a relevant held-out item (ranking metrics; "
+        "default: every held-out item is relevant)",
+    )
     _add_header_option(p, RATINGS_DETECT)
     _add_hyperparameters(p, defaults)
     return parser

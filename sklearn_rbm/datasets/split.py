@@ -60,19 +60,7 @@ def train_test_split_ratings(
     >>> set(X_test[:, 0]) <= set(X_train[:, 0])
     True
     """
-    if hasattr(X, "iloc") and hasattr(X, "columns"):
-        if X.ndim != 2 or X.shape[1] < 2:
-            raise ValueError(f"X must have 2 columns (user, item), got {X.shape}.")
-        users = np.asarray(X["user"] if "user" in X.columns else X.iloc[:, 0])
-        take = X.iloc.__getitem__
-    else:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] < 2:
-            raise ValueError(
-                f"X must be 2-d with columns (user, item), got shape {X.shape}."
-            )
-        users = X[:, 0]
-        take = X.__getitem__
+    users, take = user_column(X)
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != users.shape[0]:
         raise ValueError(
@@ -96,13 +84,7 @@ def train_test_split_ratings(
         raise ValueError(f"test_size must be a float or an int, got {test_size!r}.")
     rng = check_random_state(random_state)
 
-    # Group the ratings by user, in random order within each user.
-    perm = rng.permutation(n)
-    order = perm[np.argsort(users[perm], kind="stable")]
-    grouped = users[order]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-    group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
-    rank = np.arange(n) - starts[group]
+    starts, group, rank, order = group_by_user(users, rng)
     if stratify_users:
         counts = np.diff(np.r_[starts, n])[group]
         key = (rank + rng.random_sample(n)) / counts
@@ -115,3 +97,42 @@ def train_test_split_ratings(
     train_idx = np.flatnonzero(~is_test)
     test_idx = np.flatnonzero(is_test)
     return take(train_idx), take(test_idx), y[train_idx], y[test_idx]
+
+
+def user_column(X):
+    """``(users, take)``: the user ids of the rating pairs ``X`` and a function
+    that selects rows of ``X`` by position (``X.iloc`` for a DataFrame).
+
+    For a DataFrame the user ids are the ``user`` column if there is one,
+    else the first column; for an array, the first column.
+    """
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        if X.ndim != 2 or X.shape[1] < 2:
+            raise ValueError(f"X must have 2 columns (user, item), got {X.shape}.")
+        users = np.asarray(X["user"] if "user" in X.columns else X.iloc[:, 0])
+        return users, X.iloc.__getitem__
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(
+            f"X must be 2-d with columns (user, item), got shape {X.shape}."
+        )
+    return X[:, 0], X.__getitem__
+
+
+def group_by_user(users, rng):
+    """The ratings grouped by user, in random order within each user.
+
+    Returns ``(starts, group, rank, order)``: ``order`` lists the rows by
+    user (users in sorted order, each user's rows shuffled with ``rng``);
+    ``starts`` is where each user's block begins in ``order``, ``group[j]``
+    the user number and ``rank[j]`` the position within its user's block of
+    ``order[j]``.
+    """
+    n = users.shape[0]
+    perm = rng.permutation(n)
+    order = perm[np.argsort(users[perm], kind="stable")]
+    grouped = users[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    group = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, n]))
+    rank = np.arange(n) - starts[group]
+    return starts, group, rank, order

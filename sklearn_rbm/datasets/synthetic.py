@@ -36,6 +36,7 @@ def make_ratings(
     rating_scale=(1, 5),
     rating_step=1,
     noise=0.5,
+    choice_strength=0.0,
     random_state=None,
     return_truth=False,
 ):
@@ -54,9 +55,15 @@ def make_ratings(
 
     Which pairs are rated is not uniform: every user has an activity and every
     item a popularity (both log-normal), and more active users and more
-    popular items have more ratings. Every user has at least two ratings and
-    every item at least one (as far as ``n_items`` allows), so the number of
-    ratings can exceed ``density * n_users * n_items`` when that is small.
+    popular items have more ratings. With ``choice_strength > 0`` a choice
+    model also decides *which* items a user rates: the propensity of a pair
+    is ``activity[u] * popularity[i] * exp(choice_strength * t[u, i])``, where
+    ``t`` is the factor term ``user_factors @ item_factors.T`` standardised
+    to unit variance (users rate the items that suit their taste, as
+    people do), so the rated items themselves carry the users' taste.
+    Every user has at least two ratings and every item at least one (as far
+    as ``n_items`` allows), so the number of ratings can exceed
+    ``density * n_users * n_items`` when that is small.
     No (user, item) pair is rated twice.
 
     Parameters
@@ -83,6 +90,11 @@ def make_ratings(
     noise : float, default=0.5
         Standard deviation of the Gaussian noise added to the score, in rating
         units, before rounding. 0 gives deterministic ratings.
+
+    choice_strength : float, default=0.0
+        Weight of the user's taste in which items get rated (see above);
+        0 (the default) makes the choice depend on activity and popularity
+        only.
 
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible output.
@@ -144,6 +156,11 @@ def make_ratings(
     noise = _check_real(noise, "noise")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}.")
+    choice_strength = _check_real(choice_strength, "choice_strength")
+    if not 0 <= choice_strength < np.inf:
+        raise ValueError(
+            f"choice_strength must be finite and >= 0, got {choice_strength}."
+        )
     if not isinstance(return_truth, bool | np.bool_):
         raise ValueError(f"return_truth must be a bool, got {return_truth!r}.")
     rng = check_random_state(random_state)
@@ -165,6 +182,11 @@ def make_ratings(
     popularity = np.exp(rng.normal(0.0, 1.0, size=n_items))
     keys = rng.standard_exponential((n_users, n_items))
     keys /= activity[:, None] * popularity[None, :]
+    if choice_strength > 0 and n_factors:
+        taste = user_factors @ item_factors.T
+        sd = taste.std()
+        if sd > 0:
+            keys *= np.exp(np.clip(-choice_strength * (taste / sd), -700, 700))
     forced = np.zeros((n_users, n_items), dtype=bool)
     per_user = min(2, n_items)
     first = np.argpartition(keys, per_user - 1, axis=1)[:, :per_user]

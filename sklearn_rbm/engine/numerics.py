@@ -74,27 +74,38 @@ def col_sum(v, weights=None):
     return weights @ v
 
 
-def data_moments(X, previous=None):
+def data_moments(X, previous=None, weights=None):
     """Running ``(n, column sums, column sums of squares)`` in float64.
 
     The base-rate model of every family is a function of these, so a model
     trained by ``partial_fit`` gets the same base model as one trained by
-    ``fit`` on the same rows.
+    ``fit`` on the same rows. ``weights`` (mean 1 over the rows, so that
+    ``n`` stays the number of rows) weight the sums.
     """
     n = X.shape[0]
     # squares and sums in float64: float32 sums of squares lose the variance
     # of data with an offset (offset 1000, std 1: variances 0.64 to 2.8)
     if sp.issparse(X):
         X64 = X.astype(np.float64)
-        s1 = np.asarray(X64.sum(axis=0)).ravel()
-        s2 = np.asarray(X64.multiply(X64).sum(axis=0)).ravel()
+        sq = X64.multiply(X64)
+        if weights is None:
+            s1 = np.asarray(X64.sum(axis=0)).ravel()
+            s2 = np.asarray(sq.sum(axis=0)).ravel()
+        else:
+            s1 = np.asarray(X64.T @ weights).ravel()
+            s2 = np.asarray(sq.T @ weights).ravel()
     else:
         s1 = np.zeros(X.shape[1])
         s2 = np.zeros(X.shape[1])
         for start in range(0, n, 4096):  # bounded float64 copies
             blk = np.asarray(X[start : start + 4096], dtype=np.float64)
-            s1 += blk.sum(axis=0)
-            s2 += np.einsum("ij,ij->j", blk, blk)
+            if weights is None:
+                s1 += blk.sum(axis=0)
+                s2 += np.einsum("ij,ij->j", blk, blk)
+            else:
+                w = weights[start : start + 4096]
+                s1 += w @ blk
+                s2 += np.einsum("i,ij,ij->j", w, blk, blk)
     if previous is not None:
         n0, p1, p2 = previous
         return n0 + n, p1 + s1, p2 + s2

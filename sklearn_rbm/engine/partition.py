@@ -16,16 +16,21 @@
   when the runs are too few or too short.
 """
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import expit, logsumexp
 
+from ..exceptions import UnreliableEstimateWarning
 from .gibbs import DenseChain, free_energy, gibbs_chain, hidden_field, visible_field
 from .numerics import softplus
 
 #: largest layer enumerated by ``method="exact"`` (``auto`` switches to AIS above)
 MAX_EXACT_UNITS = 20
+
+#: default tolerance (nats) of the AIS check: see :func:`check_ais`
+CHECK_TOL = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,12 @@ class LogPartition:
         AIS settings (None for the exact value).
     log_z_base : float or None
         ``log Z`` of the AIS base-rate model.
+    schedule : {"fixed", "adaptive"} or None
+        AIS temperature schedule (None for the exact value).
+    log_z_check, std_err_check : float or None
+        The check: a second, independent AIS estimate started from another
+        base model (the model's own visible biases instead of the data's
+        base rates), and its standard error; None when not run.
     """
 
     log_z: float
@@ -53,9 +64,19 @@ class LogPartition:
     n_betas: int | None = None
     n_runs: int | None = None
     log_z_base: float | None = None
+    schedule: str | None = None
+    log_z_check: float | None = None
+    std_err_check: float | None = None
 
     def __float__(self):
         return float(self.log_z)
+
+    @property
+    def disagreement(self):
+        """``|log_z - log_z_check|`` in nats, or None without a check."""
+        if self.log_z_check is None:
+            return None
+        return abs(self.log_z - self.log_z_check)
 
 
 def _as64(params):
@@ -188,8 +209,10 @@ class _AnnealingPath:
             family.scale_depends_on_params
             and set(self.moving) & set(family.extra_params)
         )
-        self.p64 = _as64(params)
-        self.a64 = _as64(p_a)
+        # float64 copies for log_f, which needs no W (the hidden field
+        # comes in as ``u``): no float64 copy of the largest parameter
+        self.p64 = _as64({k: v for k, v in params.items() if k != "W"})
+        self.a64 = _as64({k: v for k, v in p_a.items() if k != "W"})
 
     def mixed(self, beta, p, a):
         """Model's W and c; the moving parameters at ``beta``."""
@@ -220,15 +243,69 @@ class _AnnealingPath:
         """One Gibbs sweep v -> h -> v leaving ``p_beta(v)`` invariant (and,
         as every such sweep, reversible with respect to it): ``h`` from the
         tempered field ``beta u``, then one step of :func:`gibbs_chain` on
-        the tempered model (``(beta h) @ W`` is the visible field of ``beta W``)."""
-        bt = self.dtype.type(beta)
+        the tempered model (``(beta h) @ W`` is the visible field of ``beta W``).
+        ``beta`` may be a column, one inverse temperature per row (the
+        replicas of parallel tempering, ``engine/tempering.py``)."""
+        if np.ndim(beta):
+            bt = np.asarray(beta, dtype=self.dtype)
+        else:
+            bt = self.dtype.type(beta)
         q = self.mixed(beta, self.params, self.p_a)
         chain = DenseChain(self.family, q, hidden_scale=bt)
         h = chain.sample_hidden(_expit_scaled(u, bt), rng)
         return gibbs_chain(chain, h, 1, rng, last="visible")[0]
 
 
-def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
+def _ais_log_weights(path, betas, n_runs, rng, *, step_std=False):
+    """Log importance weights of ``n_runs`` AIS runs along ``betas``.
+
+    With ``step_std``, also the standard deviation (over the runs) of each
+    step's log-weight increment: the pilot of :func:`adaptive_betas`.
+    """
+    v = path.base_sample(n_runs, rng)
+    log_w = np.zeros(n_runs, dtype=np.float64)
+    stds = np.empty(len(betas) - 1) if step_std else None
+    u = path.u_of(v, betas[0])
+    prev = path.log_f(v, u, betas[0])
+    for k, beta in enumerate(betas[1:]):
+        if not path.fixed_scale:
+            u = path.u_of(v, beta)
+        step = path.log_f(v, u, beta) - prev
+        log_w += step
+        if step_std:
+            stds[k] = np.std(step)
+        v = path.transition(v, u, beta, rng)
+        u = path.u_of(v, beta)
+        prev = path.log_f(v, u, beta)
+    return log_w, stds
+
+
+def adaptive_betas(path, n_betas, rng, *, n_pilot_runs=20):
+    """Inverse temperatures of equal log-weight spread per step.
+
+    A pilot AIS run (``max(n_betas // 10, 50)`` temperatures of
+    :func:`ais_betas`, ``n_pilot_runs`` runs) measures the standard
+    deviation ``s_k`` of each step's log-weight increment. For small steps
+    ``s_k ~ g(beta) d beta`` with ``g(beta)`` the standard deviation of
+    ``d log f_beta / d beta`` (the *thermodynamic length* element), so the
+    cumulative sum of ``s_k`` is the length travelled. The ``n_betas``
+    temperatures are placed at equal increments of that length: every step
+    then has about the same log-weight variance, ``(L / n_betas)**2``, and
+    temperatures crowd where the distributions change fastest.
+    """
+    pilot = ais_betas(max(n_betas // 10, 50))
+    _, stds = _ais_log_weights(path, pilot, n_pilot_runs, rng, step_std=True)
+    # a floor keeps the length strictly increasing where a step has no spread
+    stds = stds + 1e-3 * max(float(np.mean(stds)), 1e-12)
+    length = np.concatenate([[0.0], np.cumsum(stds)])
+    betas = np.interp(np.linspace(0.0, length[-1], n_betas), length, pilot)
+    betas[0], betas[-1] = 0.0, 1.0
+    return betas
+
+
+def log_partition_ais(
+    family, params, base, *, n_betas=14500, n_runs=100, schedule="fixed", rng
+):
     """AIS estimate of ``log Z`` from the base-rate model ``base``.
 
     ``base`` holds the base model's visible biases ``b`` and any family extras
@@ -236,21 +313,15 @@ def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
     See :class:`_AnnealingPath` for the path. The estimate of ``Z`` is
     unbiased, so that of ``log Z`` is low on average (Jensen): likelihoods
     computed from it are optimistic until the schedule is long enough.
+    ``schedule`` is ``"fixed"`` (:func:`ais_betas`) or ``"adaptive"``
+    (:func:`adaptive_betas`, whose pilot run is drawn from ``rng`` first).
     """
     path = _AnnealingPath(family, params, base)
-    betas = ais_betas(n_betas)
-    v = path.base_sample(n_runs, rng)
-    log_w = np.zeros(n_runs, dtype=np.float64)
-    u = path.u_of(v, betas[0])
-    prev = path.log_f(v, u, betas[0])
-    for beta in betas[1:]:
-        if not path.fixed_scale:
-            u = path.u_of(v, beta)
-        log_w += path.log_f(v, u, beta) - prev
-        v = path.transition(v, u, beta, rng)
-        u = path.u_of(v, beta)
-        prev = path.log_f(v, u, beta)
-
+    if schedule == "adaptive":
+        betas = adaptive_betas(path, n_betas, rng)
+    else:
+        betas = ais_betas(n_betas)
+    log_w, _ = _ais_log_weights(path, betas, n_runs, rng)
     m = np.max(log_w)
     w = np.exp(log_w - m)
     log_ratio = m + np.log(np.mean(w))
@@ -262,6 +333,7 @@ def log_partition_ais(family, params, base, *, n_betas=14500, n_runs=100, rng):
         n_betas=int(n_betas),
         n_runs=int(n_runs),
         log_z_base=float(path.log_z_a),
+        schedule=schedule,
     )
 
 
@@ -303,23 +375,92 @@ def _expit_scaled(u, beta):
     return expit(x, out=x)
 
 
+def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
+    """Add an independent AIS estimate to ``est`` and warn if they disagree.
+
+    The second run anneals from a different base model, the model's own
+    visible biases (and family extras) with ``W = c = 0``, along a different
+    path to the same ``Z``. Both are unbiased for ``Z``, so both log
+    estimates are low on average; a schedule too short for the model shows
+    as a disagreement, even where each run's standard error is small (their
+    weights miss the same rare, heavy runs). Warns with
+    :class:`~sklearn_rbm.exceptions.UnreliableEstimateWarning` when
+    ``|log_z - log_z_check| > tol``, or when twice either standard error
+    (the half-width of a 95% interval) exceeds ``tol``. Passing the check does not
+    prove the estimate right (both runs can miss the same modes).
+    """
+    own = {k: v for k, v in params.items() if k not in ("W", "c")}
+    alt = log_partition_ais(
+        family,
+        params,
+        own,
+        n_betas=est.n_betas,
+        n_runs=est.n_runs,
+        schedule=est.schedule,
+        rng=rng,
+    )
+    est = replace(est, log_z_check=alt.log_z, std_err_check=alt.std_err)
+    if est.disagreement > tol or 2.0 * max(est.std_err, alt.std_err) > tol:
+        warnings.warn(
+            UnreliableEstimateWarning(
+                f"The AIS estimate of log Z is not reliable to {tol:g} nats: "
+                f"from the data's base rates {est.log_z:.3f} (std err "
+                f"{est.std_err:.3f}), from the model's own visible biases "
+                f"{alt.log_z:.3f} (std err {alt.std_err:.3f}); difference "
+                f"{est.disagreement:.3f}. Both "
+                "underestimate log Z on average (the larger is the better "
+                "bound), so log-likelihoods computed from them are "
+                "optimistic. Use more temperatures (n_betas), "
+                "schedule='adaptive' or more runs (n_runs)."
+            ),
+            stacklevel=3,
+        )
+    return est
+
+
 def log_partition(
-    family, params, base, *, method="auto", n_betas=14500, n_runs=100, rng
+    family,
+    params,
+    base,
+    *,
+    method="auto",
+    n_betas=14500,
+    n_runs=100,
+    schedule="fixed",
+    check=True,
+    check_tol=CHECK_TOL,
+    rng,
 ):
-    """Dispatch to the exact or AIS estimator (``auto``: exact when cheap)."""
+    """Dispatch to the exact or AIS estimator (``auto``: exact when cheap).
+
+    An AIS estimate is checked against a second one (:func:`check_ais`)
+    unless ``check`` is False.
+    """
     n_hidden, n_visible = params["W"].shape
     n_small = min(n_hidden, family.visible_state_bits(n_visible))
     if method == "auto":
         method = "exact" if n_small <= MAX_EXACT_UNITS else "ais"
     if method == "exact":
         return log_partition_exact(family, params)
-    return log_partition_ais(
-        family, params, base, n_betas=n_betas, n_runs=n_runs, rng=rng
+    est = log_partition_ais(
+        family,
+        params,
+        base,
+        n_betas=n_betas,
+        n_runs=n_runs,
+        schedule=schedule,
+        rng=rng,
     )
+    if check:
+        est = check_ais(est, family, params, tol=check_tol, rng=rng)
+    return est
 
 
 __all__ = [
+    "CHECK_TOL",
     "LogPartition",
+    "adaptive_betas",
+    "check_ais",
     "log_likelihood_raise",
     "log_partition",
     "model_stats_exact",

@@ -19,7 +19,11 @@ from sklearn.base import (
 )
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ..engine.gibbs import hidden_proba, visible_field
 from ..engine.numerics import data_moments
@@ -48,6 +52,8 @@ _COMMON_CONSTRAINTS = {
     "cd_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+    "sampler": [StrOptions({"gibbs", "pt"})],
+    "n_temperatures": [Interval(Integral, 2, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "momentum_schedule": [StrOptions({"constant", "warmup"})],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -197,12 +203,19 @@ class _BaseRBM(
         return int(min(max(epochs, AUTO_EPOCHS_MIN), AUTO_EPOCHS_MAX))
 
     def _settings(self, batch_size, max_iter):
+        if self.sampler == "pt" and not self.persistent:
+            raise ValueError(
+                "sampler='pt' runs persistent tempering chains: it needs "
+                "persistent=True."
+            )
         return CDSettings(
             learning_rate=float(self.learning_rate),
             momentum=float(self.momentum),
             cd_steps=int(self.cd_steps),
             persistent=bool(self.persistent),
             n_chains=int(self.n_chains or batch_size),
+            sampler=self.sampler,
+            n_temperatures=int(self.n_temperatures),
             centering=bool(self.centering),
             learning_rate_schedule=self.learning_rate_schedule,
             momentum_schedule=self.momentum_schedule,
@@ -226,7 +239,7 @@ class _BaseRBM(
     def _init_params(self, params):
         """Adjust the initial parameters in place (after the base-rate init)."""
 
-    def _new_state(self, X, phase, rng):
+    def _new_state(self, X, phase, rng, sample_weight=None):
         zeros = self.visible_bias_init == "zeros"
 
         def adjust(params):
@@ -237,8 +250,28 @@ class _BaseRBM(
         # with zero biases nothing depends on the data, so that partial_fit
         # over chunks reproduces fit exactly
         return phase.init_state(
-            X, self.n_components, X.dtype, rng, adjust=adjust, data_offsets=not zeros
+            X,
+            self.n_components,
+            X.dtype,
+            rng,
+            adjust=adjust,
+            data_offsets=not zeros,
+            sample_weight=sample_weight,
         )
+
+    def _sample_weight(self, sample_weight, X):
+        """Validated sample weights scaled to mean 1, or None."""
+        if sample_weight is None:
+            return None
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        total = w.sum()
+        if not np.isfinite(total) or total <= 0:
+            raise ValueError(
+                f"sample_weight must have a positive, finite sum; got {total!r}."
+            )
+        return w * (w.shape[0] / total)
 
     def _upgrade_state(self, old):
         """The state of a model saved by 0.1.0.dev0 (see ``_compat``)."""
@@ -263,7 +296,7 @@ class _BaseRBM(
     # ---------------------------------------------------------------- fitting
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model to ``X`` by CD-k or persistent CD.
 
         Parameters
@@ -272,6 +305,13 @@ class _BaseRBM(
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows. They weight every data term
+            of the gradient (positive statistics; negative statistics of CD
+            chains started at the rows), the base rates, the centring
+            offsets and the early-stopping score. Only their ratios
+            matter (they are scaled to mean 1); a row of weight 0 is as if
+            dropped, an integer weight ``k`` counts the row ``k`` times.
 
         Returns
         -------
@@ -280,8 +320,9 @@ class _BaseRBM(
         """
         X = self._validate_X(X, reset=True)
         self._check_training_data(X)
+        sw = self._sample_weight(sample_weight, X)
         rng = seed_from(self.random_state)
-        X_val = None
+        X_val = sw_val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
             if X.shape[0] - n_val < 1:
@@ -290,13 +331,18 @@ class _BaseRBM(
                 )
             perm = rng.permutation(X.shape[0])
             X_val, X = X[perm[:n_val]], X[perm[n_val:]]
+            if sw is not None:
+                sw_val, sw = sw[perm[:n_val]], sw[perm[n_val:]]
+                sw = sw * (sw.shape[0] / max(sw.sum(), np.finfo(float).tiny))
         batch_size = self._batch_size(X.shape[0], continuing=False)
         n_epochs = self._n_epochs(X.shape[0], batch_size)
         phase = self._phase(batch_size, n_epochs)
-        state = self._new_state(X, phase, rng)
+        state = self._new_state(X, phase, rng, sw)
         X_mon = X_val if X_val is not None else (X[:500] if self.verbose else None)
+        if X_val is None and X_mon is not None and sw is not None:
+            sw_val = sw[:500]
         monitor = (
-            (lambda: self._monitor_score(X_mon, state.params))
+            (lambda: self._monitor_score(X_mon, state.params, sw_val))
             if X_mon is not None
             else None
         )
@@ -308,7 +354,7 @@ class _BaseRBM(
         with training_threads():
             state, history = run_epochs(
                 state,
-                phase.bind(state, X),
+                phase.bind(state, X, sw),
                 X.shape[0],
                 phase.settings,
                 batch_size=batch_size,
@@ -328,7 +374,7 @@ class _BaseRBM(
 
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """One pass of minibatch updates over ``X``, continuing earlier training.
 
         ``X`` is cut into minibatches of ``batch_size`` rows in the given order
@@ -363,6 +409,9 @@ class _BaseRBM(
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as in :meth:`fit` (scaled to
+            mean 1 within the call).
 
         Returns
         -------
@@ -382,17 +431,18 @@ class _BaseRBM(
             )
         X = self._validate_X(X, reset=first)
         self._check_training_data(X, None if first else self._state.moments)
+        sw = self._sample_weight(sample_weight, X)
         batch_size = self._batch_size(X.shape[0], continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings
         if first:
-            state = self._new_state(X, phase, seed_from(self.random_state))
+            state = self._new_state(X, phase, seed_from(self.random_state), sw)
         else:
             state = self._state.copy()
             state.params = {k: v.copy() for k, v in self._params().items()}
-            state.moments = data_moments(X, state.moments)
+            state.moments = data_moments(X, state.moments, weights=sw)
             phase.match(state, X)
-        step = phase.bind(state, X)
+        step = phase.bind(state, X, sw)
         k = settings.cd_steps_at(state.n_epochs)
         with training_threads(), training_errstate():
             lr = continued_learning_rate(state, settings)

@@ -50,6 +50,7 @@ def check_dense_rbm(est):
         )
     checks.momentum_state("_state.opt", state.opt, p)
     _check_chains(state.chains, H, W.dtype)
+    _check_tempering(getattr(state, "tempering", None), D, W.dtype)
     _check_offsets(state.offsets, H, D, W.dtype)
     _check_moments(state.moments, D)
     est._check_loaded_values({name: d[attr] for name, attr in attrs.items()}, state)
@@ -66,6 +67,29 @@ def _check_chains(chains, H, dtype):
         checks.invalid("_state.chains", "has no chains")
     if chains.min() < 0 or chains.max() > 1:
         checks.invalid("_state.chains", "has hidden states outside [0, 1]")
+
+
+def _check_tempering(tstate, D, dtype):
+    """Persistent tempering chains: None, or a TemperingState whose replica
+    states (K * n_chains, D) match its ladder of K - 1 finite log-gaps."""
+    from ..engine.tempering import TemperingState
+
+    if tstate is None:
+        return
+    where = "_state.tempering"
+    checks.instance(where, tstate, TemperingState)
+    gaps = checks.array(f"{where}.log_gaps", tstate.log_gaps, (None,))
+    if gaps.shape[0] == 0:
+        checks.invalid(f"{where}.log_gaps", "is empty (at least 2 temperatures)")
+    v = checks.array(f"{where}.v", tstate.v, (None, D))
+    if v.dtype != dtype:
+        checks.invalid(f"{where}.v", f"has dtype {v.dtype}, the model {dtype}")
+    k = gaps.shape[0] + 1
+    if v.shape[0] == 0 or v.shape[0] % k:
+        checks.invalid(
+            f"{where}.v", f"has {v.shape[0]} rows, not a positive multiple of {k}"
+        )
+    checks.integer(f"{where}.parity", tstate.parity, low=0, high=1)
 
 
 def _check_offsets(offsets, H, D, dtype):

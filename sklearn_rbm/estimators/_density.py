@@ -1,7 +1,7 @@
 """Density-model methods of the dense RBMs: free energy, log Z, likelihoods."""
 
 import hashlib
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.gibbs import free_energy
-from ..engine.partition import log_likelihood_raise
+from ..engine.partition import CHECK_TOL, log_likelihood_raise
 from ..engine.partition import log_partition as _log_partition
 from ._common import seed_from
 
@@ -44,12 +44,23 @@ class DensityMixin:
             "method": [StrOptions({"auto", "exact", "ais"})],
             "n_betas": [Interval(Integral, 2, None, closed="left")],
             "n_runs": [Interval(Integral, 2, None, closed="left")],
+            "schedule": [StrOptions({"fixed", "adaptive"})],
+            "check": ["boolean"],
+            "check_tol": [Interval(Real, 0, None, closed="neither")],
             "random_state": ["random_state"],
         },
         prefer_skip_nested_validation=True,
     )
     def log_partition(
-        self, method="auto", *, n_betas=14500, n_runs=100, random_state=None
+        self,
+        method="auto",
+        *,
+        n_betas=14500,
+        n_runs=100,
+        schedule="fixed",
+        check=True,
+        check_tol=CHECK_TOL,
+        random_state=None,
     ):
         """Log-partition function ``log Z`` of the fitted model, cached.
 
@@ -63,21 +74,53 @@ class DensityMixin:
             Number of AIS inverse temperatures (Salakhutdinov & Murray 2008).
         n_runs : int, default=100
             Number of independent AIS runs.
+        schedule : {"fixed", "adaptive"}, default="fixed"
+            AIS temperatures: ``"fixed"`` spaces them as Salakhutdinov &
+            Murray (2008); ``"adaptive"`` places them at equal steps of the
+            log-weight spread measured by a short pilot run (about 2% of
+            the cost), so that every step has about the same log-weight
+            variance.
+        check : bool, default=True
+            Run a second, independent AIS estimate from another base model
+            (the model's own visible biases) and warn with
+            :class:`~sklearn_rbm.exceptions.UnreliableEstimateWarning` when
+            the two disagree (see ``check_tol``). Doubles the cost of AIS.
+        check_tol : float, default=1.0
+            Tolerance of the check, in nats: it warns when the two estimates
+            differ by more than ``check_tol``, or when twice a standard error
+            (the half-width of a 95% interval) exceeds it.
         random_state : int, RandomState instance or None, default=None
             Seed of the AIS runs; ``None`` uses the estimator's ``random_state``.
 
         Returns
         -------
         estimate : LogPartition
-            ``log_z``, ``std_err`` (0 for exact), ``method`` and the settings.
-            The latest estimate is cached and used by :meth:`score_samples`.
+            ``log_z``, ``std_err`` (0 for exact), ``method``, the settings
+            and the check (``log_z_check``, ``std_err_check``,
+            ``disagreement``). The latest estimate is cached and used by
+            :meth:`score_samples`.
+
+        Warns
+        -----
+        UnreliableEstimateWarning
+            When the AIS check fails. AIS underestimates ``log Z`` on average,
+            so log-likelihoods from such an estimate are likely optimistic.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_rbm import BernoulliRBM
+        >>> X = (load_digits().data > 7).astype(float)
+        >>> rbm = BernoulliRBM(n_components=16, max_iter=5, random_state=0).fit(X)
+        >>> exact = rbm.log_partition("exact").log_z
+        >>> est = rbm.log_partition("ais", n_betas=2000, n_runs=50, random_state=0)
+        >>> bool(abs(est.log_z - exact) < 0.5), bool(est.disagreement < 1.0)
+        (True, True)
         """
         check_is_fitted(self)
         p = self._params()
         family = self._family()
-        base = family.base_params(
-            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-        )
+        base = self._base_model()
         rs = self.random_state if random_state is None else random_state
         est = _log_partition(
             family,
@@ -86,6 +129,9 @@ class DensityMixin:
             method=method,
             n_betas=int(n_betas),
             n_runs=int(n_runs),
+            schedule=schedule,
+            check=bool(check),
+            check_tol=float(check_tol),
             rng=seed_from(rs),
         )
         self._state.cache["log_z"] = (self._fingerprint(), est)
@@ -146,9 +192,7 @@ class DensityMixin:
             X = X.toarray()
         p = self._params()
         family = self._family()
-        base = family.base_params(
-            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-        )
+        base = self._base_model()
         rs = self.random_state if random_state is None else random_state
         return log_likelihood_raise(
             family,
@@ -158,6 +202,13 @@ class DensityMixin:
             n_betas=int(n_betas),
             n_runs=int(n_runs),
             rng=seed_from(rs),
+        )
+
+    def _base_model(self):
+        """Parameters of the base-rate model (AIS, RAISE, sampling starts)."""
+        p = self._params()
+        return self._family().base_params(
+            self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
         )
 
     def _fingerprint(self):

@@ -4,10 +4,11 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.gibbs import DenseChain, gibbs_chain
+from ..engine.tempering import tempered_chains
 from ._common import seed_from
 
 
@@ -41,6 +42,8 @@ class SamplingMixin:
             "init": ["array-like", "sparse matrix", None],
             "random_state": ["random_state"],
             "return_mean": ["boolean"],
+            "method": [StrOptions({"gibbs", "tempering"})],
+            "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         },
         prefer_skip_nested_validation=True,
     )
@@ -52,6 +55,8 @@ class SamplingMixin:
         init=None,
         random_state=None,
         return_mean=False,
+        method="gibbs",
+        n_temperatures=10,
     ):
         """Draw visible samples by running block-Gibbs chains.
 
@@ -69,26 +74,70 @@ class SamplingMixin:
         return_mean : bool, default=False
             Return ``E[v | h]`` at the last step instead of a sample (smoother
             pictures of the same chain state).
+        method : {"gibbs", "tempering"}, default="gibbs"
+            ``"gibbs"`` runs plain block-Gibbs chains. ``"tempering"`` runs
+            parallel tempering (``sklearn_rbm.engine.tempering``): each
+            chain has ``n_temperatures - 1`` helper replicas on the path from
+            the base-rate model (inverse temperature 0) to the model (1),
+            neighbours swap states, and the ladder adapts during the first
+            half of the ``n_steps`` sweeps to keep the swap rates near 0.35.
+            Each sweep costs ``n_temperatures`` Gibbs steps; it mixes
+            between modes that plain Gibbs chains rarely leave.
+        n_temperatures : int, default=10
+            Replicas per chain with ``method="tempering"`` (ignored
+            otherwise).
 
         Returns
         -------
         V : ndarray of shape (n_samples, n_features)
             The chains' final visible states.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_rbm import BernoulliRBM
+        >>> X = (load_digits().data > 7).astype(float)
+        >>> rbm = BernoulliRBM(n_components=16, max_iter=5, random_state=0).fit(X)
+        >>> V = rbm.sample(5, 100, method="tempering", n_temperatures=4,
+        ...                random_state=0)
+        >>> V.shape
+        (5, 64)
         """
         check_is_fitted(self)
         rng = seed_from(random_state)
         family = self._family()
-        p = self._params()
         if init is None:
-            base = family.base_params(
-                self._state.moments, p["W"].shape[0], p["W"].dtype, like=p
-            )
+            base = self._base_model()
             v0 = family.sample(
                 np.repeat(base["b"][None, :], n_samples, axis=0), base, rng
             )
         else:
             v0 = self._validate_X(init, reset=False)
+            if sp.issparse(v0):
+                v0 = v0.toarray()
+        if method == "tempering":
+            return self._run_tempering(v0, n_steps, rng, return_mean, n_temperatures)
         return self._run_chains(v0, n_steps, rng, return_mean)
+
+    def _run_tempering(self, v0, n_steps, rng, return_mean, n_temperatures):
+        """Parallel tempering from ``v0`` at the top of the ladder."""
+        family, p = self._family(), self._params()
+        v0 = np.asarray(v0, dtype=p["W"].dtype)
+        pt = tempered_chains(
+            family,
+            p,
+            self._base_model()["b"],
+            v0.shape[0],
+            n_steps,
+            rng,
+            n_temperatures=int(n_temperatures),
+            v0=v0,
+        )
+        if return_mean:
+            chain = DenseChain(family, p)
+            h = chain.sample_hidden(chain.hidden_proba(pt.top()), rng)
+            return chain.mean_visible(h)
+        return pt.top().copy()
 
     def _run_chains(self, v0, n_steps, rng, return_mean):
         """Gibbs chains from validated visible states ``v0`` (see :meth:`sample`)."""

@@ -77,6 +77,16 @@ class BernoulliRBM(_BaseRBM):
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
         Number of persistent chains; ``None`` means ``batch_size_``.
+    sampler : {"gibbs", "pt"}, default="gibbs"
+        Sampler of the persistent negative chains: block Gibbs, or parallel
+        tempering (PT-PCD; ``n_temperatures`` replicas per chain on the path
+        from the base-rate model to the model, the ladder adapted to keep
+        neighbouring swap rates near 0.35; each update costs about
+        ``n_temperatures`` times the Gibbs sweeps). ``"pt"`` needs
+        ``persistent=True``; ``cd_steps`` sweeps of the whole ladder are run
+        per update.
+    n_temperatures : int, default=10
+        Replicas per chain of ``sampler="pt"`` (ignored otherwise).
     momentum : float, default=0.0
         Momentum of the updates (0: plain SGD, as in scikit-learn; the
         density settings use 0.9).
@@ -190,6 +200,8 @@ class BernoulliRBM(_BaseRBM):
         cd_steps=1,
         persistent=True,
         n_chains=None,
+        sampler="gibbs",
+        n_temperatures=10,
         momentum=0.0,
         momentum_schedule="warmup",
         weight_decay=1e-4,
@@ -211,6 +223,8 @@ class BernoulliRBM(_BaseRBM):
         self.cd_steps = cd_steps
         self.persistent = persistent
         self.n_chains = n_chains
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.momentum_schedule = momentum_schedule
         self.weight_decay = weight_decay
@@ -251,13 +265,13 @@ class BernoulliRBM(_BaseRBM):
                 "Scale it first, e.g. with MinMaxScaler or X / 255 for pixels."
             )
 
-    def _monitor_score(self, X, params):
+    def _monitor_score(self, X, params, sample_weight=None):
         # deterministic: the same 32 features of each row every epoch
         X = X[:1000]
+        w = None if sample_weight is None else sample_weight[:1000]
         m = min(32, X.shape[1])
-        return float(
-            np.mean(_pseudo_likelihood(X, params, m, np.random.default_rng(0)))
-        )
+        pl = _pseudo_likelihood(X, params, m, np.random.default_rng(0))
+        return float(np.average(pl, weights=w))
 
     def pseudo_likelihood(self, X, *, features="all", random_state=None):
         """Log pseudo-likelihood ``sum_i log p(x_i | x_-i)`` per sample, in nats.

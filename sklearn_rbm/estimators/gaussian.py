@@ -86,6 +86,16 @@ class GaussianBernoulliRBM(_BaseRBM):
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
         Number of persistent chains; ``None`` means ``batch_size_``.
+    sampler : {"gibbs", "pt"}, default="gibbs"
+        Sampler of the persistent negative chains: block Gibbs, or parallel
+        tempering (PT-PCD; ``n_temperatures`` replicas per chain on the path
+        from the base-rate model to the model, the ladder adapted to keep
+        neighbouring swap rates near 0.35; each update costs about
+        ``n_temperatures`` times the Gibbs sweeps). ``"pt"`` needs
+        ``persistent=True``; ``cd_steps`` sweeps of the whole ladder are run
+        per update.
+    n_temperatures : int, default=10
+        Replicas per chain of ``sampler="pt"`` (ignored otherwise).
     negative_init : {"data", "noise"}, default="data"
         Start of the negative chains of non-persistent CD: the minibatch
         (classic CD-k), or fresh samples of the independent Gaussian
@@ -254,6 +264,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         cd_steps=1,
         persistent=True,
         n_chains=None,
+        sampler="gibbs",
+        n_temperatures=10,
         negative_init="data",
         momentum=0.9,
         momentum_schedule="warmup",
@@ -281,6 +293,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.cd_steps = cd_steps
         self.persistent = persistent
         self.n_chains = n_chains
+        self.sampler = sampler
+        self.n_temperatures = n_temperatures
         self.negative_init = negative_init
         self.momentum = momentum
         self.momentum_schedule = momentum_schedule
@@ -384,15 +398,17 @@ class GaussianBernoulliRBM(_BaseRBM):
         # the monitor returns minus the MSE (higher is better)
         return 1 if self.n_components <= MAX_EXACT_MONITOR else -1
 
-    def _monitor_score(self, X, params):
+    def _monitor_score(self, X, params, sample_weight=None):
         family = self._family()
         if self.n_components <= MAX_EXACT_MONITOR:
             log_z = log_partition_exact(family, params).log_z
-            return float(-np.mean(free_energy(family, X, params)) - log_z)
+            f = free_energy(family, X, params)
+            return float(-np.average(f, weights=sample_weight) - log_z)
         recon = visible_field(hidden_proba(family, X, params), params)
         # in float64: squared errors of a diverging float32 model overflow
         diff = np.asarray(X, dtype=np.float64) - recon
-        return -float(np.mean(np.einsum("ij,ij->i", diff, diff)))
+        err = np.einsum("ij,ij->i", diff, diff)
+        return -float(np.average(err, weights=sample_weight))
 
     # ------------------------------------------------------------ attributes
     @property

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..training import checks
 from ..training.state import RatingState
+from . import ranking
 from .ids import IdIndex
 from .store import RatingStore
 from .trainer import STRUCTURAL
@@ -22,6 +23,8 @@ from .trainer import STRUCTURAL
 def check_recommender(est):
     """Validate the fitted state of a recommender; raise ValueError."""
     d = vars(est)
+    if "estimators_" in d or d.get("_structure", {}).get("orientation") == "both":
+        return _check_both(est)
     if "_state" not in d:
         return  # unfitted
     for attr in ("_store", "_users", "_items", "classes_", "users_", "items_"):
@@ -69,9 +72,13 @@ def check_recommender(est):
         checks.invalid("feature_names_in_", "must be an array of 2 names")
     if "n_iter_" in d:
         checks.integer("n_iter_", d["n_iter_"])
+    if d.get("feedback_", "explicit") not in ("explicit", "implicit"):
+        checks.invalid("feedback_", "must be 'explicit' or 'implicit'")
+    if "_ranking" in d:
+        ranking.check_state("_ranking", d["_ranking"], n_items, structure["dtype"])
 
 
-def _check_structure(est):
+def _check_structure(est, both=False):
     """The structural parameters of the fit (``_structure``, or the
     constructor's for models saved before it was recorded)."""
     fitted = est.__dict__.get("_structure")
@@ -81,7 +88,8 @@ def _check_structure(est):
         checks.invalid("_structure", f"must be a dict of {list(STRUCTURAL)}")
     s = est._fit_structure()
     where = "_structure" if fitted is not None else "the structural parameters"
-    if s["orientation"] not in ("user", "item"):
+    allowed = ("user", "item", "both") if both else ("user", "item")
+    if s["orientation"] not in allowed:
         checks.invalid(f"{where}['orientation']", f"is {s['orientation']!r}")
     if s["dtype"] not in ("float32", "float64"):
         checks.invalid(f"{where}['dtype']", f"is {s['dtype']!r}")
@@ -91,6 +99,46 @@ def _check_structure(est):
     if not isinstance(s["conditional"], bool | np.bool_):
         checks.invalid(f"{where}['conditional']", "must be a bool")
     return s
+
+
+def _check_both(est):
+    """``orientation="both"``: two fitted models, item- then user-based (each
+    checked when it was loaded), sharing the classes and ids published by
+    the estimator; no single-model state."""
+    d = vars(est)
+    if not isinstance(d.get("_structure"), dict):
+        checks.invalid("_structure", "is missing (orientation='both')")
+    if _check_structure(est, both=True)["orientation"] != "both":
+        checks.invalid("estimators_", "is only fitted with orientation='both'")
+    parts = d.get("estimators_")
+    if not isinstance(parts, list) or len(parts) != 2:
+        checks.invalid("estimators_", "must be a list of two models")
+    for i, (part, orientation) in enumerate(zip(parts, ("item", "user"))):
+        where = f"estimators_[{i}]"
+        checks.instance(where, part, type(est))
+        if "_state" not in vars(part):
+            checks.invalid(where, "is not fitted")
+        if part._fit_structure()["orientation"] != orientation:
+            checks.invalid(where, f"is not {orientation}-based")
+    for attr in ("_state", "_store"):
+        if attr in d:
+            checks.invalid(attr, "is set on a model with orientation='both'")
+    for attr in ("classes_", "users_", "items_"):
+        mine = d.get(attr)
+        for i, part in enumerate(parts):
+            theirs = vars(part).get(attr)
+            if not (
+                isinstance(mine, np.ndarray)
+                and isinstance(theirs, np.ndarray)
+                and mine.dtype == theirs.dtype
+                and np.array_equal(mine, theirs)
+            ):
+                checks.invalid(attr, f"differs from estimators_[{i}].{attr}")
+    for attr, public in (("_users", "users_"), ("_items", "items_")):
+        if attr not in d:
+            checks.invalid(attr, "is missing (the model is fitted)")
+        _check_ids(attr, d[attr], d[public], public)
+    _check_fallback(d, len(d["users_"]), len(d["items_"]))
 
 
 def _check_ids(where, index, public, public_name):

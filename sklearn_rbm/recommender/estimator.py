@@ -20,18 +20,23 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
 from ..estimators._common import VersionedStateMixin
+from .both import BothMixin
 from .checks import check_recommender
+from .feedback import FeedbackMixin
+from .fitting import TrainingMixin
 from .fold_in import FoldInMixin
 from .ids import check_feature_names
 from .recommend import RecommendMixin
 from .serving import ServingMixin
 from .store import Orientation
-from .trainer import STRUCTURAL, TrainingMixin
+from .trainer import STRUCTURAL
 
 
 class CategoricalRBMRecommender(
+    BothMixin,
     VersionedStateMixin,
     TrainingMixin,
+    FeedbackMixin,
     ServingMixin,
     RecommendMixin,
     FoldInMixin,
@@ -58,12 +63,19 @@ class CategoricalRBMRecommender(
 
     Parameters
     ----------
-    n_components : int, default=100
-        Number of binary hidden units.
-    orientation : {"item", "user"}, default="item"
+    n_components : int or "auto", default="auto"
+        Number of binary hidden units. ``"auto"``: 100 at 80,000 training
+        ratings, 150 at 900,000, a power law of the number of ratings in
+        between and beyond (at least 10; see "Defaults" in the Notes).
+    orientation : {"item", "user", "both"}, default="item"
         ``"user"``: one case per user, visible units are items (the original
         U-RBM). ``"item"``: one case per item, visible units are users (the
         I-RBM of Sedhain et al. 2015, much stronger on MovieLens).
+        ``"both"``: an item-based and a user-based model (``estimators_``),
+        fitted in parallel with ``n_jobs``, each with its own ``"auto"``
+        values; predictions are their average weighted by ``item_weight``,
+        ``predict_proba`` the same mixture. ``transform``, ``free_energy``
+        and the weight attributes belong to one model and raise a ValueError.
     conditional : bool, default=False
         Conditional RBM: a binary "which variables did this case rate"
         vector ``r`` feeds the hidden units through a matrix ``D`` of shape
@@ -79,31 +91,34 @@ class CategoricalRBMRecommender(
         Factored RBM: ``W = A @ B`` with ``A`` of shape
         ``(n_variables, K, rank)`` and ``B`` of shape ``(rank,
         n_components)``. ``None`` learns a full ``W``.
-    learning_rate : float, default=0.1
+    learning_rate : float, default=0.2
         Step size of the momentum gradient ascent (gradients are averaged
         over the cases of a minibatch).
-    batch_size : int, default=50
-        Cases per minibatch.
-    max_iter : int, default=20
-        Maximum number of epochs.
-    cd_steps : int or sequence of (first_epoch, T) pairs, \
-default=((0, 1), (10, 3), (15, 5), (18, 9))
-        Gibbs steps T of CD-T; a schedule raises T from the given epochs on
-        (Salakhutdinov et al. 2007 raise T from 1 to 3, 5 and 9 as learning
-        progresses). An epoch of CD-T costs about ``(1 + T) / 2`` epochs of
-        CD-1.
+    batch_size : int or "auto", default="auto"
+        Cases per minibatch. ``"auto"``: 100 at 80,000 training ratings, 200
+        at 900,000 (a power law of the number of ratings), and at most
+        ``ceil(n_cases / 16)`` so that an epoch has about 16 updates or more.
+    max_iter : int, default=10
+        Maximum number of epochs of CD.
+    cd_steps : int or sequence of (first_epoch, T) pairs, default=1
+        Gibbs steps T of CD-T; a schedule such as ``((0, 1), (10, 3), (15,
+        5), (18, 9))`` raises T from the given epochs on (Salakhutdinov et
+        al. 2007 raise T from 1 to 3, 5 and 9 as learning progresses). An
+        epoch of CD-T costs about ``(1 + T) / 2`` epochs of CD-1.
     momentum : float, default=0.9
         Momentum (0.5 for the first 5 epochs with ``momentum_schedule="warmup"``).
     momentum_schedule : {"warmup", "constant"}, default="warmup"
         Momentum schedule.
-    weight_decay : float, default=0.003
-        L2 penalty on ``W`` (``A``, ``B``) and ``D``.
-    visible_bias_decay : float, default=0.0
+    weight_decay : float or "auto", default="auto"
+        L2 penalty on ``W`` (``A``, ``B``) and ``D``. ``"auto"``: 0.003 at
+        80,000 training ratings, 0.001 at 900,000 (a power law, two
+        significant digits).
+    visible_bias_decay : float, default=0.03
         L2 penalty on the visible biases ``b`` (shrinks each variable's
         rating distribution towards uniform). It regularises the biases of
         variables with few ratings; 0.03 lowered the validation RMSE of both
         orientations on MovieLens (``benchmarks/README.md``).
-    fine_tune_iter : int, default=0
+    fine_tune_iter : int or "auto", default="auto"
         Epochs of discriminative fine-tuning after the ``max_iter`` epochs
         of CD: the deterministic predictor of :meth:`predict` (``p(h | V)``
         then the softmax over ratings, ``prediction="mean_field"``) is
@@ -113,10 +128,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         CD is the pretraining. Requires ``prediction="mean_field"``. With
         early stopping, the held-out ratings are monitored through both
         phases and the best epoch of either is kept. :meth:`partial_fit` on
-        a fine-tuned model runs fine-tuning passes. 0 (the default) is the
-        paper's generatively trained RBM.
-    fine_tune_learning_rate : float, default=1e-3
-        Adam step size of fine-tuning.
+        a fine-tuned model runs fine-tuning passes. 0 is the paper's
+        generatively trained RBM. ``"auto"``: 10 with
+        ``prediction="mean_field"``, 0 with ``prediction="exact"``.
+    fine_tune_learning_rate : float or "auto", default="auto"
+        Adam step size of fine-tuning. ``"auto"``: 3e-3 at 80,000 training
+        ratings, 1.5e-3 at 900,000 (a power law, two significant digits).
     fine_tune_alpha : float, default=25.0
         L2 penalty ``alpha / 2 ||W||^2`` on ``W`` (``A``, ``B``) and ``D``
         during fine-tuning, against the *sum* of squared errors over the
@@ -144,12 +161,46 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     validation_fraction : float, default=0.05
         Fraction of the training ratings held out for early stopping.
     n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
+        Patience of early stopping, in epochs. Epochs are counted from the
+        first progress of each phase (an epoch whose validation RMSE beats
+        the phase's first epoch by ``tol``): a model still on its initial
+        plateau is not stopped.
     tol : float, default=1e-4
         Minimum RMSE improvement counted as progress.
     dtype : {"float32", "float64"}, default="float32"
         Compute and storage dtype of the parameters. float32 is about twice
         as fast and is accurate enough for RMSE to 4 decimals.
+    feedback : {"auto", "explicit", "implicit"}, default="auto"
+        What ``fit`` receives. ``"explicit"``: ratings (``y``, or the values
+        of a sparse matrix). ``"implicit"``: ``(user, item)`` pairs with no
+        ratings (plays, clicks, purchases; ``y=None``; the non-zero entries
+        of a sparse matrix, their values ignored): only the ranking model is
+        trained, and :meth:`predict`, :meth:`predict_proba`, :meth:`score`,
+        :meth:`predict_new_user`, :meth:`transform` and :meth:`free_energy`
+        raise a ValueError (rank with
+        :meth:`recommend`). ``"auto"``: implicit for pairs with ``y=None``,
+        explicit otherwise. The fitted mode is ``feedback_``.
+    ranking : {"choice", "rating"}, default="choice"
+        How :meth:`recommend` ranks. ``"choice"``: a second RBM, over which
+        items each user rated, trained with a multinomial likelihood over
+        the items the user liked (rated above the middle of the scale), so
+        that the top of the list is what the user will choose and like
+        (``recommender/ranking.py``; the user guide, "How recommend ranks").
+        ``"rating"``: by predicted rating (no second model; much weaker
+        top-N lists, see ``benchmarks/README.md``, "Ranking model").
+        :meth:`predict` is the rating model's either way.
+    ranking_components : int, default=200
+        Hidden units of the ranking model.
+    ranking_iter : int, default=30
+        Epochs of the ranking model.
+    item_weight : float, default=0.65
+        With ``orientation="both"``, the weight of the item-based model in
+        the average (the user-based model gets ``1 - item_weight``); 0.6 to
+        0.7 were within 0.0005 RMSE of each other on the validation splits
+        of MovieLens 100K and 1M (``benchmarks/tune_blend.py``).
+    n_jobs : int or None, default=None
+        With ``orientation="both"``, the number of processes fitting the
+        two models (joblib; ``None`` is 1, ``2`` fits both at once).
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, the validation split, minibatch order and the
         Gibbs sampler; an int gives bit-identical models.
@@ -174,11 +225,17 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     global_mean_, user_means_, item_means_ : float, ndarray, ndarray
         Training-rating means used by the fallback for unknown ids.
     n_iter_ : int
-        Epochs run.
+        Epochs run (``orientation="both"``: those of the item-based model).
+    estimators_ : list of two CategoricalRBMRecommender
+        Only with ``orientation="both"``: the fitted item-based and
+        user-based models.
     validation_scores_ : list of float or None
-        Negative validation RMSE per epoch (with early stopping).
+        Negative validation RMSE per epoch (with early stopping; None with
+        ``orientation="both"``, see ``estimators_``).
     best_validation_rmse_ : float or None
         RMSE on the held-out ratings of the kept epoch.
+    feedback_ : {"explicit", "implicit"}
+        The kind of feedback the model was fitted on (``feedback``).
     n_features_in_ : int
         Always 2 (user id, item id).
     feature_names_in_ : ndarray of shape (2,)
@@ -187,6 +244,14 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
 
     Notes
     -----
+    Defaults. The ``"auto"`` values depend on the number of training
+    ratings (all of those given to ``fit``) through power laws that pass
+    through the two settings chosen on validation splits of the MovieLens
+    100K and 1M training data (``sklearn_rbm/recommender/defaults.py``):
+    the defaults are those settings on those data sets (test RMSE 0.9071
+    on 100K u1..u5, 0.8448 on 1M 90/10, ``benchmarks/README.md``, "Defaults
+    (issue 15)").
+
     Ids are integers or strings, each column of one type; distinct ids stay
     distinct, or are refused with a ValueError: booleans, bytes, floats
     beyond the range where each integer has its own float (``2**53`` for
@@ -273,21 +338,33 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "orientation": [StrOptions({"user", "item"})],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "orientation": [StrOptions({"user", "item", "both"})],
         "conditional": ["boolean"],
         "transductive": ["boolean"],
         "rank": [Interval(Integral, 1, None, closed="left"), None],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "cd_steps": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "momentum_schedule": [StrOptions({"constant", "warmup"})],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "visible_bias_decay": [Interval(Real, 0, None, closed="left")],
-        "fine_tune_iter": [Interval(Integral, 0, None, closed="left")],
-        "fine_tune_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "fine_tune_iter": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "fine_tune_learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
         "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear"})],
         "negative_visible": [StrOptions({"sample", "mean_field"})],
@@ -297,28 +374,34 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"})],
+        "feedback": [StrOptions({"auto", "explicit", "implicit"})],
+        "ranking": [StrOptions({"choice", "rating"})],
+        "ranking_components": [Interval(Integral, 1, None, closed="left")],
+        "ranking_iter": [Interval(Integral, 1, None, closed="left")],
+        "item_weight": [Interval(Real, 0, 1, closed="both")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(
         self,
-        n_components=100,
+        n_components="auto",
         *,
         orientation="item",
         conditional=False,
         transductive=False,
         rank=None,
-        learning_rate=0.1,
-        batch_size=50,
-        max_iter=20,
-        cd_steps=((0, 1), (10, 3), (15, 5), (18, 9)),
+        learning_rate=0.2,
+        batch_size="auto",
+        max_iter=10,
+        cd_steps=1,
         momentum=0.9,
         momentum_schedule="warmup",
-        weight_decay=0.003,
-        visible_bias_decay=0.0,
-        fine_tune_iter=0,
-        fine_tune_learning_rate=1e-3,
+        weight_decay="auto",
+        visible_bias_decay=0.03,
+        fine_tune_iter="auto",
+        fine_tune_learning_rate="auto",
         fine_tune_alpha=25.0,
         learning_rate_schedule="linear",
         negative_visible="mean_field",
@@ -328,6 +411,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         n_iter_no_change=5,
         tol=1e-4,
         dtype="float32",
+        feedback="auto",
+        ranking="choice",
+        ranking_components=200,
+        ranking_iter=30,
+        item_weight=0.65,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -355,6 +444,12 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.dtype = dtype
+        self.feedback = feedback
+        self.ranking = ranking
+        self.ranking_components = ranking_components
+        self.ranking_iter = ranking_iter
+        self.item_weight = item_weight
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -394,17 +489,17 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
 
     @property
     def components_(self):
-        check_is_fitted(self, "_state")
+        check_is_fitted(self)
         return weights3(self._params())
 
     @property
     def intercept_visible_(self):
-        check_is_fitted(self, "_state")
+        check_is_fitted(self)
         return self._params()["b"]
 
     @property
     def intercept_hidden_(self):
-        check_is_fitted(self, "_state")
+        check_is_fitted(self)
         return self._params()["c"]
 
     def _upgrade_state(self, old):
@@ -418,7 +513,7 @@ default=((0, 1), (10, 3), (15, 5), (18, 9))
         check_recommender(self)
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "_state")
+        return hasattr(self, "_state") or hasattr(self, "estimators_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -66,6 +66,7 @@ class FoldInMixin:
             Predicted ratings.
         """
         self._check_serving()
+        self._check_rating_model("predict_new_user")
         if isinstance(alpha, str) and alpha == "auto":
             alpha = self._params()["c"].shape[0] / 10
         elif (

@@ -4,11 +4,13 @@ GEMM, then the best unseen items."""
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ..engine.sparse_categorical import weights3
 from ..training.threads import single_blas_thread
+from . import ranking
 from .cache import serving_cache
 from .fallback import popular_scores
 from .ids import as_array, as_id_column
@@ -16,40 +18,76 @@ from .serving import expected, with_ones
 
 
 class RecommendMixin:
-    """``recommend`` of a fitted :class:`CategoricalRBMRecommender`."""
+    """``recommend`` and ``recommend_new_user`` of a fitted
+    :class:`CategoricalRBMRecommender`."""
 
     @validate_params(
         {
             "users": ["array-like"],
             "n_items": [Interval(Integral, 1, None, closed="left")],
             "exclude_seen": ["boolean"],
+            "items": ["array-like", None],
             "chunk_size": [Interval(Integral, 1, None, closed="left")],
         },
         prefer_skip_nested_validation=True,
     )
-    def recommend(self, users, n_items=10, *, exclude_seen=True, chunk_size=256):
-        """Top-``n_items`` items for each user by predicted rating.
+    def recommend(
+        self, users, n_items=10, *, exclude_seen=True, items=None, chunk_size=256
+    ):
+        """Top-``n_items`` items for each user, best first.
+
+        With the ranking model (``ranking="choice"``, the default, and every
+        implicit-feedback model) items are ranked by the log-probability that
+        the item is the user's next liked (chosen) item, given every item the
+        user rated: "what the user will choose and like" (see the user
+        guide, "How recommend ranks"). With ``ranking="rating"`` they are
+        ranked by predicted rating.
+
+        Ties are broken deterministically: equal scores are ordered by the
+        items' position in ``items_`` (for ids fitted in one call, their
+        sorted order). The ranking model's scores are float32 products: a
+        user's scores can differ by a few ulp with the other users of the
+        call (BLAS rounds one row and many rows differently).
 
         Parameters
         ----------
         users : array-like of shape (n_users,)
-            User ids. Unknown users get the items with the highest mean
-            training rating (shrunk towards the global mean).
+            User ids. Users unknown to the model are scored as a user with
+            an empty history (the ranking model: the items most often
+            liked; ``ranking="rating"``: the items with the highest mean
+            training rating, shrunk towards the global mean).
         n_items : int, default=10
-            Number of items per user (at most the number of known items).
+            Number of items per user (at most the number of candidates).
         exclude_seen : bool, default=True
             Leave out the items the user rated in training.
+        items : array-like of shape (n_candidates,) or None, default=None
+            Candidate items to rank (known item ids; duplicates are counted
+            once). None ranks every item of ``items_``.
         chunk_size : int, default=256
-            Users scored at a time (memory is ``chunk_size x n_items x K``).
+            Users scored at a time (memory is ``chunk_size x n_items``, times
+            the number of rating values with ``ranking="rating"``).
 
         Returns
         -------
         item_ids : ndarray of shape (n_users, n_items)
             Recommended item ids, best first (when a user has rated almost
-            every item and ``exclude_seen`` is set, the list is padded with
-            seen items scored ``-inf``).
+            every candidate and ``exclude_seen`` is set, the list is padded
+            with seen items scored ``-inf``).
         scores : ndarray of shape (n_users, n_items)
-            Their predicted ratings.
+            Their scores: log-probabilities with the ranking model, predicted
+            ratings with ``ranking="rating"``.
+
+        Examples
+        --------
+        >>> from sklearn_rbm import CategoricalRBMRecommender
+        >>> from sklearn_rbm.datasets import make_ratings
+        >>> X, y = make_ratings(60, 30, random_state=0)
+        >>> rec = CategoricalRBMRecommender(
+        ...     n_components=8, max_iter=2, ranking_iter=5, random_state=0
+        ... ).fit(X, y)
+        >>> items, log_p = rec.recommend([0, 1], n_items=3, items=range(10))
+        >>> items.shape, bool((log_p < 0).all())
+        ((2, 3), True)
         """
         self._check_serving()
         users = as_array(users)
@@ -59,7 +97,8 @@ class RecommendMixin:
             if isinstance(value, bool):  # an Integral to scikit-learn
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         chunk_size = int(chunk_size)
-        n_items = min(int(n_items), len(self._items.ids))
+        cand = self._candidates(items)
+        n_items = min(int(n_items), self._n_candidates(cand))
         if len(users):
             ucode = self._users.codes(as_id_column(users, "user", allow_mixed=True))
         else:
@@ -70,18 +109,131 @@ class RecommendMixin:
         with single_blas_thread():
             for s in gen_batches(len(ucode), chunk_size) if len(ucode) else ():
                 uc = ucode[s]
-                S = self._score_matrix(uc)
+                S = self._rank_matrix(uc)
                 if seen is not None:
                     known = np.flatnonzero(uc >= 0)
                     sub = seen[uc[known]]
                     r = np.repeat(known, np.diff(sub.indptr))
                     S[r, sub.indices] = -np.inf
-                top = np.argpartition(S, -n_items, axis=1)[:, -n_items:]
-                vals = np.take_along_axis(S, top, axis=1)
-                order = np.argsort(-vals, axis=1, kind="stable")
-                top_all[s] = np.take_along_axis(top, order, axis=1)
-                score_all[s] = np.take_along_axis(vals, order, axis=1)
+                top_all[s], score_all[s] = top_n(S, n_items, cand)
         return self._items.ids[top_all], score_all
+
+    def recommend_new_user(
+        self,
+        history_items,
+        n_items=10,
+        *,
+        history_ratings=None,
+        exclude_seen=True,
+        items=None,
+    ):
+        """Top-``n_items`` items for a user unseen in fit, from a history,
+        without refitting.
+
+        The ranking model scores the history exactly as it scores a
+        training user's (a training user's own history reproduces their
+        :meth:`recommend` list). With ``ranking="rating"`` the items are
+        ranked by :meth:`predict_new_user`.
+
+        Parameters
+        ----------
+        history_items : array-like of shape (n_history,)
+            Items the user rated (or chose); unknown items are ignored.
+        n_items : int, default=10
+            Number of items (at most the number of candidates).
+        history_ratings : array-like of shape (n_history,) or None
+            Their ratings: read by ``ranking="rating"`` only (required
+            there); the ranking model uses which items were rated.
+        exclude_seen : bool, default=True
+            Leave out the history's items.
+        items : array-like or None, default=None
+            Candidate items (as in :meth:`recommend`).
+
+        Returns
+        -------
+        item_ids : ndarray of shape (n_items,)
+            Recommended item ids, best first.
+        scores : ndarray of shape (n_items,)
+            Their scores (as in :meth:`recommend`).
+
+        Examples
+        --------
+        >>> from sklearn_rbm import CategoricalRBMRecommender
+        >>> from sklearn_rbm.datasets import make_ratings
+        >>> X, _ = make_ratings(60, 30, random_state=0)
+        >>> rec = CategoricalRBMRecommender(n_components=8, ranking_iter=5)
+        >>> rec = rec.fit(X)  # implicit feedback: (user, item) pairs only
+        >>> items, _ = rec.recommend_new_user([3, 4, 5], n_items=2)
+        >>> len(items), bool({3, 4, 5} & set(items))
+        (2, False)
+        """
+        self._check_serving()
+        if (
+            isinstance(n_items, bool)
+            or not isinstance(n_items, Integral)
+            or n_items < 1
+        ):
+            raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
+        hist = as_array(history_items)
+        if hist.ndim != 1:
+            raise ValueError("history_items must be 1-dimensional.")
+        hcode = (
+            self._items.codes(as_id_column(hist, "item", allow_mixed=True))
+            if len(hist)
+            else np.zeros(0, np.int64)
+        )
+        cand = self._candidates(items)
+        ni = len(self._items.ids)
+        with single_blas_thread():
+            if "_ranking" in self.__dict__:
+                hk = np.unique(hcode[hcode >= 0])
+                V = sp.csr_matrix((np.ones(len(hk)), hk, [0, len(hk)]), shape=(1, ni))
+                S = ranking.log_proba(self._ranking.params, V).astype(np.float64)
+            else:
+                if history_ratings is None:
+                    raise ValueError(
+                        "ranking='rating' ranks by predicted rating: "
+                        "history_ratings is required."
+                    )
+                S = self.predict_new_user(hist, history_ratings, self._items.ids)
+                S = S[None, :]
+        if exclude_seen:
+            S[0, hcode[hcode >= 0]] = -np.inf
+        top, vals = top_n(S, min(int(n_items), self._n_candidates(cand)), cand)
+        return self._items.ids[top[0]], vals[0]
+
+    def _candidates(self, items):
+        """Codes of the candidate items, in ``items_`` order (all: None)."""
+        if items is None:
+            return None
+        arr = as_array(items)
+        if arr.ndim != 1:
+            raise ValueError(f"items must be 1-dimensional; got shape {arr.shape}.")
+        if not len(arr):
+            raise ValueError("items is empty: give at least one candidate item.")
+        code = self._items.codes(as_id_column(arr, "item", allow_mixed=True))
+        if np.any(code < 0):
+            bad = arr[code < 0][:5].tolist()
+            raise ValueError(f"items has ids unknown to the model: {bad}.")
+        return np.unique(code.astype(np.int64))
+
+    def _n_candidates(self, cand):
+        return len(self._items.ids) if cand is None else len(cand)
+
+    def _rank_matrix(self, ucode):
+        """Ranking scores ``(n_users, n_items)``: the ranking model's
+        log-probabilities when fitted, else the predicted ratings."""
+        if "_ranking" not in self.__dict__:
+            return self._score_matrix(ucode)
+        V = self._user_item_matrix()
+        known = ucode >= 0
+        rows = V[np.where(known, ucode, 0)]
+        if not np.all(known):  # unknown users: an empty history
+            keep = sp.diags(known.astype(np.float32))
+            rows = (keep @ rows).tocsr()
+            rows.eliminate_zeros()
+        out = ranking.log_proba(self._ranking.params, rows)
+        return out.astype(np.float64)
 
     def _user_item_matrix(self):
         """CSR users x items indicator of the training ratings (cached)."""
@@ -167,3 +319,33 @@ class RecommendMixin:
         Wu = np.concatenate([Wu, p["b"][uk][:, :, None]], axis=2)
         L = Wu.reshape(len(uk) * K, -1) @ ph_items.T
         return L.reshape(len(uk), K, -1)
+
+
+def top_n(S, n, cand=None):
+    """The ``n`` best columns of each row of ``S`` (restricted to the sorted
+    column indices ``cand``), best first, ties by column index: ``(columns,
+    scores)``. Deterministic: which of several tied items enter the list
+    and their order depend only on the scores and the item order."""
+    if cand is not None:
+        S = S[:, cand]
+    m = S.shape[1]
+    if n == 0 or S.shape[0] == 0:
+        cols = np.zeros((S.shape[0], n), np.int64)
+    elif n >= m:
+        cols = np.tile(np.arange(m), (S.shape[0], 1))
+    else:
+        # the n-th best score of each row; every item above it is in, and
+        # the tied ones at it by column order fill the remaining places
+        kth = np.partition(S, m - n, axis=1)[:, m - n][:, None]
+        above = kth < S
+        at = kth == S
+        need = n - above.sum(axis=1, keepdims=True)
+        pick = above | (at & (np.cumsum(at, axis=1) <= need))
+        cols = np.nonzero(pick)[1].reshape(S.shape[0], n)
+    vals = np.take_along_axis(S, cols, axis=1)
+    order = np.lexsort((cols, -vals), axis=1)
+    cols = np.take_along_axis(cols, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    if cand is not None:
+        cols = cand[cols]
+    return cols, vals

@@ -89,6 +89,7 @@ class ServingMixin:
             Expected rating, within ``[min(classes_), max(classes_)]``.
         """
         self._check_serving()
+        self._check_rating_model("predict")
         ucode, icode = self._pair_codes(X)
         known = (ucode >= 0) & (icode >= 0)
         out = fallback_mean(self, ucode, icode)
@@ -147,6 +148,7 @@ class ServingMixin:
             ``p(rating = classes_[k])``; rows sum to one.
         """
         self._check_serving()
+        self._check_rating_model("predict_proba")
         ucode, icode = self._pair_codes(X)
         with single_blas_thread():
             return self._proba_pairs(ucode, icode)
@@ -168,6 +170,7 @@ class ServingMixin:
             Hidden activation probabilities, from each case's training ratings.
         """
         self._check_serving()
+        self._check_rating_model("transform")
         arr = X if hasattr(X, "iloc") else as_array(X)
         if getattr(arr, "ndim", 1) == 2 and arr.shape[1] == 2:
             ucode, icode = self._pair_codes(arr)
@@ -261,6 +264,7 @@ class ServingMixin:
             over the observed entries of each case.
         """
         self._check_serving()
+        self._check_rating_model("free_energy")
         if X is None:
             case = np.arange(self._n_cases)
         else:

@@ -17,19 +17,14 @@ A phase ties a :class:`~sklearn_rbm.training.state.Schedule`, an optimiser of
 mixin only checks the input and publishes the result.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import _fit_context
 from sklearn.utils import gen_batches
 
 from ..engine.families import Categorical
 from ..engine.sparse_categorical import cd_statistics, gradients, predictor_gradients
-from ..estimators._common import atomic, seed_from
 from ..training.loop import (
-    EarlyStopping,
     check_finite,
     continued_learning_rate,
     run_epochs,
@@ -37,22 +32,16 @@ from ..training.loop import (
 )
 from ..training.optimizers import Adam, LazyMomentumSGD
 from ..training.state import RatingState, Schedule
-from ..training.threads import single_blas_thread
+from .defaults import resolve
 from .fallback import fallback_stats
-from .ids import IdIndex, check_pairs, frame_names
 from .serving import expected, predict_proba_codes, rmse
+from .stopping import PlateauEarlyStopping
 from .store import (
-    Orientation,
     RatingStore,
-    check_duplicates,
-    check_ratings,
-    sparse_to_triplets,
 )
 
 #: the row-sparse parameters (one row per visible variable)
 ROW_PARAMS = ("W3", "A", "b", "D")
-#: more distinct rating values than this in fit warns (continuous ratings?)
-_MANY_CLASSES = 50
 #: parameters that fix the shapes of the fitted model: predictions use the
 #: fitted values, and partial_fit refuses to continue with other values
 STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
@@ -247,12 +236,18 @@ class Trainer:
             p["D"] = np.zeros((n_vars, H), dt)
         return p
 
+    def resolve(self, n_ratings, n_cases):
+        """Replace the ``"auto"`` parameters by their values for the data
+        (``defaults.py``)."""
+        self.__dict__.update(resolve(vars(self), n_ratings, n_cases))
+
     def train_new(self, view, classes, ucode, icode, k, r, rng):
         """Train from scratch; returns the fitted attributes (nothing is set on
         ``self`` until training succeeded)."""
         case, var = view.orient(ucode, icode)
         n_cases, n_vars, K = view.n_cases, view.n_vars, len(classes)
         n = len(r)
+        self.resolve(n, n_cases)
         val = np.zeros(n, dtype=bool)
         if self.early_stopping and (self.max_iter > 0 or self.fine_tune_iter > 0):
             n_val = int(round(self.validation_fraction * n))
@@ -283,7 +278,7 @@ class Trainer:
                 proba = predict_proba_codes(state.params, store, vc, vv, n_vars, K)
                 return -rmse(expected(proba, classes), vy)
 
-            stopper = EarlyStopping(self.tol, self.n_iter_no_change)
+            stopper = PlateauEarlyStopping(self.tol, self.n_iter_no_change)
         common = dict(
             batch_size=self.batch_size,
             monitor=monitor,
@@ -351,6 +346,8 @@ class Trainer:
         fitted attributes."""
         classes = model.classes_
         K = len(classes)
+        self.resolve(len(model._store.var) + len(r), view.n_cases)
+        self.n_components = model._fit_structure()["n_components"]
         state = model._state.copy()
         state.params = {n: v.copy() for n, v in state.params.items()}
         cd = self.cd_phase()
@@ -392,191 +389,3 @@ class Trainer:
         ucodes, icodes, kk = store.user_item_codes(view.orientation)
         values = classes[kk]
         return self.fitted_attrs(state, store, view, classes, ucodes, icodes, values)
-
-
-class TrainingMixin:
-    """``fit`` and ``partial_fit`` of :class:`CategoricalRBMRecommender`:
-    input checks, then a :class:`Trainer`."""
-
-    def _trainer(self):
-        return Trainer(self.get_params(), type(self).__name__)
-
-    def _check_fine_tune(self):
-        if self.fine_tune_iter > 0 and self.prediction != "mean_field":
-            raise ValueError(
-                "fine_tune_iter > 0 trains the mean-field predictor; it "
-                f"requires prediction='mean_field', got {self.prediction!r}."
-            )
-
-    def _check_structure(self):
-        """partial_fit continues the fitted model: its structural parameters
-        must not have been changed with ``set_params``."""
-        fitted = self._fit_structure()
-        for name in STRUCTURAL:
-            now = getattr(self, name)
-            if now != fitted[name]:
-                raise ValueError(
-                    f"{name}={now!r} differs from the fitted model's "
-                    f"{name}={fitted[name]!r}; partial_fit cannot change the "
-                    f"structure of a fitted model. Set {name} back, or call "
-                    "fit to start over."
-                )
-
-    def _read_training_input(self, X, y, fitted_names=None):
-        """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a
-        sparse users x items matrix (``fitted_names``: the feature names of
-        the fitted model, for partial_fit)."""
-        if sp.issparse(X):
-            if y is not None:
-                raise ValueError(
-                    "With a sparse rating matrix X, y must be None (the non-zero "
-                    "entries are the ratings)."
-                )
-            if X.ndim != 2:
-                raise ValueError(f"Sparse X must be 2-dimensional; got {X.ndim}.")
-            u, i, r = sparse_to_triplets(X)
-            return u, i, r, None
-        u, i, names = check_pairs(X, fitted_names=fitted_names)
-        r = check_ratings(y, len(u))
-        return u, i, r, names
-
-    # ----------------------------------------------------------------- fit
-    @atomic
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the RBM to ratings.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
-            ``(user id, item id)`` pairs (ints or strings, typed per column:
-            a column mixing numbers and strings is refused; a DataFrame's
-            columns named as user and item ids are read by name, see Notes
-            of the class docstring), or a
-            scipy.sparse users x items matrix whose non-zero entries are the
-            ratings (ids are then the row and column indices; an entry
-            stored twice is refused).
-        y : array-like of shape (n_ratings,) or None
-            The ratings (any finite set of values); None for a sparse ``X``.
-
-        Returns
-        -------
-        self : object
-            The fitted recommender.
-        """
-        self._check_fine_tune()
-        uid, iid, r, names = self._read_training_input(X, y)
-        structure = {name: getattr(self, name) for name in STRUCTURAL}
-        users = IdIndex(np.unique(uid))
-        items = IdIndex(np.unique(iid))
-        classes = np.unique(r)
-        if len(classes) > _MANY_CLASSES:
-            warnings.warn(
-                f"y has {len(classes)} distinct rating values; each one is a "
-                f"softmax class, so every visible unit gets {len(classes)} x "
-                f"n_components weights. Continuous ratings should be rounded "
-                "to a scale first (e.g. np.round(2 * y) / 2 for half stars).",
-                UserWarning,
-                stacklevel=2,
-            )
-        ucode, icode = users.codes(uid), items.codes(iid)
-        check_duplicates(ucode, icode, len(items.ids), uid, iid)
-        del uid, iid
-        k = np.searchsorted(classes, r).astype(
-            np.int8 if len(classes) < 128 else np.int64
-        )
-        rng = seed_from(self.random_state)
-        view = Orientation(self.orientation, users, items)
-        with single_blas_thread():
-            model = self._trainer().train_new(view, classes, ucode, icode, k, r, rng)
-        self.__dict__.update(model)
-        self._structure = structure
-        self.n_features_in_ = 2
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        return self
-
-    @atomic
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Update the model with a new batch of ratings (one pass).
-
-        The new ratings are merged into the stored training ratings (a pair
-        already stored gets the new rating; new users and items are added,
-        their weights initialised as in fit), then one epoch of CD updates
-        runs over the cases that appear in the batch, each with its complete
-        rating history, in minibatches of ``batch_size`` in the given order.
-        A fine-tuned model (``fine_tune_iter > 0``) runs a fine-tuning pass
-        at ``fine_tune_learning_rate`` instead: a CD pass would pull it back
-        towards the generative fit (on MovieLens 100K u1, a CD pass over 5%
-        of the ratings took a fine-tuned model from 0.9155 to 0.9352 RMSE; a
-        fine-tuning pass to 0.9167, and 0.9136 at rate 1e-3).
-        The first call on an unfitted model initialises it from the batch
-        (one CD epoch, then one fine-tuning epoch if ``fine_tune_iter > 0``).
-        Rating values must be among ``classes_``, and ids of the type of
-        the fitted ids. The structural parameters (``orientation``,
-        ``n_components``, ``rank``, ``conditional``, ``dtype``) must be those
-        of the fitted model (set with ``set_params`` otherwise, they raise a
-        ValueError: call fit to start over); the training parameters may
-        change between calls. No early stopping. A call that fails leaves the
-        model unchanged.
-
-        The step size after ``fit`` is that of fit's last epoch: with the
-        linear schedule, ``learning_rate / max_iter`` (restarting at the full
-        rate undoes the annealing: on MovieLens 100K u1, a pass over 5% new
-        ratings worsened the RMSE from 0.9243 to 0.9285 at the full rate).
-        A model built by ``partial_fit`` alone uses ``learning_rate``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_ratings, 2), DataFrame, or sparse matrix
-            New ``(user id, item id)`` pairs, or a sparse users x items matrix.
-        y : array-like of shape (n_ratings,) or None
-            Their ratings.
-
-        Returns
-        -------
-        self : object
-            The updated recommender.
-        """
-        if not hasattr(self, "_state"):
-            es, mi, ft = self.early_stopping, self.max_iter, self.fine_tune_iter
-            try:
-                self.early_stopping, self.max_iter = False, 1
-                self.fine_tune_iter = min(ft, 1)
-                self.fit(X, y)
-            finally:
-                self.early_stopping, self.max_iter = es, mi
-                self.fine_tune_iter = ft
-            return self
-        # scikit-learn skips parameter validation in partial_fit once fitted;
-        # set_params(...) between calls must still be checked (cheap)
-        self._validate_params()
-        self._check_structure()
-        self._check_fine_tune()
-        if not sp.issparse(X):
-            self._check_names(frame_names(X), stacklevel=5)
-        fitted = getattr(self, "feature_names_in_", None)
-        uid, iid, r, _ = self._read_training_input(X, y, fitted)
-        self._users.check_kind(uid, "user")
-        self._items.check_kind(iid, "item")
-        k = np.searchsorted(self.classes_, r)
-        k = np.minimum(k, len(self.classes_) - 1)
-        bad = self.classes_[k] != r
-        if np.any(bad):
-            raise ValueError(
-                f"Rating values {np.unique(r[bad])[:5].tolist()} are not among "
-                f"classes_={self.classes_.tolist()} seen in fit; the number of "
-                "softmax values cannot change after fit."
-            )
-        users = self._users.extend(self._users.new_ids(uid))
-        items = self._items.extend(self._items.new_ids(iid))
-        ucode, icode = users.codes(uid), items.codes(iid)
-        check_duplicates(ucode, icode, len(items.ids), uid, iid)
-        view = Orientation(self._orientation, users, items)
-        with single_blas_thread():
-            model = self._trainer().train_more(self, view, ucode, icode, k, r)
-        self.__dict__.update(model)
-        return self

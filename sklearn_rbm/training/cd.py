@@ -18,14 +18,18 @@ from ..engine.gibbs import (
     sigmoid_of_field,
 )
 from ..engine.numerics import data_moments
+from ..engine.tempering import ParallelTempering
 from .state import DenseState
 
 
-def init_offsets(family, params, X=None):
-    """Centring offsets: the visible one is the mean of ``s(X)`` (or, without
-    ``X``, ``s`` of the model's visible mean), the hidden one 0.5."""
+def init_offsets(family, params, X=None, weights=None):
+    """Centring offsets: the visible one is the (weighted) mean of ``s(X)``
+    (or, without ``X``, ``s`` of the model's visible mean), the hidden one
+    0.5."""
     dtype = params["W"].dtype
-    if X is not None:
+    if X is not None and weights is not None:
+        mu = np.average(family.scale(X, params), axis=0, weights=weights)
+    elif X is not None:
         mu = family.scale(X, params).mean(axis=0)
     else:
         mu = family.scale(family.mean(params["b"][None, :].copy(), params), params)
@@ -58,7 +62,17 @@ class DenseCD:
         self.settings = settings
         self.optimizer = optimizer
 
-    def init_state(self, X, n_hidden, dtype, rng, *, adjust=None, data_offsets=True):
+    def init_state(
+        self,
+        X,
+        n_hidden,
+        dtype,
+        rng,
+        *,
+        adjust=None,
+        data_offsets=True,
+        sample_weight=None,
+    ):
         """Initial state: small random weights, base-rate visible biases.
 
         ``adjust(params)`` may change the initial parameters in place before
@@ -67,7 +81,7 @@ class DenseCD:
         initial model's mean; the hidden offset starts at 0.5.
         """
         family, settings = self.family, self.settings
-        moments = data_moments(X)
+        moments = data_moments(X, weights=sample_weight)
         base = family.base_params(moments, n_hidden, dtype)
         params = {name: np.array(val, dtype=dtype) for name, val in base.items()}
         params["W"] = rng.normal(0.0, 0.01, size=params["W"].shape).astype(dtype)
@@ -76,11 +90,47 @@ class DenseCD:
         state = DenseState(
             params=params, rng=rng, opt=self.optimizer.init(params), moments=moments
         )
-        if settings.persistent:
+        if settings.persistent and settings.sampler == "pt":
+            state.tempering = self._init_tempering(state, settings.n_chains)
+        elif settings.persistent:
             state.chains = init_chains(family, params, settings.n_chains, rng)
         if settings.centering:
-            state.offsets = init_offsets(family, params, X if data_offsets else None)
+            state.offsets = init_offsets(
+                family,
+                params,
+                X if data_offsets else None,
+                sample_weight if data_offsets else None,
+            )
         return state
+
+    def _base_b(self, state):
+        p = state.params
+        return self.family.base_params(state.moments, p["W"].shape[0], p["W"].dtype)[
+            "b"
+        ]
+
+    def _init_tempering(self, state, n_chains):
+        """Fresh tempering chains: every replica from the base-rate model."""
+        pt = ParallelTempering(
+            self.family,
+            state.params,
+            self._base_b(state),
+            n_chains,
+            self.settings.n_temperatures,
+            state.rng,
+        )
+        return pt.to_state()
+
+    def _tempered_negative(self, state, n_sweeps):
+        """``n_sweeps`` sweeps of the persistent tempering chains (the ladder
+        adapting as the model moves); the ``beta = 1`` replicas."""
+        pt = ParallelTempering.resume(
+            self.family, state.params, self._base_b(state), state.tempering
+        )
+        for _ in range(n_sweeps):
+            pt.sweep(state.rng, adapt=True, adapt_rate=0.05)
+        state.tempering = pt.to_state()
+        return pt.top()
 
     def match(self, state, X):
         """Bring a continued state in line with changed options.
@@ -91,7 +141,16 @@ class DenseCD:
         0.5) or dropped.
         """
         family, settings, p = self.family, self.settings, state.params
-        if not settings.persistent:
+        pt = settings.persistent and settings.sampler == "pt"
+        tstate = getattr(state, "tempering", None)
+        if not pt:
+            state.tempering = None
+        elif (
+            tstate is None
+            or tstate.v.shape[0] != settings.n_chains * settings.n_temperatures
+        ):
+            state.tempering = self._init_tempering(state, settings.n_chains)
+        if not settings.persistent or pt:
             state.chains = None
         elif state.chains is None:
             state.chains = init_chains(family, p, settings.n_chains, state.rng)
@@ -106,11 +165,12 @@ class DenseCD:
         elif state.offsets is None:
             state.offsets = init_offsets(family, p, X)
 
-    def bind(self, state, X):
+    def bind(self, state, X, sample_weight=None):
         """The ``step(idx, lr, momentum, k)`` of :func:`~.loop.run_epochs`."""
 
         def step(idx, lr, momentum, k):
-            self.update(state, X[idx], lr, momentum, k)
+            w = None if sample_weight is None else sample_weight[idx]
+            self.update(state, X[idx], lr, momentum, k, weights=w)
 
         return step
 
@@ -122,8 +182,14 @@ class DenseCD:
             return init_chains(self.family, state.params, n, state.rng)
         return sample_bernoulli(ph_pos, state.rng)
 
-    def update(self, state, v, lr, momentum, cd_steps):
+    def update(self, state, v, lr, momentum, cd_steps, weights=None):
         """One CD-k / PCD-k minibatch update of ``state`` in place.
+
+        ``weights`` (sample weights of the rows of ``v``, mean 1 over the
+        training set) weight every data term: the positive statistics, the
+        negative ones of chains started at the data rows (CD), and the
+        centring offsets' running means. Persistent and noise-started chains
+        are samples of the model and are not weighted.
 
         The fused form of :func:`~.reference.cd_update_reference` (same
         random draws, same result up to rounding):
@@ -152,9 +218,13 @@ class DenseCD:
         ph_pos = None
         if not stacked:  # CD from the data: its hidden sample starts the chain
             ph_pos = sigmoid_of_field(family.scale(v, p), p)
-        h = self.negative_start(state, ph_pos, n)
-        chain = DenseChain(family, p, fast=True)
-        v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
+        tempering = settings.persistent and settings.sampler == "pt"
+        if tempering:
+            v_neg = self._tempered_negative(state, cd_steps)
+        else:
+            h = self.negative_start(state, ph_pos, n)
+            chain = DenseChain(family, p, fast=True)
+            v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
         m = v_neg.shape[0]
         S = np.empty((n + m, v.shape[1]), dtype)
         S[:n] = family.scale(v, p)
@@ -166,27 +236,44 @@ class DenseCD:
             Hw[:n] = ph_pos
             Hw[n:] = sigmoid_of_field(S[n:], p)
         ph_pos, ph_neg = Hw[:n], Hw[n:]
-        h_new = sample_bernoulli(ph_neg, state.rng)
+        h_new = None if tempering else sample_bernoulli(ph_neg, state.rng)
         # column means by two thin GEMMs instead of five reductions: row 0 of
         # A averages the data rows, row 1 takes data mean minus model mean
+        # row weights of the two phases: 1/n and -1/m, times the sample
+        # weights of the data rows (and of the chains started at them)
         A = np.zeros((2, n + m), dtype)
         A[:, :n] = 1.0 / n
         A[1, n:] = -1.0 / m
+        if weights is not None:
+            pos_w = (weights / n).astype(dtype)
+            neg_w = np.full(m, -1.0 / m, dtype)
+            if not stacked:
+                neg_w *= weights.astype(dtype)
+            A[:, :n] = pos_w
+            A[1, n:] = neg_w
         s_mean, ds = A @ S
         h_mean, g_c = A @ Hw
         if family.bias_stats_are_column_sums:
             g = {"b": ds}
-        else:
+        elif weights is None:
             g = {k: val / n for k, val in family.bias_stats(v, ph_pos, p).items()}
             for k, val in family.bias_stats(v_neg, ph_neg, p).items():
                 g[k] = g[k] - val / m
+        else:
+            g = family.bias_stats(v, ph_pos, p, weights=pos_w)
+            for k, val in family.bias_stats(v_neg, ph_neg, p, weights=neg_w).items():
+                g[k] = g[k] + val
         g["c"] = g_c
         if state.offsets is not None:
             mu, lam = state.offsets
             S -= mu
             Hw -= lam
-        Hw[:n] *= dtype.type(1.0 / n)
-        Hw[n:] *= dtype.type(-1.0 / m)
+        if weights is None:
+            Hw[:n] *= dtype.type(1.0 / n)
+            Hw[n:] *= dtype.type(-1.0 / m)
+        else:
+            Hw[:n] *= pos_w[:, None]
+            Hw[n:] *= neg_w[:, None]
         if state.offsets is not None:
             # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
             g["b"] = g["b"] - (Hw @ lam) @ S
@@ -194,7 +281,7 @@ class DenseCD:
             nu = settings.offset_rate
             mu += nu * (s_mean - mu)
             lam += nu * (h_mean - lam)
-        if settings.persistent:
+        if settings.persistent and not tempering:
             state.chains = h_new
         opt = self.optimizer
         opt.step_low_rank(p, state.opt, "W", Hw, S, lr, momentum)

@@ -60,6 +60,9 @@ class DenseState(TrainState):
     #: momentum SGD state (:class:`~sklearn_rbm.training.optimizers.MomentumState`)
     opt: object = None
     chains: np.ndarray | None = None  # hidden samples of persistent chains
+    #: persistent parallel-tempering chains (``sampler="pt"``), a
+    #: :class:`~sklearn_rbm.engine.tempering.TemperingState`
+    tempering: object = None
     offsets: tuple | None = None  # (mu, lam) for centering
     moments: tuple | None = None  # running data moments for the base-rate model
     #: derived values: the cached log Z (kept when pickled: it is costly)
@@ -139,3 +142,6 @@ class CDSettings(Schedule):
     #: start of non-persistent negative chains: "data" (CD) or "noise", fresh
     #: samples of the base-rate model at every update (Liao et al. 2022)
     negative_init: str = "data"
+    #: persistent chains by "gibbs" or parallel tempering ("pt")
+    sampler: str = "gibbs"
+    n_temperatures: int = 10

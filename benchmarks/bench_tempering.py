@@ -1,0 +1,181 @@
+"""Mixing of parallel tempering against plain Gibbs on a trained MNIST RBM.
+
+Trains a 500-hidden BernoulliRBM on thresholded MNIST (the recipe of
+``bench_bernoulli.py`` for ``--epochs`` epochs, one BLAS thread), then runs,
+for the same number of chains at the model's temperature:
+
+* plain block Gibbs (``engine.gibbs.gibbs_chain``), and
+* parallel tempering (``engine.tempering.ParallelTempering``) with
+  ``--temperatures`` replicas per chain, its ladder adapted during burn-in
+  and fixed while measuring,
+
+each for ``--seconds`` of wall-clock time after its burn-in. It prints the
+effective sample size per second (summed over chains; Geyer's initial
+positive sequence estimator of each chain's autocorrelation time) of three
+statistics of the ``beta = 1`` states: the free energy, the number of pixels
+on, and the mean of the 28 pixels of the middle row; and PT's ratio to
+Gibbs. Observables are computed after the run from the stored states (the
+timing covers the sampler only).
+
+Usage::
+
+    python benchmarks/bench_tempering.py [--epochs 20] [--chains 20]
+        [--seconds 30] [--temperatures 5 10 20] [--data DIR]
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_bernoulli import RECIPE, find_mnist, load  # noqa: E402
+
+from sklearn_rbm import BernoulliRBM  # noqa: E402
+from sklearn_rbm.engine.gibbs import DenseChain, free_energy, gibbs_chain  # noqa: E402
+from sklearn_rbm.engine.tempering import ParallelTempering  # noqa: E402
+
+
+def ess_ips(x):
+    """Effective sample size of one chain ``x`` (Geyer 1992, initial positive
+    sequence): ``T / tau`` with ``tau = -1 + 2 sum_m Gamma_m`` over the leading
+    positive pair sums ``Gamma_m = rho_{2m} + rho_{2m+1}`` of the
+    autocorrelations."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    x = x - x.mean()
+    var = x.var()
+    if var == 0:
+        return 0.0
+    f = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(f * np.conj(f))[:n] / (n * var)
+    tau = -1.0
+    for m in range(n // 2):
+        gamma = acf[2 * m] + acf[2 * m + 1]
+        if gamma <= 0:
+            break
+        tau += 2.0 * gamma
+    return n / max(tau, 1.0)
+
+
+def observables(model, states):
+    """(T, n_chains) arrays of the statistics of the stored states."""
+    T, n, d = states.shape
+    flat = states.reshape(T * n, d).astype(model.components_.dtype)
+    energy = free_energy(model._family(), flat, model._params()).reshape(T, n)
+    on = flat.sum(axis=1).reshape(T, n)
+    row = flat[:, 14 * 28 : 15 * 28].mean(axis=1).reshape(T, n)
+    return {"free energy": energy, "pixels on": on, "middle row": row}
+
+
+def run_gibbs(model, v0, seconds, burn_in, rng):
+    chain = DenseChain(model._family(), model._params())
+    h = chain.sample_hidden(chain.hidden_proba(v0), rng)
+    for _ in range(burn_in):
+        _, _, h = gibbs_chain(chain, h, 1, rng)
+    states = []
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        v, _, h = gibbs_chain(chain, h, 1, rng)
+        states.append(v.astype(bool))
+    return np.array(states), time.perf_counter() - t0
+
+
+def run_pt(model, base_b, v0, k, seconds, burn_in, rng):
+    pt = ParallelTempering(
+        model._family(), model._params(), base_b, v0.shape[0], k, rng, v0=v0
+    )
+    for t in range(burn_in):
+        pt.sweep(rng, adapt=True, adapt_rate=0.5 / np.sqrt(1.0 + t))
+    pt.reset_rates()
+    states = []
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        pt.sweep(rng)
+        states.append(pt.top().astype(bool))
+    return np.array(states), time.perf_counter() - t0, pt
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data")
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--chains", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--burn-in", type=int, default=500)
+    ap.add_argument("--temperatures", type=int, nargs="+", default=[5, 10, 20])
+    args = ap.parse_args()
+    os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1"
+    X, _ = load(find_mnist(args.data))
+    print(
+        f"# bench_tempering ({platform.machine()}, {os.cpu_count()} cores, "
+        f"numpy {np.__version__}, one BLAS thread, load average "
+        f"{os.getloadavg()[0]:.1f}; thresholded MNIST)\n"
+    )
+    with threadpool_limits(1, user_api="blas"):
+        t0 = time.perf_counter()
+        model = BernoulliRBM(**dict(RECIPE, max_iter=args.epochs), random_state=0)
+        model.fit(X)
+        fit_s = time.perf_counter() - t0
+        print(f"model: {RECIPE}, {args.epochs} epochs, fit {fit_s:.0f} s\n")
+        p = model._params()
+        base_b = model._family().base_params(
+            model._state.moments, p["W"].shape[0], p["W"].dtype
+        )["b"]
+        # every sampler starts from the same training images
+        v0 = X[: args.chains].astype(p["W"].dtype)
+        runs = {}
+        states, secs = run_gibbs(
+            model, v0, args.seconds, args.burn_in, np.random.default_rng(0)
+        )
+        runs["Gibbs"] = (states, secs, "")
+        for k in args.temperatures:
+            states, secs, pt = run_pt(
+                model,
+                base_b,
+                v0,
+                k,
+                args.seconds,
+                args.burn_in,
+                np.random.default_rng(0),
+            )
+            ladder = (
+                f"betas {pt.betas.min():.3f}..1, swap rates "
+                f"{pt.swap_rates.min():.2f}-{pt.swap_rates.max():.2f}"
+            )
+            runs[f"PT, {k} temperatures"] = (states, secs, ladder)
+    rows, gibbs_rate = [], None
+    for label, (states, secs, ladder) in runs.items():
+        obs = observables(model, states)
+        ess = {
+            name: sum(ess_ips(o[:, j]) for j in range(o.shape[1]))
+            for name, o in obs.items()
+        }
+        rate = {name: e / secs for name, e in ess.items()}
+        if gibbs_rate is None:
+            gibbs_rate = rate
+        rows.append((label, states.shape[0], secs, rate, ladder))
+    names = list(gibbs_rate)
+    print(
+        "| sampler | sweeps | s | "
+        + " | ".join(f"ESS/s {n} (x Gibbs)" for n in names)
+        + " | ladder after burn-in |"
+    )
+    print("| --- | ---: | ---: | " + " | ".join("---:" for _ in names) + " | --- |")
+    for label, sweeps, secs, rate, ladder in rows:
+        cells = " | ".join(
+            f"{rate[n]:.1f} ({rate[n] / max(gibbs_rate[n], 1e-12):.2f}x)" for n in names
+        )
+        print(f"| {label} | {sweeps} | {secs:.0f} | {cells} | {ladder} |")
+    print(f"\n(load average at the end {os.getloadavg()[0]:.1f}; {args.chains} chains)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""``orientation="both"``: the average of an item-based and a user-based RBM.
+
+The I-RBM and the U-RBM make different errors; the weighted average of their
+predicted ratings beats each of them (MovieLens 100K and 1M,
+``benchmarks/README.md``). With ``orientation="both"`` one estimator fits
+the two models (clones of itself with ``orientation="item"`` and ``"user"``,
+each with its own ``"auto"`` values; in parallel with ``n_jobs``) and
+serves the mixture: ``predict`` is ``item_weight * item + (1 - item_weight)
+* user``, ``predict_proba`` the same mixture of the two distributions (whose
+expected value is ``predict``), ``recommend`` and ``recommend_new_user`` use
+the ranking model, fitted once with the item-based model (with
+``ranking="rating"``: the averaged predicted ratings), ``predict_new_user``
+averages the two fold-ins and
+``partial_fit`` updates both models. ``transform``, ``free_energy`` and the
+weight attributes belong to one model: they raise a ValueError naming
+``estimators_``, the two fitted models.
+"""
+
+import copy
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import _fit_context, clone
+from sklearn.utils import check_random_state
+
+from ..estimators._common import atomic
+from .serving import SERVING_PARAMS
+
+BOTH = "both"
+#: the fitted attributes the estimator shares with its item-based model
+SHARED = (
+    "classes_",
+    "users_",
+    "items_",
+    "_users",
+    "_items",
+    "n_features_in_",
+    "feature_names_in_",
+    "global_mean_",
+    "user_means_",
+    "item_means_",
+    "_user_sum",
+    "_user_cnt",
+    "_item_sum",
+    "_item_cnt",
+)
+#: the fitted attributes of a single model (absent with orientation="both")
+SINGLE = ("_state", "_store")
+
+
+def _fit_one(est, X, y):
+    return est.fit(X, y)
+
+
+class BothMixin:
+    """The ``orientation="both"`` paths of :class:`CategoricalRBMRecommender`
+    (placed first among its bases); a single model goes on to the others."""
+
+    def _is_both(self):
+        structure = self.__dict__.get("_structure")
+        if structure is not None:  # fitted: what it was fitted as
+            return structure["orientation"] == BOTH
+        return self.orientation == BOTH
+
+    def _single_only(self, what):
+        if self._is_both():
+            raise ValueError(
+                f"{what}: a model with orientation='both' holds two RBMs; use "
+                "those of estimators_[0] (item-based) or estimators_[1] "
+                "(user-based)."
+            )
+
+    def _parts(self):
+        """The two models, with the serving parameters of this estimator."""
+        for part in self.estimators_:
+            for name in SERVING_PARAMS:
+                setattr(part, name, getattr(self, name))
+        return self.estimators_
+
+    def _blend(self, item, user):
+        w = float(self.item_weight)
+        return w * item + (1.0 - w) * user
+
+    # ------------------------------------------------------------- fitting
+    def fit(self, X, y=None):
+        if self.orientation != BOTH:
+            super().fit(X, y)
+            for name in ("estimators_",):
+                self.__dict__.pop(name, None)
+            return self
+        return self._fit_both(X, y)
+
+    @atomic
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_both(self, X, y):
+        self._check_fine_tune()
+        if self._implicit_input(X, y):
+            raise ValueError(
+                "orientation='both' averages two rating models; implicit "
+                "feedback (no ratings) trains only the ranking model: use "
+                "orientation='item' or 'user'."
+            )
+        seed = self.random_state
+        if not isinstance(seed, int | np.integer):  # one draw for both models
+            seed = int(check_random_state(seed).randint(np.iinfo(np.int32).max))
+        # one ranking model (with the item-based half), not two
+        parts = [
+            clone(self).set_params(
+                orientation=o, ranking=r, n_jobs=None, random_state=seed
+            )
+            for o, r in (("item", self.ranking), ("user", "rating"))
+        ]
+        parts = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_one)(est, X, y) for est in parts
+        )
+        self._publish(parts)
+        structure = dict(parts[0]._fit_structure(), orientation=BOTH)
+        self._structure = structure
+        self.n_iter_ = parts[0].n_iter_
+        return self
+
+    def _publish(self, parts):
+        for name in SINGLE:
+            self.__dict__.pop(name, None)
+        for name in SHARED:
+            if name in vars(parts[0]):
+                setattr(self, name, getattr(parts[0], name))
+            else:
+                self.__dict__.pop(name, None)
+        self.estimators_ = list(parts)
+        # each model has its own (estimators_[i].validation_scores_)
+        self.validation_scores_ = self.best_validation_rmse_ = None
+
+    def partial_fit(self, X, y=None):
+        if not self._is_both():
+            return super().partial_fit(X, y)
+        if not hasattr(self, "estimators_"):
+            return super().partial_fit(X, y)  # fit's first-call path
+        return self._partial_fit_both(X, y)
+
+    @atomic
+    def _partial_fit_both(self, X, y):
+        self._validate_params()
+        self._check_structure()
+        # each model continues on a copy: a failure leaves both unchanged
+        parts = [copy.copy(part) for part in self.estimators_]
+        for part in parts:
+            params = self.get_params()
+            params.update(
+                orientation=part._orientation, ranking=part.ranking, n_jobs=None
+            )
+            part.set_params(**params).partial_fit(X, y)
+        self._publish(parts)
+        return self
+
+    # ------------------------------------------------------------- serving
+    def predict(self, X):
+        if not self._is_both():
+            return super().predict(X)
+        self._check_serving()
+        item, user = self._parts()
+        return self._blend(item.predict(X), user.predict(X))
+
+    def predict_proba(self, X):
+        if not self._is_both():
+            return super().predict_proba(X)
+        self._check_serving()
+        item, user = self._parts()
+        return self._blend(item.predict_proba(X), user.predict_proba(X))
+
+    def predict_new_user(
+        self, history_items, history_ratings, query_items, *, alpha="auto"
+    ):
+        args = (history_items, history_ratings, query_items)
+        if not self._is_both():
+            return super().predict_new_user(*args, alpha=alpha)
+        self._check_serving()
+        item, user = self._parts()
+        return self._blend(
+            item.predict_new_user(*args, alpha=alpha),
+            user.predict_new_user(*args, alpha=alpha),
+        )
+
+    def _score_matrix(self, ucode):
+        if not self._is_both():
+            return super()._score_matrix(ucode)
+        item, user = self._parts()
+        return self._blend(item._score_matrix(ucode), user._score_matrix(ucode))
+
+    def _rank_matrix(self, ucode):
+        if not self._is_both():
+            return super()._rank_matrix(ucode)
+        item, _ = self._parts()
+        if "_ranking" in item.__dict__:
+            return item._rank_matrix(ucode)
+        return self._score_matrix(ucode)
+
+    def recommend_new_user(self, history_items, n_items=10, **kwargs):
+        if not self._is_both():
+            return super().recommend_new_user(history_items, n_items, **kwargs)
+        self._check_serving()
+        item, _ = self._parts()
+        if "_ranking" in item.__dict__:
+            return item.recommend_new_user(history_items, n_items, **kwargs)
+        return super().recommend_new_user(history_items, n_items, **kwargs)
+
+    def _user_item_matrix(self):
+        if not self._is_both():
+            return super()._user_item_matrix()
+        return self.estimators_[0]._user_item_matrix()
+
+    def transform(self, X):
+        self._single_only("transform gives the hidden units of one RBM")
+        return super().transform(X)
+
+    def free_energy(self, X=None):
+        self._single_only("free_energy is that of one RBM")
+        return super().free_energy(X)
+
+    def _params(self):
+        self._single_only("the weights and biases are those of one RBM")
+        return super()._params()
+
+
+def _share_docstrings():
+    """The public methods keep the documentation of the single-model ones
+    they extend (the class docstring describes ``orientation="both"``)."""
+    from .fitting import TrainingMixin
+    from .fold_in import FoldInMixin
+    from .recommend import RecommendMixin
+    from .serving import ServingMixin
+
+    for base, names in (
+        (TrainingMixin, ("fit", "partial_fit")),
+        (ServingMixin, ("predict", "predict_proba", "transform", "free_energy")),
+        (FoldInMixin, ("predict_new_user",)),
+        (RecommendMixin, ("recommend_new_user",)),
+    ):
+        for name in names:
+            getattr(BothMixin, name).__doc__ = getattr(base, name).__doc__
+
+
+_share_docstrings()

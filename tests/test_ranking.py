@@ -1,0 +1,307 @@
+"""The ranking model of the recommender (issue 14): ``recommend`` by what
+the user will choose and like, implicit feedback, candidate subsets, ties."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklearn_rbm import CategoricalRBMRecommender
+from sklearn_rbm.datasets import make_ratings
+from sklearn_rbm.recommender.recommend import top_n
+
+FAST = dict(n_components=8, max_iter=2, early_stopping=False, random_state=0)
+
+
+def holdout(X, y, frac=0.25, seed=0):
+    """Hold out ``frac`` of each user's ratings (at least one kept)."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(X), bool)
+    for u in np.unique(X[:, 0]):
+        rows = np.flatnonzero(X[:, 0] == u)
+        n = int(frac * len(rows))
+        test[rng.choice(rows, n, replace=False)] = True
+    return X[~test], y[~test], X[test], y[test]
+
+
+def ndcg10(top, users, X_te, keep):
+    disc = 1 / np.log2(np.arange(2, 12))
+    out = []
+    for u, row in zip(users, top, strict=True):
+        rel = set(X_te[(X_te[:, 0] == u) & keep, 1])
+        if rel:
+            hits = np.array([i in rel for i in row])
+            out.append(hits @ disc / disc[: min(len(rel), 10)].sum())
+    return float(np.mean(out))
+
+
+@pytest.fixture(scope="module")
+def chosen():
+    # a choice model decides which items are rated: taste drives the choice
+    X, y = make_ratings(300, 120, density=0.08, choice_strength=2.0, random_state=0)
+    return holdout(X, y)
+
+
+@pytest.fixture(scope="module")
+def ranked(chosen):
+    X_tr, y_tr, _, _ = chosen
+    return CategoricalRBMRecommender(ranking_iter=40, **FAST).fit(X_tr, y_tr)
+
+
+def test_make_ratings_choice_strength_plants_taste_in_the_choice():
+    X0, y0 = make_ratings(100, 40, random_state=3)
+    X1, y1 = make_ratings(100, 40, choice_strength=0.0, random_state=3)
+    np.testing.assert_array_equal(X0, X1)  # the default is unchanged
+    np.testing.assert_array_equal(y0, y1)
+    X, y, truth = make_ratings(
+        200, 80, choice_strength=3.0, random_state=3, return_truth=True
+    )
+    taste = truth["user_factors"] @ truth["item_factors"].T
+    # the rated pairs are the ones that suit the users' taste
+    assert taste[X[:, 0], X[:, 1]].mean() > taste.mean() + 0.5 * taste.std()
+    with pytest.raises(ValueError, match="choice_strength"):
+        make_ratings(10, 5, choice_strength=-1.0)
+
+
+def test_ranking_beats_popularity_on_planted_choices(chosen, ranked):
+    X_tr, _, X_te, y_te = chosen
+    users = np.unique(X_te[:, 0])
+    top, _ = ranked.recommend(users, 10)
+    liked = y_te >= 4
+    ours = ndcg10(top, users, X_te, liked)
+    pop = np.bincount(X_tr[:, 1], minlength=120).astype(float)
+    S = np.tile(pop, (len(users), 1))
+    for r, u in enumerate(users):
+        S[r, X_tr[X_tr[:, 0] == u, 1]] = -np.inf
+    popular = ndcg10(top_n(S, 10)[0], users, X_te, liked)
+    # ranking by predicted rating ignores the choice: it is far weaker
+    rating = CategoricalRBMRecommender(ranking="rating", **FAST).fit(*chosen[:2])
+    by_rating = ndcg10(rating.recommend(users, 10)[0], users, X_te, liked)
+    assert ours > 1.3 * popular, (ours, popular)
+    assert ours > 1.3 * by_rating, (ours, by_rating)
+
+
+def test_exclude_seen_never_returns_a_seen_item(chosen, ranked):
+    X_tr = chosen[0]
+    users = np.unique(X_tr[:, 0])
+    top, scores = ranked.recommend(users, 30)
+    for u, row in zip(users, top, strict=True):
+        assert not set(row) & set(X_tr[X_tr[:, 0] == u, 1])
+    assert np.all(np.isfinite(scores))
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    # a user who rated all but 3 items gets the 3, then seen items at -inf
+    X = np.array([[0, i] for i in range(7)] + [[1, 0], [1, 1]])
+    rec = CategoricalRBMRecommender(**FAST).fit(X, np.r_[np.full(7, 5.0), 1, 2])
+    top, sc = rec.recommend([1], 7)
+    assert set(top[0, :5]) == {2, 3, 4, 5, 6}
+    assert np.all(np.isneginf(sc[0, 5:]))
+
+
+def test_scores_are_log_probabilities_of_the_choice(ranked):
+    items, scores = ranked.recommend([0], len(ranked.items_), exclude_seen=False)
+    assert np.exp(scores).sum() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_candidate_subset_is_respected(ranked):
+    cand = ranked.items_[::3]
+    top, scores = ranked.recommend([0, 1, 5], 5, items=cand)
+    assert set(top.ravel()) <= set(cand)
+    full_top, full_scores = ranked.recommend([0], len(ranked.items_))
+    # the subset's list is the full ranking restricted to the candidates
+    sub = [i for i in full_top[0] if i in set(cand)][:5]
+    np.testing.assert_array_equal(top[0], sub)
+    # more places than candidates: every candidate once
+    top, _ = ranked.recommend([0], 50, items=[3, 1, 3], exclude_seen=False)
+    assert sorted(top[0].tolist()) == [1, 3]
+    with pytest.raises(ValueError, match="unknown"):
+        ranked.recommend([0], 5, items=[1, 10_000])
+    with pytest.raises(ValueError, match="empty"):
+        ranked.recommend([0], 5, items=[])
+
+
+def test_ties_are_broken_by_item_order():
+    S = np.array([[1.0, 3.0, 3.0, 0.0, 3.0, 3.0], [0.0] * 6])
+    cols, vals = top_n(S, 3)
+    np.testing.assert_array_equal(cols, [[1, 2, 4], [0, 1, 2]])
+    np.testing.assert_array_equal(vals[0], [3.0, 3.0, 3.0])
+    cols, _ = top_n(S, 2, cand=np.array([0, 3, 5]))
+    np.testing.assert_array_equal(cols, [[5, 0], [0, 3]])
+    # seen items all score -inf: the padding is in item order
+    X = np.array([[0, i] for i in range(6)] + [[1, 0]])
+    rec = CategoricalRBMRecommender(**FAST).fit(X, np.full(len(X), 5.0))
+    top, scores = rec.recommend([0], 6)
+    np.testing.assert_array_equal(top[0], np.arange(6))
+    assert np.all(np.isneginf(scores))
+
+
+def test_new_user_history_reproduces_the_training_ranking(ranked, chosen):
+    X_tr = chosen[0]
+    for u in (0, 7):
+        hist = X_tr[X_tr[:, 0] == u, 1]
+        top, scores = ranked.recommend([u], 10)
+        top_new, scores_new = ranked.recommend_new_user(hist, 10)
+        np.testing.assert_array_equal(top[0], top_new)
+        np.testing.assert_allclose(scores[0], scores_new, rtol=1e-6)
+    # an empty history is an unknown user's list
+    np.testing.assert_array_equal(
+        ranked.recommend_new_user([], 5)[0], ranked.recommend(["nobody"], 5)[0][0]
+    )
+
+
+def test_rating_ranking_needs_ratings_for_new_users(chosen):
+    rec = CategoricalRBMRecommender(ranking="rating", **FAST).fit(*chosen[:2])
+    with pytest.raises(ValueError, match="history_ratings"):
+        rec.recommend_new_user([1, 2], 5)
+    top, _ = rec.recommend_new_user([1, 2], 5, history_ratings=[5.0, 4.0])
+    assert not {1, 2} & set(top)
+
+
+def test_predict_is_the_rating_model_unchanged(chosen):
+    # the ranking component is extra: predictions are those of ranking="rating"
+    X_tr, y_tr, X_te, _ = chosen
+    a = CategoricalRBMRecommender(**FAST).fit(X_tr, y_tr)
+    b = CategoricalRBMRecommender(ranking="rating", **FAST).fit(X_tr, y_tr)
+    np.testing.assert_array_equal(a.predict(X_te), b.predict(X_te))
+    assert "_ranking" not in vars(b)
+
+
+# --------------------------------------------------------------- implicit
+@pytest.fixture(scope="module")
+def implicit(chosen):
+    X_tr = chosen[0]
+    return CategoricalRBMRecommender(**FAST).fit(X_tr)
+
+
+def test_implicit_fit_ranks_and_refuses_rating_methods(implicit, chosen):
+    X_tr, _, X_te, _ = chosen
+    assert implicit.feedback_ == "implicit"
+    assert implicit.classes_.tolist() == [1.0]
+    users = np.unique(X_te[:, 0])
+    top, _ = implicit.recommend(users, 10)
+    ours = ndcg10(top, users, X_te, np.ones(len(X_te), bool))
+    pop = np.bincount(X_tr[:, 1], minlength=120).astype(float)
+    S = np.tile(pop, (len(users), 1))
+    for r, u in enumerate(users):
+        S[r, X_tr[X_tr[:, 0] == u, 1]] = -np.inf
+    assert ours > 1.2 * ndcg10(top_n(S, 10)[0], users, X_te, np.ones(len(X_te), bool))
+    for method, args in (
+        ("predict", (X_te[:3],)),
+        ("predict_proba", (X_te[:3],)),
+        ("score", (X_te[:3], np.ones(3))),
+        ("predict_new_user", ([1], [1.0], [2])),
+        ("transform", ([0],)),
+        ("free_energy", ()),
+    ):
+        with pytest.raises(ValueError, match="implicit feedback"):
+            getattr(implicit, method)(*args)
+
+
+def test_feedback_parameter_makes_the_mode_explicit(chosen):
+    X_tr, y_tr = chosen[:2]
+    with pytest.raises(ValueError, match="needs ratings"):
+        CategoricalRBMRecommender(feedback="explicit", **FAST).fit(X_tr)
+    with pytest.raises(ValueError, match="y must be None"):
+        CategoricalRBMRecommender(feedback="implicit", **FAST).fit(X_tr, y_tr)
+    with pytest.raises(ValueError, match="ranking='choice'"):
+        CategoricalRBMRecommender(ranking="rating", **FAST).fit(X_tr)
+    # a sparse matrix: its non-zeros are ratings, or the pairs (implicit)
+    M = sp.csr_matrix((y_tr, (X_tr[:, 0], X_tr[:, 1])))
+    explicit = CategoricalRBMRecommender(**FAST).fit(M)
+    assert explicit.feedback_ == "explicit" and len(explicit.classes_) == 5
+    imp = CategoricalRBMRecommender(feedback="implicit", **FAST).fit(M)
+    pairs = CategoricalRBMRecommender(**FAST).fit(X_tr)
+    assert imp.feedback_ == "implicit"
+    np.testing.assert_array_equal(
+        imp.recommend([0, 1], 5)[0], pairs.recommend([0, 1], 5)[0]
+    )
+
+
+def test_implicit_partial_fit_adds_users_and_items(implicit):
+    rec = pickle.loads(pickle.dumps(implicit))
+    before = rec.recommend([0], 5)
+    rec.partial_fit(np.array([[1000, 3], [1000, 5], [0, 500]]))
+    assert 500 in rec.items_ and 1000 in rec.users_
+    assert rec._ranking.params["W"].shape[0] == len(rec.items_)
+    top, _ = rec.recommend([1000], 5)
+    assert not {3, 5} & set(top[0])
+    assert rec.recommend([0], 5)[0].shape == (1, 5)
+    np.testing.assert_array_equal(implicit.recommend([0], 5)[0], before[0])
+    with pytest.raises(ValueError, match="y=None"):
+        rec.partial_fit(np.array([[0, 1]]), [3.0])
+    # from scratch: partial_fit alone builds an implicit model
+    fresh = CategoricalRBMRecommender(**FAST).partial_fit(np.array([[0, 1], [1, 2]]))
+    assert fresh.feedback_ == "implicit"
+    assert fresh.recommend([0], 1)[0].tolist() == [[2]]
+
+
+def test_explicit_partial_fit_updates_the_ranking_model(ranked):
+    rec = pickle.loads(pickle.dumps(ranked))
+    W0 = rec._ranking.params["W"].copy()
+    rec.partial_fit(np.array([[0, 999], [2000, 1]]), [5.0, 4.0])
+    assert rec._ranking.params["W"].shape == (len(rec.items_), W0.shape[1])
+    assert not np.array_equal(rec._ranking.params["W"][: len(W0)], W0)
+    np.testing.assert_array_equal(ranked._ranking.params["W"], W0)
+
+
+def test_ranking_round_trips_pickle_and_skops(implicit, ranked, tmp_path):
+    pytest.importorskip("skops")
+    from sklearn_rbm.persistence import load, save
+
+    for model in (implicit, ranked):
+        users = model.users_[:5]
+        ref = model.recommend(users, 5)
+        for loaded in (
+            pickle.loads(pickle.dumps(model)),
+            (save(model, tmp_path / "m.skops"), load(tmp_path / "m.skops"))[1],
+        ):
+            got = loaded.recommend(users, 5)
+            np.testing.assert_array_equal(ref[0], got[0])
+            np.testing.assert_array_equal(ref[1], got[1])
+            # partial_fit continues identically
+            a = pickle.loads(pickle.dumps(model))
+            a.partial_fit(
+                np.array([[users[0], model.items_[-1]]]),
+                *(([5.0],) if model.feedback_ == "explicit" else ()),
+            )
+            loaded.partial_fit(
+                np.array([[users[0], model.items_[-1]]]),
+                *(([5.0],) if model.feedback_ == "explicit" else ()),
+            )
+            np.testing.assert_array_equal(
+                a._ranking.params["W"], loaded._ranking.params["W"]
+            )
+
+
+def test_tampered_ranking_state_is_refused(implicit):
+    bad = pickle.loads(pickle.dumps(implicit))
+    bad._ranking.params["W"] = bad._ranking.params["W"][:-1]
+    with pytest.raises(ValueError, match="_ranking"):
+        pickle.loads(pickle.dumps(bad))
+    bad = pickle.loads(pickle.dumps(implicit))
+    bad._ranking.params["b"][0] = np.nan
+    with pytest.raises(ValueError, match="_ranking"):
+        pickle.loads(pickle.dumps(bad))
+    bad = pickle.loads(pickle.dumps(implicit))
+    bad.feedback_ = "sometimes"
+    with pytest.raises(ValueError, match="feedback_"):
+        pickle.loads(pickle.dumps(bad))
+
+
+def test_ranking_is_reproducible(chosen):
+    X_tr, y_tr = chosen[:2]
+    a = CategoricalRBMRecommender(**FAST).fit(X_tr, y_tr)
+    b = CategoricalRBMRecommender(**FAST).fit(X_tr, y_tr)
+    np.testing.assert_array_equal(a._ranking.params["W"], b._ranking.params["W"])
+    c = CategoricalRBMRecommender(**dict(FAST, dtype="float64")).fit(X_tr)
+    assert c._ranking.params["W"].dtype == np.float64
+
+
+def test_implicit_pairs_seen_twice_are_one_choice(chosen):
+    X_tr = chosen[0]
+    once = CategoricalRBMRecommender(**FAST).fit(X_tr)
+    twice = CategoricalRBMRecommender(**FAST).fit(np.r_[X_tr, X_tr[::-3]])
+    np.testing.assert_array_equal(once._ranking.params["W"], twice._ranking.params["W"])
+    # explicit ratings of one pair twice stay an error
+    with pytest.raises(ValueError, match="(?i)duplicate"):
+        CategoricalRBMRecommender(**FAST).fit(X_tr[[0, 0]], [1.0, 2.0])
