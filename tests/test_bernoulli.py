@@ -212,10 +212,8 @@ def test_pipeline_grid_search_beats_raw_pixels():
                 "rbm",
                 BernoulliRBM(
                     batch_size=10,
-                    learning_rate=0.006,
+                    learning_rate=0.06,
                     max_iter=10,
-                    centering=False,
-                    learning_rate_schedule="constant",
                     random_state=0,
                 ),
             ),
@@ -263,6 +261,9 @@ def test_early_stopping_stops_and_keeps_best(binary_digits):
         16,
         max_iter=200,
         learning_rate=0.05,
+        momentum=0.9,  # the density settings
+        learning_rate_schedule="linear",
+        centering=True,
         early_stopping=True,
         n_iter_no_change=2,
         tol=0.5,

@@ -517,8 +517,9 @@ def test_auto_batch_size_helps_on_small_data():
     rng = np.random.default_rng(0)  # jitter: some pixels are constant
     X_tr = sc.transform(X_tr) + rng.normal(0, 0.01, X_tr.shape)
     X_te = sc.transform(X_te) + rng.normal(0, 0.01, X_te.shape)
-    auto = GaussianBernoulliRBM(16, random_state=0).fit(X_tr)
-    fixed = GaussianBernoulliRBM(16, batch_size=100, random_state=0).fit(X_tr)
+    auto = GaussianBernoulliRBM(16, max_iter=20, random_state=0).fit(X_tr)
+    fixed = GaussianBernoulliRBM(16, batch_size=100, max_iter=20, random_state=0)
+    fixed.fit(X_tr)
     assert auto.batch_size_ == 10 and fixed.batch_size_ == 100
     assert auto.score(X_te) > fixed.score(X_te) + 3.0
 
@@ -581,3 +582,25 @@ def test_min_variance_at_its_bounds_trains(dtype, min_variance):
     assert np.all(rbm.variances_ >= min_variance * (1 - 1e-5))
     assert np.isfinite(rbm.score(X))
     assert np.all(np.isfinite(rbm.sample(5, n_steps=3, random_state=0)))
+
+
+@pytest.mark.parametrize(
+    "n_samples, expected",
+    [
+        (50, 1000),  # 5 updates per epoch: 1,000 epochs, capped there
+        (142, 334),  # batch 10, 15 updates per epoch: ceil(5000 / 15)
+        (20_000, 25),  # batch 100, 200 updates per epoch: ceil(5000 / 200)
+        (200_000, 20),  # batch 100, 2,000 updates per epoch: at least 20
+    ],
+)
+def test_max_iter_auto_epochs(n_samples, expected):
+    """``max_iter="auto"``: epochs for about 5,000 updates, within [20, 1000]."""
+    rbm = GaussianBernoulliRBM(max_iter="auto")
+    batch = rbm._batch_size(n_samples, continuing=False)
+    assert rbm._n_epochs(n_samples, batch) == expected
+
+
+def test_max_iter_auto_fit_runs_its_epochs():
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    rbm = GaussianBernoulliRBM(4, max_iter="auto", random_state=0).fit(X)
+    assert rbm.n_iter_ == 834  # batch 10: 6 updates per epoch, ceil(5000 / 6)

@@ -51,7 +51,9 @@ REPO = Path(__file__).resolve().parents[1]
 def models():
     rng = np.random.default_rng(0)
     Xb = (rng.random((64, 10)) < 0.4).astype(np.float64)
-    bern = BernoulliRBM(n_components=4, max_iter=2, batch_size=16, random_state=0)
+    bern = BernoulliRBM(
+        n_components=4, max_iter=2, batch_size=16, centering=True, random_state=0
+    )
     bern.fit(Xb)
     bern.score(Xb)  # caches log Z
     Xg = rng.standard_normal((64, 6))

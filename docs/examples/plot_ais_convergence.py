@@ -34,6 +34,8 @@ rbm = BernoulliRBM(
     batch_size=20,
     max_iter=100,
     learning_rate_schedule="linear",
+    momentum=0.9,
+    centering=True,
     random_state=0,
 ).fit(X_train)
 

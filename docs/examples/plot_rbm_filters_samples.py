@@ -48,6 +48,8 @@ rbm = BernoulliRBM(
     batch_size=20,
     max_iter=max_iter,
     learning_rate_schedule="linear",
+    momentum=0.9,
+    centering=True,
     random_state=0,
 ).fit(X)
 print(f"trained {rbm.n_iter_} epochs")

@@ -32,7 +32,16 @@ from sklearn_rbm import BernoulliRBM
 
 X = (load_digits().data / 16.0 > 0.5).astype(np.float64)
 X_train, X_test = train_test_split(X, test_size=0.3, random_state=0)
-rbm = BernoulliRBM(64, max_iter=100, random_state=0).fit(X_train)
+# the density settings (momentum, centering, a linearly decaying step)
+rbm = BernoulliRBM(
+    64,
+    learning_rate=0.01,
+    momentum=0.9,
+    learning_rate_schedule="linear",
+    centering=True,
+    max_iter=100,
+    random_state=0,
+).fit(X_train)
 n = X_test.shape[0]
 samples = {
     "Gibbs": rbm.sample(n, 1000, random_state=0),

@@ -1,4 +1,4 @@
-"""``sklearn-rbm demo``: the main job on embedded data, in about a minute.
+"""``sklearn-rbm demo``: the main job on embedded data, in about ten seconds.
 
 Trains each estimator on data that ships with scikit-learn or is generated
 here, prints a short report and writes figures to an output folder. The
@@ -47,10 +47,8 @@ def demo_bernoulli(out, random_state=0):
                 BernoulliRBM(
                     100,
                     batch_size=10,
-                    learning_rate=0.006,
+                    learning_rate=0.06,
                     max_iter=10,
-                    centering=False,
-                    learning_rate_schedule="constant",
                     random_state=random_state,
                 ),
             ),
@@ -78,6 +76,8 @@ def demo_bernoulli(out, random_state=0):
         batch_size=20,
         max_iter=100,
         learning_rate_schedule="linear",
+        momentum=0.9,
+        centering=True,
         random_state=random_state,
     ).fit(Xb_tr)
     exact = dens.log_partition("exact")

@@ -50,7 +50,7 @@ _COMMON_CONSTRAINTS = {
     "n_components": [Interval(Integral, 1, None, closed="left")],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-    "max_iter": [Interval(Integral, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     "cd_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "n_chains": [Interval(Integral, 1, None, closed="left"), None],
@@ -70,6 +70,12 @@ _COMMON_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
+
+
+#: ``max_iter="auto"``: epochs for about this many minibatch updates, within
+#: [AUTO_EPOCHS_MIN, AUTO_EPOCHS_MAX] (GaussianBernoulliRBM's default)
+AUTO_UPDATES = 5000
+AUTO_EPOCHS_MIN, AUTO_EPOCHS_MAX = 20, 1000
 
 
 def _reject_no_columns(X):
@@ -219,7 +225,17 @@ class _BaseRBM(
             return self.batch_size_
         return int(min(100, max(10, n_samples // 200)))
 
-    def _settings(self, batch_size, max_iter=None):
+    def _n_epochs(self, n_samples, batch_size):
+        """The epochs of ``fit``: ``max_iter``, or for ``"auto"`` enough for
+        about ``AUTO_UPDATES`` updates (small data sets need many epochs),
+        within [``AUTO_EPOCHS_MIN``, ``AUTO_EPOCHS_MAX``]."""
+        if self.max_iter != "auto":
+            return int(self.max_iter)
+        per_epoch = -(-n_samples // batch_size)
+        epochs = -(-AUTO_UPDATES // per_epoch)
+        return int(min(max(epochs, AUTO_EPOCHS_MIN), AUTO_EPOCHS_MAX))
+
+    def _settings(self, batch_size, max_iter):
         if self.sampler == "pt" and not self.persistent:
             raise ValueError(
                 "sampler='pt' runs persistent tempering chains: it needs "
@@ -236,7 +252,7 @@ class _BaseRBM(
             centering=bool(self.centering),
             learning_rate_schedule=self.learning_rate_schedule,
             momentum_schedule=self.momentum_schedule,
-            max_iter=int(self.max_iter if max_iter is None else max_iter),
+            max_iter=int(max_iter),
         )
 
     def _optimizer(self):
@@ -244,7 +260,7 @@ class _BaseRBM(
             weight_decay=float(self.weight_decay), frozen=self._frozen_params()
         )
 
-    def _phase(self, batch_size, max_iter=None):
+    def _phase(self, batch_size, max_iter):
         """The training phase: family, CD settings and optimiser."""
         return DenseCD(
             self._family(), self._settings(batch_size, max_iter), self._optimizer()
@@ -357,7 +373,8 @@ class _BaseRBM(
                 sw_val, sw = sw[perm[:n_val]], sw[perm[n_val:]]
                 sw = sw * (sw.shape[0] / max(sw.sum(), np.finfo(float).tiny))
         batch_size = self._batch_size(X.shape[0], continuing=False)
-        phase = self._phase(batch_size)
+        n_epochs = self._n_epochs(X.shape[0], batch_size)
+        phase = self._phase(batch_size, n_epochs)
         state = self._new_state(X, phase, rng, sw)
         X_head = X[: min(500, X.shape[0]), ...] if self.verbose else None
         X_mon = X_val if X_val is not None else X_head
@@ -380,7 +397,7 @@ class _BaseRBM(
                 X.shape[0],
                 phase.settings,
                 batch_size=batch_size,
-                n_epochs=self.max_iter,
+                n_epochs=n_epochs,
                 shuffle=self.shuffle,
                 monitor=monitor,
                 early_stopping=stopper,
@@ -421,7 +438,7 @@ class _BaseRBM(
         that fails leaves the fitted model unchanged.
 
         After ``fit``, the step size is that of fit's last epoch: with the
-        default linear schedule, ``learning_rate / max_iter``, so that new
+        linear schedule, ``learning_rate / max_iter``, so that new
         data does not restart the annealed model at the full rate. A model
         built by ``partial_fit`` alone uses ``learning_rate``.
 
