@@ -51,7 +51,9 @@ VARIANTS = {
     "  shuffle=False": dict(OURS_AT_SK, shuffle=False),
     "  all three as scikit-learn's": dict(OURS_AT_SK, **SK_LIKE),
     "ours, defaults (n_components=100)": dict(n_components=100),
-    '  visible_bias_init="zeros" ': dict(n_components=100, visible_bias_init="zeros"),
+    '  defaults, visible_bias_init="zeros"': dict(
+        n_components=100, visible_bias_init="zeros"
+    ),
 }
 
 
