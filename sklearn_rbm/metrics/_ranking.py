@@ -99,7 +99,8 @@ _PARAMETERS = """Parameters
 
     Returns
     -------
-    score : float or ndarray of shape (n_users,)"""
+    score : float or ndarray of shape (n_users,)
+"""
 
 
 def _shared_doc(func):
