@@ -10,7 +10,7 @@ dropped, relevant = every test item (EASE under the same rule).
                                              # user's ratings held out
     python benchmarks/tune_ranking.py val choice  # only the variants whose
                                              # name holds "choice", no peers
-    python benchmarks/tune_ranking.py val like    # the rating model's
+    python benchmarks/tune_ranking.py val weight  # the rating model's
                                              # log P(liked) weight only
     python benchmarks/tune_ranking.py test   # ML-1M 90/10 (seed 0), once
     python benchmarks/tune_ranking.py ml100k # u1..u5, test
@@ -174,7 +174,7 @@ def validation(only=()):
         row(name, evaluate(top, users, Xv, yv), f"fit {fit_s}")
     # + w * log P(rating >= 4) of the (fully fitted) rating model: one fit,
     # ranked with each weight (a serving-time parameter)
-    if only and not any("like" in o for o in only):
+    if only and not any("weight" in o for o in only):
         return
     rec = CategoricalRBMRecommender(random_state=0).fit(Xa, ya)
     for w in (0.0, 0.5, 1.0, 1.5, 2.0):
