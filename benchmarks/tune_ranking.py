@@ -10,6 +10,8 @@ dropped, relevant = every test item (EASE under the same rule).
                                              # user's ratings held out
     python benchmarks/tune_ranking.py val choice  # only the variants whose
                                              # name holds "choice", no peers
+    python benchmarks/tune_ranking.py val weight  # the rating model's
+                                             # log P(liked) weight only
     python benchmarks/tune_ranking.py test   # ML-1M 90/10 (seed 0), once
     python benchmarks/tune_ranking.py ml100k # u1..u5, test
     python benchmarks/tune_ranking.py time   # the ranking model's fit time
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _movielens import ml1m, ml100k_split, random_split
 
 from sklearn_rbm import CategoricalRBMRecommender
+from sklearn_rbm.recommender import ranking
 from sklearn_rbm.recommender.recommend import top_n
 
 K = 10
@@ -149,6 +152,40 @@ def validation(only=()):
             continue
         top, fit_s, rec_s = ours(Xa, yy, users, **params)
         row(name, evaluate(top, users, Xv, yv), f"fit {fit_s}")
+    # the ranking model's constants (module-level in recommender/ranking.py)
+    constants = [  # (name, constants, epochs, hidden units)
+        ("choice, liked, keep 0.3 (dropout 0.7)", dict(KEEP=0.3), 30, 200),
+        ("choice, liked, keep 0.7 (dropout 0.3)", dict(KEEP=0.7), 30, 200),
+        ("choice, liked, L2 3e-3", dict(WEIGHT_DECAY=3e-3), 30, 200),
+        ("choice, liked, L2 3e-2", dict(WEIGHT_DECAY=3e-2), 30, 200),
+        ("choice, liked, Adam 2e-3, 40 epochs", dict(LEARNING_RATE=2e-3), 40, 200),
+        ("choice, liked, 400 hidden, keep 0.3, 40 epochs", dict(KEEP=0.3), 40, 400),
+    ]
+    for name, const, ep, H in constants:
+        if only and not any(o in name for o in only):
+            continue
+        saved = {k: getattr(ranking, k) for k in const}
+        vars(ranking).update(const)
+        try:
+            params = dict(cheap, ranking_iter=ep, ranking_components=H)
+            top, fit_s, _ = ours(Xa, ya, users, **params)
+        finally:
+            vars(ranking).update(saved)
+        row(name, evaluate(top, users, Xv, yv), f"fit {fit_s}")
+    # + w * log P(rating >= 4) of the (fully fitted) rating model: one fit,
+    # ranked with each weight (a serving-time parameter)
+    if only and not any("weight" in o for o in only):
+        return
+    rec = CategoricalRBMRecommender(random_state=0).fit(Xa, ya)
+    for w in (0.0, 0.5, 1.0, 1.5, 2.0):
+        rec.set_params(ranking_like_weight=w)
+        t = time.perf_counter()
+        top, _ = rec.recommend(users, K)
+        row(
+            f"defaults, ranking_like_weight={w:g}",
+            evaluate(top, users, Xv, yv),
+            f"top-10 all users {time.perf_counter() - t:.2f}",
+        )
 
 
 def test():

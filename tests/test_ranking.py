@@ -49,6 +49,12 @@ def ranked(chosen):
     return CategoricalRBMRecommender(ranking_iter=40, **FAST).fit(X_tr, y_tr)
 
 
+def unweighted(rec):
+    """A copy of the fitted ``rec`` that ranks by the ranking model alone."""
+    out = pickle.loads(pickle.dumps(rec))
+    return out.set_params(ranking_like_weight=0.0)
+
+
 def test_make_ratings_choice_strength_plants_taste_in_the_choice():
     X0, y0 = make_ratings(100, 40, random_state=3)
     X1, y1 = make_ratings(100, 40, choice_strength=0.0, random_state=3)
@@ -99,8 +105,24 @@ def test_exclude_seen_never_returns_a_seen_item(chosen, ranked):
 
 
 def test_scores_are_log_probabilities_of_the_choice(ranked):
-    items, scores = ranked.recommend([0], len(ranked.items_), exclude_seen=False)
+    rec = unweighted(ranked)
+    n = len(ranked.items_)
+    items, scores = rec.recommend([0], n, exclude_seen=False)
     assert np.exp(scores).sum() == pytest.approx(1.0, rel=1e-5)
+    # the default adds w * log P(rating >= 4) of the rating model to the
+    # ranking model's 50 best (here: all) items, then re-sorts
+    for w in (1.0, 2.5):
+        rec.set_params(ranking_like_weight=w)
+        items_w, scores_w = rec.recommend([0], n, exclude_seen=False)
+        proba = rec.predict_proba(np.c_[np.zeros(n, int), items_w[0]])
+        like = proba[:, rec.classes_ >= 4].sum(axis=1)
+        choose = dict(zip(items.tolist()[0], scores[0], strict=True))
+        want = [choose[i] for i in items_w[0]] + w * np.log(like)
+        np.testing.assert_allclose(scores_w[0], want, rtol=1e-6)
+        assert np.all(np.diff(scores_w[0]) <= 0)
+    # only the top 50 of the ranking model are re-ranked
+    top, _ = rec.recommend([0], 10, exclude_seen=False)
+    assert set(top[0]) <= set(items[0, :50])
 
 
 def test_candidate_subset_is_respected(ranked):
@@ -137,6 +159,8 @@ def test_ties_are_broken_by_item_order():
 
 def test_new_user_history_reproduces_the_training_ranking(ranked, chosen):
     X_tr = chosen[0]
+    # without the rating model's term (which recommend_new_user leaves out)
+    ranked = unweighted(ranked)
     for u in (0, 7):
         hist = X_tr[X_tr[:, 0] == u, 1]
         top, scores = ranked.recommend([u], 10)

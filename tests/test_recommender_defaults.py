@@ -209,10 +209,27 @@ def test_both_ranks_with_one_ranking_model(both, readme_split):
     assert "_ranking" in vars(b.estimators_[0])
     assert "_ranking" not in vars(b.estimators_[1])
     users = [b.users_[0], b.users_[5], -1]
-    ids, scores = b.recommend(users, n_items=4)
-    ref_ids, ref_scores = models["item"].recommend(users, n_items=4)
+    # the ranking model's part of the scores is the item-based half's ...
+    b0, item0 = (
+        pickle.loads(pickle.dumps(m)).set_params(ranking_like_weight=0.0)
+        for m in (b, models["item"])
+    )
+    ids, scores = b0.recommend(users, n_items=4)
+    ref_ids, ref_scores = item0.recommend(users, n_items=4)
     np.testing.assert_array_equal(ids, ref_ids)
     np.testing.assert_allclose(scores, ref_scores)
+    # ... and the rating model's log P(liked) is the averaged models'
+    ids, scores = b.recommend(users, n_items=4)
+    pairs = np.c_[np.repeat(users, 4), ids.ravel()]
+    like = b.predict_proba(pairs)[:, b.classes_ >= 4].sum(axis=1)
+    choose = []
+    for u, row in zip(users, ids, strict=True):
+        all_ids, all_scores = item0.recommend([u], n_items=len(b.items_))
+        by_id = dict(zip(all_ids[0].tolist(), all_scores[0], strict=True))
+        choose += [by_id[i] for i in row.tolist()]
+    np.testing.assert_allclose(
+        scores.ravel(), np.asarray(choose) + np.log(like), rtol=1e-6
+    )
     hist = readme_split[0][readme_split[0][:, 0] == b.users_[3], 1]
     np.testing.assert_array_equal(
         b.recommend_new_user(hist, 5)[0], models["item"].recommend_new_user(hist, 5)[0]

@@ -168,6 +168,14 @@ class BothMixin:
         item, user = self._parts()
         return self._blend(item.predict_proba(X), user.predict_proba(X))
 
+    def _proba_pairs(self, ucode, icode):
+        if not self._is_both():
+            return super()._proba_pairs(ucode, icode)
+        item, user = self._parts()
+        return self._blend(
+            item._proba_pairs(ucode, icode), user._proba_pairs(ucode, icode)
+        )
+
     def predict_new_user(
         self, history_items, history_ratings, query_items, *, alpha="auto"
     ):

@@ -193,6 +193,15 @@ class CategoricalRBMRecommender(
         Hidden units of the ranking model.
     ranking_iter : int, default=30
         Epochs of the ranking model.
+    ranking_like_weight : float, default=1.0
+        Explicit feedback with ``ranking="choice"``: :meth:`recommend` ranks
+        the ranking model's 50 best items (or ``n_items``, if more) of each
+        user by ``log P(choose i) + ranking_like_weight * log P(rating of i
+        above the middle of the scale)``, the second term from the rating
+        model's predictive distribution (:meth:`predict_proba`). 0 ranks by
+        the ranking model alone; so do :meth:`recommend_new_user` and
+        implicit feedback. 1.0 was chosen on a validation split of the
+        MovieLens 1M training data (``benchmarks/tune_ranking.py``).
     item_weight : float, default=0.65
         With ``orientation="both"``, the weight of the item-based model in
         the average (the user-based model gets ``1 - item_weight``); 0.6 to
@@ -378,6 +387,7 @@ class CategoricalRBMRecommender(
         "ranking": [StrOptions({"choice", "rating"})],
         "ranking_components": [Interval(Integral, 1, None, closed="left")],
         "ranking_iter": [Interval(Integral, 1, None, closed="left")],
+        "ranking_like_weight": [Interval(Real, 0, None, closed="left")],
         "item_weight": [Interval(Real, 0, 1, closed="both")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -415,6 +425,7 @@ class CategoricalRBMRecommender(
         ranking="choice",
         ranking_components=200,
         ranking_iter=30,
+        ranking_like_weight=1.0,
         item_weight=0.65,
         n_jobs=None,
         random_state=None,
@@ -448,6 +459,7 @@ class CategoricalRBMRecommender(
         self.ranking = ranking
         self.ranking_components = ranking_components
         self.ranking_iter = ranking_iter
+        self.ranking_like_weight = ranking_like_weight
         self.item_weight = item_weight
         self.n_jobs = n_jobs
         self.random_state = random_state

@@ -40,8 +40,12 @@ class RecommendMixin:
         implicit-feedback model) items are ranked by the log-probability that
         the item is the user's next liked (chosen) item, given every item the
         user rated: "what the user will choose and like" (see the user
-        guide, "How recommend ranks"). With ``ranking="rating"`` they are
-        ranked by predicted rating.
+        guide, "How recommend ranks"). With explicit feedback, the ranking
+        model's 50 best items (``n_items`` if more) are then re-ranked by
+        that log-probability plus ``ranking_like_weight`` times the rating
+        model's log-probability that the user rates the item above the
+        middle of the scale. With ``ranking="rating"`` they are ranked by
+        predicted rating.
 
         Ties are broken deterministically: equal scores are ordered by the
         items' position in ``items_`` (for ids fitted in one call, their
@@ -115,8 +119,39 @@ class RecommendMixin:
                     sub = seen[uc[known]]
                     r = np.repeat(known, np.diff(sub.indptr))
                     S[r, sub.indices] = -np.inf
-                top_all[s], score_all[s] = top_n(S, n_items, cand)
+                if self._like_weight():
+                    top, vals = top_n(S, max(n_items, RERANK), cand)
+                    top, vals = self._rerank(uc, top, vals)
+                    top_all[s], score_all[s] = top[:, :n_items], vals[:, :n_items]
+                else:
+                    top_all[s], score_all[s] = top_n(S, n_items, cand)
         return self._items.ids[top_all], score_all
+
+    def _like_weight(self):
+        """The weight of the rating model's ``log P(liked)`` in
+        :meth:`recommend` (0: the ranking model alone)."""
+        model = self._parts()[0] if self._is_both() else self
+        if (
+            "_ranking" not in model.__dict__
+            or self.__dict__.get("feedback_") == "implicit"
+        ):
+            return 0.0
+        # models saved before the parameter existed rank as they did
+        return float(getattr(self, "ranking_like_weight", 0.0))
+
+    def _rerank(self, ucode, top, vals):
+        """Re-sort the ranking model's candidates ``top`` (scores ``vals``)
+        of users ``ucode`` by ``vals + w * log P(rating liked)``, the rating
+        model's probability that the user rates the item above the middle of
+        the scale; ties by item order."""
+        K = len(self.classes_)
+        good = ranking.liked(self.classes_, np.arange(K))
+        proba = self._proba_pairs(np.repeat(ucode, top.shape[1]), top.ravel())
+        like = proba[:, good].sum(axis=1).reshape(top.shape)
+        tiny = np.finfo(np.float64).tiny
+        vals = vals + self._like_weight() * np.log(np.maximum(like, tiny))
+        order = np.lexsort((top, -vals), axis=-1)
+        return np.take_along_axis(top, order, 1), np.take_along_axis(vals, order, 1)
 
     def recommend_new_user(
         self,
@@ -131,9 +166,11 @@ class RecommendMixin:
         without refitting.
 
         The ranking model scores the history exactly as it scores a
-        training user's (a training user's own history reproduces their
-        :meth:`recommend` list). With ``ranking="rating"`` the items are
-        ranked by :meth:`predict_new_user`.
+        training user's; the rating model's ``ranking_like_weight`` term of
+        :meth:`recommend` is left out (with ``ranking_like_weight=0`` a
+        training user's own history reproduces their :meth:`recommend`
+        list). With ``ranking="rating"`` the items are ranked by
+        :meth:`predict_new_user`.
 
         Parameters
         ----------
@@ -319,6 +356,10 @@ class RecommendMixin:
         Wu = np.concatenate([Wu, p["b"][uk][:, :, None]], axis=2)
         L = Wu.reshape(len(uk) * K, -1) @ ph_items.T
         return L.reshape(len(uk), K, -1)
+
+
+#: how many of the ranking model's best items the rating model re-ranks
+RERANK = 50
 
 
 def top_n(S, n, cand=None):
