@@ -249,7 +249,7 @@ def demo_recommender(out, random_state=0):
     user = X_tr[0, 0]
     top, scores = rec.recommend([user], n_items=5)
     print(
-        f"top-5 unseen items for user {user}: "
+        f"top-5 unseen items for user {user} (ranking score): "
         + ", ".join(f"{i} ({s:.2f})" for i, s in zip(top[0], scores[0]))
     )
 
