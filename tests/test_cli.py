@@ -679,3 +679,12 @@ def test_fit_pairs_without_ratings_is_implicit_feedback(ratings, tmp_path, capsy
     mixed.write_text("0,1,5\n0,2\n")
     assert main(["fit", str(mixed), "-o", str(tmp_path / "m2.skops"), *FAST])
     assert "line 2" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_implicit_feedback_files_clearly(ratings, tmp_path, capsys):
+    _, X, _ = ratings
+    pairs = tmp_path / "plays.csv"
+    pairs.write_text("user,item\n" + "".join(f"{u},{i}\n" for u, i in X))
+    assert main(["evaluate", str(pairs), "--metric", "ndcg@10", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "implicit feedback" in err

@@ -159,7 +159,8 @@ def test_ties_are_broken_by_item_order():
 
 def test_new_user_history_reproduces_the_training_ranking(ranked, chosen):
     X_tr = chosen[0]
-    # without the rating model's term (which recommend_new_user leaves out)
+    # without ratings, the ranking model alone ranks a new user: compare
+    # with the training ranking without the rating model's term
     ranked = unweighted(ranked)
     for u in (0, 7):
         hist = X_tr[X_tr[:, 0] == u, 1]
@@ -171,6 +172,29 @@ def test_new_user_history_reproduces_the_training_ranking(ranked, chosen):
     np.testing.assert_array_equal(
         ranked.recommend_new_user([], 5)[0], ranked.recommend(["nobody"], 5)[0][0]
     )
+
+
+def test_new_user_ratings_feed_the_like_term(chosen, implicit):
+    X_tr, y_tr = chosen[:2]
+    # user orientation: the fold-in of a training user's rated history is
+    # exactly that user, so the re-ranked list is their recommend() list
+    rec = CategoricalRBMRecommender(orientation="user", **FAST).fit(X_tr, y_tr)
+    for u in (0, 7):
+        rows = X_tr[:, 0] == u
+        top, scores = rec.recommend([u], 10)
+        top_new, scores_new = rec.recommend_new_user(
+            X_tr[rows, 1], 10, history_ratings=y_tr[rows]
+        )
+        np.testing.assert_array_equal(top[0], top_new)
+        np.testing.assert_allclose(scores[0], scores_new, rtol=1e-5)
+    # the ratings matter: a history rated 1 and the same history rated 5
+    hist = X_tr[X_tr[:, 0] == 0, 1][:5]
+    low = rec.recommend_new_user(hist, 10, history_ratings=np.full(5, 1.0))[1]
+    high = rec.recommend_new_user(hist, 10, history_ratings=np.full(5, 5.0))[1]
+    assert not np.allclose(low, high)
+    # an implicit model has no rating model to read them
+    with pytest.raises(ValueError, match="implicit feedback"):
+        implicit.recommend_new_user(hist, 3, history_ratings=np.full(5, 5.0))
 
 
 def test_rating_ranking_needs_ratings_for_new_users(chosen):

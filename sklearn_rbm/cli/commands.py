@@ -209,7 +209,16 @@ def cmd_evaluate(args):
     if not 0 < args.test_size < 1:
         raise CLIError(f"--test-size must be in (0, 1), got {args.test_size}")
     metrics, ranking = parse_metrics(args.metric, args.threshold)
-    X, y = read_ratings(args.ratings, header=getattr(args, "header", None))
+    X, y = read_ratings(
+        args.ratings, header=getattr(args, "header", None), implicit=True
+    )
+    if y is None:
+        raise CLIError(
+            f"{Path(args.ratings).name}: evaluate needs ratings (user,item,rating); "
+            "this file has user,item pairs only (implicit feedback), which "
+            "evaluate does not support yet. In Python: cross_validate with "
+            "UserHoldoutSplit and make_ranking_scorer(threshold=None)."
+        )
     if args.cv > len(y):
         raise CLIError(f"--cv {args.cv} is more than the {len(y)} ratings")
     # an int seed: every cross_validate call below sees the same splits

@@ -67,6 +67,18 @@ class FoldInMixin:
         """
         self._check_serving()
         self._check_rating_model("predict_new_user")
+        q = as_array(query_items)
+        prob, qk = self._new_user_proba(history_items, history_ratings, q, alpha)
+        out = np.full(len(q), self.global_mean_)
+        if prob is None:
+            return out
+        out[qk] = expected(prob, self.classes_)
+        return np.clip(out, self.classes_[0], self.classes_[-1])
+
+    def _new_user_proba(self, history_items, history_ratings, q, alpha="auto"):
+        """Fold-in: ``(prob, known)``, the predictive distributions over
+        ``classes_`` of the known query items ``q[known]`` for a user with
+        this history (``prob`` None when no query item is known)."""
         if isinstance(alpha, str) and alpha == "auto":
             alpha = self._params()["c"].shape[0] / 10
         elif (
@@ -78,7 +90,6 @@ class FoldInMixin:
                 f'alpha must be "auto" or a positive finite number; got {alpha!r}.'
             )
         hist = as_array(history_items)
-        q = as_array(query_items)
         if hist.ndim != 1 or q.ndim != 1:
             raise ValueError("history_items and query_items must be 1-dimensional.")
         ratings = check_ratings(history_ratings, len(hist))
@@ -103,10 +114,9 @@ class FoldInMixin:
         )
         ok = hcode >= 0
         hcode, k = hcode[ok], k[ok]
-        out = np.full(len(q), self.global_mean_)
         qk = qcode >= 0
         if not np.any(qk):
-            return out
+            return None, qk
         p = self._params()
         with single_blas_thread():
             if self._orientation == "user":
@@ -126,8 +136,7 @@ class FoldInMixin:
                 prob = softmax_rows(logits.astype(np.float64))
             else:
                 prob = self._fold_in_variable(hcode, k, qcode[qk], float(alpha))
-        out[qk] = expected(prob, self.classes_)
-        return np.clip(out, self.classes_[0], self.classes_[-1])
+        return prob, qk
 
     def _fold_in_variable(self, items, k, query, alpha):
         """Multinomial logistic regression of a new visible variable on the

@@ -166,10 +166,15 @@ class RecommendMixin:
         without refitting.
 
         The ranking model scores the history exactly as it scores a
-        training user's; the rating model's ``ranking_like_weight`` term of
-        :meth:`recommend` is left out (with ``ranking_like_weight=0`` a
-        training user's own history reproduces their :meth:`recommend`
-        list). With ``ranking="rating"`` the items are ranked by
+        training user's. With ``history_ratings``, its best items are
+        re-ranked by the ``ranking_like_weight`` term of :meth:`recommend`,
+        the probability of a liked rating coming from the rating model's
+        fold-in of the rated history (:meth:`predict_new_user`); without
+        them the ranking model alone ranks (a training user's own history
+        then reproduces their :meth:`recommend` list when
+        ``ranking_like_weight=0``; with the term, the fold-in's ratings
+        approximate theirs, exactly so with ``orientation="user"``). With
+        ``ranking="rating"`` the items are ranked by
         :meth:`predict_new_user`.
 
         Parameters
@@ -179,8 +184,10 @@ class RecommendMixin:
         n_items : int, default=10
             Number of items (at most the number of candidates).
         history_ratings : array-like of shape (n_history,) or None
-            Their ratings: read by ``ranking="rating"`` only (required
-            there); the ranking model uses which items were rated.
+            Their ratings (values among ``classes_``): required with
+            ``ranking="rating"``; with the ranking model they feed the
+            ``ranking_like_weight`` re-ranking (an implicit-feedback model,
+            which has no rating model, refuses them).
         exclude_seen : bool, default=True
             Leave out the history's items.
         items : array-like or None, default=None
@@ -236,8 +243,33 @@ class RecommendMixin:
                 S = S[None, :]
         if exclude_seen:
             S[0, hcode[hcode >= 0]] = -np.inf
-        top, vals = top_n(S, min(int(n_items), self._n_candidates(cand)), cand)
+        n = min(int(n_items), self._n_candidates(cand))
+        if history_ratings is not None and "_ranking" in self.__dict__:
+            if self.__dict__.get("feedback_") == "implicit":
+                raise ValueError(
+                    "history_ratings: this recommender was fitted on implicit "
+                    "feedback and has no rating model; pass history_items only."
+                )
+            if self._like_weight():
+                m = min(max(n, RERANK), self._n_candidates(cand))
+                top, vals = top_n(S, m, cand)
+                top, vals = self._rerank_new_user(
+                    hist, history_ratings, top[0], vals[0]
+                )
+                return self._items.ids[top[:n]], vals[:n]
+        top, vals = top_n(S, n, cand)
         return self._items.ids[top[0]], vals[0]
+
+    def _rerank_new_user(self, hist, history_ratings, top, vals):
+        """:meth:`_rerank` for a new user: the rating model's ``P(liked)``
+        from the fold-in of their rated history."""
+        prob, _ = self._new_user_proba(hist, history_ratings, self._items.ids[top])
+        good = ranking.liked(self.classes_, np.arange(len(self.classes_)))
+        like = prob[:, good].sum(axis=1)
+        tiny = np.finfo(np.float64).tiny
+        vals = vals + self._like_weight() * np.log(np.maximum(like, tiny))
+        order = np.lexsort((top, -vals))
+        return top[order], vals[order]
 
     def _candidates(self, items):
         """Codes of the candidate items, in ``items_`` order (all: None)."""
