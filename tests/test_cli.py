@@ -688,3 +688,20 @@ def test_evaluate_refuses_implicit_feedback_files_clearly(ratings, tmp_path, cap
     assert main(["evaluate", str(pairs), "--metric", "ndcg@10", *FAST]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "implicit feedback" in err
+
+
+def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):
+    path, X, _ = ratings
+    model = tmp_path / "m.skops"
+    argv = ["fit", str(path), "-o", str(model), *FAST, "--ranking-iter", "3"]
+    argv += ["--ranking-like-weight", "0.5", "--ranking-components", "6"]
+    assert main(argv) == 0
+    est = load_model(sorted(tmp_path.glob("m.*"))[0])
+    assert est.ranking_like_weight == 0.5 and est.ranking_iter == 3
+    assert est._ranking.params["c"].shape == (6,)
+    # --feedback implicit on a ratings file: the ratings are ignored
+    model2 = tmp_path / "imp.skops"
+    argv = ["fit", str(path), "-o", str(model2), *FAST, "--feedback", "implicit"]
+    assert main(argv) == 0
+    assert "rating column is ignored" in capsys.readouterr().err
+    assert load_model(sorted(tmp_path.glob("imp.*"))[0]).feedback_ == "implicit"

@@ -79,6 +79,9 @@ def cmd_fit(args):
     X, y = read_ratings(
         args.ratings, header=getattr(args, "header", None), implicit=True
     )
+    if y is not None and est.feedback == "implicit":
+        note("--feedback implicit: the rating column is ignored (a pair is a choice)")
+        y = None
     t0 = time.perf_counter()
     what = "ratings" if y is not None else "(user, item) pairs, implicit feedback"
     print(

@@ -44,6 +44,24 @@ HYPERPARAMETERS = (
         "(--no-early-stopping: train all --max-iter epochs on all ratings)",
     ),
     ("n_iter_no_change", int, "patience of early stopping, in epochs"),
+    (
+        "ranking",
+        ("choice", "rating"),
+        "how recommend ranks: the ranking model (choice) or predicted rating",
+    ),
+    ("ranking_components", int, "hidden units of the ranking model"),
+    ("ranking_iter", int, "epochs of the ranking model"),
+    (
+        "ranking_like_weight",
+        float,
+        "weight of the rating model's log P(liked) in recommend's re-ranking "
+        "(0: the ranking model alone)",
+    ),
+    (
+        "feedback",
+        ("auto", "explicit", "implicit"),
+        "what the file holds: ratings, or user,item pairs (auto: by its columns)",
+    ),
 )
 
 
