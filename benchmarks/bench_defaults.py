@@ -54,6 +54,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+# the density-model settings: the MNIST recipe's (the defaults before issue 15)
+from bench_bernoulli import DENSITY  # noqa: E402
+
 from sklearn_rbm import BernoulliRBM, GaussianBernoulliRBM  # noqa: E402
 from sklearn_rbm.datasets import load_nudged_digits  # noqa: E402
 
@@ -61,14 +64,6 @@ from sklearn_rbm.datasets import load_nudged_digits  # noqa: E402
 #: default batch size made explicit)
 SK_EXAMPLE = dict(n_components=100, learning_rate=0.06, n_iter=10)
 OURS_AT_SK = dict(n_components=100, learning_rate=0.06, max_iter=10, batch_size=10)
-#: the density-model settings (the MNIST recipe's, the defaults before
-#: issue 15)
-DENSITY = dict(
-    learning_rate=0.01,
-    momentum=0.9,
-    learning_rate_schedule="linear",
-    centering=True,
-)
 
 
 def table(rows, header):
