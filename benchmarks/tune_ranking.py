@@ -12,6 +12,14 @@ dropped, relevant = every test item (EASE under the same rule).
                                              # name holds "choice", no peers
     python benchmarks/tune_ranking.py val weight  # the rating model's
                                              # log P(liked) weight only
+    python benchmarks/tune_ranking.py lateral user    # the lateral term's
+    python benchmarks/tune_ranking.py lateral random  # L2 and the like
+                                             # weight with it, on the per-user
+                                             # holdout or on a random 1/9 of
+                                             # the training ratings
+    python benchmarks/tune_ranking.py lateral random implicit
+    python benchmarks/tune_ranking.py lateral ml100k  # u1..u3, random 1/5
+    python benchmarks/tune_ranking.py lateral random w=2 w=3  # like weights
     python benchmarks/tune_ranking.py test   # ML-1M 90/10 (seed 0), once
     python benchmarks/tune_ranking.py ml100k # u1..u5, test
     python benchmarks/tune_ranking.py time   # the ranking model's fit time
@@ -188,6 +196,52 @@ def validation(only=()):
         )
 
 
+def lateral(split="user", implicit=False, weights=(0.0, 0.5, 1.0, 2.0)):
+    """The lateral item-item term (``ranking_lateral_l2``) and the like
+    weight beside it, on validation splits of the training data: ML-1M
+    (``split``: "user", 20% of each training user's ratings; "random", a
+    random 1/9 of the training ratings, the test protocol's shape) or ML-100K
+    u1..u3 ("ml100k": a random fifth of each training set). One fit per
+    split; the lateral weights are refitted per L2 value (they do not
+    depend on the rest of the model) and the like weight is a serving-time
+    parameter."""
+    if split == "ml100k":
+        splits = [random_split(*ml100k_split(i)[:2], 0.2, 1) for i in (1, 2, 3)]
+    else:
+        X, y = ml1m()
+        X_tr, y_tr, _, _ = random_split(X, y, 0.1, 0)
+        holdout = per_user_holdout if split == "user" else _random_ninth
+        splits = [holdout(X_tr, y_tr)]
+    rel = -np.inf if implicit else 4
+    weights = (0.0,) if implicit else weights
+    res = {}
+    for Xa, ya, Xv, yv in splits:
+        users, base = peers(Xa, (500.0, 1000.0, 2000.0))
+        for name, top in base.items():
+            res.setdefault(name, []).append(evaluate(top, users, Xv, yv, rel))
+        rec = CategoricalRBMRecommender(random_state=0, ranking_lateral_l2=None)
+        rec.fit(Xa, None if implicit else ya)
+        V, _ = rec._ranking_inputs(vars(rec), rec.orientation)
+        for l2 in (None, 500.0, 1000.0, 2000.0):
+            if l2 is None:
+                rec.__dict__.pop("_ranking_lateral", None)
+            else:
+                rec._ranking_lateral = ranking.fit_lateral(V, l2, np.float32)
+            for w in weights:
+                rec.set_params(ranking_like_weight=w)
+                top, _ = rec.recommend(users, K)
+                name = f"ours, ranking_lateral_l2={l2}, ranking_like_weight={w:g}"
+                res.setdefault(name, []).append(evaluate(top, users, Xv, yv, rel))
+    print(f"validation split {split}, {'implicit' if implicit else 'explicit'}")
+    header()
+    for name, ms in res.items():
+        row(name, np.mean(ms, axis=0))
+
+
+def _random_ninth(X, y):
+    return random_split(X, y, 1 / 9, 1)
+
+
 def test():
     X, y = ml1m()
     X_tr, y_tr, X_te, y_te = random_split(X, y, 0.1, 0)
@@ -251,5 +305,8 @@ if __name__ == "__main__":
     with threadpool_limits(1):
         if what == "val":
             validation(sys.argv[2:])
+        elif what == "lateral":
+            w = [float(a[2:]) for a in sys.argv[3:] if a.startswith("w=")]
+            lateral(sys.argv[2], "implicit" in sys.argv[3:], *([w] if w else []))
         else:
             {"test": test, "ml100k": ml100k, "time": timing}[what]()

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from sklearn_rbm import CategoricalRBMRecommender
 from sklearn_rbm.datasets import make_ratings
+from sklearn_rbm.recommender import ranking
 from sklearn_rbm.recommender.recommend import top_n
 
 FAST = dict(n_components=8, max_iter=2, early_stopping=False, random_state=0)
@@ -50,8 +51,11 @@ def ranked(chosen):
 
 
 def unweighted(rec):
-    """A copy of the fitted ``rec`` that ranks by the ranking model alone."""
+    """A copy of the fitted ``rec`` that ranks by the choice RBM alone (no
+    like re-ranking, no lateral term: as if fitted with
+    ``ranking_lateral_l2=None``)."""
     out = pickle.loads(pickle.dumps(rec))
+    out.__dict__.pop("_ranking_lateral")
     return out.set_params(ranking_like_weight=0.0)
 
 
@@ -353,3 +357,116 @@ def test_implicit_pairs_seen_twice_are_one_choice(chosen):
     # explicit ratings of one pair twice stay an error
     with pytest.raises(ValueError, match="(?i)duplicate"):
         CategoricalRBMRecommender(**FAST).fit(X_tr[[0, 0]], [1.0, 2.0])
+
+
+# ---------------------------------------------------------- lateral term
+def test_lateral_weights_are_the_zero_diagonal_ridge_solution():
+    rng = np.random.default_rng(0)
+    V = sp.csr_matrix((rng.random((80, 12)) < 0.3).astype(np.float64))
+    lam = 3.0
+    A = ranking.fit_lateral(V, lam, np.float64)["weights"]
+    assert np.all(np.diag(A) == 0)
+    # column j is the ridge regression of item j on the other items
+    D = V.toarray()
+    for j in range(12):
+        o = np.delete(np.arange(12), j)
+        coef = np.linalg.solve(
+            D[:, o].T @ D[:, o] + lam * np.eye(11), D[:, o].T @ D[:, j]
+        )
+        np.testing.assert_allclose(A[o, j], coef, rtol=1e-9, atol=1e-12)
+
+
+def test_lateral_covers_the_most_chosen_items(monkeypatch):
+    V = sp.csr_matrix(
+        np.array([[1, 1, 0, 1, 0], [1, 0, 1, 1, 0], [0, 1, 0, 1, 1]], float)
+    )
+    monkeypatch.setattr(ranking, "MAX_LATERAL_ITEMS", 3)
+    lat = ranking.fit_lateral(V, 0.5, np.float64)
+    # counts 2, 2, 1, 3, 1: the three most chosen (ties by item order)
+    np.testing.assert_array_equal(lat["items"], [0, 1, 3])
+    sub = ranking.fit_lateral(V[:, [0, 1, 3]], 0.5, np.float64)["weights"]
+    np.testing.assert_array_equal(lat["weights"], sub)
+    rng = np.random.default_rng(1)
+    params = ranking._init_params(5, 4, [1, 2, 3, 4, 5], np.dtype(np.float64), rng)
+    S = ranking.scores(params, lat, V)
+    base = ranking.log_proba(params, V)
+    # items outside the lateral block keep the choice RBM's score
+    np.testing.assert_array_equal(S[:, [2, 4]], base[:, [2, 4]])
+    want = base[:, [0, 1, 3]] + ranking.LATERAL_WEIGHT * (V[:, [0, 1, 3]] @ sub)
+    np.testing.assert_allclose(S[:, [0, 1, 3]], want, rtol=1e-12)
+
+
+def test_recommend_scores_are_choice_plus_lateral(ranked, chosen):
+    X_tr, y_tr = chosen[:2]
+    rec = CategoricalRBMRecommender(
+        ranking_lateral_l2=2.0, ranking_like_weight=0.0, **FAST
+    ).fit(X_tr, y_tr)
+    n = len(rec.items_)
+    items, scores = rec.recommend([0], n, exclude_seen=False)
+    hist = np.zeros(n)
+    hist[X_tr[X_tr[:, 0] == 0, 1]] = 1
+    logp = ranking.log_proba(rec._ranking.params, sp.csr_matrix(hist))[0]
+    lateral = hist @ rec._ranking_lateral["weights"]
+    want = logp + ranking.LATERAL_WEIGHT * lateral
+    np.testing.assert_allclose(scores[0], want[items[0]], rtol=1e-5, atol=1e-5)
+    assert np.abs(lateral).max() > 0.1  # the term matters at this penalty
+    # a new user's history is scored the same way
+    top_new, s_new = rec.recommend_new_user(X_tr[X_tr[:, 0] == 0, 1], 10)
+    np.testing.assert_array_equal(top_new, rec.recommend([0], 10)[0][0])
+    # ranking_lateral_l2=None: no term, and a refit with it drops the old one
+    rec.set_params(ranking_lateral_l2=None).fit(X_tr, y_tr)
+    assert "_ranking_lateral" not in vars(rec)
+    _, scores = rec.recommend([0], n, exclude_seen=False)
+    assert np.exp(scores).sum() == pytest.approx(1.0, rel=1e-5)
+    with pytest.raises(ValueError, match="ranking_lateral_l2"):
+        CategoricalRBMRecommender(ranking_lateral_l2=0.0).fit(X_tr, y_tr)
+
+
+def test_partial_fit_keeps_the_lateral_weights(ranked):
+    rec = pickle.loads(pickle.dumps(ranked))
+    before = {k: v.copy() for k, v in rec._ranking_lateral.items()}
+    rec.partial_fit(np.array([[0, 999], [2000, 1]]), [5.0, 4.0])
+    for k, v in before.items():
+        np.testing.assert_array_equal(rec._ranking_lateral[k], v)
+    # the new item is ranked (by the choice RBM alone)
+    top, scores = rec.recommend([2000], len(rec.items_))
+    assert 999 in top[0] and np.all(np.isfinite(scores[0, :-1]))
+
+
+def test_tampered_lateral_weights_are_refused(ranked):
+    def tamper(change):
+        bad = pickle.loads(pickle.dumps(ranked))
+        change(bad)
+        return bad
+
+    cases = [
+        (
+            lambda m: m._ranking_lateral.update(
+                weights=m._ranking_lateral["weights"][:-1]
+            ),
+            "shape",
+        ),
+        (
+            lambda m: m._ranking_lateral["weights"].__setitem__((0, 1), np.nan),
+            "non-finite",
+        ),
+        (lambda m: m._ranking_lateral["items"].__setitem__(-1, 10**6), "item codes"),
+        (
+            lambda m: m._ranking_lateral.update(
+                items=m._ranking_lateral["items"][::-1].copy()
+            ),
+            "sorted",
+        ),
+        (
+            lambda m: m._ranking_lateral.update(
+                weights=m._ranking_lateral["weights"].astype(np.float64)
+            ),
+            "dtype",
+        ),
+        (lambda m: m._ranking_lateral.pop("items"), "dict"),
+        (lambda m: m.__dict__.pop("_ranking"), "without _ranking"),
+    ]
+    for change, match in cases:
+        bad = tamper(change)
+        with pytest.raises(ValueError, match=match):
+            pickle.loads(pickle.dumps(bad))

@@ -58,6 +58,12 @@ HYPERPARAMETERS = (
         "(0: the ranking model alone)",
     ),
     (
+        "ranking_lateral_l2",
+        "float_or_none",
+        "L2 penalty of the ranking model's lateral item-item weights "
+        "(none: no lateral term)",
+    ),
+    (
         "feedback",
         ("auto", "explicit", "implicit"),
         "what the file holds: ratings, or user,item pairs (auto: by its columns)",
@@ -75,6 +81,14 @@ def _or_auto(kind):
     return parse
 
 
+def _float_or_none(text):
+    """An argparse type: ``"none"`` (None) or a float."""
+    return None if text.lower() == "none" else float(text)
+
+
+_float_or_none.__name__ = "float"
+
+
 def _add_hyperparameters(p, defaults):
     g = p.add_argument_group("model (CategoricalRBMRecommender)")
     for name, kind, help in HYPERPARAMETERS:
@@ -84,6 +98,8 @@ def _add_hyperparameters(p, defaults):
             g.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=default, help=help
             )
+        elif kind == "float_or_none":
+            g.add_argument(flag, type=_float_or_none, default=default, help=help)
         elif isinstance(kind, tuple):
             g.add_argument(flag, choices=kind, default=default, help=help)
         elif default == "auto":  # a data-dependent default: "auto" or a number

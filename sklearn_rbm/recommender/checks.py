@@ -76,6 +76,12 @@ def check_recommender(est):
         checks.invalid("feedback_", "must be 'explicit' or 'implicit'")
     if "_ranking" in d:
         ranking.check_state("_ranking", d["_ranking"], n_items, structure["dtype"])
+    if "_ranking_lateral" in d:
+        if "_ranking" not in d:
+            checks.invalid("_ranking_lateral", "is present without _ranking")
+        ranking.check_lateral(
+            "_ranking_lateral", d["_ranking_lateral"], n_items, structure["dtype"]
+        )
 
 
 def _check_structure(est, both=False):

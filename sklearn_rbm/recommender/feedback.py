@@ -124,6 +124,10 @@ class FeedbackMixin:
             verbose=self.verbose,
             name=f"{type(self).__name__} ranking",
         )
+        l2 = getattr(self, "ranking_lateral_l2", None)
+        if l2 is not None:
+            dt = model["_state"].params["b"].dtype
+            out["_ranking_lateral"] = ranking.fit_lateral(V, l2, dt)
         return out
 
     def _partial_fit_ranking(self, model, ucode):

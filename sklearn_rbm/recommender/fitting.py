@@ -123,7 +123,9 @@ class TrainingMixin:
                 view, classes, ucode, icode, k, r, rng
             )
             model.update(self._fit_ranking(model, implicit))
-        self.__dict__.pop("_ranking", None)  # a ranking="rating" refit has none
+        # a ranking="rating" refit has no ranking model
+        self.__dict__.pop("_ranking", None)
+        self.__dict__.pop("_ranking_lateral", None)
         # "auto": the number of hidden units chosen for the data
         structure["n_components"] = int(model["_state"].params["c"].shape[0])
         self.__dict__.update(model)

@@ -232,7 +232,7 @@ class RecommendMixin:
             if "_ranking" in self.__dict__:
                 hk = np.unique(hcode[hcode >= 0])
                 V = sp.csr_matrix((np.ones(len(hk)), hk, [0, len(hk)]), shape=(1, ni))
-                S = ranking.log_proba(self._ranking.params, V).astype(np.float64)
+                S = ranking.scores(self._ranking.params, self._lateral(), V)
             else:
                 if history_ratings is None:
                     raise ValueError(
@@ -301,8 +301,11 @@ class RecommendMixin:
             keep = sp.diags(known.astype(np.float32))
             rows = (keep @ rows).tocsr()
             rows.eliminate_zeros()
-        out = ranking.log_proba(self._ranking.params, rows)
-        return out.astype(np.float64)
+        return ranking.scores(self._ranking.params, self._lateral(), rows)
+
+    def _lateral(self):
+        """The ranking model's lateral item-item weights (None: none)."""
+        return self.__dict__.get("_ranking_lateral")
 
     def _user_item_matrix(self):
         """CSR users x items indicator of the training ratings (cached)."""
