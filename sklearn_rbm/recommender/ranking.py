@@ -160,7 +160,9 @@ def fit_lateral(V, l2, dtype):
     P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
     A = P / -np.diag(P)
     np.fill_diagonal(A, 0.0)
-    return {"items": items, "weights": A.astype(dtype)}
+    # C order: scipy's inv returns Fortran order, which sparse @ dense
+    # would copy on every call
+    return {"items": items, "weights": np.ascontiguousarray(A, dtype=dtype)}
 
 
 def scores(params, lateral, V):
