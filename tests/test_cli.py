@@ -699,6 +699,15 @@ def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):
     est = load_model(sorted(tmp_path.glob("m.*"))[0])
     assert est.ranking_like_weight == 0.5 and est.ranking_iter == 3
     assert est._ranking.params["c"].shape == (6,)
+    assert est.ranking_lateral_l2 == 1000.0 and "_ranking_lateral" in vars(est)
+    # --ranking-lateral-l2: a number, or none (no lateral term)
+    for value, want in (("none", None), ("25", 25.0)):
+        out = tmp_path / f"lat-{value}.skops"
+        argv = ["fit", str(path), "-o", str(out), *FAST, "--ranking-iter", "2"]
+        assert main([*argv, "--ranking-lateral-l2", value]) == 0
+        est = load_model(sorted(tmp_path.glob(f"lat-{value}.*"))[0])
+        assert est.ranking_lateral_l2 == want
+        assert ("_ranking_lateral" in vars(est)) == (want is not None)
     # --feedback implicit on a ratings file: the ratings are ignored
     model2 = tmp_path / "imp.skops"
     argv = ["fit", str(path), "-o", str(model2), *FAST, "--feedback", "implicit"]

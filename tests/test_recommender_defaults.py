@@ -208,6 +208,8 @@ def test_both_ranks_with_one_ranking_model(both, readme_split):
     # the ranking model is fitted once, with the item-based half
     assert "_ranking" in vars(b.estimators_[0])
     assert "_ranking" not in vars(b.estimators_[1])
+    assert "_ranking_lateral" in vars(b.estimators_[0])
+    assert "_ranking_lateral" not in vars(b.estimators_[1])
     users = [b.users_[0], b.users_[5], -1]
     # the ranking model's part of the scores is the item-based half's ...
     b0, item0 = (
@@ -228,7 +230,9 @@ def test_both_ranks_with_one_ranking_model(both, readme_split):
         by_id = dict(zip(all_ids[0].tolist(), all_scores[0], strict=True))
         choose += [by_id[i] for i in row.tolist()]
     np.testing.assert_allclose(
-        scores.ravel(), np.asarray(choose) + np.log(like), rtol=1e-6
+        scores.ravel(),
+        np.asarray(choose) + b.ranking_like_weight * np.log(like),
+        rtol=1e-6,
     )
     hist = readme_split[0][readme_split[0][:, 0] == b.users_[3], 1]
     np.testing.assert_array_equal(

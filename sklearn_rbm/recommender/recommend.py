@@ -39,10 +39,11 @@ class RecommendMixin:
         With the ranking model (``ranking="choice"``, the default, and every
         implicit-feedback model) items are ranked by the log-probability that
         the item is the user's next liked (chosen) item, given every item the
-        user rated: "what the user will choose and like" (see the user
-        guide, "How recommend ranks"). With explicit feedback, the ranking
+        user rated: "what the user will choose and like", plus the lateral
+        item-item term of ``ranking_lateral_l2`` (see the user guide, "How
+        recommend ranks"). With explicit feedback, the ranking
         model's 50 best items (``n_items`` if more) are then re-ranked by
-        that log-probability plus ``ranking_like_weight`` times the rating
+        that score plus ``ranking_like_weight`` times the rating
         model's log-probability that the user rates the item above the
         middle of the scale. With ``ranking="rating"`` they are ranked by
         predicted rating.
@@ -78,8 +79,9 @@ class RecommendMixin:
             every candidate and ``exclude_seen`` is set, the list is padded
             with seen items scored ``-inf``).
         scores : ndarray of shape (n_users, n_items)
-            Their scores: log-probabilities with the ranking model, predicted
-            ratings with ``ranking="rating"``.
+            Their scores: with the ranking model, the log-probability of the
+            choice plus the lateral term (and the like term, when
+            re-ranked); predicted ratings with ``ranking="rating"``.
 
         Examples
         --------
