@@ -13,8 +13,11 @@ each for ``--seconds`` of wall-clock time after its burn-in. It prints the
 effective sample size per second (summed over chains; Geyer's initial
 positive sequence estimator of each chain's autocorrelation time) of three
 statistics of the ``beta = 1`` states: the free energy, the number of pixels
-on, and the mean of the 28 pixels of the middle row; and PT's ratio to
-Gibbs. Observables are computed after the run from the stored states (the
+on, the mean of the 28 pixels of the middle row, and the digit class (a
+logistic regression fitted on 10,000 training images gives each state's
+class probabilities; the ESS is the mean over the ten classes of the ESS of
+``P(class k)``: the statistic that tracks switches between modes); and PT's
+ratio to Gibbs. Observables are computed after the run from the stored states (the
 timing covers the sampler only).
 
 Usage::
@@ -31,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
@@ -65,14 +69,31 @@ def ess_ips(x):
     return n / max(tau, 1.0)
 
 
-def observables(model, states):
-    """(T, n_chains) arrays of the statistics of the stored states."""
+def observables(model, states, classifier):
+    """(T, n_chains) arrays of the statistics of the stored states (the
+    digit class: (T, n_chains, 10) class probabilities)."""
     T, n, d = states.shape
     flat = states.reshape(T * n, d).astype(model.components_.dtype)
     energy = free_energy(model._family(), flat, model._params()).reshape(T, n)
     on = flat.sum(axis=1).reshape(T, n)
     row = flat[:, 14 * 28 : 15 * 28].mean(axis=1).reshape(T, n)
-    return {"free energy": energy, "pixels on": on, "middle row": row}
+    proba = np.concatenate(
+        [classifier.predict_proba(flat[s : s + 20000]) for s in range(0, T * n, 20000)]
+    ).reshape(T, n, -1)
+    return {
+        "free energy": energy,
+        "pixels on": on,
+        "middle row": row,
+        "digit class": proba,
+    }
+
+
+def ess_chains(o):
+    """ESS summed over the chains (the columns of ``o``); for class
+    probabilities ``(T, n, K)``, the mean over the K classes."""
+    if o.ndim == 3:
+        return float(np.mean([ess_chains(o[:, :, k]) for k in range(o.shape[2])]))
+    return sum(ess_ips(o[:, j]) for j in range(o.shape[1]))
 
 
 def run_gibbs(model, v0, seconds, burn_in, rng):
@@ -114,6 +135,7 @@ def main():
     args = ap.parse_args()
     os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1"
     X, _ = load(find_mnist(args.data))
+    labels = np.load(find_mnist(args.data))["y_train"]
     print(
         f"# bench_tempering ({platform.machine()}, {os.cpu_count()} cores, "
         f"numpy {np.__version__}, one BLAS thread, load average "
@@ -125,6 +147,7 @@ def main():
         model.fit(X)
         fit_s = time.perf_counter() - t0
         print(f"model: {RECIPE}, {args.epochs} epochs, fit {fit_s:.0f} s\n")
+        classifier = LogisticRegression(max_iter=200).fit(X[:10000], labels[:10000])
         p = model._params()
         base_b = model._family().base_params(
             model._state.moments, p["W"].shape[0], p["W"].dtype
@@ -153,11 +176,8 @@ def main():
             runs[f"PT, {k} temperatures"] = (states, secs, ladder)
     rows, gibbs_rate = [], None
     for label, (states, secs, ladder) in runs.items():
-        obs = observables(model, states)
-        ess = {
-            name: sum(ess_ips(o[:, j]) for j in range(o.shape[1]))
-            for name, o in obs.items()
-        }
+        obs = observables(model, states, classifier)
+        ess = {name: ess_chains(o) for name, o in obs.items()}
         rate = {name: e / secs for name, e in ess.items()}
         if gibbs_rate is None:
             gibbs_rate = rate
