@@ -424,7 +424,7 @@ def test_recommend_scores_are_choice_plus_lateral(ranked, chosen):
 
 def test_partial_fit_keeps_the_lateral_weights(ranked):
     rec = pickle.loads(pickle.dumps(ranked))
-    before = {k: v.copy() for k, v in rec._ranking_lateral.items()}
+    before = {k: np.copy(v) for k, v in rec._ranking_lateral.items()}
     rec.partial_fit(np.array([[0, 999], [2000, 1]]), [5.0, 4.0])
     for k, v in before.items():
         np.testing.assert_array_equal(rec._ranking_lateral[k], v)
@@ -433,40 +433,101 @@ def test_partial_fit_keeps_the_lateral_weights(ranked):
     assert 999 in top[0] and np.all(np.isfinite(scores[0, :-1]))
 
 
-def test_tampered_lateral_weights_are_refused(ranked):
-    def tamper(change):
-        bad = pickle.loads(pickle.dumps(ranked))
-        change(bad)
-        return bad
+def _set(key, value):
+    def change(m):
+        m._ranking_lateral[key] = value(m._ranking_lateral[key])
 
-    cases = [
-        (
-            lambda m: m._ranking_lateral.update(
-                weights=m._ranking_lateral["weights"][:-1]
-            ),
-            "shape",
-        ),
-        (
-            lambda m: m._ranking_lateral["weights"].__setitem__((0, 1), np.nan),
-            "non-finite",
-        ),
-        (lambda m: m._ranking_lateral["items"].__setitem__(-1, 10**6), "item codes"),
-        (
-            lambda m: m._ranking_lateral.update(
-                items=m._ranking_lateral["items"][::-1].copy()
-            ),
-            "sorted",
-        ),
-        (
-            lambda m: m._ranking_lateral.update(
-                weights=m._ranking_lateral["weights"].astype(np.float64)
-            ),
-            "dtype",
-        ),
-        (lambda m: m._ranking_lateral.pop("items"), "dict"),
+    return change
+
+
+def _weight(i, j, value):
+    def change(m):
+        m._ranking_lateral["weights"][i, j] = value
+
+    return change
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (_set("weights", lambda A: A[:-1]), "shape"),
+        (_weight(0, 1, np.nan), "non-finite"),
+        (_weight(2, 2, 0.5), "non-zero diagonal"),
+        (_set("weights", np.asfortranarray), "C-contiguous"),
+        (_set("weights", lambda A: A.astype(np.float64)), "dtype"),
+        (_set("weights", np.asmatrix), "plain numpy array"),
+        (_set("items", lambda i: np.r_[i[:-1], 10**6]), ">= 120 items"),
+        (_set("items", lambda i: i[::-1].copy()), "sorted"),
+        (_set("items", lambda i: i.astype(float)), "dtype"),
+        (_set("n_pairs", lambda n: -1), "n_pairs"),
+        (_set("n_pairs", lambda n: "many"), "n_pairs"),
+        (lambda m: m._ranking_lateral.pop("items"), "entries"),
         (lambda m: m.__dict__.pop("_ranking"), "without _ranking"),
-    ]
-    for change, match in cases:
-        bad = tamper(change)
-        with pytest.raises(ValueError, match=match):
-            pickle.loads(pickle.dumps(bad))
+    ],
+)
+def test_tampered_lateral_weights_are_refused(ranked, change, match):
+    bad = pickle.loads(pickle.dumps(ranked))
+    change(bad)
+    with pytest.raises(ValueError, match=match):
+        pickle.loads(pickle.dumps(bad))
+
+
+def test_non_native_lateral_weights_are_refused(ranked):
+    # (pickle restores native byte order; a skops or hand-built state may not)
+    lat = dict(ranked._ranking_lateral)
+    lat["weights"] = lat["weights"].astype(lat["weights"].dtype.newbyteorder())
+    with pytest.raises(ValueError, match="dtype"):
+        ranking.check_lateral("_ranking_lateral", lat, len(ranked.items_), "float32")
+
+
+def test_too_small_lateral_l2_is_a_clear_error():
+    # fewer users than items: a singular co-occurrence matrix, which a tiny
+    # penalty leaves numerically indefinite (this once crashed scipy's inv)
+    rng = np.random.default_rng(0)
+    X = np.unique(np.c_[rng.integers(0, 10, 120), rng.integers(0, 50, 120)], axis=0)
+    rec = CategoricalRBMRecommender(ranking_lateral_l2=1e-15, **FAST)
+    with pytest.raises(ValueError, match="ranking_lateral_l2=1e-15 is too small"):
+        rec.fit(X)
+    # a fitted model stays as it was when a refit fails
+    rec.set_params(ranking_lateral_l2=1.0).fit(X)
+    before = rec.recommend([0], 5)
+    with pytest.raises(ValueError, match="too small"):
+        rec.set_params(ranking_lateral_l2=1e-15).fit(X)
+    np.testing.assert_array_equal(rec.recommend([0], 5)[0], before[0])
+
+
+def test_partial_fit_refits_the_lateral_weights_when_choices_double(chosen):
+    X_tr = chosen[0]
+    order = np.random.default_rng(0).permutation(len(X_tr))
+    rec = CategoricalRBMRecommender(ranking_lateral_l2=2.0, **FAST)
+    # a model built by partial_fit alone (implicit feedback: any batch can
+    # come first): the first batch fits the weights
+    rec.partial_fit(X_tr[order[:100]])
+    assert rec._ranking_lateral["n_pairs"] == 100
+    rec.partial_fit(X_tr[order[100:150]])
+    assert rec._ranking_lateral["n_pairs"] == 100  # 150 < 2 x 100: kept
+    rec.partial_fit(X_tr[order[150:]])
+    lat = rec._ranking_lateral
+    assert lat["n_pairs"] == len(X_tr)
+    # refitted on every choice: the weights of a fit on the same pairs
+    V, _ = rec._ranking_inputs(vars(rec), rec.orientation)
+    want = ranking.fit_lateral(V, 2.0, np.float32)
+    np.testing.assert_array_equal(lat["items"], want["items"])
+    np.testing.assert_allclose(lat["weights"], want["weights"], atol=1e-6)
+    assert len(lat["items"]) == len(rec.items_)
+
+
+def test_models_saved_before_the_lateral_term_rank_as_they_did(ranked):
+    old = pickle.loads(pickle.dumps(ranked))
+    del old._ranking_lateral
+    state = old.__getstate__()
+    for name in ("ranking_lateral_l2", "ranking_like_weight"):
+        del state[name]
+    loaded = CategoricalRBMRecommender.__new__(CategoricalRBMRecommender)
+    loaded.__setstate__(state)
+    assert loaded.ranking_lateral_l2 is None
+    assert loaded.ranking_like_weight == 0.0
+    np.testing.assert_array_equal(
+        loaded.recommend([0, 1], 5)[0], unweighted(ranked).recommend([0, 1], 5)[0]
+    )

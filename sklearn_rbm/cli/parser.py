@@ -86,7 +86,7 @@ def _float_or_none(text):
     return None if text.lower() == "none" else float(text)
 
 
-_float_or_none.__name__ = "float"
+_float_or_none.__name__ = "number or none"
 
 
 def _add_hyperparameters(p, defaults):

@@ -59,10 +59,12 @@ class VersionedStateMixin:
                     original_version=version,
                 )
             )
-        # a model pickled before a parameter was added gets its default
+        # a model pickled before a parameter was added gets the value that
+        # reproduces its behaviour then (``_SAVED_BEFORE``), else its default
+        before = getattr(type(self), "_SAVED_BEFORE", {})
         for name, par in inspect.signature(type(self).__init__).parameters.items():
             if name != "self" and par.default is not par.empty:
-                state.setdefault(name, par.default)
+                state.setdefault(name, before.get(name, par.default))
         super().__setstate__(state)
         try:
             # a model saved before the training state was split into one type

@@ -137,4 +137,10 @@ class FeedbackMixin:
             return {}
         V, T = self._ranking_inputs(model, self._orientation)
         users = np.unique(np.asarray(ucode, dtype=np.int64))
-        return {"_ranking": ranking.continue_choice(self._ranking, V, T, users)}
+        out = {"_ranking": ranking.continue_choice(self._ranking, V, T, users)}
+        lateral = self.__dict__.get("_ranking_lateral")
+        if lateral is not None:
+            dt = model["_state"].params["b"].dtype
+            l2 = self.ranking_lateral_l2
+            out["_ranking_lateral"] = ranking.refresh_lateral(lateral, V, l2, dt)
+        return out

@@ -30,7 +30,7 @@ closed-form ridge solution of Steck's EASE (2019),
 terms are a product of experts, each fitted on its own: training the hidden
 part with the lateral term inside its softmax scored lower on validation.
 On the validation splits the sum beat either part alone (MovieLens 1M:
-NDCG@10 0.2372 against 0.2227 for the RBM alone and 0.2313 for the lateral
+NDCG@10 0.2371 against 0.2227 for the RBM alone and 0.2313 for the lateral
 term alone; ``benchmarks/README.md``, "Lateral item-item term").
 
 The settings below were chosen on validation splits of the MovieLens 1M and
@@ -48,6 +48,7 @@ history without refitting, exactly as a training user is.
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 import scipy.sparse as sp
 from scipy.special import expit, logsumexp
 
@@ -148,21 +149,55 @@ def log_proba(params, V):
 
 def fit_lateral(V, l2, dtype):
     """The lateral item-item weights of the users x items inputs ``V``:
-    ``{"items": codes, "weights": A}``, ``A`` the closed-form ridge solution
-    with zero diagonal over the ``MAX_LATERAL_ITEMS`` most chosen items
-    (``codes``, sorted), L2 penalty ``l2``."""
+    ``{"items": codes, "weights": A, "n_pairs": V.nnz}``, ``A`` the
+    closed-form ridge solution with zero diagonal over the
+    ``MAX_LATERAL_ITEMS`` most chosen items (``codes``, sorted), L2 penalty
+    ``l2``: ``A = I - P diag(1 / diag(P))``, ``P = (B^T B + l2 I)^{-1}``,
+    by a Cholesky factorisation (in float64, in place)."""
     counts = np.diff(sp.csc_matrix(V).indptr)
     m = min(V.shape[1], MAX_LATERAL_ITEMS)
     items = np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
-    B = V if m == V.shape[1] else V[:, items]
-    G = np.asarray((B.T @ B).toarray(), dtype=np.float64)
+    B = sp.csr_matrix(V if m == V.shape[1] else V[:, items], dtype=np.float64)
+    G = (B.T @ B).toarray(order="F")  # symmetric, in LAPACK's order
     G[np.diag_indices_from(G)] += l2
-    P = scipy.linalg.inv(G, overwrite_a=True, check_finite=False)
-    A = P / -np.diag(P)
-    np.fill_diagonal(A, 0.0)
-    # C order: scipy's inv returns Fortran order, which sparse @ dense
-    # would copy on every call
-    return {"items": items, "weights": np.ascontiguousarray(A, dtype=dtype)}
+    potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (G,))
+    c, info = potrf(G, lower=False, overwrite_a=True, clean=True)
+    if info == 0:
+        P, info = potri(c, lower=False, overwrite_c=True)
+    if info != 0:
+        raise ValueError(
+            f"ranking_lateral_l2={l2!r} is too small for these data: the "
+            "item-item co-occurrence matrix plus ranking_lateral_l2 on its "
+            "diagonal is not numerically positive definite. Use a larger "
+            "value, or None for no lateral term."
+        )
+    _symmetrize_upper(P)
+    P /= -np.diag(P).copy()  # column j over -P_jj
+    np.fill_diagonal(P, 0.0)
+    # C order: sparse @ dense would copy a Fortran-ordered array every call
+    A = np.ascontiguousarray(P, dtype=dtype)
+    return {"items": items, "weights": A, "n_pairs": int(V.nnz)}
+
+
+def _symmetrize_upper(P, block=512):
+    """Copy the upper triangle of the square ``P`` onto its lower triangle,
+    in place, by blocks of columns (no full-size temporary)."""
+    m = P.shape[0]
+    for j0 in range(0, m, block):
+        j1 = min(j0 + block, m)
+        D = P[j0:j1, j0:j1]
+        D[...] = np.triu(D) + np.triu(D, 1).T
+        P[j1:, j0:j1] = P[j0:j1, j1:].T
+
+
+def refresh_lateral(lateral, V, l2, dtype):
+    """The lateral weights after a ``partial_fit`` pass: refitted on all the
+    inputs ``V`` once they hold twice the pairs the weights were fitted on
+    (the cost of the refits stays proportional to one fit on the final
+    data), else unchanged."""
+    if lateral is None or l2 is None or V.nnz < 2 * lateral["n_pairs"]:
+        return lateral
+    return fit_lateral(V, l2, dtype)
 
 
 def scores(params, lateral, V):
@@ -183,22 +218,23 @@ def scores(params, lateral, V):
 
 def check_lateral(where, lateral, n_items, dtype):
     """Validate loaded lateral weights; raise ValueError."""
-    if not isinstance(lateral, dict) or set(lateral) != {"items", "weights"}:
-        checks.invalid(where, "must be a dict with the arrays items and weights")
+    keys = {"items", "weights", "n_pairs"}
+    if not isinstance(lateral, dict) or set(lateral) != keys:
+        checks.invalid(where, f"must be a dict with the entries {sorted(keys)}")
     items, A = lateral["items"], lateral["weights"]
-    if not isinstance(items, np.ndarray) or items.ndim != 1 or items.dtype.kind != "i":
-        checks.invalid(f"{where}['items']", "must be a 1-d integer array")
+    for name, a in (("items", items), ("weights", A)):
+        if type(a) is not np.ndarray:
+            checks.invalid(f"{where}[{name!r}]", "must be a plain numpy array")
+    checks.indices(f"{where}['items']", items, n_items, "items")
     m = len(items)
-    if m < 1 or (m > 1 and np.any(np.diff(items) <= 0)):
+    if m < 1 or np.any(np.diff(items) <= 0):
         checks.invalid(f"{where}['items']", "must be sorted, distinct, non-empty")
-    if items[0] < 0 or items[-1] >= n_items:
-        checks.invalid(f"{where}['items']", f"must be item codes in [0, {n_items})")
-    if not isinstance(A, np.ndarray) or A.shape != (m, m):
-        checks.invalid(f"{where}['weights']", f"must be an array of shape {(m, m)}")
+    checks.array(f"{where}['weights']", A, (m, m), contiguous=True)
     if A.dtype != np.dtype(dtype):
         checks.invalid(f"{where}['weights']", f"has dtype {A.dtype}, fitted as {dtype}")
-    if not np.all(np.isfinite(A)):
-        checks.invalid(f"{where}['weights']", "has non-finite values")
+    if np.any(np.diagonal(A) != 0):
+        checks.invalid(f"{where}['weights']", "has a non-zero diagonal")
+    checks.integer(f"{where}['n_pairs']", lateral["n_pairs"])
 
 
 def step_fn(state, V, T):

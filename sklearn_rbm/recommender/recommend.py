@@ -91,8 +91,8 @@ class RecommendMixin:
         >>> rec = CategoricalRBMRecommender(
         ...     n_components=8, max_iter=2, ranking_iter=5, random_state=0
         ... ).fit(X, y)
-        >>> items, log_p = rec.recommend([0, 1], n_items=3, items=range(10))
-        >>> items.shape, bool((log_p < 0).all())
+        >>> items, scores = rec.recommend([0, 1], n_items=3, items=range(10))
+        >>> items.shape, bool((scores[:, :-1] >= scores[:, 1:]).all())
         ((2, 3), True)
         """
         self._check_serving()
