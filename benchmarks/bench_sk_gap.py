@@ -54,6 +54,10 @@ VARIANTS = {
     '  defaults, visible_bias_init="zeros"': dict(
         n_components=100, visible_bias_init="zeros"
     ),
+    "ours at scikit-learn's, persistent=False (CD-1)": dict(
+        OURS_AT_SK, persistent=False
+    ),
+    "ours, defaults, persistent=False (CD-1)": dict(n_components=100, persistent=False),
 }
 
 
