@@ -531,3 +531,14 @@ def test_models_saved_before_the_lateral_term_rank_as_they_did(ranked):
     np.testing.assert_array_equal(
         loaded.recommend([0, 1], 5)[0], unweighted(ranked).recommend([0, 1], 5)[0]
     )
+    # older still: no fine-tuning, no visible-bias decay, ranking by rating
+    # (how partial_fit continues and what get_params reports)
+    for name in ("fine_tune_iter", "visible_bias_decay", "ranking"):
+        del state[name]
+    del state["_ranking"]
+    older = CategoricalRBMRecommender.__new__(CategoricalRBMRecommender)
+    older.__setstate__(state)
+    got = older.get_params()
+    assert (got["fine_tune_iter"], got["visible_bias_decay"]) == (0, 0.0)
+    assert got["ranking"] == "rating"
+    older.partial_fit(np.array([[0, 1]]), [5.0])  # and it still trains

@@ -222,7 +222,9 @@ class CategoricalRBMRecommender(
         weights (items it adds get no lateral term) until the users' choices
         number twice those they were fitted on, then refits them on all the
         choices (so a model built by :meth:`partial_fit` alone does not
-        keep the weights of its first batch).
+        keep the weights of its first batch). Changing this parameter after
+        a fit takes effect at the next :meth:`fit` (:meth:`partial_fit`
+        neither drops nor adds the weights).
     item_weight : float, default=0.65
         With ``orientation="both"``, the weight of the item-based model in
         the average (the user-based model gets ``1 - item_weight``); 0.6 to
@@ -367,9 +369,16 @@ class CategoricalRBMRecommender(
     10
     """
 
-    # models saved before these parameters existed ranked without the like
-    # re-ranking and without the lateral term
-    _SAVED_BEFORE = {"ranking_like_weight": 0.0, "ranking_lateral_l2": None}
+    # a model saved before one of these parameters existed behaved as this
+    # value does (no fine-tuning, no visible-bias decay, ranking by rating,
+    # no like re-ranking, no lateral term), not as today's default
+    _SAVED_BEFORE = {
+        "fine_tune_iter": 0,
+        "visible_bias_decay": 0.0,
+        "ranking": "rating",
+        "ranking_like_weight": 0.0,
+        "ranking_lateral_l2": None,
+    }
 
     _parameter_constraints: dict = {
         "n_components": [

@@ -164,7 +164,9 @@ def fit_lateral(V, l2, dtype):
     c, info = potrf(G, lower=False, overwrite_a=True, clean=True)
     if info == 0:
         P, info = potri(c, lower=False, overwrite_c=True)
-    if info != 0:
+    if info < 0:  # an argument LAPACK refused: a bug here, not bad data
+        raise RuntimeError(f"LAPACK potrf/potri argument {-info} is invalid.")
+    if info > 0:
         raise ValueError(
             f"ranking_lateral_l2={l2!r} is too small for these data: the "
             "item-item co-occurrence matrix plus ranking_lateral_l2 on its "
