@@ -132,3 +132,27 @@ def test_sklearn_sample_weight_checks(est, check):
     ):
         pytest.skip("generic check data out of [0, 1] for BernoulliRBM")
     getattr(estimator_checks, check)(type(est).__name__, est)
+
+
+def test_all_weight_in_the_validation_rows_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    X = _data(rng, n=20)
+    w = np.zeros(20)
+    w[3] = 1.0  # one weighted row: half the seeds validate on it
+    errors = []
+    for seed in range(8):
+        rbm = BernoulliRBM(
+            n_components=3,
+            max_iter=2,
+            early_stopping=True,
+            validation_fraction=0.5,
+            random_state=seed,
+        )
+        try:
+            rbm.fit(X, sample_weight=w)
+        except ValueError as err:
+            errors.append(str(err))
+    assert errors, "the weighted row was never in the validation part"
+    # all the weight in validation, or none of it: both named clearly
+    assert any("left after the validation split" in e for e in errors), errors
+    assert any("validation split" in e and "zero on every row" in e for e in errors)

@@ -48,6 +48,7 @@ class PopularityRecommender(BaseEstimator):
         for row, (p, k) in enumerate(zip(pos.tolist(), known.tolist())):
             seen = self.seen_[p] if k else set()
             top = [i for i in self.order_[: n_items + len(seen)] if i not in seen]
-            top += [i for i in self.order_ if i in seen][: n_items - len(top)]
+            if len(top) < n_items:  # the user saw nearly every item: pad
+                top += [i for i in self.order_ if i in seen][: n_items - len(top)]
             out[row] = self.items_[top[:n_items]]
         return out

@@ -312,9 +312,6 @@ class ArrayRandom:
     def _move(self, a):
         return self.xp.asarray(a, device=self.device)
 
-    def _torch_dtype(self, dtype):
-        return self.xp.float32 if dtype == self.xp.float32 else self.xp.float64
-
     def uniform(self, shape, dtype, symmetric=False):
         """Uniform floats on ``[0, 1)`` (or ``[-1, 1)``) of ``dtype``."""
         shape = tuple(shape)

@@ -95,7 +95,6 @@ class ParallelTempering:
         self.v = v
         self.u = self.path.u_of(v, 1.0)
         self.parity = 0
-        self.n_sweeps = 0
         self.reset_rates()
 
     @classmethod
@@ -110,7 +109,6 @@ class ParallelTempering:
         pt.v = state.v
         pt.u = pt.path.u_of(state.v, 1.0)
         pt.parity = int(state.parity)
-        pt.n_sweeps = 0
         pt.reset_rates()
         return pt
 
@@ -147,7 +145,6 @@ class ParallelTempering:
         self.v = self.path.transition(self.v, self.u, self._beta_column(), rng)
         self.u = self.path.u_of(self.v, 1.0)
         self._swap(rng, adapt, adapt_rate)
-        self.n_sweeps += 1
 
     def _swap(self, rng, adapt, adapt_rate):
         path, betas = self.path, self.betas
@@ -165,7 +162,7 @@ class ParallelTempering:
             if accept.any():
                 idx = np.flatnonzero(accept)
                 for arr in (self.v, self.u):
-                    a, b = arr[lo][idx].copy(), arr[hi][idx].copy()
+                    a, b = arr[lo][idx], arr[hi][idx]  # copies
                     arr[lo.start + idx], arr[hi.start + idx] = b, a
             rate = float(np.mean(prob))  # Rao-Blackwellised acceptance
             self._accepted[i] += rate

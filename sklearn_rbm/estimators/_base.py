@@ -267,12 +267,7 @@ class _BaseRBM(
         w = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        total = w.sum()
-        if not np.isfinite(total) or total <= 0:
-            raise ValueError(
-                f"sample_weight must have a positive, finite sum; got {total!r}."
-            )
-        return w * (w.shape[0] / total)
+        return _mean_one(w, "sample_weight")
 
     def _upgrade_state(self, old):
         """The state of a model saved by 0.1.0.dev0 (see ``_compat``)."""
@@ -335,7 +330,15 @@ class _BaseRBM(
             X = _xp.take_rows(X, perm[n_val:])
             if sw is not None:  # numpy only: perm is numpy too
                 sw_val, sw = sw[perm[:n_val]], sw[perm[n_val:]]
-                sw = sw * (sw.shape[0] / max(sw.sum(), np.finfo(float).tiny))
+                if not sw_val.sum() > 0:
+                    raise ValueError(
+                        "sample_weight is zero on every row of the early-stopping "
+                        "validation split; give those rows weight, or set "
+                        "early_stopping=False."
+                    )
+                sw = _mean_one(
+                    sw, "sample_weight of the rows left after the validation split"
+                )
         batch_size = self._batch_size(X.shape[0], continuing=False)
         n_epochs = self._n_epochs(X.shape[0], batch_size)
         phase = self._phase(batch_size, n_epochs)
@@ -564,3 +567,12 @@ class _BaseRBM(
         if not _xp.is_numpy(state.get("components_", np.empty(0))):
             state = _xp.tree_to_numpy(state)
         return state
+
+
+def _mean_one(w, name):
+    """The weights ``w`` rescaled to mean 1; a ValueError naming ``name``
+    unless their sum is positive and finite."""
+    total = w.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError(f"{name} must have a positive, finite sum; got {total!r}.")
+    return w * (w.shape[0] / total)

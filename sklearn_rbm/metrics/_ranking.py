@@ -145,8 +145,7 @@ def recall_at_k(recommended, relevant, k=10, *, average=True):
     0.75
     """
     hits, n_rel = _hits(recommended, relevant, k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _mean(hits.sum(axis=1) / np.maximum(n_rel, 1), n_rel, average)
+    return _mean(hits.sum(axis=1) / np.maximum(n_rel, 1), n_rel, average)
 
 
 @_shared_doc

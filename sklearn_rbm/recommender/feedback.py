@@ -124,7 +124,7 @@ class FeedbackMixin:
             verbose=self.verbose,
             name=f"{type(self).__name__} ranking",
         )
-        l2 = getattr(self, "ranking_lateral_l2", None)
+        l2 = self.ranking_lateral_l2
         if l2 is not None:
             dt = model["_state"].params["b"].dtype
             out["_ranking_lateral"] = ranking.fit_lateral(V, l2, dt)

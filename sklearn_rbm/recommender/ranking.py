@@ -50,7 +50,7 @@ import numpy as np
 import scipy.linalg
 import scipy.linalg.lapack
 import scipy.sparse as sp
-from scipy.special import expit, logsumexp
+from scipy.special import expit, log_softmax, logsumexp
 
 from ..training import checks
 from ..training.loop import check_finite, run_epochs, training_errstate
@@ -130,7 +130,7 @@ def _optimizer():
 def hidden(params, V):
     """``p(h | v)`` of the rows of the (sparse) users x items matrix ``V``."""
     W = params["W"]
-    a = np.asarray(V.astype(W.dtype) @ W) + params["c"]
+    a = np.asarray(V.astype(W.dtype, copy=False) @ W) + params["c"]
     return expit(a, out=a)
 
 
@@ -141,10 +141,7 @@ def logits(params, V):
 
 def log_proba(params, V):
     """``log P(i | v)`` for every item (a log-softmax over the items)."""
-    L = logits(params, V)
-    L -= L.max(axis=1, keepdims=True)
-    L -= np.log(np.exp(L).sum(axis=1, keepdims=True))
-    return L
+    return log_softmax(logits(params, V), axis=1)
 
 
 def fit_lateral(V, l2, dtype):
@@ -154,7 +151,7 @@ def fit_lateral(V, l2, dtype):
     ``MAX_LATERAL_ITEMS`` most chosen items (``codes``, sorted), L2 penalty
     ``l2``: ``A = I - P diag(1 / diag(P))``, ``P = (B^T B + l2 I)^{-1}``,
     by a Cholesky factorisation (in float64, in place)."""
-    counts = np.diff(sp.csc_matrix(V).indptr)
+    counts = V.getnnz(axis=0)
     m = min(V.shape[1], MAX_LATERAL_ITEMS)
     items = np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
     B = sp.csr_matrix(V if m == V.shape[1] else V[:, items], dtype=np.float64)
@@ -211,7 +208,7 @@ def scores(params, lateral, V):
         return out
     items, A = lateral["items"], lateral["weights"]
     if len(items) == out.shape[1]:
-        out += LATERAL_WEIGHT * np.asarray(V.astype(A.dtype) @ A)
+        out += LATERAL_WEIGHT * np.asarray(V.astype(A.dtype, copy=False) @ A)
     else:
         sub = V[:, items].astype(A.dtype)
         out[:, items] += LATERAL_WEIGHT * np.asarray(sub @ A)
@@ -247,15 +244,15 @@ def step_fn(state, V, T):
 
     def step(idx, lr, momentum, k):
         p = state.params
-        x = T[idx]
+        xi = V[idx]  # a new matrix: its data is replaced below
+        x = xi.copy() if T is V else T[idx]
         if x.nnz == 0:
             return
         W = p["W"]
         dt = W.dtype
-        xi = V[idx].astype(dt)
         keep = state.rng.random(xi.nnz) < KEEP
         xi.data = (keep / KEEP).astype(dt)
-        h = expit(np.asarray(xi @ W) + p["c"])
+        h = hidden(p, xi)
         G = h @ W.T + p["b"]
         G -= G.max(axis=1, keepdims=True)
         np.exp(G, out=G)

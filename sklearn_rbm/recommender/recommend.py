@@ -112,6 +112,7 @@ class RecommendMixin:
         top_all = np.zeros((len(ucode), n_items), dtype=np.int64)
         score_all = np.zeros((len(ucode), n_items))
         seen = self._user_item_matrix() if exclude_seen else None
+        w = self._like_weight()
         with single_blas_thread():
             for s in gen_batches(len(ucode), chunk_size) if len(ucode) else ():
                 uc = ucode[s]
@@ -121,9 +122,11 @@ class RecommendMixin:
                     sub = seen[uc[known]]
                     r = np.repeat(known, np.diff(sub.indptr))
                     S[r, sub.indices] = -np.inf
-                if self._like_weight():
+                if w:
                     top, vals = top_n(S, max(n_items, RERANK), cand)
-                    top, vals = self._rerank(uc, top, vals)
+                    pairs = (np.repeat(uc, top.shape[1]), top.ravel())
+                    proba = self._proba_pairs(*pairs).reshape(*top.shape, -1)
+                    top, vals = self._add_like(top, vals, proba, w)
                     top_all[s], score_all[s] = top[:, :n_items], vals[:, :n_items]
                 else:
                     top_all[s], score_all[s] = top_n(S, n_items, cand)
@@ -138,22 +141,18 @@ class RecommendMixin:
             or self.__dict__.get("feedback_") == "implicit"
         ):
             return 0.0
-        # models saved before the parameter existed rank as they did
-        return float(getattr(self, "ranking_like_weight", 0.0))
+        return float(self.ranking_like_weight)
 
-    def _rerank(self, ucode, top, vals):
+    def _add_like(self, top, vals, proba, w):
         """Re-sort the ranking model's candidates ``top`` (scores ``vals``)
-        of users ``ucode`` by ``vals + w * log P(rating liked)``, the rating
-        model's probability that the user rates the item above the middle of
-        the scale; ties by item order."""
-        K = len(self.classes_)
-        good = ranking.liked(self.classes_, np.arange(K))
-        proba = self._proba_pairs(np.repeat(ucode, top.shape[1]), top.ravel())
-        like = proba[:, good].sum(axis=1).reshape(top.shape)
-        tiny = np.finfo(np.float64).tiny
-        vals = vals + self._like_weight() * np.log(np.maximum(like, tiny))
+        by ``vals + w * log P(rating liked)``, ``proba`` the rating model's
+        class probabilities of each candidate (shape ``top.shape + (K,)``),
+        liked meaning above the middle of the scale; ties by item order."""
+        good = ranking.liked(self.classes_, np.arange(len(self.classes_)))
+        like = proba[..., good].sum(axis=-1)
+        vals = vals + w * np.log(np.maximum(like, np.finfo(np.float64).tiny))
         order = np.lexsort((top, -vals), axis=-1)
-        return np.take_along_axis(top, order, 1), np.take_along_axis(vals, order, 1)
+        return np.take_along_axis(top, order, -1), np.take_along_axis(vals, order, -1)
 
     def recommend_new_user(
         self,
@@ -252,26 +251,17 @@ class RecommendMixin:
                     "history_ratings: this recommender was fitted on implicit "
                     "feedback and has no rating model; pass history_items only."
                 )
-            if self._like_weight():
+            w = self._like_weight()
+            if w:
                 m = min(max(n, RERANK), self._n_candidates(cand))
                 top, vals = top_n(S, m, cand)
-                top, vals = self._rerank_new_user(
-                    hist, history_ratings, top[0], vals[0]
-                )
+                # P(liked) from the rating model's fold-in of the history
+                ids = self._items.ids[top[0]]
+                prob, _ = self._new_user_proba(hist, history_ratings, ids)
+                top, vals = self._add_like(top[0], vals[0], prob, w)
                 return self._items.ids[top[:n]], vals[:n]
         top, vals = top_n(S, n, cand)
         return self._items.ids[top[0]], vals[0]
-
-    def _rerank_new_user(self, hist, history_ratings, top, vals):
-        """:meth:`_rerank` for a new user: the rating model's ``P(liked)``
-        from the fold-in of their rated history."""
-        prob, _ = self._new_user_proba(hist, history_ratings, self._items.ids[top])
-        good = ranking.liked(self.classes_, np.arange(len(self.classes_)))
-        like = prob[:, good].sum(axis=1)
-        tiny = np.finfo(np.float64).tiny
-        vals = vals + self._like_weight() * np.log(np.maximum(like, tiny))
-        order = np.lexsort((top, -vals))
-        return top[order], vals[order]
 
     def _candidates(self, items):
         """Codes of the candidate items, in ``items_`` order (all: None)."""

@@ -99,7 +99,7 @@ class DenseCD:
         state = DenseState(
             params=params, rng=rng, opt=self.optimizer.init(params), moments=moments
         )
-        if settings.persistent and settings.sampler == "pt":
+        if settings.tempering:
             state.tempering = self._init_tempering(state, settings.n_chains)
         elif settings.persistent:
             state.chains = init_chains(family, params, settings.n_chains, rng)
@@ -150,7 +150,7 @@ class DenseCD:
         0.5) or dropped.
         """
         family, settings, p = self.family, self.settings, state.params
-        pt = settings.persistent and settings.sampler == "pt"
+        pt = settings.tempering
         tstate = getattr(state, "tempering", None)
         if not pt:
             state.tempering = None
@@ -228,7 +228,7 @@ class DenseCD:
         ph_pos = None
         if not stacked:  # CD from the data: its hidden sample starts the chain
             ph_pos = sigmoid_of_field(family.scale(v, p), p)
-        tempering = settings.persistent and settings.sampler == "pt"
+        tempering = settings.tempering
         if tempering:
             v_neg = self._tempered_negative(state, cd_steps)
         else:

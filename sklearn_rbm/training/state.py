@@ -145,3 +145,8 @@ class CDSettings(Schedule):
     #: persistent chains by "gibbs" or parallel tempering ("pt")
     sampler: str = "gibbs"
     n_temperatures: int = 10
+
+    @property
+    def tempering(self):
+        """Persistent chains run by parallel tempering."""
+        return self.persistent and self.sampler == "pt"
