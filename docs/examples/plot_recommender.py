@@ -141,14 +141,17 @@ plt.show()
 # %%
 # Top-N recommendations
 # ---------------------
-# The items with the highest predicted rating among those the user has not
-# rated in training.
+# The items with the best ranking score among those the user has not rated
+# in training: what the user will choose and like (the ranking model's
+# log-probability, its item-item term and the chance of a liked rating; see
+# "How recommend ranks" in the user guide). ``ranking="rating"`` would rank
+# by predicted rating instead.
 
 user = X_train[0, 0]
 items, scores = rec.recommend([user], n_items=5)
 for rank, (item, score) in enumerate(zip(items[0], scores[0]), start=1):
     name = titles.get(item, item) if titles else f"item {item}"
-    print(f"{rank}. {name}  (predicted rating {score:.2f})")
+    print(f"{rank}. {name}  (ranking score {score:.2f})")
 
 # %%
 # Fold-in of new users
