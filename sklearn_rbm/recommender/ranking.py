@@ -245,7 +245,7 @@ def step_fn(state, V, T):
     def step(idx, lr, momentum, k):
         p = state.params
         xi = V[idx]  # a new matrix: its data is replaced below
-        x = xi.copy() if T is V else T[idx]
+        x = xi if T is V else T[idx]  # only its sparsity pattern is read
         if x.nnz == 0:
             return
         W = p["W"]
