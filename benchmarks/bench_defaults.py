@@ -156,7 +156,8 @@ def digits_pipeline(n_splits):
     )
     print(
         "(MinMaxScaler(clip=True): a scaler fitted on the training folds maps "
-        "some test pixels above 1, which our BernoulliRBM refuses)\n"
+        "some test pixels above 1; our BernoulliRBM's transform used to "
+        "refuse them, and clipping keeps these rows comparable)\n"
     )
 
 

@@ -58,6 +58,12 @@ VARIANTS = {
         OURS_AT_SK, persistent=False
     ),
     "ours, defaults, persistent=False (CD-1)": dict(n_components=100, persistent=False),
+    'ours at scikit-learn\'s, CD-1, visible_bias_init="zeros"': dict(
+        OURS_AT_SK, persistent=False, visible_bias_init="zeros"
+    ),
+    'ours, defaults, CD-1, visible_bias_init="zeros"': dict(
+        n_components=100, persistent=False, visible_bias_init="zeros"
+    ),
 }
 
 

@@ -12,7 +12,7 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import logsumexp
+from scipy.special import expit, logsumexp
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -326,13 +326,42 @@ def test_bad_input_is_a_clear_error_and_leaves_model_unchanged(bad, match):
     X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     rbm = BernoulliRBM(2, max_iter=3, random_state=0).fit(X)
     before = pickle.dumps(rbm)
-    for method in (rbm.partial_fit, rbm.transform, rbm.score_samples):
+    out_of_range = "0, 1" in match
+    methods = [rbm.partial_fit, rbm.score_samples, rbm.gibbs]
+    for method in methods + ([] if out_of_range else [rbm.transform]):
         with pytest.raises(ValueError, match=match):
             method(bad)
     assert pickle.dumps(rbm) == before
+    if out_of_range:  # transform's features are defined for any real values
+        expected = expit(bad @ rbm.components_.T + rbm.intercept_hidden_)
+        np.testing.assert_allclose(rbm.transform(bad), expected, rtol=1e-12)
+        assert pickle.dumps(rbm) == before
     if bad.shape[1] == 2:  # a fresh fit refuses it too
         with pytest.raises(ValueError, match=match):
             BernoulliRBM(2).fit(bad)
+
+
+def test_plain_minmax_scaler_pipeline_cross_validates():
+    """A MinMaxScaler fitted on training folds maps some test pixels above 1;
+    the pipeline's transform accepts them (as scikit-learn's RBM does), so no
+    fold's score is lost."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600], y[:600]
+    cv = KFold(3, shuffle=True, random_state=0)
+    scaled = [MinMaxScaler().fit(X[tr]).transform(X[te]) for tr, te in cv.split(X)]
+    assert max(s.max() for s in scaled) > 1  # the case this test is about
+    pipe = make_pipeline(
+        MinMaxScaler(),
+        BernoulliRBM(64, max_iter=20, random_state=0),
+        LogisticRegression(max_iter=500),
+    )
+    scores = cross_val_score(pipe, X, y, cv=cv, error_score="raise")
+    assert np.all(scores > 0.75)
 
 
 def test_score_sklearn_weights_with_our_ais(binary_digits):

@@ -111,8 +111,9 @@ class _BaseRBM(
     def _family(self):
         raise NotImplementedError
 
-    def _check_values(self, X):
-        """Family-specific value checks on validated input (raise ValueError)."""
+    def _check_values(self, X, method):
+        """Family-specific value checks on validated input to ``method``
+        (raise ValueError)."""
 
     def _check_training_data(self, X, previous=None):
         """Checks of training data only (raise ValueError).
@@ -151,7 +152,7 @@ class _BaseRBM(
             X = X.copy()
             X.sum_duplicates()
         _check_magnitude(X)
-        self._check_values(X)
+        self._check_values(X, "fit" if reset else method)
         return X
 
     def _input_namespace(self, X, method):

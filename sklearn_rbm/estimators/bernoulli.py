@@ -35,7 +35,12 @@ class BernoulliRBM(_BaseRBM):
     read as probabilities). It is trained by contrastive divergence (CD-k) or
     persistent CD with momentum, weight decay, shuffled minibatches and
     optional centering, and it reports a true log-likelihood: exact for small
-    models, annealed importance sampling (AIS) for large ones.
+    models, annealed importance sampling (AIS) for large ones. Training and
+    the density methods refuse values outside [0, 1] with a ValueError;
+    ``transform`` accepts any real values (its features ``sigmoid(X @
+    components_.T + intercept_hidden_)`` are defined for them, as in
+    scikit-learn), so that a ``MinMaxScaler`` fitted on training folds may map
+    test values a little outside [0, 1] in a cross-validated pipeline.
 
     Compared with :class:`sklearn.neural_network.BernoulliRBM` it adds CD-k,
     persistent chains that survive across ``partial_fit`` calls, momentum,
@@ -252,7 +257,12 @@ class BernoulliRBM(_BaseRBM):
                 "_state.moments[1]", f"has column sums outside [0, {n}] (n rows)"
             )
 
-    def _check_values(self, X):
+    def _check_values(self, X, method):
+        if method == "transform":
+            # the features p(h | v) = sigmoid(v W' + c) are defined for any
+            # real v (as in scikit-learn's BernoulliRBM): a MinMaxScaler
+            # fitted on training folds maps some test values outside [0, 1]
+            return
         # sparse X arrives canonical from _validate_X (duplicates summed), so
         # X.data holds the matrix's values
         data = X.data if sp.issparse(X) else X
