@@ -243,7 +243,7 @@ def _predict(model, tmp_path, text, *extra):
     return _read_csv(out)
 
 
-def test_predict_looks_up_each_pair_on_its_own(model, ratings, tmp_path):
+def test_predict_looks_up_each_pair_on_its_own(model, ratings, tmp_path, capsys):
     # one id that is not an integer used to send every row to the fallback
     _, X, y = ratings
     (u0, i0), (u1, i1) = X[0], X[5]
@@ -258,6 +258,10 @@ def test_predict_looks_up_each_pair_on_its_own(model, ratings, tmp_path):
     assert [rows[0], rows[3]] == clean
     # unknown users get the item's mean training rating
     assert float(rows[1][2]) == pytest.approx(y[X[:, 1] == i1].mean(), abs=1e-5)
+    # and stderr says so, naming them once each ("1.0" is not the id 1)
+    err = capsys.readouterr().err
+    assert "2 user id(s) not in the model (abc, 1.0)" in err
+    assert "item id(s)" not in err
 
 
 def test_recommend_looks_up_each_user_on_its_own(model, capsys):
@@ -265,8 +269,10 @@ def test_recommend_looks_up_each_user_on_its_own(model, capsys):
     known = capsys.readouterr().out.splitlines()
     argv = ["recommend", str(model), "--users", "0", "1", "999", "abc", "-n", "3"]
     assert main(argv) == 0
-    lines = capsys.readouterr().out.splitlines()
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
     assert lines[:7] == known
+    assert "2 user id(s) not in the model (999, abc) get the fallback" in err
     assert [line.split(",")[0] for line in lines[7:]] == ["999"] * 3 + ["abc"] * 3
     assert [line.split(",")[2:] for line in lines[7:10]] == [
         line.split(",")[2:] for line in lines[10:]

@@ -17,6 +17,7 @@ from .io import (
     CLIError,
     match_ids,
     note,
+    note_unknown,
     pairs_array,
     read_pairs,
     read_ratings,
@@ -118,6 +119,8 @@ def cmd_predict(args):
     est = load_model(args.model, allow_pickle=args.trusted_pickle)
     u_tok, i_tok = read_pairs(args.pairs, est, header=getattr(args, "header", None))
     users, items = match_ids(u_tok, est.users_), match_ids(i_tok, est.items_)
+    note_unknown("user", u_tok, users, est.users_)
+    note_unknown("item", i_tok, items, est.items_)
     pred = _serving(args.model, est.predict, pairs_array(users, items))
     # the ids as written in the input: each row is looked up on its own
     write_csv(args.output, ["user", "item", "prediction"], zip(u_tok, i_tok, pred))
@@ -135,10 +138,12 @@ def cmd_recommend(args):
     est = load_model(args.model, allow_pickle=args.trusted_pickle)
     if args.users_file is not None:
         tokens += read_users(args.users_file, est, getattr(args, "header", None))
+    users = match_ids(tokens, est.users_)
+    note_unknown("user", tokens, users, est.users_)
     items, scores = _serving(
         args.model,
         est.recommend,
-        match_ids(tokens, est.users_),
+        users,
         n_items=args.n_items,
         exclude_seen=not args.include_seen,
     )

@@ -462,6 +462,24 @@ def match_ids(tokens, fitted):
     return out
 
 
+def note_unknown(kind, tokens, matched, fitted):
+    """Tell stderr which distinct ids (as written) the model does not know:
+    they get the documented fallback, which must not pass unnoticed."""
+    fitted = np.asarray(fitted)
+    is_str, known = fitted.dtype.kind == "U", set(fitted.tolist())
+    unknown = dict.fromkeys(
+        t
+        for t, v in zip(tokens, matched.tolist(), strict=True)
+        if isinstance(v, str) != is_str or v not in known
+    )
+    if unknown:
+        shown = ", ".join(list(unknown)[:5]) + (", ..." if len(unknown) > 5 else "")
+        note(
+            f"{len(unknown)} {kind} id(s) not in the model ({shown}) get the "
+            "fallback for unknown ids"
+        )
+
+
 def _is_known(token, fitted):
     """Whether a token is one of the model's ids."""
     v = match_ids([token], fitted)[0]
