@@ -238,6 +238,19 @@ def test_both_ranks_with_one_ranking_model(both, readme_split):
     np.testing.assert_array_equal(
         b.recommend_new_user(hist, 5)[0], models["item"].recommend_new_user(hist, 5)[0]
     )
+    # with ratings, a new user's list is re-ranked by the averaged fold-ins:
+    # with item_weight=0 that is the user-based fold-in, which is exact for a
+    # training user, so their own rated history reproduces recommend()
+    Xtr, ytr = readme_split[0], readme_split[2]
+    u0 = pickle.loads(pickle.dumps(b)).set_params(item_weight=0.0)
+    for u in b.users_[[3, 7]]:
+        rows = Xtr[:, 0] == u
+        ids, scores = u0.recommend_new_user(
+            Xtr[rows, 1], 5, history_ratings=ytr[rows]
+        )
+        ref_ids, ref_scores = u0.recommend([u], n_items=5)
+        np.testing.assert_array_equal(ids, ref_ids[0])
+        np.testing.assert_allclose(scores, ref_scores[0], rtol=1e-5)
     # implicit feedback has no ratings to average
     with pytest.raises(ValueError, match="orientation='both' averages"):
         clone(b).fit(readme_split[0])

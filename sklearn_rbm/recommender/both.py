@@ -8,7 +8,9 @@ each with its own ``"auto"`` values; in parallel with ``n_jobs``) and
 serves the mixture: ``predict`` is ``item_weight * item + (1 - item_weight)
 * user``, ``predict_proba`` the same mixture of the two distributions (whose
 expected value is ``predict``), ``recommend`` and ``recommend_new_user`` use
-the ranking model, fitted once with the item-based model (with
+the ranking model, fitted once with the item-based model, and re-rank by
+the ``log P(liked)`` of the averaged rating distributions (of the training
+users, or of the two fold-ins of a new user's rated history; with
 ``ranking="rating"``: the averaged predicted ratings), ``predict_new_user``
 averages the two fold-ins and
 ``partial_fit`` updates both models. ``transform``, ``free_energy`` and the
@@ -203,14 +205,16 @@ class BothMixin:
             return item._rank_matrix(ucode)
         return self._score_matrix(ucode)
 
-    def recommend_new_user(self, history_items, n_items=10, **kwargs):
+    def _new_user_proba(self, history_items, history_ratings, q, alpha="auto"):
         if not self._is_both():
-            return super().recommend_new_user(history_items, n_items, **kwargs)
-        self._check_serving()
-        item, _ = self._parts()
-        if "_ranking" in item.__dict__:
-            return item.recommend_new_user(history_items, n_items, **kwargs)
-        return super().recommend_new_user(history_items, n_items, **kwargs)
+            return super()._new_user_proba(history_items, history_ratings, q, alpha)
+        item, user = self._parts()
+        args = (history_items, history_ratings, q, alpha)
+        (p_item, known), (p_user, _) = (
+            item._new_user_proba(*args),
+            user._new_user_proba(*args),
+        )
+        return (None if p_item is None else self._blend(p_item, p_user)), known
 
     def _user_item_matrix(self):
         if not self._is_both():
@@ -235,14 +239,12 @@ def _share_docstrings():
     they extend (the class docstring describes ``orientation="both"``)."""
     from .fitting import TrainingMixin
     from .fold_in import FoldInMixin
-    from .recommend import RecommendMixin
     from .serving import ServingMixin
 
     for base, names in (
         (TrainingMixin, ("fit", "partial_fit")),
         (ServingMixin, ("predict", "predict_proba", "transform", "free_energy")),
         (FoldInMixin, ("predict_new_user",)),
-        (RecommendMixin, ("recommend_new_user",)),
     ):
         for name in names:
             getattr(BothMixin, name).__doc__ = getattr(base, name).__doc__

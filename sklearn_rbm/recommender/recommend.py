@@ -135,13 +135,17 @@ class RecommendMixin:
     def _like_weight(self):
         """The weight of the rating model's ``log P(liked)`` in
         :meth:`recommend` (0: the ranking model alone)."""
-        model = self._parts()[0] if self._is_both() else self
         if (
-            "_ranking" not in model.__dict__
+            "_ranking" not in self._ranker().__dict__
             or self.__dict__.get("feedback_") == "implicit"
         ):
             return 0.0
         return float(self.ranking_like_weight)
+
+    def _ranker(self):
+        """The estimator that holds the ranking model, if any: this one, or
+        with ``orientation="both"`` its item-based part."""
+        return self._parts()[0] if self._is_both() else self
 
     def _add_like(self, top, vals, proba, w):
         """Re-sort the ranking model's candidates ``top`` (scores ``vals``)
@@ -229,11 +233,12 @@ class RecommendMixin:
         )
         cand = self._candidates(items)
         ni = len(self._items.ids)
+        ranker = self._ranker()
         with single_blas_thread():
-            if "_ranking" in self.__dict__:
+            if "_ranking" in ranker.__dict__:
                 hk = np.unique(hcode[hcode >= 0])
                 V = sp.csr_matrix((np.ones(len(hk)), hk, [0, len(hk)]), shape=(1, ni))
-                S = ranking.scores(self._ranking.params, self._lateral(), V)
+                S = ranking.scores(ranker._ranking.params, ranker._lateral(), V)
             else:
                 if history_ratings is None:
                     raise ValueError(
@@ -245,7 +250,7 @@ class RecommendMixin:
         if exclude_seen:
             S[0, hcode[hcode >= 0]] = -np.inf
         n = min(int(n_items), self._n_candidates(cand))
-        if history_ratings is not None and "_ranking" in self.__dict__:
+        if history_ratings is not None and "_ranking" in ranker.__dict__:
             if self.__dict__.get("feedback_") == "implicit":
                 raise ValueError(
                     "history_ratings: this recommender was fitted on implicit "
