@@ -17,6 +17,7 @@ Usage::
     python benchmarks/bench_sk_gap.py              # 10 seeds, ~5 min
     python benchmarks/bench_sk_gap.py --seeds 30 --rows 0 2 5 6
     python benchmarks/bench_sk_gap.py --seeds 30 --rows 0 5 --test  # report
+    python benchmarks/bench_sk_gap.py --cv 5 --seeds 6 --rows 0 2 4 7 9
 """
 
 import argparse
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import minmax_scale
@@ -59,6 +60,9 @@ VARIANTS = {
         OURS_AT_SK, persistent=False
     ),
     "ours, defaults, persistent=False (CD-1)": dict(n_components=100, persistent=False),
+    "ours at scikit-learn's, CD-1, all three as scikit-learn's": dict(
+        OURS_AT_SK, persistent=False, **SK_LIKE
+    ),
     'ours at scikit-learn\'s, CD-1, visible_bias_init="zeros"': dict(
         OURS_AT_SK, persistent=False, visible_bias_init="zeros"
     ),
@@ -79,6 +83,15 @@ def validation_split(test=False):
     return train_test_split(X_tr, y_tr, test_size=0.2, random_state=1)
 
 
+def cv_splits(n_folds):
+    """Stratified folds of the example's 80% training part (test unread)."""
+    X, y = load_nudged_digits(scale=False)
+    X = minmax_scale(X.astype(np.float32), feature_range=(0, 1))
+    X_tr, _, y_tr, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=1)
+    return [(X_tr[a], X_tr[b], y_tr[a], y_tr[b]) for a, b in folds.split(X_tr, y_tr)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -90,36 +103,56 @@ def main(argv=None):
         action="store_true",
         help="the example's test split (report the chosen defaults once)",
     )
+    ap.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        help="instead of the validation split: this many stratified folds of "
+        "the example's training part, each with every seed (se of the "
+        "difference paired by fold)",
+    )
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
-    X_tr, X_va, y_tr, y_va = validation_split(args.test)
+    if args.cv:
+        splits = cv_splits(args.cv)
+        split = f"{args.cv}-fold cross-validation of the training part"
+    else:
+        splits = [validation_split(args.test)]
+        split = "test split" if args.test else "validation split"
     seeds = range(args.seeds)
-    split = "test" if args.test else "validation"
-    print(f"# {split} split, seeds 0..{args.seeds - 1}; load {os.getloadavg()}\n")
+    print(f"# {split}, seeds 0..{args.seeds - 1}; load {os.getloadavg()}\n")
 
     def run(label, make_rbm, ref=None):
         t0 = time.perf_counter()
         accs = np.array(
             [
-                make_pipeline(
-                    make_rbm(s), LogisticRegression(solver="newton-cg", C=6000)
-                )
-                .fit(X_tr, y_tr)
-                .score(X_va, y_va)
-                for s in seeds
+                [
+                    make_pipeline(
+                        make_rbm(s), LogisticRegression(solver="newton-cg", C=6000)
+                    )
+                    .fit(X_tr, y_tr)
+                    .score(X_va, y_va)
+                    for s in seeds
+                ]
+                for X_tr, X_va, y_tr, y_va in splits
             ]
-        )
-        sd = accs.std(ddof=1) if len(accs) > 1 else 0.0
-        diff = "" if ref is None else f"{accs.mean() - ref.mean():+.4f}"
+        )  # (splits, seeds)
+        n = accs.size
+        sd = accs.std(ddof=1) if n > 1 else 0.0
+        diff = ""
+        if ref is not None:
+            d = accs - ref  # paired by split (the seeds' streams differ)
+            se_d = d.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
+            diff = f"{d.mean():+.4f} (se {se_d:.4f})"
         print(
             f"{label:42s} {accs.mean():.4f}  sd {sd:.4f}  se "
-            f"{sd / np.sqrt(len(accs)):.4f}  {diff:8s} "
-            f"{(time.perf_counter() - t0) / len(accs):.1f} s/seed",
+            f"{sd / np.sqrt(n):.4f}  {diff:17s} "
+            f"{(time.perf_counter() - t0) / n:.1f} s/fit",
             flush=True,
         )
         return accs
 
-    print(f"{'model':42s} mean    sd      se      - sklearn")
+    print(f"{'model':42s} mean    sd      se      - sklearn (se)")
     with threadpool_limits(1):
         sk = run(
             "scikit-learn BernoulliRBM(100, 0.06, 10 it)",
