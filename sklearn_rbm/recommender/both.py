@@ -83,6 +83,15 @@ class BothMixin:
         w = float(self.item_weight)
         return w * item + (1.0 - w) * user
 
+    def _mixture(self, method, *args, **kwargs):
+        """The ``item_weight`` mixture of the two models' ``method(*args,
+        **kwargs)``."""
+        item, user = self._parts()
+        return self._blend(
+            getattr(item, method)(*args, **kwargs),
+            getattr(user, method)(*args, **kwargs),
+        )
+
     # ------------------------------------------------------------- fitting
     def fit(self, X, y=None):
         if self.orientation != BOTH:
@@ -160,23 +169,18 @@ class BothMixin:
         if not self._is_both():
             return super().predict(X)
         self._check_serving()
-        item, user = self._parts()
-        return self._blend(item.predict(X), user.predict(X))
+        return self._mixture("predict", X)
 
     def predict_proba(self, X):
         if not self._is_both():
             return super().predict_proba(X)
         self._check_serving()
-        item, user = self._parts()
-        return self._blend(item.predict_proba(X), user.predict_proba(X))
+        return self._mixture("predict_proba", X)
 
     def _proba_pairs(self, ucode, icode):
         if not self._is_both():
             return super()._proba_pairs(ucode, icode)
-        item, user = self._parts()
-        return self._blend(
-            item._proba_pairs(ucode, icode), user._proba_pairs(ucode, icode)
-        )
+        return self._mixture("_proba_pairs", ucode, icode)
 
     def predict_new_user(
         self, history_items, history_ratings, query_items, *, alpha="auto"
@@ -185,17 +189,12 @@ class BothMixin:
         if not self._is_both():
             return super().predict_new_user(*args, alpha=alpha)
         self._check_serving()
-        item, user = self._parts()
-        return self._blend(
-            item.predict_new_user(*args, alpha=alpha),
-            user.predict_new_user(*args, alpha=alpha),
-        )
+        return self._mixture("predict_new_user", *args, alpha=alpha)
 
     def _score_matrix(self, ucode):
         if not self._is_both():
             return super()._score_matrix(ucode)
-        item, user = self._parts()
-        return self._blend(item._score_matrix(ucode), user._score_matrix(ucode))
+        return self._mixture("_score_matrix", ucode)
 
     def _rank_matrix(self, ucode):
         if not self._is_both():
