@@ -245,9 +245,7 @@ def test_both_ranks_with_one_ranking_model(both, readme_split):
     u0 = pickle.loads(pickle.dumps(b)).set_params(item_weight=0.0)
     for u in b.users_[[3, 7]]:
         rows = Xtr[:, 0] == u
-        ids, scores = u0.recommend_new_user(
-            Xtr[rows, 1], 5, history_ratings=ytr[rows]
-        )
+        ids, scores = u0.recommend_new_user(Xtr[rows, 1], 5, history_ratings=ytr[rows])
         ref_ids, ref_scores = u0.recommend([u], n_items=5)
         np.testing.assert_array_equal(ids, ref_ids[0])
         np.testing.assert_allclose(scores, ref_scores[0], rtol=1e-5)
