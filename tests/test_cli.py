@@ -264,6 +264,12 @@ def test_predict_looks_up_each_pair_on_its_own(model, ratings, tmp_path, capsys)
     assert "item id(s)" not in err
 
 
+def _ids(model):
+    path = model.parent / "ids.csv"
+    path.write_text('0\n"u,0"\n')
+    return path
+
+
 def test_recommend_looks_up_each_user_on_its_own(model, capsys):
     assert main(["recommend", str(model), "--users", "0", "1", "-n", "3"]) == 0
     known = capsys.readouterr().out.splitlines()
@@ -273,6 +279,9 @@ def test_recommend_looks_up_each_user_on_its_own(model, capsys):
     lines = out.splitlines()
     assert lines[:7] == known
     assert "2 user id(s) not in the model (999, abc) get the fallback" in err
+    # an id with a comma is quoted, so that it reads as one id
+    assert main(["recommend", str(model), "--users-file", str(_ids(model))]) == 0
+    assert '1 user id(s) not in the model ("u,0")' in capsys.readouterr().err
     assert [line.split(",")[0] for line in lines[7:]] == ["999"] * 3 + ["abc"] * 3
     assert [line.split(",")[2:] for line in lines[7:10]] == [
         line.split(",")[2:] for line in lines[10:]

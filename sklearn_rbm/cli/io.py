@@ -473,7 +473,11 @@ def note_unknown(kind, tokens, matched, fitted):
         if isinstance(v, str) != is_str or v not in known
     )
     if unknown:
-        shown = ", ".join(list(unknown)[:5]) + (", ..." if len(unknown) > 5 else "")
+        # an id holding a comma, a quote or outer spaces is shown quoted
+        shown = ", ".join(
+            f'"{t}"' if t != t.strip() or "," in t or '"' in t else t
+            for t in list(unknown)[:5]
+        ) + (", ..." if len(unknown) > 5 else "")
         note(
             f"{len(unknown)} {kind} id(s) not in the model ({shown}) get the "
             "fallback for unknown ids"

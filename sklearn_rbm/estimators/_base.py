@@ -127,7 +127,7 @@ class _BaseRBM(
         raise NotImplementedError
 
     # -------------------------------------------------------------- helpers
-    def _validate_X(self, X, *, reset, method="transform"):
+    def _validate_X(self, X, *, reset, method):
         _reject_no_columns(X)
         fxp = self._input_namespace(X, method) if not reset else _xp.input_xp(X)
         # a float64 value beyond the float32 range becomes inf in the cast to a
@@ -152,7 +152,7 @@ class _BaseRBM(
             X = X.copy()
             X.sum_duplicates()
         _check_magnitude(X)
-        self._check_values(X, "fit" if reset else method)
+        self._check_values(X, method)
         return X
 
     def _input_namespace(self, X, method):
@@ -315,7 +315,7 @@ class _BaseRBM(
         self : object
             The fitted estimator.
         """
-        X = self._validate_X(X, reset=True)
+        X = self._validate_X(X, reset=True, method="fit")
         self._check_training_data(X)
         sw = self._sample_weight(sample_weight, X)
         rng = seed_from(self.random_state, like=X)
@@ -488,7 +488,7 @@ class _BaseRBM(
             ``p(h_j = 1 | v)``, in the model's dtype.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, method="transform")
         return hidden_proba(self._family(), X, self._params())
 
     def inverse_transform(self, H):

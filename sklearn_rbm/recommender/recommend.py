@@ -178,8 +178,10 @@ class RecommendMixin:
         them the ranking model alone ranks (a training user's own history
         then reproduces their :meth:`recommend` list when
         ``ranking_like_weight=0``; with the term, the fold-in's ratings
-        approximate theirs, exactly so with ``orientation="user"``). With
-        ``ranking="rating"`` the items are ranked by
+        approximate theirs, exactly so with ``orientation="user"``; with
+        ``orientation="both"`` the two models' fold-ins are averaged with
+        ``item_weight``, as :meth:`recommend` averages their probabilities).
+        With ``ranking="rating"`` the items are ranked by
         :meth:`predict_new_user`.
 
         Parameters
