@@ -207,6 +207,16 @@ def test_rating_ranking_needs_ratings_for_new_users(chosen):
         rec.recommend_new_user([1, 2], 5)
     top, _ = rec.recommend_new_user([1, 2], 5, history_ratings=[5.0, 4.0])
     assert not {1, 2} & set(top)
+    # bad ratings name the arguments, and leave the model as it was
+    before = pickle.dumps(rec)
+    for ratings, match in [
+        ([5.0], "history_items has 2 items but history_ratings has 1 ratings"),
+        ([5.0, np.nan], "Ratings history_ratings contain NaN"),
+        (None, "history_ratings \\(the ratings\\) is required"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            rec.predict_new_user([1, 2], ratings, [3])
+    assert pickle.dumps(rec) == before
 
 
 def test_predict_is_the_rating_model_unchanged(chosen):

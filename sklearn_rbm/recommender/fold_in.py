@@ -92,7 +92,11 @@ class FoldInMixin:
         hist = as_array(history_items)
         if hist.ndim != 1 or q.ndim != 1:
             raise ValueError("history_items and query_items must be 1-dimensional.")
-        ratings = check_ratings(history_ratings, len(hist))
+        ratings = check_ratings(
+            history_ratings,
+            len(hist),
+            names=("history_items", "items", "history_ratings"),
+        )
         K = len(self.classes_)
         k = np.minimum(np.searchsorted(self.classes_, ratings), K - 1)
         if len(hist) and np.any(self.classes_[k] != ratings):

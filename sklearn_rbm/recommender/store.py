@@ -42,18 +42,26 @@ def as_float64(values, what):
     return out
 
 
-def check_ratings(y, n):
-    """The ratings ``y`` of ``n`` pairs as a finite float64 vector."""
+def check_ratings(y, n, *, names=("X", "pairs", "y")):
+    """The ratings ``y`` of ``n`` pairs as a finite float64 vector; errors
+    name the arguments ``names``: (the pairs' argument, what it holds, the
+    ratings' argument)."""
+    x_name, x_unit, y_name = names
     if y is None:
-        raise ValueError("y (the ratings) is required when X holds (user, item) pairs.")
+        raise ValueError(
+            f"{y_name} (the ratings) is required when {x_name} holds "
+            f"{'(user, item) pairs' if x_unit == 'pairs' else x_unit}."
+        )
     y = column_or_1d(np.asarray(y))
     try:
         check_consistent_length(np.empty(n), y)
     except ValueError:
-        raise ValueError(f"X has {n} pairs but y has {y.shape[0]} ratings.") from None
-    y = as_float64(y, "Ratings y")
+        raise ValueError(
+            f"{x_name} has {n} {x_unit} but {y_name} has {y.shape[0]} ratings."
+        ) from None
+    y = as_float64(y, f"Ratings {y_name}")
     if not np.all(np.isfinite(y)):
-        raise ValueError("Ratings y contain NaN or infinity.")
+        raise ValueError(f"Ratings {y_name} contain NaN or infinity.")
     return y
 
 
