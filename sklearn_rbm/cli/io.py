@@ -462,16 +462,22 @@ def match_ids(tokens, fitted):
     return out
 
 
-def note_unknown(kind, tokens, matched, fitted):
-    """Tell stderr which distinct ids (as written) the model does not know:
-    they get the documented fallback, which must not pass unnoticed."""
+def _unknown(tokens, matched, fitted):
+    """The tokens whose ids (``matched``, from :func:`match_ids`) are not
+    among the model's ids ``fitted``."""
     fitted = np.asarray(fitted)
     is_str, known = fitted.dtype.kind == "U", set(fitted.tolist())
-    unknown = dict.fromkeys(
+    return [
         t
         for t, v in zip(tokens, matched.tolist(), strict=True)
         if isinstance(v, str) != is_str or v not in known
-    )
+    ]
+
+
+def note_unknown(kind, tokens, matched, fitted):
+    """Tell stderr which distinct ids (as written) the model does not know:
+    they get the documented fallback, which must not pass unnoticed."""
+    unknown = dict.fromkeys(_unknown(tokens, matched, fitted))
     if unknown:
         # an id holding a comma, a quote or outer spaces is shown quoted
         shown = ", ".join(
@@ -486,11 +492,7 @@ def note_unknown(kind, tokens, matched, fitted):
 
 def _is_known(token, fitted):
     """Whether a token is one of the model's ids."""
-    v = match_ids([token], fitted)[0]
-    fitted = np.asarray(fitted)
-    if isinstance(v, str) != (fitted.dtype.kind == "U"):
-        return False
-    return bool(np.any(fitted == v))
+    return not _unknown([token], match_ids([token], fitted), fitted)
 
 
 def _id_header(path, fitted_ids):

@@ -199,9 +199,9 @@ class BothMixin:
     def _rank_matrix(self, ucode):
         if not self._is_both():
             return super()._rank_matrix(ucode)
-        item, _ = self._parts()
-        if "_ranking" in item.__dict__:
-            return item._rank_matrix(ucode)
+        ranker = self._ranker()
+        if "_ranking" in ranker.__dict__:
+            return ranker._rank_matrix(ucode)
         return self._score_matrix(ucode)
 
     def _new_user_proba(self, history_items, history_ratings, q, alpha="auto"):
