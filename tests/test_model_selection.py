@@ -5,7 +5,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 from sklearn_rbm import CategoricalRBMRecommender
-from sklearn_rbm.datasets import make_ratings
+from sklearn_rbm.datasets import make_ratings, train_test_split_ratings
 from sklearn_rbm.metrics import make_ranking_scorer
 from sklearn_rbm.model_selection import UserHoldoutSplit
 
@@ -72,6 +72,42 @@ def test_deterministic_and_dataframe_by_position():
     for (tr1, te1), (tr2, te2) in zip(a, c):
         assert np.array_equal(tr1, tr2) and np.array_equal(te1, te2)
     assert UserHoldoutSplit(4).get_n_splits() == 4
+
+
+@pytest.mark.parametrize(
+    "names",
+    [("movieId", "userId"), ("ITEM", "uid"), ("user_id", "item_id"), ("a", "b")],
+)
+def test_dataframe_user_column_by_name(names):
+    """The splitters find the user column as the estimators do: by its name
+    in either position (userId after movieId), else the first column; a
+    user with one rating never lands in test, whichever column holds it."""
+    pd = pytest.importorskip("pandas")
+    X = _pairs([1, 5, 6, 7, 8])  # user 0 has a single rating
+    by_name = names[1].lower() in ("userid", "uid")
+    cols = (X[:, 1], X[:, 0]) if by_name else (X[:, 0], X[:, 1])
+    df = pd.DataFrame(dict(zip(names, cols)))
+    expect = list(UserHoldoutSplit(3, test_size=0.5, random_state=2).split(X))
+    got = list(UserHoldoutSplit(3, test_size=0.5, random_state=2).split(df))
+    for (tr1, te1), (tr2, te2) in zip(expect, got):
+        assert np.array_equal(tr1, tr2) and np.array_equal(te1, te2)
+        assert 0 not in X[te2, 0]
+    y = np.arange(len(X), dtype=float)
+    a, b, _, _ = train_test_split_ratings(df, y, test_size=0.5, random_state=0)
+    a2, b2, _, _ = train_test_split_ratings(X, y, test_size=0.5, random_state=0)
+    user = names[1] if by_name else names[0]
+    assert np.array_equal(b[user].to_numpy(), b2[:, 0])
+    assert set(b[user]) <= set(a[user])
+
+
+def test_dataframe_half_named_columns_refused():
+    pd = pytest.importorskip("pandas")
+    X = _pairs([3, 3])
+    df = pd.DataFrame({"movieId": X[:, 1], "who": X[:, 0]})
+    with pytest.raises(ValueError, match="Cannot tell the user and the item"):
+        next(UserHoldoutSplit().split(df))
+    with pytest.raises(ValueError, match="Cannot tell the user and the item"):
+        train_test_split_ratings(df, np.ones(len(X)))
 
 
 @pytest.mark.parametrize(

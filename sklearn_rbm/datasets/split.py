@@ -6,6 +6,8 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..recommender.ids import _role, frame_names, id_columns
+
 __all__ = ["train_test_split_ratings"]
 
 
@@ -22,8 +24,9 @@ def train_test_split_ratings(
     Parameters
     ----------
     X : array-like or DataFrame of shape (n_ratings, 2)
-        User and item ids. For a DataFrame the user ids are the ``user``
-        column if there is one, else the first column.
+        User and item ids. A DataFrame's user column is read by its name
+        (``user``, ``userId``, ``user_id``, ``uid``, ..., any case), as the
+        estimators read it, else it is the first column.
 
     y : array-like of shape (n_ratings,)
         Ratings.
@@ -103,14 +106,22 @@ def user_column(X):
     """``(users, take)``: the user ids of the rating pairs ``X`` and a function
     that selects rows of ``X`` by position (``X.iloc`` for a DataFrame).
 
-    For a DataFrame the user ids are the ``user`` column if there is one,
-    else the first column; for an array, the first column.
+    A DataFrame's user column is found as the estimators find it
+    (:func:`~sklearn_rbm.recommender.ids.id_columns`): by its name (``user``,
+    ``userId``, ``user_id``, ``uid``, ..., any case) in either position, else
+    the first column; a 2-column frame that names only its item column is
+    refused, as in ``fit``. For an array, the first column.
     """
     if hasattr(X, "iloc") and hasattr(X, "columns"):
         if X.ndim != 2 or X.shape[1] < 2:
             raise ValueError(f"X must have 2 columns (user, item), got {X.shape}.")
-        users = np.asarray(X["user"] if "user" in X.columns else X.iloc[:, 0])
-        return users, X.iloc.__getitem__
+        names = frame_names(X)
+        if X.shape[1] == 2:
+            pos = id_columns(names)[0]
+        else:  # extra columns: the user column by name, else the first
+            roles = [_role(n) for n in names] if names is not None else []
+            pos = roles.index("user") if "user" in roles else 0
+        return np.asarray(X.iloc[:, pos]), X.iloc.__getitem__
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] < 2:
         raise ValueError(

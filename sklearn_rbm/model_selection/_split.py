@@ -83,7 +83,9 @@ class UserHoldoutSplit(BaseCrossValidator):
         ----------
         X : array-like of shape (n_ratings, 2) or DataFrame
             ``(user, item)`` pairs; the users are the first column (of a
-            DataFrame: its ``user`` column if there is one, else the first).
+            DataFrame: the column named as user ids, such as ``user``,
+            ``userId`` or ``uid`` in any case, as the estimators read it;
+            else the first).
         y : array-like of shape (n_ratings,), default=None
             Ignored (the ratings do not change the split).
         groups : None
