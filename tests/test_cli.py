@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
+from sklearn_rbm import CategoricalRBMRecommender
 from sklearn_rbm.cli import load_model, main
 from sklearn_rbm.datasets import make_ratings
 
@@ -696,13 +698,62 @@ def test_fit_pairs_without_ratings_is_implicit_feedback(ratings, tmp_path, capsy
     assert "line 2" in capsys.readouterr().err
 
 
-def test_evaluate_refuses_implicit_feedback_files_clearly(ratings, tmp_path, capsys):
-    _, X, _ = ratings
+def _mean_line(out, label):
+    line = next(ln for ln in out.splitlines() if ln.startswith(label + " "))
+    return float(line.split()[1])
+
+
+def test_evaluate_implicit_feedback(ratings, tmp_path, capsys):
+    """A user,item file (a pair may repeat) and --feedback implicit on a
+    ratings file evaluate the implicit recommender on the same splits as
+    cross_validate with UserHoldoutSplit and a ranking scorer (every
+    held-out item relevant), the repeated pair counted once."""
+    from sklearn.model_selection import cross_validate
+
+    from sklearn_rbm.metrics import make_ranking_scorer
+    from sklearn_rbm.model_selection import UserHoldoutSplit
+
+    path, X, _ = ratings
     pairs = tmp_path / "plays.csv"
-    pairs.write_text("user,item\n" + "".join(f"{u},{i}\n" for u, i in X))
-    assert main(["evaluate", str(pairs), "--metric", "ndcg@10", *FAST]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "implicit feedback" in err
+    rows = [*X.tolist(), X[0].tolist(), X[5].tolist()]  # two repeated plays
+    pairs.write_text("user,item\n" + "".join(f"{u},{i}\n" for u, i in rows))
+    fast = [*FAST, "--ranking-iter", "3"]
+    assert main(["evaluate", str(pairs), "--cv", "3", *fast]) == 0
+    out = capsys.readouterr().out
+    assert f"on {len(X):,} pairs; relevant: every held-out item" in out
+    est = CategoricalRBMRecommender(
+        n_components=8, max_iter=4, random_state=0, ranking_iter=3
+    )
+    cv = UserHoldoutSplit(3, test_size=0.2, random_state=0)
+    want = {}
+    for metric, label in (("ndcg", "NDCG"), ("precision", "precision")):
+        scorer = make_ranking_scorer(metric, 10, threshold=None)
+        res = cross_validate(est, X, None, cv=cv, scoring=scorer)
+        want[label] = np.mean(res["test_score"])
+        assert _mean_line(out, f"{label}@10") == pytest.approx(want[label], abs=6e-5)
+    assert "popularity NDCG@10" in out and "3 epochs" in out
+    # the ratings file with its rating column ignored: the same pairs
+    argv = ["evaluate", str(path), "--cv", "3", "--feedback", "implicit", *fast]
+    assert main([*argv, "--metric", "ndcg@10"]) == 0
+    cap = capsys.readouterr()
+    assert "rating column is ignored" in cap.err
+    assert _mean_line(cap.out, "NDCG@10") == pytest.approx(want["NDCG"], abs=6e-5)
+    # what implicit feedback cannot give: one-line errors
+    for extra, match in (
+        (["--metric", "rmse"], "--metric rmse needs ratings"),
+        (["--feedback", "explicit"], "--feedback explicit needs ratings"),
+    ):
+        assert main(["evaluate", str(pairs), *fast, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and match in err
+    assert main([*argv, "--threshold", "4"]) == 2
+    assert "--threshold needs ratings" in capsys.readouterr().err
+    # fit takes the repeated plays too (counted once: the same model)
+    model = tmp_path / "implicit.skops"
+    assert main(["fit", str(pairs), "-o", str(model), *fast]) == 0
+    got = load_model(sorted(tmp_path.glob("implicit.*"))[0])
+    ref = clone(est).fit(X)
+    assert np.array_equal(got.recommend([0, 3], 5)[0], ref.recommend([0, 3], 5)[0])
 
 
 def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):

@@ -159,9 +159,11 @@ def cmd_recommend(args):
     return 0
 
 
-def _n_epochs(est, X, y):
-    """A "score" for cross_validate: the epochs the fold's model trained."""
-    return est.n_iter_
+def _n_epochs(est, X, y=None):
+    """A "score" for cross_validate: the epochs the fold's model trained
+    (of the ranking model, for implicit feedback: there is no rating
+    model)."""
+    return est.ranking_iter if est.feedback_ == "implicit" else est.n_iter_
 
 
 #: rating metrics of --metric: label, scikit-learn scorer name
@@ -204,6 +206,37 @@ def parse_metrics(names, threshold):
     return metrics, ranking
 
 
+#: the metrics of ``evaluate`` on implicit feedback when none is named
+IMPLICIT_METRICS = ["ndcg@10", "precision@10", "recall@10"]
+
+
+def _implicit_evaluation(args, est, X, y, metrics):
+    """``(pairs, metrics)`` for evaluating implicit feedback: the distinct
+    ``(user, item)`` pairs (a repeated pair is one choice, as in fit, and
+    must not be both a training and a held-out choice) and the ranking
+    metrics (rating metrics are refused: there are no ratings)."""
+    name = Path(args.ratings).name
+    if est.feedback == "explicit":
+        raise CLIError(
+            f"{name}: --feedback explicit needs ratings (user,item,rating); "
+            "this file has user,item pairs only"
+        )
+    if not args.metric:
+        metrics, _ = parse_metrics(IMPLICIT_METRICS, None)
+    rated = [label for label in metrics if label in ("RMSE", "MAE")]
+    if rated:
+        why = "the rating column is ignored" if y is not None else "it has none"
+        raise CLIError(
+            f"--metric {rated[0].lower()} needs ratings, and with implicit "
+            f"feedback {why}; use ranking metrics such as ndcg@10"
+        )
+    if y is not None:
+        note("--feedback implicit: the rating column is ignored (a pair is a choice)")
+    first = {}
+    keep = [first.setdefault(p, r) == r for r, p in enumerate(map(tuple, X.tolist()))]
+    return X[np.asarray(keep, dtype=bool)], metrics
+
+
 def cmd_evaluate(args):
     from sklearn.model_selection import KFold, cross_validate
 
@@ -216,19 +249,21 @@ def cmd_evaluate(args):
         raise CLIError(f"--cv must be at least 2, got {args.cv}")
     if not 0 < args.test_size < 1:
         raise CLIError(f"--test-size must be in (0, 1), got {args.test_size}")
+    if est.feedback == "implicit" and args.threshold is not None:
+        raise CLIError(
+            "--threshold needs ratings; with --feedback implicit every "
+            "held-out item is relevant"
+        )
     metrics, ranking = parse_metrics(args.metric, args.threshold)
     X, y = read_ratings(
         args.ratings, header=getattr(args, "header", None), implicit=True
     )
-    if y is None:
-        raise CLIError(
-            f"{Path(args.ratings).name}: evaluate needs ratings (user,item,rating); "
-            "this file has user,item pairs only (implicit feedback), which "
-            "evaluate does not support yet. In Python: cross_validate with "
-            "UserHoldoutSplit and make_ranking_scorer(threshold=None)."
-        )
-    if args.cv > len(y):
-        raise CLIError(f"--cv {args.cv} is more than the {len(y)} ratings")
+    if y is None or est.feedback == "implicit":
+        X, metrics = _implicit_evaluation(args, est, X, y, metrics)
+        y, ranking = None, True
+    what = "ratings" if y is not None else "pairs"
+    if args.cv > len(X):
+        raise CLIError(f"--cv {args.cv} is more than the {len(X)} {what}")
     # an int seed: every cross_validate call below sees the same splits
     if ranking:
         folds = UserHoldoutSplit(
@@ -241,7 +276,7 @@ def cmd_evaluate(args):
         )
         print(
             f"{args.cv} splits holding out {args.test_size:g} of each user's "
-            f"ratings, on {len(y):,} ratings; relevant: {rel}",
+            f"{what}, on {len(X):,} {what}; relevant: {rel}",
             flush=True,
         )
     else:

@@ -407,8 +407,8 @@ def parse_ratings(path, text, header=None, implicit=False):
             is_header=lambda f: (_pairs_header if len(f) == 2 else _ratings_header)(f),
         )
         widths = {min(len(f), 3) for f in rows}
-        if widths == {2}:
-            return _pairs(path, rows, linenos), None
+        if widths == {2}:  # plays, clicks: a pair may repeat (fit counts it once)
+            return _pairs(path, rows, linenos, repeats=True), None
         if 2 in widths:
             lineno = linenos[[len(f) for f in rows].index(2)]
             raise CLIError(
@@ -426,10 +426,11 @@ def parse_ratings(path, text, header=None, implicit=False):
     return _pairs(path, rows, linenos), ratings
 
 
-def _pairs(path, rows, linenos):
-    """The ``(user, item)`` array of the rows; a pair twice is refused."""
+def _pairs(path, rows, linenos, repeats=False):
+    """The ``(user, item)`` array of the rows; a pair twice is refused
+    unless ``repeats``."""
     pairs = [(f[0], f[1]) for f in rows]
-    if len(set(pairs)) < len(pairs):
+    if not repeats and len(set(pairs)) < len(pairs):
         seen = {}
         for (user, item), lineno in zip(pairs, linenos):
             if (user, item) in seen:

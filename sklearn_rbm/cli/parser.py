@@ -240,9 +240,15 @@ def build_parser():
         "file (scikit-learn's cross_validate): RMSE and MAE on shuffled KFold "
         "folds, with the item-mean baseline RMSE for comparison; ranking "
         "metrics (ndcg@10, ...) of recommend()'s top-k lists on splits that "
-        "hold out part of each user's ratings, with the popularity baseline.",
+        "hold out part of each user's ratings, with the popularity baseline. "
+        "Implicit feedback (a user,item file, or --feedback implicit) is "
+        "evaluated by ranking metrics (default: ndcg@10, precision@10, "
+        "recall@10).",
     )
-    p.add_argument("ratings", help=RATINGS_HELP)
+    p.add_argument(
+        "ratings",
+        help=RATINGS_HELP + "; or a file of user,item lines (implicit feedback)",
+    )
     p.add_argument(
         "--cv", type=int, default=5, help="number of folds (splits for ranking metrics)"
     )
