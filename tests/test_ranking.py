@@ -251,6 +251,7 @@ def test_implicit_fit_ranks_and_refuses_rating_methods(implicit, chosen):
         ("predict", (X_te[:3],)),
         ("predict_proba", (X_te[:3],)),
         ("score", (X_te[:3], np.ones(3))),
+        ("score", (X_te[:3],)),  # as cross_validate calls it with y=None
         ("predict_new_user", ([1], [1.0], [2])),
         ("transform", ([0],)),
         ("free_energy", ()),
@@ -304,6 +305,86 @@ def test_explicit_partial_fit_updates_the_ranking_model(ranked):
     assert rec._ranking.params["W"].shape == (len(rec.items_), W0.shape[1])
     assert not np.array_equal(rec._ranking.params["W"][: len(W0)], W0)
     np.testing.assert_array_equal(ranked._ranking.params["W"], W0)
+
+
+def test_ranking_like_weight_is_validated_where_used(ranked):
+    """recommend reads ranking_like_weight at every call: a value set after
+    fit that fit would refuse raises there (NaN scores or seen items
+    otherwise), and a valid change takes effect."""
+    rec = pickle.loads(pickle.dumps(ranked))
+    hist_items, hist_ratings = [0, 1, 2], [5.0, 1.0, 4.0]
+    for bad in (np.nan, np.inf, -5.0, "2"):
+        rec.set_params(ranking_like_weight=bad)
+        with pytest.raises(ValueError, match="'ranking_like_weight' parameter"):
+            rec.recommend([0], 3)
+        with pytest.raises(ValueError, match="'ranking_like_weight' parameter"):
+            rec.recommend_new_user(hist_items, 3, history_ratings=hist_ratings)
+    # a valid change takes effect at the next call: 0 drops the like term
+    rec.set_params(ranking_like_weight=0.0)
+    _, s0 = rec.recommend([0, 1], 5, exclude_seen=False)
+    _, s2 = ranked.recommend([0, 1], 5, exclude_seen=False)
+    assert not np.allclose(s0, s2)
+    S = rec._rank_matrix(np.array([0, 1]))  # the ranking model's scores alone
+    np.testing.assert_allclose(s0, -np.sort(-S)[:, :5])
+
+
+def test_partial_fit_refuses_a_changed_ranking(ranked, chosen):
+    """ranking is fixed at fit (recommend keeps the fitted ranking model);
+    partial_fit refuses to add or drop it, and leaves the model unchanged."""
+    X_tr, y_tr, _, _ = chosen
+    rec = pickle.loads(pickle.dumps(ranked)).set_params(ranking="rating")
+    before = rec.recommend([0, 1], 5)
+    W0 = rec._ranking.params["W"].copy()
+    with pytest.raises(ValueError, match="ranking='rating' differs from the fitted"):
+        rec.partial_fit(X_tr[:10], y_tr[:10])
+    np.testing.assert_array_equal(rec._ranking.params["W"], W0)
+    np.testing.assert_array_equal(rec.recommend([0, 1], 5)[0], before[0])
+    plain = CategoricalRBMRecommender(ranking="rating", **FAST).fit(X_tr, y_tr)
+    plain.set_params(ranking="choice")
+    with pytest.raises(ValueError, match="ranking='choice' differs from the fitted"):
+        plain.partial_fit(X_tr[:10], y_tr[:10])
+    plain.set_params(ranking="rating").partial_fit(X_tr[:10], y_tr[:10])
+
+
+def test_unordered_ids_are_a_clear_error(ranked):
+    """A set of users (no order for the rows of the answer) is refused by
+    name; a set of candidate items (order moot) is accepted."""
+    with pytest.raises(TypeError, match="users must be a list, a tuple or an"):
+        ranked.recommend({0, 1}, 3)
+    with pytest.raises(TypeError, match="history_items must be a list"):
+        ranked.recommend_new_user({0: 5.0, 1: 4.0}, 3)
+    with pytest.raises(TypeError, match="query_items must be a list"):
+        ranked.predict_new_user([0], [5.0], {1, 2})
+    a = ranked.recommend([0, 3], 3, items={5, 1, 7, 2})
+    b = ranked.recommend([0, 3], 3, items=[1, 2, 5, 7])
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"ranking": "rating"}, {"orientation": "both"}, {"orientation": "user"}],
+)
+def test_a_history_with_no_known_item_is_an_unknown_user(params):
+    """predict_new_user and recommend_new_user with an empty history (or
+    only items unknown to the model) answer as predict and recommend do for
+    an unknown user: the fallback, the like term included."""
+    X, y = make_ratings(80, 40, random_state=0)
+    rec = CategoricalRBMRecommender(
+        n_components=8, max_iter=3, ranking_iter=3, random_state=0, **params
+    ).fit(X, y)
+    stranger = 10**6
+    items, scores = rec.recommend([stranger], 5)
+    for hist, ratings in (([], []), ([10**7], [5.0])):
+        got_items, got_scores = rec.recommend_new_user(hist, 5, history_ratings=ratings)
+        np.testing.assert_array_equal(got_items, items[0])
+        np.testing.assert_allclose(got_scores, scores[0])
+        queries = [0, 1, 39, 99]  # 99: an unknown item
+        np.testing.assert_allclose(
+            rec.predict_new_user(hist, ratings, queries),
+            rec.predict([[stranger, q] for q in queries]),
+        )
+    assert rec.predict([[stranger, 0]])[0] == pytest.approx(y[X[:, 1] == 0].mean())
 
 
 def test_ranking_round_trips_pickle_and_skops(implicit, ranked, tmp_path):

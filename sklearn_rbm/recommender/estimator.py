@@ -310,7 +310,10 @@ class CategoricalRBMRecommender(
     each pair on its own: the item's mean
     training rating if the item is known, else the user's mean if the user
     is known, else the global mean (:meth:`predict_proba`: the matching
-    empirical rating distribution). A new user with a history can be scored
+    empirical rating distribution plus one pseudo-rating drawn from the
+    global distribution, so that no rating value gets probability 0; its
+    mean is therefore shrunk slightly towards the global mean and is not
+    exactly :meth:`predict`'s). A new user with a history can be scored
     without refitting with :meth:`predict_new_user`.
 
     The fitted model keeps the training ratings (grouped by case, about 5

@@ -91,7 +91,8 @@ class FeedbackMixin:
             raise ValueError(
                 f"This recommender was fitted on implicit feedback (no "
                 f"ratings): {method} has no ratings to predict. Rank items with "
-                "recommend() or recommend_new_user()."
+                "recommend() or recommend_new_user(), and measure them with a "
+                "ranking scorer (sklearn_rbm.metrics.make_ranking_scorer)."
             )
 
     def _ranking_inputs(self, model, orientation):

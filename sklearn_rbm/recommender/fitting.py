@@ -49,6 +49,16 @@ class TrainingMixin:
                     f"structure of a fitted model. Set {name} back, or call "
                     "fit to start over."
                 )
+        # the ranking model is part of the structure too (not stored in
+        # _structure, which saved models validate against STRUCTURAL)
+        fitted = "choice" if "_ranking" in self._ranker().__dict__ else "rating"
+        if self.ranking != fitted:
+            raise ValueError(
+                f"ranking={self.ranking!r} differs from the fitted model's "
+                f"ranking={fitted!r}; partial_fit cannot add or drop the "
+                "ranking model of a fitted model. Set ranking back, or call "
+                "fit to start over."
+            )
 
     def _read_training_input(self, X, y, fitted_names=None, implicit=False):
         """``(user_ids, item_ids, ratings, feature_names)`` from pairs + y or a

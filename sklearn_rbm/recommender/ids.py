@@ -2,6 +2,8 @@
 
 import itertools
 import warnings
+from collections.abc import Iterator, Mapping, MappingView
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from numbers import Integral, Rational, Real
 
@@ -267,8 +269,15 @@ def _list_to_array(values):
     return arr
 
 
-def as_array(values):
-    """``np.asarray``, but a list mixing ints and strs stays per element."""
+def as_array(values, name="ids"):
+    """``np.asarray``, but a list mixing ints and strs stays per element; an
+    unordered collection (a set, a dict view) or an iterator, which numpy
+    would wrap as one object, raises a TypeError naming ``name``."""
+    if isinstance(values, AbstractSet | Mapping | MappingView | Iterator):
+        raise TypeError(
+            f"{name} must be a list, a tuple or an array; got a "
+            f"{type(values).__name__} (convert it with list(...))."
+        )
     if isinstance(values, list | tuple):
         try:
             return _list_to_array(values)

@@ -1,6 +1,7 @@
 """Top-N recommendation: every item scored for a chunk of users in one
 GEMM, then the best unseen items."""
 
+from collections.abc import Set as AbstractSet
 from numbers import Integral
 
 import numpy as np
@@ -96,7 +97,7 @@ class RecommendMixin:
         ((2, 3), True)
         """
         self._check_serving()
-        users = as_array(users)
+        users = as_array(users, "users")
         if users.ndim != 1:
             raise ValueError(f"users must be 1-dimensional; got shape {users.shape}.")
         for name, value in (("n_items", n_items), ("chunk_size", chunk_size)):
@@ -225,7 +226,7 @@ class RecommendMixin:
             or n_items < 1
         ):
             raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
-        hist = as_array(history_items)
+        hist = as_array(history_items, "history_items")
         if hist.ndim != 1:
             raise ValueError("history_items must be 1-dimensional.")
         hcode = (
@@ -248,7 +249,9 @@ class RecommendMixin:
                         "history_ratings is required."
                     )
                 S = self.predict_new_user(hist, history_ratings, self._items.ids)
-                S = S[None, :]
+                if not np.any(hcode >= 0):  # no evidence: as an unknown user
+                    S = popular_scores(self)
+                S = np.array(S, dtype=np.float64)[None, :]
         if exclude_seen:
             S[0, hcode[hcode >= 0]] = -np.inf
         n = min(int(n_items), self._n_candidates(cand))
@@ -265,6 +268,8 @@ class RecommendMixin:
                 # P(liked) from the rating model's fold-in of the history
                 ids = self._items.ids[top[0]]
                 prob, _ = self._new_user_proba(hist, history_ratings, ids)
+                if prob is None:  # no known rated item: as for an unknown user
+                    prob = self._proba_pairs(np.full(len(ids), -1), top[0])
                 top, vals = self._add_like(top[0], vals[0], prob, w)
                 return self._items.ids[top[:n]], vals[:n]
         top, vals = top_n(S, n, cand)
@@ -274,7 +279,9 @@ class RecommendMixin:
         """Codes of the candidate items, in ``items_`` order (all: None)."""
         if items is None:
             return None
-        arr = as_array(items)
+        if isinstance(items, AbstractSet):  # candidates: their order is moot
+            items = list(items)
+        arr = as_array(items, "items")
         if arr.ndim != 1:
             raise ValueError(f"items must be 1-dimensional; got shape {arr.shape}.")
         if not len(arr):

@@ -31,7 +31,7 @@ from .store import check_ratings
 
 #: the parameters prediction reads (the structural ones come from fit):
 #: checked at every call, as ``set_params`` does not validate
-SERVING_PARAMS = ("prediction", "transductive")
+SERVING_PARAMS = ("prediction", "transductive", "ranking_like_weight")
 
 #: largest block of cached hidden fields (n_cases x n_components values,
 #: 128 MB in float32); above it predictions recompute them per call
@@ -99,20 +99,24 @@ class ServingMixin:
             out[known] = expected(proba, self.classes_)
         return np.clip(out, self.classes_[0], self.classes_[-1])
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X, y=None, sample_weight=None):
         """Coefficient of determination R^2 of the predicted ratings.
 
         As :meth:`sklearn.base.RegressorMixin.score`, but at least two
         ratings are required (R^2 is undefined for one, and would be NaN).
         For RMSE use ``scoring="neg_root_mean_squared_error"`` in model
-        selection.
+        selection; for a model fitted on implicit feedback (no ratings, so
+        no R^2) a ranking scorer such as
+        ``sklearn_rbm.metrics.make_ranking_scorer("ndcg", k=10)``.
 
         Parameters
         ----------
         X : array-like of shape (n_ratings, 2)
             (user, item) pairs.
         y : array-like of shape (n_ratings,)
-            True ratings.
+            True ratings (required; None raises a ValueError that names the
+            ranking scorers, as ``cross_validate`` passes None for implicit
+            feedback).
         sample_weight : array-like of shape (n_ratings,), default=None
             Sample weights.
 
@@ -121,11 +125,19 @@ class ServingMixin:
         score : float
             R^2 of ``self.predict(X)`` with respect to ``y``.
         """
+        if y is None:
+            check_is_fitted(self)
+            self._check_rating_model("score")
+            raise ValueError(
+                "y (the true ratings) is required: score is the R^2 of predict; "
+                "for ranking quality use a scorer of sklearn_rbm.metrics, "
+                "such as make_ranking_scorer('ndcg', k=10)."
+            )
         n = len(y) if hasattr(y, "__len__") else 0
         if n < 2:
             raise ValueError(
                 f"score needs at least 2 ratings (R^2 is undefined for {n}); "
-                "got y of length {n}.".format(n=n)
+                f"got y of length {n}."
             )
         y = check_ratings(y, n)
         pred = self.predict(X)
