@@ -6,6 +6,7 @@ term, on the training part of the 90/10 split only (test never read).
     python benchmarks/tune_implicit.py user base:30:constant
     python benchmarks/tune_implicit.py random ens3:30:constant:200:3
     python benchmarks/tune_implicit.py combine
+    python benchmarks/tune_implicit.py dlae
 
 A variant ``NAME:EPOCHS:SCHEDULE[:HIDDEN[:SEEDS]]`` trains the choice model
 (``recommender/ranking.py``) for EPOCHS with the Adam step "constant" or
@@ -14,8 +15,13 @@ log-probabilities of SEEDS models (1); it prints NDCG@10 and P@10 of the RBM
 alone and with 5 and 8 times the lateral term (L2 1000). ``combine`` fits
 the default choice model once per split ("random": a random 1/9 of the
 training ratings held out; "user": 20% of each user's) and prints other
-ways of adding the two experts. Every held-out item is relevant; one BLAS
-thread. Results: ``benchmarks/README.md``, "Lateral item-item term".
+ways of adding the two experts. ``dlae`` refits the lateral term with a
+per-item ridge ``l2 + alpha * G_jj`` (``G`` the item-item co-occurrence
+matrix: the zero-diagonal solution of Steck's denoising linear autoencoder,
+EDLAE, with dropout ``alpha / (1 + alpha)``; ``alpha = 0`` is EASE) and
+prints it alone and added to the default choice RBM, on both splits. Every
+held-out item is relevant; one BLAS thread for the RBM. Results:
+``benchmarks/README.md``, "Lateral item-item term".
 """
 
 import sys
@@ -23,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -130,8 +137,36 @@ def combine():
             print(f"  {k}: {v}", flush=True)
 
 
+def dlae_scores(V, l2, alpha):
+    """EDLAE's lateral scores: EASE with the ridge ``l2 + alpha * G_jj``."""
+    B = sp.csr_matrix(V, dtype=np.float64)
+    G = (B.T @ B).toarray()
+    G[np.diag_indices_from(G)] *= 1.0 + alpha
+    G[np.diag_indices_from(G)] += l2
+    P = np.linalg.inv(G)
+    P /= -np.diag(P).copy()
+    np.fill_diagonal(P, 0.0)
+    return np.asarray(V @ P)
+
+
+def dlae():
+    for split in ("random", "user"):
+        V, ndcg = split_data(split)
+        L = choice_log_proba(V, 30)
+        for l2 in (250.0, 500.0, 1000.0):
+            for alpha in (0.0, 0.1, 0.25, 0.5, 1.0):
+                E = dlae_scores(V, l2, alpha)
+                print(
+                    f"{split} split, L2 {l2:g}, alpha {alpha:g}: alone {ndcg(E)}, "
+                    f"RBM + 5 x {ndcg(L + 5 * E)}, RBM + 8 x {ndcg(L + 8 * E)}",
+                    flush=True,
+                )
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "combine":
         combine()
+    elif sys.argv[1] == "dlae":
+        dlae()
     else:
         variants(sys.argv[1], sys.argv[2:])
