@@ -123,6 +123,21 @@ def test_partial_fit_over_minibatches_equals_fit(binary_digits, persistent, cent
     np.testing.assert_array_equal(full.intercept_hidden_, inc.intercept_hidden_)
 
 
+@pytest.mark.parametrize("schedule", ["warmup", "constant"])
+def test_partial_fit_passes_follow_the_momentum_schedule(binary_digits, schedule):
+    """Each partial_fit call is an epoch of the momentum schedule: whole
+    passes equal fit's epochs with the warm-up too (it used to run at the
+    full momentum from the first call)."""
+    X = binary_digits[0][:200]
+    kw = dict(_pf_params(), momentum=0.9, momentum_schedule=schedule)
+    full = BernoulliRBM(max_iter=7, **kw).fit(X)
+    inc = BernoulliRBM(**kw)
+    for _ in range(7):
+        inc.partial_fit(X)
+    np.testing.assert_array_equal(full.components_, inc.components_)
+    np.testing.assert_array_equal(full.intercept_hidden_, inc.intercept_hidden_)
+
+
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
 def test_persist_mid_training_and_continue_bit_identically(
     binary_digits, dump, tmp_path
@@ -198,6 +213,29 @@ def test_pseudo_likelihood_all_features_is_exact():
     # a random subset of features is an unbiased, rescaled estimate
     est = np.mean(
         [rbm.pseudo_likelihood(V, features=2, random_state=s) for s in range(400)], 0
+    )
+    np.testing.assert_allclose(est, expected, atol=0.35)
+
+
+def test_pseudo_likelihood_of_probabilities_is_the_expected_log_probability():
+    """For x_i in (0, 1) each feature adds x_i log p(v_i=1 | x_-i) +
+    (1 - x_i) log p(v_i=0 | x_-i), the conditionals from free-energy
+    differences at v_i = 0 and 1 (flipping x_i gave log 0.5 at x_i = 0.5,
+    whatever the model)."""
+    rbm = set_random_params(BernoulliRBM(3, max_iter=0), 5, 3, seed=2)
+    G = np.random.default_rng(0).random((7, 5))
+    G[0] = 0.5
+    expected = np.zeros(len(G))
+    for i in range(5):
+        v0, v1 = G.copy(), G.copy()
+        v0[:, i], v1[:, i] = 0.0, 1.0
+        logit = rbm.free_energy(v0) - rbm.free_energy(v1)
+        expected += G[:, i] * -np.logaddexp(0, -logit)
+        expected += (1 - G[:, i]) * -np.logaddexp(0, logit)
+    np.testing.assert_allclose(rbm.pseudo_likelihood(G), expected, atol=1e-10)
+    assert abs(rbm.pseudo_likelihood(G[:1])[0] - 5 * np.log(0.5)) > 0.1
+    est = np.mean(
+        [rbm.pseudo_likelihood(G, features=2, random_state=s) for s in range(400)], 0
     )
     np.testing.assert_allclose(est, expected, atol=0.35)
 

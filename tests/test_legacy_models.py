@@ -98,6 +98,12 @@ def test_legacy_model_loads_and_predicts_identically(name, fmt, expected):
     prefix = f"in.{group}."
     inputs = {k[len(prefix) :]: v for k, v in expected.items() if k.startswith(prefix)}
     outputs = recommender_outputs if name.startswith("rec") else rbm_outputs
+    if not name.startswith("rec") and est.momentum_schedule == "warmup":
+        # 0.1.0.dev0's partial_fit ignored the momentum warm-up (ran at the
+        # full momentum; fixed since, as fit does): the "constant" schedule
+        # is that old behaviour, so training still continues bit-identically
+        assert est._state.n_epochs < 5  # these models are inside the warm-up
+        est.set_params(momentum_schedule="constant")
     got = {k: np.asarray(v) for k, v in outputs(est, inputs).items()}
 
     prefix = f"{name}."

@@ -386,11 +386,16 @@ class _BaseRBM(
 
         ``X`` is cut into minibatches of ``batch_size`` rows in the given order
         (no shuffling). Persistent chains, momentum and the random stream carry
-        over between calls. For :class:`BernoulliRBM`, a sequence of calls
-        equals ``fit`` with ``shuffle=False`` over the same rows when
-        ``visible_bias_init="zeros"``, ``momentum_schedule="constant"`` and
-        ``learning_rate_schedule="constant"`` (otherwise the first call
-        initialises from its own rows). This does not hold for
+        over between calls. Each call counts as one epoch of the schedules
+        (``n_iter_``, the momentum warm-up, ``cd_steps``). For
+        :class:`BernoulliRBM`, a sequence of calls equals ``fit`` with
+        ``shuffle=False`` over the same rows when ``visible_bias_init="zeros"``
+        and ``learning_rate_schedule="constant"`` (otherwise the first call
+        initialises from its own rows), and ``momentum_schedule="constant"``
+        unless each call passes over all the rows. With ``sampler="pt"`` it
+        holds for the first pass only: the tempering's base-rate model is
+        refreshed from the data moments of every call, in which a row passed
+        twice counts twice. It does not hold for
         :class:`GaussianBernoulliRBM` with any settings: its initial
         log-variances are those of the first call's rows (scaled by
         ``variance_init``), where ``fit`` uses the variances of all its rows.
@@ -461,10 +466,12 @@ class _BaseRBM(
             phase.match(state, X)
         step = phase.bind(state, X, sw)
         k = settings.cd_steps_at(state.n_epochs)
+        # each call is one epoch: the momentum warm-up of fit applies
+        momentum = settings.momentum_at(state.n_epochs)
         with training_threads(), training_errstate():
             lr = continued_learning_rate(state, settings)
             for idx in minibatches(X.shape[0], batch_size):
-                step(idx, lr, settings.momentum, k)
+                step(idx, lr, momentum, k)
         check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
         self._commit(state)

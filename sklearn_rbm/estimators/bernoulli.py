@@ -295,7 +295,13 @@ class BernoulliRBM(_BaseRBM):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Binary data.
+            Binary data, or values in ``[0, 1]`` read as probabilities: a
+            feature ``x_i`` then adds the expected log-probability
+            ``x_i log p(v_i=1 | x_-i) + (1 - x_i) log p(v_i=0 | x_-i)``,
+            which is ``log p(x_i | x_-i)`` for binary ``x_i``. (Flipping
+            ``x_i`` to ``1 - x_i``, as scikit-learn's ``score_samples`` does,
+            would give ``log 0.5`` for ``x_i = 0.5`` whatever the model.) The
+            early-stopping and ``verbose`` monitor uses the same.
         features : "all" or int, default="all"
             ``"all"`` sums the conditional log-probability of every feature:
             exact and deterministic, costing ``n_features`` free-energy
@@ -357,13 +363,23 @@ def _pseudo_likelihood(X, p, m, rng, max_elems=2**22):
         else:
             idx = np.argsort(rng.random((r, d)), axis=1)[:, :m]
         vi = np.take_along_axis(v, idx, axis=1)
-        delta = 1 - 2 * vi  # flip v_i -> 1 - v_i changes v_i by delta
-        t = u[:, None, :] + delta[:, :, None] * W.T[idx]
-        # sum of per-unit differences (a difference of two large sums loses
-        # ~1e-2 nats in float32 with 2,000 hidden units)
-        softplus(t, out=t)
-        t -= softplus(u)[:, None, :]
-        dF = -b[idx] * delta - t.sum(axis=2, dtype=np.float64)
-        # log p(v_i | v_-i) = log sigmoid(F(v') - F(v))
-        out[sl] = -softplus(-dF).sum(axis=1) * (d / n_feat)
+        if np.all((vi == 0) | (vi == 1)):
+            delta = 1 - 2 * vi  # flip v_i -> 1 - v_i changes v_i by delta
+            t = u[:, None, :] + delta[:, :, None] * W.T[idx]
+            # sum of per-unit differences (a difference of two large sums
+            # loses ~1e-2 nats in float32 with 2,000 hidden units)
+            softplus(t, out=t)
+            t -= softplus(u)[:, None, :]
+            dF = -b[idx] * delta - t.sum(axis=2, dtype=np.float64)
+            # log p(v_i | v_-i) = log sigmoid(F(v') - F(v))
+            out[sl] = -softplus(-dF).sum(axis=1) * (d / n_feat)
+        else:  # probabilities: the expected log-probability of unit i
+            Wi = W.T[idx]
+            t0 = u[:, None, :] - vi[:, :, None] * Wi  # the field with v_i = 0
+            t1 = softplus(t0 + Wi)
+            t1 -= softplus(t0)
+            # logit of p(v_i = 1 | x_-i) = F(v_i = 0) - F(v_i = 1)
+            logit = b[idx] + t1.sum(axis=2, dtype=np.float64)
+            ll = -(vi * softplus(-logit) + (1 - vi) * softplus(logit))
+            out[sl] = ll.sum(axis=1) * (d / n_feat)
     return out
