@@ -756,6 +756,30 @@ def test_evaluate_implicit_feedback(ratings, tmp_path, capsys):
     assert np.array_equal(got.recommend([0, 3], 5)[0], ref.recommend([0, 3], 5)[0])
 
 
+def test_similar_writes_the_similar_items_of_the_model(ratings, tmp_path, capsys):
+    path, _, _ = ratings
+    model = tmp_path / "sim.skops"
+    assert main(["fit", str(path), "-o", str(model), *FAST, "--ranking-iter", "3"]) == 0
+    est = load_model(sorted(tmp_path.glob("sim.*"))[0])
+    capsys.readouterr()
+    model = sorted(tmp_path.glob("sim.*"))[0]
+    assert main(["similar", str(model), "--items", "3,0", "7", "-n", "4"]) == 0
+    rows = [ln.split(",") for ln in capsys.readouterr().out.splitlines()]
+    assert rows[0] == ["item", "rank", "similar_item", "similarity"]
+    top, sims = est.similar_items([3, 0, 7], 4)
+    assert [int(r[2]) for r in rows[1:]] == top.ravel().tolist()
+    assert [r[0] for r in rows[1:]] == ["3"] * 4 + ["0"] * 4 + ["7"] * 4
+    np.testing.assert_allclose([float(r[3]) for r in rows[1:]], sims.ravel(), 1e-5)
+    for argv, match in (
+        (["--items", "0", "999"], "unknown to the model: [999]"),
+        ([], "no items given"),
+        (["--items", "0", "-n", "0"], "--n-items must be at least 1"),
+    ):
+        assert main(["similar", str(model), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and match in err
+
+
 def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):
     path, X, _ = ratings
     model = tmp_path / "m.skops"

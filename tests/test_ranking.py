@@ -387,6 +387,63 @@ def test_a_history_with_no_known_item_is_an_unknown_user(params):
     assert rec.predict([[stranger, 0]])[0] == pytest.approx(y[X[:, 1] == 0].mean())
 
 
+def _two_groups():
+    """Even users choose among items 0-4, odd users among items 5-9."""
+    return np.array(
+        [[u, i + 5 * (u % 2)] for u in range(60) for i in range(5) if (u + i) % 3]
+    )
+
+
+@pytest.mark.parametrize("orientation", ["item", "user", "both"])
+def test_similar_items_are_the_cosines_of_the_item_rows(orientation):
+    X = _two_groups()
+    # explicit ratings (every seventh user dislikes what they chose)
+    y = np.where(X[:, 0] % 7 == 0, 1.0, 5.0)
+    rec = CategoricalRBMRecommender(
+        n_components=4, max_iter=2, ranking_iter=20, random_state=0
+    )
+    rec.set_params(orientation=orientation).fit(X, y)
+    top, sims = rec.similar_items([0, 7, 3], n_items=4)
+    # the planted structure: each item's similar items are its own group's
+    groups = [[1, 2, 3, 4], [5, 6, 8, 9], [0, 1, 2, 4]]
+    assert [sorted(r) for r in top.tolist()] == groups
+    # the scores: cosines of the ranking model's rows of W, best first
+    W = rec._ranker()._ranking.params["W"].astype(float)
+    E = W / np.linalg.norm(W, axis=1, keepdims=True)
+    codes = {int(i): c for c, i in enumerate(rec.items_)}
+    for q, row, s in zip([0, 7, 3], top, sims):
+        want = [E[codes[q]] @ E[codes[int(i)]] for i in row]
+        np.testing.assert_allclose(s, want, rtol=1e-10)
+    assert np.all(np.diff(sims, axis=1) <= 0) and np.all(np.abs(sims) <= 1)
+    # every item ranked: the other group next, and the query item itself
+    # only as the padding of a list longer than the other items, at -inf
+    full, fs = rec.similar_items([0], n_items=20)
+    assert full.shape == (1, 10) and full[0, -1] == 0 and fs[0, -1] == -np.inf
+    assert set(full[0, 4:9]) == {5, 6, 7, 8, 9} and np.all(fs[0, 4:] < fs[0, 3])
+    # candidates; chunking changes nothing; an empty query
+    t2, _ = rec.similar_items([0, 7], 2, items={9, 3, 8, 0})
+    assert t2[0, 0] == 3 and set(t2[1]) == {8, 9}
+    np.testing.assert_array_equal(rec.similar_items([0, 7, 3], 4, chunk_size=1)[0], top)
+    assert rec.similar_items([], 3)[0].shape == (0, 3)
+
+
+def test_similar_items_errors_leave_the_model_unchanged(ranked):
+    before = pickle.dumps(ranked)
+    with pytest.raises(ValueError, match="unknown to the model: \\[10000\\]"):
+        ranked.similar_items([0, 10000])
+    with pytest.raises(TypeError, match="query_items must be a list"):
+        ranked.similar_items({0, 1})
+    with pytest.raises(ValueError, match="n_items"):
+        ranked.similar_items([0], n_items=0)
+    with pytest.raises(ValueError, match="1-dimensional"):
+        ranked.similar_items([[0, 1]])
+    assert pickle.dumps(ranked) == before
+    X, y = make_ratings(40, 20, random_state=0)
+    plain = CategoricalRBMRecommender(ranking="rating", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="ranking='rating' and has none"):
+        plain.similar_items([0])
+
+
 def test_ranking_round_trips_pickle_and_skops(implicit, ranked, tmp_path):
     pytest.importorskip("skops")
     from sklearn_rbm.persistence import load, save

@@ -149,13 +149,36 @@ def cmd_recommend(args):
     )
     # a user who rated almost every item gets fewer than n rows: recommend()
     # pads its lists with seen items scored -inf, which are not recommendations
-    rows = (
-        (u, rank + 1, it, float(s))
-        for u, its, ss in zip(tokens, items.tolist(), scores.tolist())
+    rows = _ranked_rows(tokens, items, scores)
+    write_csv(args.output, ["user", "rank", "item", "score"], rows)
+    return 0
+
+
+def _ranked_rows(keys, items, scores):
+    """``(key, rank, item, score)`` CSV rows of top-N lists, without the
+    padding of lists longer than their candidates (scored ``-inf``)."""
+    return (
+        (key, rank + 1, it, float(s))
+        for key, its, ss in zip(keys, items.tolist(), scores.tolist())
         for rank, (it, s) in enumerate(zip(its, ss))
         if s != -math.inf
     )
-    write_csv(args.output, ["user", "rank", "item", "score"], rows)
+
+
+def cmd_similar(args):
+    tokens = [t.strip() for chunk in args.items or [] for t in chunk.split(",")]
+    tokens = [t for t in tokens if t]
+    if not tokens:
+        raise CLIError("no items given: use --items ID [ID ...]")
+    if args.n_items < 1:
+        raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
+    check_output(args.output, inputs=[args.model])
+    est = load_model(args.model, allow_pickle=args.trusted_pickle)
+    items = match_ids(tokens, est.items_)
+    similar, sims = _serving(args.model, est.similar_items, items, args.n_items)
+    # the query item itself pads a list longer than the other items
+    rows = _ranked_rows(tokens, similar, sims)
+    write_csv(args.output, ["item", "rank", "similar_item", "similarity"], rows)
     return 0
 
 

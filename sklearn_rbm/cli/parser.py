@@ -233,6 +233,22 @@ def build_parser():
     p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
 
     p = add(
+        "similar",
+        commands.cmd_similar,
+        help="items like given items",
+        description="The items most like each given item (cosine of their "
+        "rows in the ranking model, CategoricalRBMRecommender.similar_items); "
+        "writes item,rank,similar_item,similarity CSV.",
+    )
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument(PICKLE_FLAG, action="store_true", help=PICKLE_HELP)
+    p.add_argument(
+        "--items", nargs="+", metavar="ID", help="item ids (space or comma separated)"
+    )
+    p.add_argument("-n", "--n-items", type=int, default=10, help="items per item")
+    p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
+
+    p = add(
         "evaluate",
         commands.cmd_evaluate,
         help="cross-validated RMSE, MAE or ranking metrics on a ratings file",

@@ -28,6 +28,7 @@ from .fold_in import FoldInMixin
 from .ids import check_feature_names
 from .recommend import RecommendMixin
 from .serving import ServingMixin
+from .similar import SimilarItemsMixin
 from .store import Orientation
 from .trainer import STRUCTURAL
 
@@ -39,6 +40,7 @@ class CategoricalRBMRecommender(
     FeedbackMixin,
     ServingMixin,
     RecommendMixin,
+    SimilarItemsMixin,
     FoldInMixin,
     RegressorMixin,
     BaseEstimator,
