@@ -240,6 +240,16 @@ def test_pseudo_likelihood_of_probabilities_is_the_expected_log_probability():
     np.testing.assert_allclose(est, expected, atol=0.35)
 
 
+def test_fit_monitor_is_the_pseudo_likelihood_of_grey_levels():
+    """The early-stopping / verbose monitor scores grey levels as
+    pseudo_likelihood does (all features when there are at most 32)."""
+    rbm = set_random_params(BernoulliRBM(3, max_iter=0), 5, 3, seed=2)
+    G = np.random.default_rng(1).random((40, 5))
+    np.testing.assert_allclose(
+        rbm._monitor_score(G, rbm._params()), rbm.pseudo_likelihood(G).mean()
+    )
+
+
 def test_pipeline_grid_search_beats_raw_pixels():
     X, y = load_nudged_digits()
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0)

@@ -1,5 +1,7 @@
 """The ``sklearn-rbm`` command line: round trip and input errors."""
 
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -748,6 +750,10 @@ def test_evaluate_implicit_feedback(ratings, tmp_path, capsys):
         assert err.count("\n") == 1 and match in err
     assert main([*argv, "--threshold", "4"]) == 2
     assert "--threshold needs ratings" in capsys.readouterr().err
+    # a pairs file has no ratings to threshold either
+    assert main(["evaluate", str(pairs), *fast, "--threshold", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--threshold needs ratings" in err
     # fit takes the repeated plays too (counted once: the same model)
     model = tmp_path / "implicit.skops"
     assert main(["fit", str(pairs), "-o", str(model), *fast]) == 0
@@ -770,14 +776,47 @@ def test_similar_writes_the_similar_items_of_the_model(ratings, tmp_path, capsys
     assert [int(r[2]) for r in rows[1:]] == top.ravel().tolist()
     assert [r[0] for r in rows[1:]] == ["3"] * 4 + ["0"] * 4 + ["7"] * 4
     np.testing.assert_allclose([float(r[3]) for r in rows[1:]], sims.ravel(), 1e-5)
+    # --items-file: one id per line (with a header line), as CSV fields
+    ids_file = tmp_path / "items.csv"
+    ids_file.write_text("item\n3\n0\n7\n")
+    assert main(["similar", str(model), "--items-file", str(ids_file), "-n", "4"]) == 0
+    cap = capsys.readouterr()
+    assert [int(r.split(",")[2]) for r in cap.out.splitlines()[1:]] == (
+        top.ravel().tolist()
+    )
     for argv, match in (
         (["--items", "0", "999"], "unknown to the model: [999]"),
-        ([], "no items given"),
+        ([], "no items given: use --items ID [ID ...] or --items-file"),
         (["--items", "0", "-n", "0"], "--n-items must be at least 1"),
     ):
         assert main(["similar", str(model), *argv]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and match in err
+
+
+def test_similar_reads_ids_holding_commas_from_a_file(tmp_path, capsys):
+    """An id holding a comma cannot be given with --items (a separator
+    there); --items-file reads it as a quoted CSV field, and the output
+    quotes it again, so similar's output feeds back in."""
+    lines = ["user,item"] + [
+        f'{u},"m,{(u * 7 + i) % 12}"' for u in range(30) for i in range(5)
+    ]
+    plays = tmp_path / "plays.csv"
+    plays.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.skops"
+    assert main(["fit", str(plays), "-o", str(model), "--ranking-iter", "3"]) == 0
+    model = sorted(tmp_path.glob("m.*"))[0]
+    ids_file = tmp_path / "ids.csv"
+    ids_file.write_text('"m,5"\n"m,11"\n')
+    capsys.readouterr()
+    argv = ["similar", str(model), "--items-file", str(ids_file), "-n", "2"]
+    assert main([*argv, "--no-header"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith('"m,5",1,"m,')
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    top, _ = load_model(model).similar_items(["m,5", "m,11"], 2)
+    assert [r[0] for r in rows] == ["m,5", "m,5", "m,11", "m,11"]
+    assert [r[2] for r in rows] == top.ravel().tolist()
 
 
 def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):

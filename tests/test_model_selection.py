@@ -100,6 +100,25 @@ def test_dataframe_user_column_by_name(names):
     assert set(b[user]) <= set(a[user])
 
 
+def test_wider_dataframe_user_column_by_name():
+    """A frame with a rating column beside the ids: the user column by its
+    name wherever it is (with a non-string column name too); a first column
+    named as items with no user column named is refused."""
+    pd = pytest.importorskip("pandas")
+    X = _pairs([1, 5, 6, 7, 8])
+    expect = list(UserHoldoutSplit(2, test_size=0.5, random_state=2).split(X))
+    for cols in (("movieId", "userId", "rating"), ("movieId", "userId", 0)):
+        df = pd.DataFrame(dict(zip(cols, (X[:, 1], X[:, 0], np.ones(len(X))))))
+        got = list(UserHoldoutSplit(2, test_size=0.5, random_state=2).split(df))
+        for (_, te1), (_, te2) in zip(expect, got):
+            assert np.array_equal(te1, te2) and 0 not in X[te2, 0]
+    df = pd.DataFrame({"movieId": X[:, 1], "who": X[:, 0], "rating": 1.0})
+    with pytest.raises(ValueError, match="first column is named as items"):
+        next(UserHoldoutSplit().split(df))
+    with pytest.raises(ValueError, match="first column is named as items"):
+        train_test_split_ratings(df, np.ones(len(X)))
+
+
 def test_dataframe_half_named_columns_refused():
     pd = pytest.importorskip("pandas")
     X = _pairs([3, 3])

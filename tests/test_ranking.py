@@ -328,6 +328,34 @@ def test_ranking_like_weight_is_validated_where_used(ranked):
     np.testing.assert_allclose(s0, -np.sort(-S)[:, :5])
 
 
+def test_item_weight_is_validated_where_used():
+    """orientation="both" reads item_weight at every prediction: NaN set
+    after fit gave NaN predictions, 2.0 predictions off the rating scale."""
+    X, y = make_ratings(60, 30, random_state=0)
+    rec = CategoricalRBMRecommender(
+        orientation="both", n_components=4, max_iter=2, ranking_iter=2, random_state=0
+    ).fit(X, y)
+    before, weight = pickle.dumps(rec), rec.item_weight
+    for bad in (np.nan, 2.0, -1.0):
+        rec.set_params(item_weight=bad)
+        for call in (
+            lambda: rec.predict(X[:3]),
+            lambda: rec.recommend([0, 1], 3),
+            lambda: rec.predict_new_user([0, 1], [5.0, 5.0], [2, 3]),
+        ):
+            with pytest.raises(ValueError, match="'item_weight' parameter"):
+                call()
+    rec.set_params(item_weight=weight)  # the failed calls changed nothing
+    assert pickle.dumps(rec) == before
+
+
+def test_history_ratings_errors_name_history_ratings(ranked):
+    with pytest.raises(TypeError, match="history_ratings must be a list"):
+        ranked.predict_new_user([1, 2], {5.0, 4.0}, [3])
+    with pytest.raises(ValueError, match="history_ratings .the ratings. must be 1-d"):
+        ranked.recommend_new_user([1, 2], 3, history_ratings=5.0)
+
+
 def test_partial_fit_refuses_a_changed_ranking(ranked, chosen):
     """ranking is fixed at fit (recommend keeps the fitted ranking model);
     partial_fit refuses to add or drop it, and leaves the model unchanged."""

@@ -19,6 +19,7 @@ from .io import (
     note,
     note_unknown,
     pairs_array,
+    read_ids,
     read_pairs,
     read_ratings,
     read_users,
@@ -168,12 +169,15 @@ def _ranked_rows(keys, items, scores):
 def cmd_similar(args):
     tokens = [t.strip() for chunk in args.items or [] for t in chunk.split(",")]
     tokens = [t for t in tokens if t]
-    if not tokens:
-        raise CLIError("no items given: use --items ID [ID ...]")
+    if not tokens and args.items_file is None:
+        raise CLIError("no items given: use --items ID [ID ...] or --items-file FILE")
     if args.n_items < 1:
         raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
-    check_output(args.output, inputs=[args.model])
+    check_output(args.output, inputs=[args.model, args.items_file])
     est = load_model(args.model, allow_pickle=args.trusted_pickle)
+    if args.items_file is not None:  # CSV fields: ids may hold commas
+        header = getattr(args, "header", None)
+        tokens += read_ids(args.items_file, est.items_, "item", header)
     items = match_ids(tokens, est.items_)
     similar, sims = _serving(args.model, est.similar_items, items, args.n_items)
     # the query item itself pads a list longer than the other items
@@ -239,6 +243,11 @@ def _implicit_evaluation(args, est, X, y, metrics):
     must not be both a training and a held-out choice) and the ranking
     metrics (rating metrics are refused: there are no ratings)."""
     name = Path(args.ratings).name
+    if args.threshold is not None:  # a pairs file: nothing to threshold
+        raise CLIError(
+            f"{name}: --threshold needs ratings; this file has user,item pairs "
+            "only (implicit feedback), where every held-out item is relevant"
+        )
     if est.feedback == "explicit":
         raise CLIError(
             f"{name}: --feedback explicit needs ratings (user,item,rating); "

@@ -506,7 +506,8 @@ def _id_header(path, fitted_ids):
         found = not any(
             _is_known(t, ids) for t, ids in zip(tokens, fitted_ids)
         ) and not all(map(_is_number, tokens))
-        if found and fields[0].lower() not in ("user", "userid", "user_id", "u"):
+        quiet = ("user", "userid", "user_id", "u", "item", "itemid", "item_id", "i")
+        if found and fields[0].lower() not in quiet:
             note(
                 f"{Path(path).name}: first line {','.join(fields)!r} read as a "
                 "header (use --no-header if it is data)"
@@ -535,9 +536,14 @@ def read_pairs(path, est, header=None):
 
 def read_users(path, est, header=None):
     """User id tokens, the first field of each line of a file."""
-    is_header = _id_header(path, (est.users_,))
+    return read_ids(path, est.users_, "user", header)
+
+
+def read_ids(path, fitted, kind, header=None):
+    """Id tokens of ``kind`` ("user", "item"), the first field of each line
+    of a file (``fitted``: the model's ids of that kind, for the header
+    test)."""
+    is_header = _id_header(path, (fitted,))
     text = read_text(path)
-    rows, _ = _read_table(
-        path, text, 1, "user", None, header=header, is_header=is_header
-    )
+    rows, _ = _read_table(path, text, 1, kind, None, header=header, is_header=is_header)
     return [f[0] for f in rows]

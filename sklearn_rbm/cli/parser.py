@@ -245,6 +245,11 @@ def build_parser():
     p.add_argument(
         "--items", nargs="+", metavar="ID", help="item ids (space or comma separated)"
     )
+    p.add_argument(
+        "--items-file",
+        help="file with one item id per line (CSV: an id holding a comma is quoted)",
+    )
+    _add_header_option(p, "of --items-file, " + IDS_DETECT)
     p.add_argument("-n", "--n-items", type=int, default=10, help="items per item")
     p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
 

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..recommender.ids import _role, frame_names, id_columns
+from ..recommender.ids import USER_COLUMNS, _role, frame_names, id_columns
 
 __all__ = ["train_test_split_ratings"]
 
@@ -109,18 +109,30 @@ def user_column(X):
     A DataFrame's user column is found as the estimators find it
     (:func:`~sklearn_rbm.recommender.ids.id_columns`): by its name (``user``,
     ``userId``, ``user_id``, ``uid``, ..., any case) in either position, else
-    the first column; a 2-column frame that names only its item column is
-    refused, as in ``fit``. For an array, the first column.
+    the first column; a 2-column frame that names only one of its id columns
+    is refused, as in ``fit``, and so is a wider frame (a rating column
+    beside the ids) whose first column is named as items while no column is
+    named as users. For an array, the first column.
     """
     if hasattr(X, "iloc") and hasattr(X, "columns"):
         if X.ndim != 2 or X.shape[1] < 2:
             raise ValueError(f"X must have 2 columns (user, item), got {X.shape}.")
-        names = frame_names(X)
         if X.shape[1] == 2:
-            pos = id_columns(names)[0]
+            pos = id_columns(frame_names(X))[0]
         else:  # extra columns: the user column by name, else the first
-            roles = [_role(n) for n in names] if names is not None else []
-            pos = roles.index("user") if "user" in roles else 0
+            cols = list(X.columns)
+            roles = [_role(c) if isinstance(c, str) else None for c in cols]
+            if "user" in roles:
+                pos = roles.index("user")
+            elif roles[0] == "item":
+                raise ValueError(
+                    f"Cannot tell the user column of a DataFrame with the "
+                    f"columns {cols}: its first column is named as items. Name "
+                    "the user id column one of "
+                    f"{list(USER_COLUMNS)} (any case)."
+                )
+            else:
+                pos = 0
         return np.asarray(X.iloc[:, pos]), X.iloc.__getitem__
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] < 2:

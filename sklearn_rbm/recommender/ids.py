@@ -214,7 +214,7 @@ def as_id_column(col, name, allow_mixed=False):
     of the other type than the fitted ids is unknown). So are integers
     beyond int64 at prediction time.
     """
-    col = as_array(col)
+    col = as_array(col, f"{name} ids")
     kind = col.dtype.kind
     if kind == "i":
         return col  # any signed width (int32 ids stay int32: half the memory)
@@ -363,7 +363,7 @@ def check_pairs(X, allow_mixed=False, fitted_names=None):
                 "A sparse X is read as a users x items rating matrix only by fit "
                 "and partial_fit; predict takes (user, item) pairs."
             )
-        arr = as_array(X)
+        arr = as_array(X, "X")
         if np.iscomplexobj(arr):
             raise ValueError("Complex data not supported: ids must be ints or strings.")
         if arr.ndim != 2 or arr.shape[1] != 2:

@@ -31,7 +31,7 @@ from .store import check_ratings
 
 #: the parameters prediction reads (the structural ones come from fit):
 #: checked at every call, as ``set_params`` does not validate
-SERVING_PARAMS = ("prediction", "transductive", "ranking_like_weight")
+SERVING_PARAMS = ("prediction", "transductive", "ranking_like_weight", "item_weight")
 
 #: largest block of cached hidden fields (n_cases x n_components values,
 #: 128 MB in float32); above it predictions recompute them per call
