@@ -22,7 +22,6 @@ from .io import (
     read_ids,
     read_pairs,
     read_ratings,
-    read_users,
 )
 
 
@@ -128,18 +127,29 @@ def cmd_predict(args):
     return 0
 
 
-def cmd_recommend(args):
-    tokens = [u.strip() for chunk in args.users or [] for u in chunk.split(",")]
-    tokens = [u for u in tokens if u]
-    if not tokens and args.users_file is None:
-        raise CLIError("no users given: use --users ID [ID ...] or --users-file FILE")
+def _query(args, kind, given, path):
+    """``(model, tokens, ids)`` of ``recommend`` / ``similar``: the ids of
+    ``kind`` ("user", "item") given on the command line (space or comma
+    separated) and one per line in the file ``path``, typed like the
+    model's; the options and the output are checked before the model is
+    loaded."""
+    tokens = [t.strip() for chunk in given or [] for t in chunk.split(",")]
+    tokens = [t for t in tokens if t]
+    if not tokens and path is None:
+        flag = f"--{kind}s"
+        raise CLIError(f"no {kind}s given: use {flag} ID [ID ...] or {flag}-file FILE")
     if args.n_items < 1:
         raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
-    check_output(args.output, inputs=[args.model, args.users_file])
+    check_output(args.output, inputs=[args.model, path])
     est = load_model(args.model, allow_pickle=args.trusted_pickle)
-    if args.users_file is not None:
-        tokens += read_users(args.users_file, est, getattr(args, "header", None))
-    users = match_ids(tokens, est.users_)
+    fitted = getattr(est, f"{kind}s_")
+    if path is not None:  # CSV fields: an id holding a comma is quoted
+        tokens += read_ids(path, fitted, kind, getattr(args, "header", None))
+    return est, tokens, match_ids(tokens, fitted)
+
+
+def cmd_recommend(args):
+    est, tokens, users = _query(args, "user", args.users, args.users_file)
     note_unknown("user", tokens, users, est.users_)
     items, scores = _serving(
         args.model,
@@ -167,18 +177,7 @@ def _ranked_rows(keys, items, scores):
 
 
 def cmd_similar(args):
-    tokens = [t.strip() for chunk in args.items or [] for t in chunk.split(",")]
-    tokens = [t for t in tokens if t]
-    if not tokens and args.items_file is None:
-        raise CLIError("no items given: use --items ID [ID ...] or --items-file FILE")
-    if args.n_items < 1:
-        raise CLIError(f"--n-items must be at least 1, got {args.n_items}")
-    check_output(args.output, inputs=[args.model, args.items_file])
-    est = load_model(args.model, allow_pickle=args.trusted_pickle)
-    if args.items_file is not None:  # CSV fields: ids may hold commas
-        header = getattr(args, "header", None)
-        tokens += read_ids(args.items_file, est.items_, "item", header)
-    items = match_ids(tokens, est.items_)
+    est, tokens, items = _query(args, "item", args.items, args.items_file)
     similar, sims = _serving(args.model, est.similar_items, items, args.n_items)
     # the query item itself pads a list longer than the other items
     rows = _ranked_rows(tokens, similar, sims)
