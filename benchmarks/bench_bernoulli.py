@@ -26,6 +26,7 @@ Data: ``mnist/mnist.npz`` under ``--data``, ``$SKLEARN_RBM_DATA`` or
 """
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -384,7 +385,9 @@ RECIPE = dict(
 )
 
 
-def recipe(X, X_test, budgets, n_betas, n_runs, threads, raise_betas=5000):
+def recipe(
+    X, X_test, budgets, n_betas, n_runs, threads, raise_betas=5000, fixed_epochs=None
+):
     print(f"## Training recipe under a wall-clock budget (float32, {DATA_LABEL})\n")
     print(f"recipe: {RECIPE}, BLAS threads: {threads or 'auto'}\n")
     if threads:
@@ -400,11 +403,15 @@ def recipe(X, X_test, budgets, n_betas, n_runs, threads, raise_betas=5000):
     print(f"probe: {t_epoch:.2f} s per epoch, {t_setup:.2f} s of set-up\n")
     rows = []
     model = None
-    for minutes in budgets:
+    # --epochs: the same work whatever the load (a run to compare with one
+    # whose budget gave that many epochs), labelled with its minutes
+    runs = [(e * t_epoch / 60 / 0.9, e) for e in fixed_epochs or ()]
+    for minutes in budgets if not runs else ():
         # the learning rate decays linearly to zero over the epochs that fit;
         # 10% of the budget is left for the machine's drift (a 3% margin
         # overran a 5-minute budget by 9 s)
-        epochs = max(int((0.9 * minutes * 60 - t_setup) / t_epoch), 1)
+        runs.append((minutes, max(int((0.9 * minutes * 60 - t_setup) / t_epoch), 1)))
+    for minutes, epochs in runs:
         model = BernoulliRBM(**dict(RECIPE, max_iter=epochs), random_state=0)
         t0 = time.perf_counter()
         model.fit(X)
@@ -418,7 +425,7 @@ def recipe(X, X_test, budgets, n_betas, n_runs, threads, raise_betas=5000):
         raise_sub, t_raise = raise_ll(model, sub, raise_betas)
         rows.append(
             [
-                f"{minutes:g} min",
+                f"{minutes:.0f} min" if fixed_epochs else f"{minutes:g} min",
                 epochs,
                 f"{fit_s:.0f}",
                 f"{ll:.2f}",
@@ -502,7 +509,19 @@ def main():
         help="threshold pixels at 0.5 (default) or take one fixed Bernoulli "
         f"draw of the intensities (seed {STOCHASTIC_SEED}, as in the literature)",
     )
+    ap.add_argument(
+        "--override",
+        default="{}",
+        help="JSON settings replacing the recipe's, e.g. '{\"weight_decay\": 5e-4}'",
+    )
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        nargs="+",
+        help="fixed epochs instead of --budgets (the same work whatever the load)",
+    )
     args = ap.parse_args()
+    RECIPE.update(json.loads(args.override))
     global DATA_LABEL
     DATA_LABEL = (
         "thresholded MNIST"
@@ -540,7 +559,9 @@ def main():
                 n_runs=20 if quick else 100,
             )
         if args.recipe:
-            recipe(X, X_test, args.budgets, 14500, 100, threads)
+            recipe(
+                X, X_test, args.budgets, 14500, 100, threads, fixed_epochs=args.epochs
+            )
 
 
 if __name__ == "__main__":
