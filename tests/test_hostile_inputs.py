@@ -329,3 +329,33 @@ def test_load_refuses_a_trusted_that_is_not_a_list_of_names(tmp_path, trusted):
         persistence.load(path, trusted=trusted)
     with pytest.raises(TypeError, match="trusted must"):
         persistence.load(path, trusted=trusted)
+
+
+def test_method_argument_errors_name_the_estimator_class():
+    """Methods defined once on a mixin (log_partition, sample, recommend...)
+    name the class they were called on in their argument errors, not the
+    mixin, and skip validation under skip_parameter_validation as
+    scikit-learn's validate_params does."""
+    import sklearn
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from sklearn_rbm import GaussianBernoulliRBM
+
+    rng = np.random.default_rng(0)
+    bern = BernoulliRBM(2, max_iter=1, random_state=0).fit(np.eye(4))
+    gauss = GaussianBernoulliRBM(2, max_iter=1, random_state=0).fit(rng.random((20, 3)))
+    X = np.array([[u, i] for u in range(6) for i in range(4)])
+    rec = _rec().fit(X, 1.0 + X[:, 1] % 3)
+    calls = [
+        (lambda: bern.log_partition("ais", n_betas=0), "BernoulliRBM.log_partition"),
+        (lambda: gauss.log_partition("ais", n_betas=0), "GaussianBernoulliRBM.log_"),
+        (lambda: gauss.sample(0), "GaussianBernoulliRBM.sample"),
+        (lambda: bern.score_samples_raise(np.eye(4), n_runs=0), "BernoulliRBM.score_"),
+        (lambda: rec.recommend([0], n_items=0), "CategoricalRBMRecommender.recommend"),
+        (lambda: rec.similar_items([0], n_items=0), "CategoricalRBMRecommender.simil"),
+    ]
+    for call, name in calls:
+        with pytest.raises(InvalidParameterError, match=f"parameter of {name}"):
+            call()
+    with sklearn.config_context(skip_parameter_validation=True):
+        assert bern.sample(2, n_steps=3, random_state=0).shape == (2, 4)

@@ -22,7 +22,9 @@ import warnings
 import weakref
 
 import numpy as np
+from sklearn import config_context, get_config
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import validate_parameter_constraints
 
 from ..engine import _xp
 from ..exceptions import InconsistentVersionWarning
@@ -150,3 +152,32 @@ def atomic(method):
                 raise
 
     return wrapper
+
+
+def validate_method_params(constraints):
+    """scikit-learn's ``validate_params`` for a method defined on a mixin:
+    errors name the estimator's class (``BernoulliRBM.log_partition``), not
+    the mixin that defines the method, which several classes share. As there,
+    validation is skipped under ``skip_parameter_validation`` and in the
+    scikit-learn functions the method calls."""
+
+    def decorate(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(self, *args, **kwargs):
+            if not get_config()["skip_parameter_validation"]:
+                bound = signature.bind(self, *args, **kwargs)
+                bound.apply_defaults()
+                params = {k: bound.arguments[k] for k in constraints}
+                validate_parameter_constraints(
+                    constraints,
+                    params,
+                    caller_name=f"{type(self).__name__}.{func.__name__}",
+                )
+            with config_context(skip_parameter_validation=True):
+                return func(self, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -5,14 +5,14 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine import _xp
 from ..engine.gibbs import free_energy
 from ..engine.partition import CHECK_TOL, log_likelihood_raise
 from ..engine.partition import log_partition as _log_partition
-from ._common import seed_from
+from ._common import seed_from, validate_method_params
 
 
 def _np_dtype(p):
@@ -46,7 +46,7 @@ class DensityMixin:
         X = self._validate_X(X, reset=False, method="free_energy")
         return free_energy(self._family(), X, self._params())
 
-    @validate_params(
+    @validate_method_params(
         {
             "method": [StrOptions({"auto", "exact", "ais"})],
             "n_betas": [Interval(Integral, 2, None, closed="left")],
@@ -56,7 +56,6 @@ class DensityMixin:
             "check_tol": [Interval(Real, 0, None, closed="neither")],
             "random_state": ["random_state"],
         },
-        prefer_skip_nested_validation=True,
     )
     def log_partition(
         self,
@@ -144,14 +143,13 @@ class DensityMixin:
         self._state.cache["log_z"] = (self._fingerprint(), est)
         return est
 
-    @validate_params(
+    @validate_method_params(
         {
             "X": ["array-like", "sparse matrix"],
             "n_betas": [Interval(Integral, 2, None, closed="left")],
             "n_runs": [Interval(Integral, 1, None, closed="left")],
             "random_state": ["random_state"],
         },
-        prefer_skip_nested_validation=True,
     )
     def score_samples_raise(self, X, *, n_betas=2000, n_runs=1, random_state=None):
         """Conservative log-likelihood estimates by reverse AIS (RAISE).

@@ -4,13 +4,13 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine import _xp
 from ..engine.gibbs import DenseChain, gibbs_chain
 from ..engine.tempering import tempered_chains
-from ._common import seed_from
+from ._common import seed_from, validate_method_params
 
 
 class SamplingMixin:
@@ -37,7 +37,7 @@ class SamplingMixin:
         rng = seed_from(random_state, like=v)
         return self._run_chains(v, 1, rng, return_mean=False)
 
-    @validate_params(
+    @validate_method_params(
         {
             "n_samples": [Interval(Integral, 1, None, closed="left")],
             "n_steps": [Interval(Integral, 1, None, closed="left")],
@@ -47,7 +47,6 @@ class SamplingMixin:
             "method": [StrOptions({"gibbs", "tempering"})],
             "n_temperatures": [Interval(Integral, 2, None, closed="left")],
         },
-        prefer_skip_nested_validation=True,
     )
     def sample(
         self,

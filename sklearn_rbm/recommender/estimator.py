@@ -580,17 +580,3 @@ class CategoricalRBMRecommender(
         # out); it is not a feature transformer of X
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
-
-
-def _name_validated_methods(cls, mixins):
-    """scikit-learn's ``validate_params`` names the function it wraps in its
-    errors: the methods the recommender's own mixins define are named as
-    methods of ``cls`` (not ``RecommendMixin.recommend``)."""
-    for mixin in mixins:
-        for name, attr in vars(mixin).items():
-            inner = getattr(attr, "__wrapped__", None)
-            if inner is not None and not name.startswith("_"):
-                inner.__qualname__ = f"{cls.__name__}.{name}"
-
-
-_name_validated_methods(CategoricalRBMRecommender, (RecommendMixin, SimilarItemsMixin))

@@ -7,9 +7,10 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_batches
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
 
 from ..engine.sparse_categorical import weights3
+from ..estimators._common import validate_method_params
 from ..training.threads import single_blas_thread
 from . import ranking
 from .cache import serving_cache
@@ -22,7 +23,7 @@ class RecommendMixin:
     """``recommend`` and ``recommend_new_user`` of a fitted
     :class:`CategoricalRBMRecommender`."""
 
-    @validate_params(
+    @validate_method_params(
         {
             "users": ["array-like"],
             "n_items": [Interval(Integral, 1, None, closed="left")],
@@ -30,7 +31,6 @@ class RecommendMixin:
             "items": ["array-like", None],
             "chunk_size": [Interval(Integral, 1, None, closed="left")],
         },
-        prefer_skip_nested_validation=True,
     )
     def recommend(
         self, users, n_items=10, *, exclude_seen=True, items=None, chunk_size=256

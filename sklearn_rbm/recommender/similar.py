@@ -5,8 +5,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import gen_batches
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval
 
+from ..estimators._common import validate_method_params
 from .ids import as_array, as_id_column
 from .recommend import top_n
 
@@ -14,14 +15,13 @@ from .recommend import top_n
 class SimilarItemsMixin:
     """``similar_items`` of a fitted :class:`CategoricalRBMRecommender`."""
 
-    @validate_params(
+    @validate_method_params(
         {
             "query_items": ["array-like"],
             "n_items": [Interval(Integral, 1, None, closed="left")],
             "items": ["array-like", None],
             "chunk_size": [Interval(Integral, 1, None, closed="left")],
         },
-        prefer_skip_nested_validation=True,
     )
     def similar_items(self, query_items, n_items=10, *, items=None, chunk_size=256):
         """The items most like each query item ("more like this"), best first.
