@@ -842,4 +842,18 @@ def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):
     argv = ["fit", str(path), "-o", str(model2), *FAST, "--feedback", "implicit"]
     assert main(argv) == 0
     assert "rating column is ignored" in capsys.readouterr().err
-    assert load_model(sorted(tmp_path.glob("imp.*"))[0]).feedback_ == "implicit"
+    first = load_model(sorted(tmp_path.glob("imp.*"))[0])
+    assert first.feedback_ == "implicit"
+    # ... so a pair that repeats with another rating is one more play of it
+    # (refused as a duplicate rating without --feedback implicit)
+    again = tmp_path / "again.csv"
+    again.write_text(path.read_text() + f"{X[0, 0]},{X[0, 1]},1\n")
+    model3 = tmp_path / "replayed.skops"
+    argv = ["fit", str(again), "-o", str(model3), *FAST]
+    assert main(argv) == 2
+    assert "duplicate rating" in capsys.readouterr().err
+    assert main([*argv, "--feedback", "implicit"]) == 0
+    est = load_model(sorted(tmp_path.glob("replayed.*"))[0])
+    np.testing.assert_array_equal(
+        est.recommend([0, 1], 5)[0], first.recommend([0, 1], 5)[0]
+    )

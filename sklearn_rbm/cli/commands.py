@@ -78,7 +78,10 @@ def cmd_fit(args):
     est = _estimator(args)
     output = model_path(args.output, inputs=[args.ratings])
     X, y = read_ratings(
-        args.ratings, header=getattr(args, "header", None), implicit=True
+        args.ratings,
+        header=getattr(args, "header", None),
+        implicit=True,
+        repeats=est.feedback == "implicit",
     )
     if y is not None and est.feedback == "implicit":
         note("--feedback implicit: the rating column is ignored (a pair is a choice)")
@@ -287,7 +290,10 @@ def cmd_evaluate(args):
         )
     metrics, ranking = parse_metrics(args.metric, args.threshold)
     X, y = read_ratings(
-        args.ratings, header=getattr(args, "header", None), implicit=True
+        args.ratings,
+        header=getattr(args, "header", None),
+        implicit=True,
+        repeats=est.feedback == "implicit",
     )
     if y is None or est.feedback == "implicit":
         X, metrics = _implicit_evaluation(args, est, X, y, metrics)

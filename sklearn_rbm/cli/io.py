@@ -366,13 +366,15 @@ def pairs_array(users, items):
     return X
 
 
-def read_ratings(path, header=None, implicit=False):
+def read_ratings(path, header=None, implicit=False, repeats=False):
     """``(X, y)`` from a ratings file or a MovieLens folder.
 
     A file holds ``user,item,rating`` lines (an optional fourth column, a
     timestamp, is ignored), with an optional header line. With
     ``implicit=True`` a file of ``user,item`` lines (no rating column:
-    plays, clicks) is also read, as ``(X, None)``.
+    plays, clicks) is also read, as ``(X, None)``; a pair may repeat there,
+    and in a ratings file too with ``repeats=True`` (``--feedback implicit``:
+    the ratings are ignored, each pair a choice).
     """
     path = Path(path)
     if path.is_dir():
@@ -383,7 +385,8 @@ def read_ratings(path, header=None, implicit=False):
         except (OSError, ValueError) as exc:
             raise CLIError(" ".join(str(exc).split())) from exc
         return np.asarray(data.X), np.asarray(data.y, dtype=np.float64)
-    return parse_ratings(path, read_text(path), header=header, implicit=implicit)
+    text = read_text(path)
+    return parse_ratings(path, text, header=header, implicit=implicit, repeats=repeats)
 
 
 def _pairs_header(fields):
@@ -392,7 +395,7 @@ def _pairs_header(fields):
     return not _is_number(fields[0]) and not _is_number(fields[1])
 
 
-def parse_ratings(path, text, header=None, implicit=False):
+def parse_ratings(path, text, header=None, implicit=False, repeats=False):
     """``(X, y)`` from the text of the ratings file ``path`` (see
     :func:`read_ratings`)."""
     path = Path(path)
@@ -423,7 +426,7 @@ def parse_ratings(path, text, header=None, implicit=False):
     if ratings is None or not np.isfinite(ratings).all():
         for text, lineno in zip(texts, linenos):
             _check_rating(text, path.name, lineno)  # raises at the first bad one
-    return _pairs(path, rows, linenos), ratings
+    return _pairs(path, rows, linenos, repeats=repeats), ratings
 
 
 def _pairs(path, rows, linenos, repeats=False):
