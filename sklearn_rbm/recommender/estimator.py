@@ -150,8 +150,9 @@ class CategoricalRBMRecommender(
         ``"linear"`` decays the learning rate to zero over ``max_iter`` epochs.
     negative_visible : {"sample", "mean_field"}, default="mean_field"
         Last visible state of the CD chain: a softmax sample (standard CD),
-        or the softmax probabilities themselves (lower-variance gradients at
-        about 1.5x the cost per epoch).
+        or the softmax probabilities themselves (lower-variance gradients;
+        an epoch costs more, as every rating value's probability enters the
+        negative statistics instead of one sampled value).
     prediction : {"mean_field", "exact"}, default="mean_field"
         How :meth:`predict` and :meth:`predict_proba` turn a case's ratings
         into ``p(v_q = k)``: through the hidden probabilities (fast), or

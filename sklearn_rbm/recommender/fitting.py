@@ -159,9 +159,7 @@ class TrainingMixin:
         rating history, in minibatches of ``batch_size`` in the given order.
         A fine-tuned model (``fine_tune_iter > 0``) runs a fine-tuning pass
         at ``fine_tune_learning_rate`` instead: a CD pass would pull it back
-        towards the generative fit (on MovieLens 100K u1, a CD pass over 5%
-        of the ratings took a fine-tuned model from 0.9155 to 0.9352 RMSE; a
-        fine-tuning pass to 0.9167, and 0.9136 at rate 1e-3).
+        towards the generative fit, undoing the fine-tuning.
         The first call on an unfitted model initialises it from the batch
         (one CD epoch, then one fine-tuning epoch if ``fine_tune_iter > 0``).
         Rating values must be among ``classes_``, and ids of the type of
