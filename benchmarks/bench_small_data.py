@@ -19,7 +19,9 @@ over the 2^16 hidden states):
 """
 
 import os
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -28,18 +30,10 @@ from sklearn.neural_network import BernoulliRBM as SkRBM
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from sklearn_rbm import BernoulliRBM, GaussianBernoulliRBM
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_bernoulli import DENSITY
 
-#: the density settings of the user guide (bench_bernoulli.DENSITY)
-DENSITY = dict(
-    learning_rate=0.01,
-    momentum=0.9,
-    momentum_schedule="warmup",
-    weight_decay=1e-4,
-    learning_rate_schedule="linear",
-    centering=True,
-    visible_bias_init="base_rates",
-)
+from sklearn_rbm import BernoulliRBM, GaussianBernoulliRBM
 
 
 def bernoulli():
