@@ -18,9 +18,9 @@ from sklearn_rbm.cli.files import model_path, save_model
 from sklearn_rbm.cli.io import (
     CLIError,
     parse_ratings,
+    read_ids,
     read_pairs,
     read_ratings,
-    read_users,
 )
 from sklearn_rbm.datasets import make_ratings
 
@@ -213,9 +213,9 @@ def test_recommend_output_reads_back_as_written(awkward_model, tmp_path, capsys)
     out = tmp_path / "recs.csv"
     argv = ["recommend", str(path), "--users-file", str(users_file), "-n", "3"]
     assert main([*argv, "-o", str(out)]) == 0
-    assert read_users(users_file, est) == AWKWARD
+    assert read_ids(users_file, est.users_, "user") == AWKWARD
     # its users column is a users file; its rows are user,rank,item,score
-    assert list(dict.fromkeys(read_users(out, est))) == AWKWARD
+    assert list(dict.fromkeys(read_ids(out, est.users_, "user"))) == AWKWARD
     rows, _ = _rows(out)
     items, scores = est.recommend(np.array(AWKWARD, dtype=object), n_items=3)
     assert [r[2] for r in rows] == [i for its in items.tolist() for i in its]

@@ -245,10 +245,10 @@ def _implicit_evaluation(args, est, X, y, metrics):
     must not be both a training and a held-out choice) and the ranking
     metrics (rating metrics are refused: there are no ratings)."""
     name = Path(args.ratings).name
-    if args.threshold is not None:  # a pairs file: nothing to threshold
+    if args.threshold is not None:  # no ratings to threshold
         raise CLIError(
-            f"{name}: --threshold needs ratings; this file has user,item pairs "
-            "only (implicit feedback), where every held-out item is relevant"
+            "--threshold needs ratings; with implicit feedback every held-out "
+            "item is relevant"
         )
     if est.feedback == "explicit":
         raise CLIError(
@@ -283,11 +283,6 @@ def cmd_evaluate(args):
         raise CLIError(f"--cv must be at least 2, got {args.cv}")
     if not 0 < args.test_size < 1:
         raise CLIError(f"--test-size must be in (0, 1), got {args.test_size}")
-    if est.feedback == "implicit" and args.threshold is not None:
-        raise CLIError(
-            "--threshold needs ratings; with --feedback implicit every "
-            "held-out item is relevant"
-        )
     metrics, ranking = parse_metrics(args.metric, args.threshold)
     X, y = read_ratings(
         args.ratings,

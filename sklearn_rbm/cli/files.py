@@ -168,7 +168,7 @@ def _csv_field(v):
 
 def format_csv(header, rows):
     """CSV lines (``\\n``-terminated) of a header and rows, read back by
-    :func:`read_pairs`, :func:`read_users` and :func:`read_ratings` as
+    :func:`read_pairs`, :func:`read_ids` and :func:`read_ratings` as
     written (RFC 4180 quoting where needed)."""
     yield ",".join(map(_csv_field, header)) + "\n"
     for row in rows:

@@ -537,11 +537,6 @@ def read_pairs(path, est, header=None):
     return [f[0] for f in rows], [f[1] for f in rows]
 
 
-def read_users(path, est, header=None):
-    """User id tokens, the first field of each line of a file."""
-    return read_ids(path, est.users_, "user", header)
-
-
 def read_ids(path, fitted, kind, header=None):
     """Id tokens of ``kind`` ("user", "item"), the first field of each line
     of a file (``fitted``: the model's ids of that kind, for the header

@@ -269,15 +269,20 @@ def _list_to_array(values):
     return arr
 
 
-def as_array(values, name="ids"):
-    """``np.asarray``, but a list mixing ints and strs stays per element; an
-    unordered collection (a set, a dict view) or an iterator, which numpy
-    would wrap as one object, raises a TypeError naming ``name``."""
+def refuse_unordered(values, name):
+    """A TypeError naming ``name`` for an unordered collection (a set, a
+    dict or dict view) or an iterator: numpy would wrap it as one object."""
     if isinstance(values, AbstractSet | Mapping | MappingView | Iterator):
         raise TypeError(
             f"{name} must be a list, a tuple or an array; got a "
             f"{type(values).__name__} (convert it with list(...))."
         )
+
+
+def as_array(values, name="ids"):
+    """``np.asarray``, but a list mixing ints and strs stays per element;
+    unordered collections are refused (:func:`refuse_unordered`)."""
+    refuse_unordered(values, name)
     if isinstance(values, list | tuple):
         try:
             return _list_to_array(values)

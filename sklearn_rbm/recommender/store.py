@@ -1,14 +1,12 @@
 """The training ratings: input checks, the store grouped by case, and the
 orientation that decides what a case is (a user, or an item)."""
 
-from collections.abc import Iterator, Mapping, MappingView
-from collections.abc import Set as AbstractSet
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..engine.sparse_categorical import Batch
+from .ids import refuse_unordered
 
 
 def as_float64(values, what):
@@ -55,11 +53,7 @@ def check_ratings(y, n, *, names=("X", "pairs", "y")):
             f"{y_name} (the ratings) is required when {x_name} holds "
             f"{'(user, item) pairs' if x_unit == 'pairs' else x_unit}."
         )
-    if isinstance(y, AbstractSet | Mapping | MappingView | Iterator):
-        raise TypeError(
-            f"{y_name} must be a list, a tuple or an array; got a "
-            f"{type(y).__name__} (convert it with list(...))."
-        )
+    refuse_unordered(y, y_name)
     y = np.asarray(y)
     if y.ndim != 1 and not (y.ndim == 2 and y.shape[1] == 1):
         raise ValueError(
