@@ -116,3 +116,92 @@ def test_check_uses_model_extras_for_gaussian_units():
         est = rbm.log_partition("ais", n_betas=500, n_runs=50, random_state=0)
     assert abs(est.log_z - exact) < 0.2
     assert abs(est.log_z_check - exact) < 0.2
+
+
+def _heavy_mode_gaussian():
+    """One visible unit, three hidden: the hidden pair (1, 1, 0) holds all
+    the mass (log Z = 111.76), at a visible value the base models never
+    reach, so every AIS run (from either base) misses it and both agree on
+    log Z = 0.49 with a std err of 0.01."""
+    rng = np.random.default_rng(1)
+    m = GaussianBernoulliRBM(n_components=3, max_iter=1, batch_size=10, random_state=0)
+    m.fit(rng.normal(size=(200, 1)))
+    m.components_ = np.array([[5.485], [6.060], [-3.194]])
+    m.intercept_visible_ = np.array([0.035])
+    m.intercept_hidden_ = np.array([-50.82, -61.23, -18.27])
+    m.log_variance_ = np.log([0.3])
+    return m
+
+
+def test_check_warns_when_a_mode_search_proves_the_estimate_low():
+    m = _heavy_mode_gaussian()
+    exact = m.log_partition("exact").log_z
+    assert exact == pytest.approx(111.76, abs=0.01)
+    with pytest.warns(UnreliableEstimateWarning, match="missed a mode"):
+        est = m.log_partition("ais", n_betas=1000, n_runs=100, random_state=1)
+    # both runs agree on the wrong value: the disagreement alone is silent
+    assert est.disagreement < 0.1 and est.log_z < 1.0
+    # the bound is proven (never above the truth) and here finds the mode
+    assert est.log_z_bound <= exact + 1e-9
+    assert est.log_z_bound > exact - 0.01
+
+
+def _collapsed_weights_gaussian():
+    """5 visible, 10 hidden units with balanced far-apart modes: with 3,000
+    temperatures one AIS run of 100 carries all the weight."""
+    rng = np.random.default_rng(1)
+    m = GaussianBernoulliRBM(n_components=10, max_iter=1, batch_size=10, random_state=0)
+    m.fit(rng.normal(size=(200, 5)))
+    m.components_ = rng.normal(size=(10, 5))
+    m.intercept_visible_ = rng.normal(size=5) * 0.1
+    m.intercept_hidden_ = -5.0 * (m.components_**2).sum(1) + rng.normal(size=10)
+    m.log_variance_ = np.full(5, np.log(0.1))
+    return m
+
+
+def test_collapsed_weights_warn_whatever_the_tolerance():
+    # the delta-method std err cannot exceed sqrt((n - 1) / n) < 1 nat, so
+    # with a loose tolerance only the effective sample size tells
+    m = _collapsed_weights_gaussian()
+    exact = m.log_partition("exact").log_z
+    with pytest.warns(UnreliableEstimateWarning, match="effective sample size"):
+        est = m.log_partition(
+            "ais", n_betas=3000, n_runs=100, check_tol=1000.0, random_state=0
+        )
+    assert abs(est.log_z - exact) > 20  # the warning is warranted
+    assert est.std_err < 1.0
+    assert 1.0 <= est.ess < 5.0
+
+
+def test_mode_bound_never_exceeds_exact_log_z():
+    from sklearn_rbm.engine.partition import mode_lower_bound
+
+    rng = np.random.default_rng(0)
+    for trial in range(6):
+        if trial % 2:
+            m = _collapsed_weights_gaussian()
+            m.components_ = rng.normal(scale=1 + trial, size=m.components_.shape)
+        else:
+            X = (rng.random((50, 10)) < 0.3).astype(float)
+            m = BernoulliRBM(n_components=8, max_iter=1, random_state=0).fit(X)
+            m.components_ = rng.normal(scale=1 + trial, size=(8, 10))
+            m.intercept_hidden_ = rng.normal(scale=3, size=8)
+        exact = m.log_partition("exact").log_z
+        bound = mode_lower_bound(m._family(), m._params(), rng)
+        assert bound <= exact + 1e-9
+        # one hidden state of 2**8 at worst: within log(256) of the truth
+        assert bound > exact - np.log(2.0**8) - 1e-9
+
+
+def test_estimate_reports_ess_and_old_pickles_read_none():
+    rbm = _bimodal_rbm()
+    est = rbm.log_partition("ais", n_betas=100, n_runs=50, check=False, random_state=0)
+    assert 1.0 <= est.ess <= 50.0 and est.log_z_bound is None
+    exact = rbm.log_partition("exact")
+    assert exact.ess is None
+    # an estimate pickled before the fields existed has no entry for them
+    state = dict(vars(est))
+    del state["ess"], state["log_z_bound"]
+    old = object.__new__(type(est))
+    old.__dict__.update(state)
+    assert old.ess is None and old.log_z_bound is None

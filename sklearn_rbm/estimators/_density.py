@@ -90,7 +90,10 @@ class DensityMixin:
             Run a second, independent AIS estimate from another base model
             (the model's own visible biases) and warn with
             :class:`~sklearn_rbm.exceptions.UnreliableEstimateWarning` when
-            the two disagree (see ``check_tol``). Doubles the cost of AIS.
+            the two disagree (see ``check_tol``), when either run's importance
+            weights have collapsed onto a few runs (effective sample size
+            under 5% of ``n_runs``), or when a search for heavy hidden states
+            proves ``log Z`` above the estimate. Doubles the cost of AIS.
         check_tol : float, default=1.0
             Tolerance of the check, in nats: it warns when the two estimates
             differ by more than ``check_tol``, or when twice a standard error
@@ -101,9 +104,10 @@ class DensityMixin:
         Returns
         -------
         estimate : LogPartition
-            ``log_z``, ``std_err`` (0 for exact), ``method``, the settings
-            and the check (``log_z_check``, ``std_err_check``,
-            ``disagreement``). The latest estimate is cached and used by
+            ``log_z``, ``std_err`` (0 for exact), ``ess`` (the effective
+            sample size of the AIS weights), ``method``, the settings and the
+            check (``log_z_check``, ``std_err_check``, ``disagreement``,
+            ``log_z_bound``). The latest estimate is cached and used by
             :meth:`score_samples`.
 
         Warns
