@@ -785,7 +785,7 @@ def test_similar_writes_the_similar_items_of_the_model(ratings, tmp_path, capsys
         top.ravel().tolist()
     )
     for argv, match in (
-        (["--items", "0", "999"], "unknown to the model: [999]"),
+        (["--items", "0", "999"], "not in the model: '999'"),
         ([], "no items given: use --items ID [ID ...] or --items-file"),
         (["--items", "0", "-n", "0"], "--n-items must be at least 1"),
     ):

@@ -453,3 +453,86 @@ def test_output_to_a_closed_pipe_ends_quietly(awkward_model, tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(60) in (0, 141)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+# ------------------------------------------------ columns read by their names
+def test_columns_are_read_by_the_headers_names(capsys):
+    rows = [(1, "a", 4), (2, "b", 3), (1, "b", 5)]
+    plain = parse_ratings("r.csv", "".join(f"{u},{i},{r}\n" for u, i, r in rows))
+    # swapped user and item columns, as a DataFrame would be read by name
+    swapped = "movieId,userId,rating\n" + "".join(f"{i},{u},{r}\n" for u, i, r in rows)
+    X, y = parse_ratings("s.csv", swapped)
+    assert X.tolist() == plain[0].tolist() and y.tolist() == plain[1].tolist()
+    assert "user = 'userId' (column 2)" in capsys.readouterr().err
+    # the rating after a timestamp: the timestamp is never the rating
+    ts = "userId,movieId,timestamp,rating\n" + "".join(
+        f"{u},{i},{978300760 + k},{r}\n" for k, (u, i, r) in enumerate(rows)
+    )
+    X, y = parse_ratings("t.csv", ts)
+    assert y.tolist() == [4, 3, 5]
+    # a pairs file with a timestamp is implicit feedback, not ratings
+    X, y = parse_ratings(
+        "p.csv", "user,item,timestamp\n1,a,100\n2,b,101\n", implicit=True
+    )
+    assert y is None and X.tolist() == [[1, "a"], [2, "b"]]
+    # the usual order reads as ever, extra columns included
+    X, y = parse_ratings("u.csv", "user,item,rating,timestamp\n1,a,4,7\n")
+    assert X.tolist() == [[1, "a"]] and y.tolist() == [4]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("userId,rating\n1,4\n2,5\n", "names no item column"),
+        ("user,user_id,item,rating\n1,1,a,4\n", "two user columns"),
+        ("user,item,stars2,score\n1,a,4,1\n", "more than one could be it"),
+        ("userId,movieId,timestamp\n1,2,3\n", "names no rating column"),
+        ("movieId,userId,rating\n1,2\n", "line 2: expected 3 columns"),
+    ],
+)
+def test_headers_that_do_not_fit_are_refused(text, expected):
+    with pytest.raises(CLIError, match=expected):
+        parse_ratings("h.csv", text, implicit="names no rating" not in expected)
+
+
+def test_headerless_string_pairs_keep_their_first_row(capsys):
+    X, y = parse_ratings("c.csv", "alice,sku1\nbob,sku2\n", implicit=True)
+    assert y is None and X.tolist() == [["alice", "sku1"], ["bob", "sku2"]]
+    assert "first line 'alice,sku1' read as data" in capsys.readouterr().err
+    # a header of unknown names above integer ids is still a header
+    X, _ = parse_ratings("c.csv", "who,what\n1,2\n3,4\n", implicit=True)
+    assert X.tolist() == [[1, 2], [3, 4]]
+    # and a header that names the columns, whatever is below it
+    X, _ = parse_ratings("c.csv", "customer_id,sku\nalice,s1\n", implicit=True)
+    assert X.tolist() == [["alice", "s1"]]
+
+
+def test_recommend_output_is_a_pairs_file_for_predict(awkward_model, tmp_path):
+    path, est, _, _ = awkward_model
+    recs = tmp_path / "recs.csv"
+    argv = ["recommend", str(path), "--users", "plain", "-n", "3", "-o", str(recs)]
+    assert main(argv) == 0
+    # user,rank,item,score: the pairs are (user, item), not (user, rank)
+    users, items = read_pairs(recs, est)
+    rows, _ = _rows(recs)
+    assert list(zip(users, items)) == [(r[0], r[2]) for r in rows]
+
+
+def test_unfitted_or_foreign_model_files(tmp_path, capsys):
+    from sklearn_rbm import persistence
+
+    unfitted = tmp_path / "unfitted.skops"
+    persistence.save(CategoricalRBMRecommender(), unfitted)
+    assert main(["recommend", str(unfitted), "--users", "1"]) == 2
+    assert "an unfitted CategoricalRBMRecommender" in _one_error(capsys)
+    text = tmp_path / "ratings.csv"
+    text.write_text("1,2,3\n")
+    assert main(["recommend", str(text), "--users", "1", "--trusted-pickle"]) == 2
+    assert "not a readable joblib / pickle file" in _one_error(capsys)
+
+
+def test_similar_names_the_option_of_unknown_items(awkward_model, capsys):
+    path, _, _, _ = awkward_model
+    assert main(["similar", str(path), "--items", "plain", "nope"]) == 2
+    err = _one_error(capsys)
+    assert "--items / --items-file" in err and "'nope'" in err

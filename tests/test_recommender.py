@@ -534,6 +534,33 @@ def test_cached_hidden_fields_match_fresh_ones(planted, variant, monkeypatch):
     assert not np.array_equal(rec.predict(Q), cached[0])
 
 
+def test_set_output_and_pipelines(planted, tmp_path):
+    pd = pytest.importorskip("pandas")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklearn_rbm import persistence
+
+    X, y = planted
+    rec = CategoricalRBMRecommender(random_state=0, **FAST).fit(X, y)
+    items = np.unique(X[:, 1])[:4]
+    plain = rec.transform(items)
+    rec.set_output(transform="pandas")
+    frame = rec.transform(pd.Series(items, index=list("abcd")))
+    assert list(frame.index) == list("abcd")
+    assert list(frame.columns) == [f"categoricalrbmrecommender{k}" for k in range(16)]
+    np.testing.assert_array_equal(frame.to_numpy(), plain)
+    # a pipeline ending in the recommender accepts set_output (it raised)
+    pipe = make_pipeline(FunctionTransformer(), clone(rec)).set_output(
+        transform="default"
+    )
+    np.testing.assert_allclose(pipe.fit(X, y).predict(X[:5]), rec.predict(X[:5]))
+    # the output setting survives persistence
+    path = tmp_path / "rec.skops"
+    persistence.save(rec, path)
+    assert isinstance(persistence.load(path).transform(items), pd.DataFrame)
+
+
 def test_transform_hidden_representation(fitted, planted):
     X, y = planted
     items = np.unique(X[:, 1])[:7]
@@ -1073,6 +1100,22 @@ def test_duplicate_entries_of_a_sparse_matrix_are_refused():
     rec = CategoricalRBMRecommender(**dict(FAST, max_iter=1)).fit(R.tocsr().tocoo())
     with pytest.raises(ValueError, match="aggregate them"):
         rec.partial_fit(sp.coo_matrix(([4.0, 4.0], ([0, 0], [2, 2]))))
+
+
+def test_stored_zeros_of_a_sparse_matrix_warn_and_are_missing(planted):
+    X, y = planted
+    R = sp.csr_matrix((y, (X[:, 0], X[:, 1])))
+    R0 = R.copy()
+    R0.data[:5] = 0.0  # five ratings of "0": stored, but not ratings here
+    kw = dict(FAST, max_iter=1, random_state=0)
+    with pytest.warns(UserWarning, match="stores 5 explicit zero") as record:
+        rec = CategoricalRBMRecommender(**kw).fit(R0)
+    assert record[0].filename == __file__  # points at the caller
+    ref = R.copy()
+    ref.data[:5] = 0.0
+    ref.eliminate_zeros()
+    expected = CategoricalRBMRecommender(**kw).fit(ref)
+    np.testing.assert_array_equal(rec.predict(X[:20]), expected.predict(X[:20]))
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from .io import (
     read_ids,
     read_pairs,
     read_ratings,
+    unknown_tokens,
 )
 
 
@@ -181,6 +182,14 @@ def _ranked_rows(keys, items, scores):
 
 def cmd_similar(args):
     est, tokens, items = _query(args, "item", args.items, args.items_file)
+    unknown = list(dict.fromkeys(unknown_tokens(tokens, items, est.items_)))
+    if unknown:  # no fallback here: a list of items like an unknown one
+        more = ", ..." if len(unknown) > 5 else ""
+        shown = ", ".join(map(repr, unknown[:5])) + more
+        raise CLIError(
+            f"{len(unknown)} item id(s) of --items / --items-file not in the "
+            f"model: {shown}"
+        )
     similar, sims = _serving(args.model, est.similar_items, items, args.n_items)
     # the query item itself pads a list longer than the other items
     rows = _ranked_rows(tokens, similar, sims)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import CLIError, _one_line, note
+from .io import PROG, CLIError, _one_line, note
 
 
 # ----------------------------------------------------------------- model files
@@ -142,9 +142,21 @@ def load_model(path, allow_pickle=False):
     try:
         est = load(path)
     except Exception as exc:  # corrupt or foreign files: one line, no traceback
-        raise CLIError(f"{path}: cannot load the model ({_one_line(exc)})") from exc
+        what = "" if head in _ZIP_MAGIC else ", not a readable joblib / pickle file"
+        raise CLIError(
+            f"{path}: cannot load the model{what} ({_one_line(exc)})"
+        ) from exc
     if not hasattr(est, "recommend"):
         raise CLIError(f"{path}: not a CategoricalRBMRecommender model")
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(est)
+    except NotFittedError as exc:
+        raise CLIError(
+            f"{path}: an unfitted CategoricalRBMRecommender; train one with {PROG} fit"
+        ) from exc
     return est
 
 

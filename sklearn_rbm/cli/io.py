@@ -281,29 +281,51 @@ def _is_number(text):
     return _NUMBER.fullmatch(text) is not None
 
 
-def _ratings_header(fields):
+def _ratings_header(fields, following=None):
     """A ratings file's first line is a header when its rating and user
-    fields are not numbers (``user,item,rating``, ``uid,iid,stars``...)."""
-    return not _is_number(fields[2]) and not _is_number(fields[0])
+    fields are not numbers (``user,item,rating``, ``uid,iid,stars``...), or
+    when it names a user or item column (``movieId,userId,rating``)."""
+    from .columns import names_a_role
+
+    if len(fields) < 3:
+        return names_a_role(fields)
+    return (not _is_number(fields[2]) and not _is_number(fields[0])) or (
+        names_a_role(fields)
+    )
 
 
-def _read_table(path, text, n_cols, what, max_cols, header=None, is_header=None):
+def _read_table(
+    path, text, n_cols, what, max_cols, header=None, is_header=None, columns=None
+):
     """Rows of ``n_cols`` to ``max_cols`` fields of the text of a file (None:
     at least ``n_cols``), and the line number of each row.
 
     ``header``: True skips the first row, False reads it as data, None
-    detects a header with ``is_header(fields)`` (default:
-    :func:`_ratings_header`).
+    detects a header with ``is_header(fields, following)`` (the first row's
+    fields and the next row's, or None; default: :func:`_ratings_header`).
+    ``columns(names)``, given a header's fields, returns the indices of the
+    columns to keep in that order (every row must then have as many fields
+    as the header) or None to keep the rows as they are.
     """
     is_header = is_header or _ratings_header
     name = Path(path).name
+    records = list(_records(path, text))
+    if records and header is None:
+        following = records[1][1] if len(records) > 1 else None
+        header = bool(is_header(records[0][1], following))
+    order = None
+    if records and header:
+        names = records.pop(0)[1]
+        order = columns(names) if columns is not None else None
+        if order is not None:
+            n_cols = max_cols = len(names)
+            what = ",".join(names)
     rows, linenos = [], []
-    for lineno, fields, last in _records(path, text):
-        if header:  # skip the first row, whatever it holds
-            header = False
-            continue
+    for lineno, fields, last in records:
         if not n_cols <= len(fields) <= (max_cols or math.inf):
             expected = f"{n_cols} to {max_cols}" if max_cols else f"at least {n_cols}"
+            if n_cols == max_cols:
+                expected = str(n_cols)
             where = f"line {lineno}"
             if last > lineno:
                 where += f" (a record to line {last}: a quote missing?)"
@@ -311,16 +333,15 @@ def _read_table(path, text, n_cols, what, max_cols, header=None, is_header=None)
                 f"{name} {where}: expected {expected} columns ({what}), "
                 f"got {len(fields)}"
             )
-        if header is None:
-            header = False
-            if is_header(fields):
-                continue
-        if not all(fields[:n_cols]):
+        if order is not None:
+            fields = [fields[k] for k in order]
+        width = len(fields) if order is not None else n_cols
+        if not all(fields[:width]):
             raise CLIError(f"{name} line {lineno}: empty field")
-        for what, field in zip(("user id", "item id"), fields[: min(n_cols, 2)]):
+        for what_id, field in zip(("user id", "item id"), fields[: min(width, 2)]):
             if len(field) > MAX_ID_LENGTH:  # before any fixed-width array
                 raise CLIError(
-                    f"{name} line {lineno}: {what} of {len(field)} characters; "
+                    f"{name} line {lineno}: {what_id} of {len(field)} characters; "
                     f"ids are limited to {MAX_ID_LENGTH} characters"
                 )
         rows.append(fields)
@@ -389,15 +410,37 @@ def read_ratings(path, header=None, implicit=False, repeats=False):
     return parse_ratings(path, text, header=header, implicit=implicit, repeats=repeats)
 
 
-def _pairs_header(fields):
-    """A pairs file's first line is a header when its user field is not a
-    number and the item field is not one either (``user,item``)."""
-    return not _is_number(fields[0]) and not _is_number(fields[1])
+def _pairs_header(path):
+    """Header test of a pairs file (``user,item`` lines, no rating): its
+    first line is a header when it names a user or item column
+    (``userId,movieId``), or when both fields are not numbers and the next
+    line has a number in their place (``u,i`` above integer ids). Two
+    strings above string ids are read as data, with a note."""
+    from .columns import names_a_role
+
+    def is_header(fields, following=None):
+        if len(fields) > 2:
+            return _ratings_header(fields)
+        if names_a_role(fields):
+            return True
+        if _is_number(fields[0]) or _is_number(fields[1]):
+            return False
+        if following is not None and any(map(_is_number, following[:2])):
+            return True
+        note(
+            f"{Path(path).name}: first line {','.join(fields)!r} read as data "
+            "(use --header if it is a header)"
+        )
+        return False
+
+    return is_header
 
 
 def parse_ratings(path, text, header=None, implicit=False, repeats=False):
     """``(X, y)`` from the text of the ratings file ``path`` (see
     :func:`read_ratings`)."""
+    from .columns import by_name
+
     path = Path(path)
     if implicit:
         rows, linenos = _read_table(
@@ -407,7 +450,8 @@ def parse_ratings(path, text, header=None, implicit=False, repeats=False):
             "user,item[,rating]",
             4,
             header=header,
-            is_header=lambda f: (_pairs_header if len(f) == 2 else _ratings_header)(f),
+            is_header=_pairs_header(path),
+            columns=lambda names: by_name(path, names, "optional"),
         )
         widths = {min(len(f), 3) for f in rows}
         if widths == {2}:  # plays, clicks: a pair may repeat (fit counts it once)
@@ -420,7 +464,15 @@ def parse_ratings(path, text, header=None, implicit=False, repeats=False):
                 "(a file has ratings on every line or on none)"
             )
     else:
-        rows, linenos = _read_table(path, text, 3, "user,item,rating", 4, header=header)
+        rows, linenos = _read_table(
+            path,
+            text,
+            3,
+            "user,item,rating",
+            4,
+            header=header,
+            columns=lambda names: by_name(path, names, "needed"),
+        )
     texts = [f[2] for f in rows]
     ratings = np.array(texts, dtype=np.float64) if _all_match(_NUMBER, texts) else None
     if ratings is None or not np.isfinite(ratings).all():
@@ -466,7 +518,7 @@ def match_ids(tokens, fitted):
     return out
 
 
-def _unknown(tokens, matched, fitted):
+def unknown_tokens(tokens, matched, fitted):
     """The tokens whose ids (``matched``, from :func:`match_ids`) are not
     among the model's ids ``fitted``."""
     fitted = np.asarray(fitted)
@@ -481,7 +533,7 @@ def _unknown(tokens, matched, fitted):
 def note_unknown(kind, tokens, matched, fitted):
     """Tell stderr which distinct ids (as written) the model does not know:
     they get the documented fallback, which must not pass unnoticed."""
-    unknown = dict.fromkeys(_unknown(tokens, matched, fitted))
+    unknown = dict.fromkeys(unknown_tokens(tokens, matched, fitted))
     if unknown:
         # an id holding a comma, a quote or outer spaces is shown quoted
         shown = ", ".join(
@@ -496,7 +548,7 @@ def note_unknown(kind, tokens, matched, fitted):
 
 def _is_known(token, fitted):
     """Whether a token is one of the model's ids."""
-    return not _unknown([token], match_ids([token], fitted), fitted)
+    return not unknown_tokens([token], match_ids([token], fitted), fitted)
 
 
 def _id_header(path, fitted_ids):
@@ -504,7 +556,7 @@ def _id_header(path, fitted_ids):
     an id of the model and one of them is not a number (``user,item``,
     ``uid,iid``...); a note says so, unless the first field is ``user``."""
 
-    def is_header(fields):
+    def is_header(fields, following=None):
         tokens = fields[: len(fitted_ids)]
         found = not any(
             _is_known(t, ids) for t, ids in zip(tokens, fitted_ids)
@@ -523,7 +575,10 @@ def _id_header(path, fitted_ids):
 def read_pairs(path, est, header=None):
     """``(user, item)`` id tokens from a file (a third or fourth column is
     ignored), with a header detected by :func:`_id_header` unless ``header``
-    says."""
+    says; a header that names the user and item columns picks them."""
+    from .columns import by_name
+
+    path = Path(path)
     ids = (est.users_, est.items_)
     rows, _ = _read_table(
         path,
@@ -533,6 +588,7 @@ def read_pairs(path, est, header=None):
         4,
         header=header,
         is_header=_id_header(path, ids),
+        columns=lambda names: by_name(path, names, "ignored"),
     )
     return [f[0] for f in rows], [f[1] for f in rows]
 

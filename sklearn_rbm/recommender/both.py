@@ -24,6 +24,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
+from sklearn.utils._set_output import _SetOutputMixin
 
 from ..estimators._common import atomic
 from .serving import SERVING_PARAMS
@@ -54,7 +55,7 @@ def _fit_one(est, X, y):
     return est.fit(X, y)
 
 
-class BothMixin:
+class BothMixin(_SetOutputMixin):
     """The ``orientation="both"`` paths of :class:`CategoricalRBMRecommender`
     (placed first among its bases); a single model goes on to the others."""
 
@@ -223,6 +224,24 @@ class BothMixin:
     def transform(self, X):
         self._single_only("transform gives the hidden units of one RBM")
         return super().transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`: the hidden units,
+        ``categoricalrbmrecommender0`` to ``...{n_components - 1}``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the input is ids, not features).
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_components,)
+        """
+        self._single_only("transform gives the hidden units of one RBM")
+        n = self.intercept_hidden_.shape[0]
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{k}" for k in range(n)], dtype=object)
 
     def free_energy(self, X=None):
         self._single_only("free_energy is that of one RBM")

@@ -186,7 +186,10 @@ class CategoricalRBMRecommender(
     ranking : {"choice", "rating"}, default="choice"
         How :meth:`recommend` ranks. ``"choice"``: a second RBM, over which
         items each user rated, trained with a multinomial likelihood over
-        the items the user liked (rated above the middle of the scale), so
+        the items the user liked (rated strictly above the middle of the
+        fitted scale, ``(classes_[0] + classes_[-1]) / 2``: 4 and 5 on
+        1..5, 3.0 and up on 0.5..5; a training set without its scale's
+        lowest or highest rating moves the middle), so
         that the top of the list is what the user will choose and like
         (``recommender/ranking.py``; the user guide, "How recommend ranks").
         ``"rating"``: by predicted rating (no second model; much weaker
@@ -299,15 +302,17 @@ class CategoricalRBMRecommender(
     ``fractions.Fraction`` and ``decimal.Decimal`` values are integer ids.
 
     The id columns of a DataFrame ``X`` are read by name when they are
-    named as user and item ids (``user``, ``user_id``, ``userId``, ``uid``;
-    ``item``, ``item_id``, ``movieId``, ``iid``...; any case), in either
-    order; after fit, a frame with the fitted column names is read by name,
-    in either order, and a frame with other names is refused (the
+    named as user and item ids (``user``, ``userId``, ``customer_id``,
+    ``uid``...; ``item``, ``movieId``, ``product``, ``sku``...; any case,
+    see :func:`~sklearn_rbm.recommender.ids.column_role`), in either
+    order; after fit, a frame with the fitted column names is read by
+    name, in either order, and a frame with other names is refused (the
     names are checked as in scikit-learn). Two columns with other names are
     read by position, user ids first; a frame with one id name but not the
     other is refused.
 
-    Unknown ids never raise at prediction time: a pair whose user or item
+    Unknown ids never raise at prediction time (a missing id, NaN, None or
+    pandas' ``NA``, is not an id and is refused): a pair whose user or item
     was not seen in fit (including an id of the other type than the fitted
     ids, such as ``"7"`` against integer ids) is predicted by the fallback,
     each pair on its own: the item's mean

@@ -81,7 +81,8 @@ class ServingMixin:
         ----------
         X : array-like of shape (n_pairs, 2) or DataFrame
             ``(user id, item id)`` pairs. Unknown ids get the fallback (see
-            Notes of the class docstring); they never raise.
+            Notes of the class docstring); they never raise. Missing ids
+            (NaN, None) are refused.
 
         Returns
         -------

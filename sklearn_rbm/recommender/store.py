@@ -1,6 +1,8 @@
 """The training ratings: input checks, the store grouped by case, and the
 orientation that decides what a case is (a user, or an item)."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_consistent_length, column_or_1d
@@ -87,6 +89,16 @@ def sparse_to_triplets(R):
     if not np.any(keep):
         raise ValueError(
             "The sparse rating matrix is empty: no non-zero entries (no ratings)."
+        )
+    if not np.all(keep):
+        # a stored zero looks like a rating of 0 but cannot be one here
+        warnings.warn(
+            f"The sparse rating matrix stores {int(np.sum(~keep))} explicit "
+            "zero(s); a zero entry is a missing rating, so they are dropped. "
+            "For a rating scale that includes 0, pass (user, item) pairs and "
+            "y instead.",
+            UserWarning,
+            stacklevel=7,
         )
     row, col, data = row[keep], col[keep], data[keep]
     order = np.lexsort((col, row))  # canonical (row-major) order
