@@ -205,3 +205,14 @@ def test_estimate_reports_ess_and_old_pickles_read_none():
     old = object.__new__(type(est))
     old.__dict__.update(state)
     assert old.ess is None and old.log_z_bound is None
+
+
+def test_few_runs_do_not_always_warn(binary_digits):
+    # with 2 runs the effective sample size is below 2 whatever the weights
+    X, _ = binary_digits
+    rbm = BernoulliRBM(n_components=12, max_iter=5, random_state=0).fit(X)
+    exact = rbm.log_partition("exact").log_z
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreliableEstimateWarning)
+        est = rbm.log_partition("ais", n_betas=3000, n_runs=2, random_state=0)
+    assert abs(est.log_z - exact) < 0.3 and est.ess < 2.0

@@ -478,6 +478,10 @@ def test_columns_are_read_by_the_headers_names(capsys):
     # the usual order reads as ever, extra columns included
     X, y = parse_ratings("u.csv", "user,item,rating,timestamp\n1,a,4,7\n")
     assert X.tolist() == [[1, "a"]] and y.tolist() == [4]
+    # Amazon's reviews: an unknown word in the rating's place, a time column
+    text = "reviewerID,asin,overall,unixReviewTime\nA1,B2,5.0,1400000000\n"
+    X, y = parse_ratings("a.csv", text)
+    assert X.tolist() == [["A1", "B2"]] and y.tolist() == [5.0]
 
 
 @pytest.mark.parametrize(
@@ -485,7 +489,7 @@ def test_columns_are_read_by_the_headers_names(capsys):
     [
         ("userId,rating\n1,4\n2,5\n", "names no item column"),
         ("user,user_id,item,rating\n1,1,a,4\n", "two user columns"),
-        ("user,item,stars2,score\n1,a,4,1\n", "more than one could be it"),
+        ("user,date,item,foo,bar\n1,2,a,4,1\n", "more than one could be it"),
         ("userId,movieId,timestamp\n1,2,3\n", "names no rating column"),
         ("movieId,userId,rating\n1,2\n", "line 2: expected 3 columns"),
     ],
@@ -495,16 +499,38 @@ def test_headers_that_do_not_fit_are_refused(text, expected):
         parse_ratings("h.csv", text, implicit="names no rating" not in expected)
 
 
-def test_headerless_string_pairs_keep_their_first_row(capsys):
-    X, y = parse_ratings("c.csv", "alice,sku1\nbob,sku2\n", implicit=True)
-    assert y is None and X.tolist() == [["alice", "sku1"], ["bob", "sku2"]]
-    assert "first line 'alice,sku1' read as data" in capsys.readouterr().err
-    # a header of unknown names above integer ids is still a header
-    X, _ = parse_ratings("c.csv", "who,what\n1,2\n3,4\n", implicit=True)
-    assert X.tolist() == [[1, 2], [3, 4]]
-    # and a header that names the columns, whatever is below it
-    X, _ = parse_ratings("c.csv", "customer_id,sku\nalice,s1\n", implicit=True)
-    assert X.tolist() == [["alice", "s1"]]
+def test_first_line_of_string_pairs_is_a_header_with_a_note(capsys):
+    # two strings above string ids: a header, but it could be data
+    X, y = parse_ratings("c.csv", "visitor_hash,content_hash\nab,ff\n", implicit=True)
+    assert y is None and X.tolist() == [["ab", "ff"]]
+    assert "first line 'visitor_hash,content_hash' read as a header" in (
+        capsys.readouterr().err
+    )
+    X, _ = parse_ratings("c.csv", "alice,sku1\nbob,sku2\n", implicit=True, header=False)
+    assert X.tolist() == [["alice", "sku1"], ["bob", "sku2"]]
+    # no note where the line names both columns or numbers sit below it
+    parse_ratings("c.csv", "who,what\n1,2\n3,4\n", implicit=True)
+    parse_ratings("c.csv", "customer_id,sku\nalice,s1\n", implicit=True)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # one id column named: the other of the first two is the other id
+        ("user_id,joke_id,rating\n1,5,0.2\n", ([[1, 5]], [0.2])),
+        ("CustomerID,StockCode,Quantity\nc1,s1,6\n", ([["c1", "s1"]], [6.0])),
+        ("joke_id,user_id,rating\n5,1,0.2\n", ([[1, 5]], [0.2])),
+        # profile is a user in some data sets and an item in others
+        ("UserID,ProfileID,Rating\n1,7,10\n", ([[1, 7]], [10.0])),
+        # header-less: an id that is also a column word is data
+        ("alice,wine,4\nbob,beer,3\n", ([["alice", "wine"], ["bob", "beer"]], [4, 3])),
+        ("user,apple,4\nu2,pear,3\n", ([["user", "apple"], ["u2", "pear"]], [4, 3])),
+    ],
+)
+def test_headers_read_as_before_or_better(text, expected):
+    X, y = parse_ratings("f.csv", text)
+    assert X.tolist() == expected[0] and y.tolist() == expected[1]
 
 
 def test_recommend_output_is_a_pairs_file_for_predict(awkward_model, tmp_path):

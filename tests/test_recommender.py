@@ -1116,6 +1116,9 @@ def test_stored_zeros_of_a_sparse_matrix_warn_and_are_missing(planted):
     ref.eliminate_zeros()
     expected = CategoricalRBMRecommender(**kw).fit(ref)
     np.testing.assert_array_equal(rec.predict(X[:20]), expected.predict(X[:20]))
+    with pytest.warns(UserWarning, match="stores 5 explicit zero") as record:
+        rec.partial_fit(R0)
+    assert record[0].filename == __file__
 
 
 @pytest.mark.parametrize(

@@ -283,15 +283,10 @@ def _is_number(text):
 
 def _ratings_header(fields, following=None):
     """A ratings file's first line is a header when its rating and user
-    fields are not numbers (``user,item,rating``, ``uid,iid,stars``...), or
-    when it names a user or item column (``movieId,userId,rating``)."""
-    from .columns import names_a_role
-
+    fields are not numbers (``user,item,rating``, ``uid,iid,stars``...)."""
     if len(fields) < 3:
-        return names_a_role(fields)
-    return (not _is_number(fields[2]) and not _is_number(fields[0])) or (
-        names_a_role(fields)
-    )
+        return False  # data, of the wrong width: the row's error says so
+    return not _is_number(fields[2]) and not _is_number(fields[0])
 
 
 def _read_table(
@@ -412,26 +407,24 @@ def read_ratings(path, header=None, implicit=False, repeats=False):
 
 def _pairs_header(path):
     """Header test of a pairs file (``user,item`` lines, no rating): its
-    first line is a header when it names a user or item column
-    (``userId,movieId``), or when both fields are not numbers and the next
-    line has a number in their place (``u,i`` above integer ids). Two
-    strings above string ids are read as data, with a note."""
-    from .columns import names_a_role
+    first line is a header when neither field is a number. A note says so
+    unless it names a user and an item column (``userId,movieId``) or the
+    next line has a number in their place (``u,i`` above integer ids): a
+    header-less file of string ids loses its first line otherwise."""
+    from .columns import names_both
 
     def is_header(fields, following=None):
         if len(fields) > 2:
             return _ratings_header(fields)
-        if names_a_role(fields):
-            return True
         if _is_number(fields[0]) or _is_number(fields[1]):
             return False
-        if following is not None and any(map(_is_number, following[:2])):
-            return True
-        note(
-            f"{Path(path).name}: first line {','.join(fields)!r} read as data "
-            "(use --header if it is a header)"
-        )
-        return False
+        numbers_below = following is not None and any(map(_is_number, following[:2]))
+        if not (names_both(fields) or numbers_below):
+            note(
+                f"{Path(path).name}: first line {','.join(fields)!r} read as a "
+                "header (use --no-header if it is data)"
+            )
+        return True
 
     return is_header
 

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..recommender.ids import _NAMING, column_role, frame_names, id_columns
+from ..recommender.ids import USER_COLUMNS, _role, frame_names, id_columns
 
 __all__ = ["train_test_split_ratings"]
 
@@ -108,8 +108,7 @@ def user_column(X):
 
     A DataFrame's user column is found as the estimators find it
     (:func:`~sklearn_rbm.recommender.ids.id_columns`): by its name (``user``,
-    ``userId``, ``customer_id``, ``uid``, ..., any case; see
-    :func:`~sklearn_rbm.recommender.ids.column_role`) in either position, else
+    ``userId``, ``user_id``, ``uid``, ..., any case) in either position, else
     the first column; a 2-column frame that names only one of its id columns
     is refused, as in ``fit``, and so is a wider frame (a rating column
     beside the ids) whose first column is named as items while no column is
@@ -122,14 +121,15 @@ def user_column(X):
             pos = id_columns(frame_names(X))[0]
         else:  # extra columns: the user column by name, else the first
             cols = list(X.columns)
-            roles = [column_role(c) for c in cols]
+            roles = [_role(c) if isinstance(c, str) else None for c in cols]
             if "user" in roles:
                 pos = roles.index("user")
             elif roles[0] == "item":
                 raise ValueError(
                     f"Cannot tell the user column of a DataFrame with the "
                     f"columns {cols}: its first column is named as items. Name "
-                    f"the user id column ({_NAMING})."
+                    "the user id column one of "
+                    f"{list(USER_COLUMNS)} (any case)."
                 )
             else:
                 pos = 0

@@ -38,10 +38,16 @@ MAX_EXACT_UNITS = 20
 CHECK_TOL = 1.0
 
 #: the AIS check flags importance weights whose effective sample size is
-#: below this fraction of the runs (and below 2 whatever the runs): the
-#: delta-method standard error is then meaningless (with one dominant weight
-#: it is ``sqrt((n - 1) / n)``, under 1 nat however wrong the estimate)
+#: below this fraction of the runs (and below 2 whatever the runs, or half
+#: the runs when there are fewer than 4): the delta-method standard error
+#: is then meaningless (with one dominant weight it is ``sqrt((n - 1) /
+#: n)``, under 1 nat however wrong the estimate)
 MIN_ESS_FRACTION = 0.05
+
+
+def min_ess(n_runs):
+    """The effective sample size below which the check warns."""
+    return max(MIN_ESS_FRACTION * n_runs, min(2.0, n_runs / 2.0))
 
 
 @dataclass(frozen=True)
@@ -490,10 +496,11 @@ def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
     when ``|log_z - log_z_check| > tol``; when twice either standard error
     (the half-width of a 95% interval) exceeds ``tol``; when either run's
     importance weights have an effective sample size under
-    ``max(2, MIN_ESS_FRACTION * n_runs)`` (the standard error is then
-    meaningless); or when the lower bound exceeds ``log_z`` by more than
-    ``tol``. Passing the check does not prove the estimate right (both runs
-    and the search can miss the same modes).
+    :func:`min_ess` (5% of the runs, at least 2, or half the runs under 4;
+    the standard error is then meaningless); or when the lower bound
+    exceeds ``log_z`` by more than ``tol``. Passing the check does not
+    prove the estimate right (both runs and the search can miss the same
+    modes).
     """
     own = {k: v for k, v in params.items() if k not in ("W", "c")}
     alt = log_partition_ais(
@@ -517,12 +524,12 @@ def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
             f"{alt.log_z:.3f} (std err {alt.std_err:.3f}); difference "
             f"{est.disagreement:.3f}"
         )
-    min_ess = max(2.0, MIN_ESS_FRACTION * est.n_runs)
-    if min(est.ess, alt.ess) < min_ess:
+    least = min_ess(est.n_runs)
+    if min(est.ess, alt.ess) < least:
         reasons.append(
             f"the importance weights' effective sample size is "
-            f"{est.ess:.1f} and {alt.ess:.1f} of {est.n_runs} runs (under "
-            f"{min_ess:g}: a few runs decide the estimate and its standard "
+            f"{est.ess:.2f} and {alt.ess:.2f} of {est.n_runs} runs (under "
+            f"{least:g}: a few runs decide the estimate and its standard "
             "error means nothing)"
         )
     if bound > est.log_z + tol:

@@ -92,8 +92,8 @@ class DensityMixin:
             :class:`~sklearn_rbm.exceptions.UnreliableEstimateWarning` when
             the two disagree (see ``check_tol``), when either run's importance
             weights have collapsed onto a few runs (effective sample size
-            under 5% of ``n_runs``), or when a search for heavy hidden states
-            proves ``log Z`` above the estimate. Doubles the cost of AIS.
+            under 5% of ``n_runs``, and under 2), or when a search for heavy
+            hidden states proves ``log Z`` above the estimate. Doubles the cost of AIS.
         check_tol : float, default=1.0
             Tolerance of the check, in nats: it warns when the two estimates
             differ by more than ``check_tol``, or when twice a standard error

@@ -302,9 +302,8 @@ class CategoricalRBMRecommender(
     ``fractions.Fraction`` and ``decimal.Decimal`` values are integer ids.
 
     The id columns of a DataFrame ``X`` are read by name when they are
-    named as user and item ids (``user``, ``userId``, ``customer_id``,
-    ``uid``...; ``item``, ``movieId``, ``product``, ``sku``...; any case,
-    see :func:`~sklearn_rbm.recommender.ids.column_role`), in either
+    named as user and item ids (``user``, ``user_id``, ``userId``, ``uid``;
+    ``item``, ``item_id``, ``movieId``, ``iid``...; any case), in either
     order; after fit, a frame with the fitted column names is read by
     name, in either order, and a frame with other names is refused (the
     names are checked as in scikit-learn). Two columns with other names are

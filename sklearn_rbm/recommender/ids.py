@@ -1,7 +1,6 @@
 """Ids of users and items: checking id columns and the id <-> code tables."""
 
 import itertools
-import re
 import warnings
 from collections.abc import Iterator, Mapping, MappingView
 from collections.abc import Set as AbstractSet
@@ -16,115 +15,17 @@ import scipy.sparse as sp
 MAX_ID_LENGTH = 256
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
-#: words that name the user and the item column of a DataFrame (and of a
-#: command-line file's header): a column name is one of them, optionally
-#: followed by one of :data:`ID_SUFFIXES`, compared ignoring case, spaces and
-#: punctuation (``userId``, ``user_id``, ``Customer ID``, ``movieId``)
-USER_COLUMNS = (
-    "user",
-    "users",
-    "u",
-    "customer",
-    "client",
-    "member",
-    "account",
-    "visitor",
-    "reader",
-    "viewer",
-    "listener",
-    "player",
-    "person",
-    "rater",
-    "reviewer",
-    "buyer",
-    "shopper",
-    "subscriber",
-    "profile",
-    "learner",
-    "student",
-    "patient",
-)
+#: DataFrame column names read as the user and the item column (any case)
+USER_COLUMNS = ("user", "users", "user_id", "userid", "uid")
 ITEM_COLUMNS = (
     "item",
     "items",
-    "i",
+    "item_id",
+    "itemid",
+    "iid",
     "movie",
-    "m",
-    "film",
-    "product",
-    "p",
-    "sku",
-    "asin",
-    "isbn",
-    "book",
-    "track",
-    "song",
-    "artist",
-    "article",
-    "game",
-    "anime",
-    "video",
-    "show",
-    "recipe",
-    "business",
-    "restaurant",
-    "course",
-    "title",
-    "post",
-    "news",
-    "document",
-    "doc",
-    "app",
-    "hotel",
-    "place",
-    "venue",
-    "event",
-    "offer",
-    "job",
-    "beer",
-    "wine",
-    "episode",
-    "series",
-    "album",
-    "playlist",
-    "question",
-    "repo",
-    "page",
-    "url",
-    "link",
-)
-ID_SUFFIXES = (
-    "",
-    "id",
-    "ids",
-    "name",
-    "code",
-    "key",
-    "idx",
-    "index",
-    "no",
-    "number",
-)
-_ID_ROLES = {
-    word + suffix: role
-    for role, words in (("user", USER_COLUMNS), ("item", ITEM_COLUMNS))
-    for word in words
-    for suffix in ID_SUFFIXES
-}
-
-
-def column_role(name):
-    """``"user"`` or ``"item"`` when ``name`` names an id column (see
-    :data:`USER_COLUMNS`), else None."""
-    if not isinstance(name, str):
-        return None
-    return _ID_ROLES.get(re.sub(r"[^0-9a-z]", "", name.lower()))
-
-
-_NAMING = (
-    "a word such as user, customer or member for the users and item, movie, "
-    "product or sku for the items, optionally followed by id, _id, name or "
-    "code, in any case (userId, movie_id)"
+    "movie_id",
+    "movieid",
 )
 
 
@@ -401,12 +302,19 @@ def frame_names(X):
     return None
 
 
+def _role(name):
+    name = name.lower()
+    if name in USER_COLUMNS:
+        return "user"
+    return "item" if name in ITEM_COLUMNS else None
+
+
 def id_columns(names, fitted=None):
     """Positions ``(user, item)`` of the id columns of a 2-column DataFrame
     with column names ``names`` (None: no string names).
 
-    Columns named as user and item ids (:func:`column_role`) are read by
-    name, in either order; so
+    Columns named as user and item ids (:data:`USER_COLUMNS`,
+    :data:`ITEM_COLUMNS`, any case) are read by name, in either order; so
     are the names of the frame given at fit (``fitted``), in either order.
     Two other names are read by position (user ids first). A frame with
     one such name but not the other is refused: it would be read the wrong
@@ -422,15 +330,16 @@ def id_columns(names, fitted=None):
             return 0, 1  # check_feature_names refuses them
         u, i = id_columns(fitted)
         return names.index(fitted[u]), names.index(fitted[i])
-    roles = [column_role(n) for n in names]
+    roles = [_role(n) for n in names]
     if roles == ["user", "item"] or roles == [None, None]:
         return 0, 1
     if roles == ["item", "user"]:
         return 1, 0
     raise ValueError(
         f"Cannot tell the user and the item column of a DataFrame with the "
-        f"columns {names}: name the user and the item id column ({_NAMING}), "
-        "in either order; DataFrame columns with two other names are read by "
+        f"columns {names}: name the user id column one of {list(USER_COLUMNS)} "
+        f"and the item id column one of {list(ITEM_COLUMNS)} (any case), in "
+        "either order; DataFrame columns with two other names are read by "
         "position (user ids first)."
     )
 

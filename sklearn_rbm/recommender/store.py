@@ -1,6 +1,7 @@
 """The training ratings: input checks, the store grouped by case, and the
 orientation that decides what a case is (a user, or an item)."""
 
+import sys
 import warnings
 
 import numpy as np
@@ -74,6 +75,18 @@ def check_ratings(y, n, *, names=("X", "pairs", "y")):
     return y
 
 
+def _caller_level():
+    """``stacklevel`` of a warning raised by this module's caller that
+    points at the first frame outside the package and scikit-learn (the
+    user's ``fit`` or ``partial_fit`` call, through any wrappers)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("sklearn_rbm.", "sklearn.")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def sparse_to_triplets(R):
     """``(rows, cols, ratings)`` of the stored non-zero entries, row-major.
 
@@ -98,7 +111,7 @@ def sparse_to_triplets(R):
             "For a rating scale that includes 0, pass (user, item) pairs and "
             "y instead.",
             UserWarning,
-            stacklevel=7,
+            stacklevel=_caller_level(),
         )
     row, col, data = row[keep], col[keep], data[keep]
     order = np.lexsort((col, row))  # canonical (row-major) order
