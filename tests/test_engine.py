@@ -196,6 +196,43 @@ def test_fused_update_equals_reference(family, centering, persistent, extra):
     assert a.n_updates == b.n_updates == 4
 
 
+@pytest.mark.parametrize("family", [Bernoulli(), Gaussian()], ids=["bern", "gauss"])
+@pytest.mark.parametrize("lr_scale", [(), (("W", 0.5),)], ids=["plain", "scaled"])
+def test_weight_decay_leaves_the_centred_biases_alone(family, lr_scale):
+    # one step from rest with and without weight decay (same draws): W
+    # shrinks by lr * wd * W; the centred biases b + W' lam and c + W mu
+    # (offsets of before the step) are the same: decay acts on W alone in
+    # the centred frame (the stored biases drifted with it before)
+    rng = np.random.default_rng(0)
+    if isinstance(family, Bernoulli):
+        X = (rng.random((30, 6)) < 0.4).astype(float)
+    else:
+        X = rng.normal(size=(30, 6))
+    states = []
+    for wd in (0.0, 0.2):
+        phase = make_phase(
+            family,
+            weight_decay=wd,
+            lr_scale=lr_scale,
+            learning_rate=0.1,
+            persistent=True,
+            n_chains=10,
+            centering=True,
+        )
+        st = phase.init_state(X, 4, np.float64, np.random.default_rng(1))
+        st.params["W"] = np.random.default_rng(2).normal(0, 1, (4, 6))
+        W0, (mu, lam) = st.params["W"].copy(), (o.copy() for o in st.offsets)
+        phase.update(st, X[:10], 0.1, 0.9, 1)
+        states.append((st.params, mu, lam))
+    (p0, mu, lam), (p1, _, _) = states
+    scale = dict(lr_scale).get("W", 1.0)
+    np.testing.assert_allclose(p1["W"], p0["W"] - 0.1 * scale * 0.2 * W0, atol=1e-12)
+    for name, shift in (("b", lambda p: p["W"].T @ lam), ("c", lambda p: p["W"] @ mu)):
+        np.testing.assert_allclose(
+            p1[name] + shift(p1), p0[name] + shift(p0), atol=1e-12, err_msg=name
+        )
+
+
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-7), (np.float64, 5e-16)])
 def test_tanh_sigmoid_matches_expit_to_an_ulp_of_one_half(dtype, tol):
     from scipy.special import expit

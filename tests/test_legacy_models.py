@@ -113,7 +113,17 @@ def test_legacy_model_loads_and_predicts_identically(name, fmt, expected):
         if k.startswith(prefix) and k != f"{name}.inputs"
     }
     assert sorted(got) == sorted(want)
+    # weight decay of centred models acts in the centred frame since
+    # 0.1.0.dev0 wrote these files (it made the centred biases drift: see
+    # engine/statistics.centred_decay); one more partial_fit of such a model
+    # moves by lr * weight_decay * W' lam more: 2e-7 in absolute value here
+    shifted = getattr(est, "centering", False) and getattr(est, "weight_decay", 0)
     for key, value in want.items():
+        if shifted and key.startswith("more."):
+            np.testing.assert_allclose(
+                got[key], value, rtol=1e-5, atol=1e-6, err_msg=f"{name}.{fmt}: {key}"
+            )
+            continue
         np.testing.assert_array_equal(
             got[key], value, err_msg=f"{name}.{fmt}: {key}", strict=True
         )

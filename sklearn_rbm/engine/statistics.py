@@ -66,6 +66,33 @@ def gradient(family, p, pos, neg, offsets=None):
     return g
 
 
+def centred_decay(g, W, offsets, weight_decay, scales=None):
+    """Add to the bias gradients ``g`` the shift that keeps weight decay in
+    the centred frame (in place; nothing without offsets or decay).
+
+    The optimiser decays the stored ``W`` (``W -= lr * wd * W``) with the
+    stored biases fixed; with centring, the centred biases ``b + W' lam``
+    and ``c + W mu`` would then drift by ``-lr * wd * W' lam`` (and ``W
+    mu``) every step: not a gradient of the penalised likelihood, and a
+    drift that grows with ``W``. On MNIST with weight decay 5e-4 it pushed
+    pixels' centred biases to -150 and the model to a log-likelihood of
+    -26,672 nats (``benchmarks/README.md``). The shift ``+wd W' lam`` (and
+    ``+wd W mu``) keeps the centred biases where the likelihood puts them:
+    decay acts on ``W`` alone in the centred frame, as in Melchior, Wang &
+    Wiskott (2016). ``scales``: the optimiser's learning-rate scales of
+    ``W``, ``b`` and ``c`` (the shift is scaled so that the biases move by
+    what the decay of ``W`` moves them).
+    """
+    if offsets is None or not weight_decay:
+        return g
+    mu, lam = offsets
+    scales = scales or {}
+    w = scales.get("W", 1.0)
+    g["b"] = g["b"] + (weight_decay * w / scales.get("b", 1.0)) * (lam @ W)
+    g["c"] = g["c"] + (weight_decay * w / scales.get("c", 1.0)) * (W @ mu)
+    return g
+
+
 def _outer(a, b):
     """Outer product of two vectors (``np.outer`` on numpy)."""
     if _xp.is_numpy(a):

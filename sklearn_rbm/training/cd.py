@@ -19,6 +19,7 @@ from ..engine.gibbs import (
     sigmoid_of_field,
 )
 from ..engine.numerics import data_moments
+from ..engine.statistics import centred_decay
 from ..engine.tempering import ParallelTempering
 from .state import DenseState
 
@@ -285,6 +286,8 @@ class DenseCD:
             # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
             g["b"] = g["b"] - (Hw @ lam) @ S
             g["c"] = g["c"] - Hw.T @ (S @ mu)
+            opt = self.optimizer
+            centred_decay(g, W, state.offsets, opt.weight_decay, opt.lr_scale)
             nu = settings.offset_rate
             mu += nu * (s_mean - mu)
             lam += nu * (h_mean - lam)

@@ -8,7 +8,7 @@ rounding.
 """
 
 from ..engine.gibbs import DenseChain, gibbs_chain, hidden_proba
-from ..engine.statistics import gradient, phase_stats
+from ..engine.statistics import centred_decay, gradient, phase_stats
 
 
 def cd_update_reference(phase, state, v, lr, momentum, cd_steps):
@@ -22,6 +22,8 @@ def cd_update_reference(phase, state, v, lr, momentum, cd_steps):
     pos = phase_stats(family, v, ph_pos, p)
     neg = phase_stats(family, v_neg, ph_neg, p)
     g = gradient(family, p, pos, neg, state.offsets)
+    opt = phase.optimizer
+    centred_decay(g, p["W"], state.offsets, opt.weight_decay, opt.lr_scale)
     if state.offsets is not None:
         mu, lam = state.offsets
         nu = settings.offset_rate
