@@ -174,7 +174,7 @@ def test_collapsed_weights_warn_whatever_the_tolerance():
 
 
 def test_mode_bound_never_exceeds_exact_log_z():
-    from sklearn_rbm.engine.partition import mode_lower_bound
+    from sklearn_rbm.engine.ais_check import mode_lower_bound
 
     rng = np.random.default_rng(0)
     for trial in range(6):

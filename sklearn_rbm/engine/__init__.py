@@ -8,6 +8,8 @@ gradient statistics, and the log-partition estimators.
   (the recommender's kernels and its chain);
 * ``statistics.py``: sufficient statistics and the (centered) gradient;
 * ``partition.py``: log Z by enumeration, AIS and RAISE;
+* ``ais_check.py``: the check of an AIS estimate (a second run, the
+  effective sample size, a proven lower bound from a mode search);
 * ``numerics.py``: softplus, sigmoid, uniform draws, data moments.
 """
 

@@ -12,21 +12,16 @@
   ``Z_B / Z_A`` is estimated by the mean importance weight; its log is
   reported with a delta-method standard error and the effective sample
   size of the importance weights.
-* A mode search (:func:`mode_lower_bound`) gives a proven lower bound on
-  ``log Z``: ``log f(h) = c.h + log sum_v exp(b.v + v.W'h)`` summed over any
-  set of distinct hidden states ``h``.
   ``log`` of an unbiased estimate of ``Z`` is biased *down* (Jensen), so AIS
   tends to under-estimate ``log Z`` and over-estimate log-likelihoods only
   when the runs are too few or too short.
 """
 
-import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from ..exceptions import UnreliableEstimateWarning
 from . import _xp
 from .gibbs import DenseChain, free_energy, gibbs_chain, hidden_field, visible_field
 from .numerics import softplus
@@ -34,20 +29,9 @@ from .numerics import softplus
 #: largest layer enumerated by ``method="exact"`` (``auto`` switches to AIS above)
 MAX_EXACT_UNITS = 20
 
-#: default tolerance (nats) of the AIS check: see :func:`check_ais`
+#: default tolerance (nats) of the AIS check: see
+#: :func:`~sklearn_rbm.engine.ais_check.check_ais`
 CHECK_TOL = 1.0
-
-#: the AIS check flags importance weights whose effective sample size is
-#: below this fraction of the runs (and below 2 whatever the runs, or half
-#: the runs when there are fewer than 4): the delta-method standard error
-#: is then meaningless (with one dominant weight it is ``sqrt((n - 1) /
-#: n)``, under 1 nat however wrong the estimate)
-MIN_ESS_FRACTION = 0.05
-
-
-def min_ess(n_runs):
-    """The effective sample size below which the check warns."""
-    return max(MIN_ESS_FRACTION * n_runs, min(2.0, n_runs / 2.0))
 
 
 @dataclass(frozen=True)
@@ -82,7 +66,8 @@ class LogPartition:
         estimate.
     log_z_bound : float or None
         Proven lower bound on ``log Z`` from the check's mode search
-        (:func:`mode_lower_bound`); None when the check did not run.
+        (:func:`~sklearn_rbm.engine.ais_check.mode_lower_bound`); None when
+        the check did not run.
     """
 
     log_z: float
@@ -391,46 +376,6 @@ def log_partition_ais(
     )
 
 
-def mode_lower_bound(family, params, rng, *, n_starts=32, n_iter=25):
-    """A proven lower bound on ``log Z`` from a search for heavy hidden states.
-
-    ``Z = sum_h f(h)`` with ``log f(h) = c.h + log_normalizer(b + h W)`` (the
-    visible layer summed or integrated out in closed form), so the
-    log-sum-exp of ``log f`` over any set of distinct hidden states bounds
-    ``log Z`` from below. The states come from iterated conditional modes
-    (``h -> E[s(v) | h] -> 1[hidden field > 0]``) started from all-off,
-    all-on and ``n_starts`` random hidden states (a third each with 10%, 50%
-    and 90% of the units on); every state visited counts. The bound is only
-    as good as the search, but it is never wrong: an AIS estimate below it
-    has missed mass that one hidden state alone proves is there.
-    """
-    p = _as64(params)
-    W = p["W"]
-    n_hidden = W.shape[0]
-    rates = np.repeat([0.1, 0.5, 0.9], -(-n_starts // 3))[:n_starts]
-    u = _xp.to_numpy(rng.random((n_starts, n_hidden)))  # a torch rng draws tensors
-    starts = np.vstack(
-        [
-            np.zeros((1, n_hidden)),
-            np.ones((1, n_hidden)),
-            (u < rates[:, None]).astype(np.float64),
-        ]
-    )
-    h = _xp.like(starts, W)
-    seen = []
-    for _ in range(n_iter + 1):
-        seen.append(_xp.to_numpy(h))
-        v = family.mean(visible_field(h, p), p)
-        h_new = _xp.get_xp(W).astype(hidden_field(family, v, p) > 0, W.dtype)
-        if _equal(h_new, h):
-            break
-        h = h_new
-    states = np.unique(np.vstack(seen), axis=0)
-    hs = _xp.like(states, W)
-    log_f = hs @ p["c"] + family.log_normalizer_of_hidden(hs @ W, p)
-    return _logsumexp(log_f)
-
-
 def log_likelihood_raise(family, params, base, V, *, n_betas=2000, n_runs=1, rng):
     """RAISE estimates of ``log p(v)`` for each row of ``V`` (float64 array).
 
@@ -481,78 +426,6 @@ def _equal(a, b):
     return a.shape == b.shape and bool(_xp.get_xp(a).all(a == b))
 
 
-def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
-    """Add an independent AIS estimate to ``est`` and warn if it is unreliable.
-
-    The second run anneals from a different base model, the model's own
-    visible biases (and family extras) with ``W = c = 0``, along a different
-    path to the same ``Z``. Both are unbiased for ``Z``, so both log
-    estimates are low on average; a schedule too short for the model shows
-    as a disagreement, even where each run's standard error is small (their
-    weights miss the same rare, heavy runs). A mode search
-    (:func:`mode_lower_bound`) adds a proven lower bound.
-
-    Warns with :class:`~sklearn_rbm.exceptions.UnreliableEstimateWarning`
-    when ``|log_z - log_z_check| > tol``; when twice either standard error
-    (the half-width of a 95% interval) exceeds ``tol``; when either run's
-    importance weights have an effective sample size under
-    :func:`min_ess` (5% of the runs, at least 2, or half the runs under 4;
-    the standard error is then meaningless); or when the lower bound
-    exceeds ``log_z`` by more than ``tol``. Passing the check does not
-    prove the estimate right (both runs and the search can miss the same
-    modes).
-    """
-    own = {k: v for k, v in params.items() if k not in ("W", "c")}
-    alt = log_partition_ais(
-        family,
-        params,
-        own,
-        n_betas=est.n_betas,
-        n_runs=est.n_runs,
-        schedule=est.schedule,
-        rng=rng,
-    )
-    bound = mode_lower_bound(family, params, rng)
-    est = replace(
-        est, log_z_check=alt.log_z, std_err_check=alt.std_err, log_z_bound=bound
-    )
-    reasons = []
-    if est.disagreement > tol or 2.0 * max(est.std_err, alt.std_err) > tol:
-        reasons.append(
-            f"from the data's base rates {est.log_z:.3f} (std err "
-            f"{est.std_err:.3f}), from the model's own visible biases "
-            f"{alt.log_z:.3f} (std err {alt.std_err:.3f}); difference "
-            f"{est.disagreement:.3f}"
-        )
-    least = min_ess(est.n_runs)
-    if min(est.ess, alt.ess) < least:
-        reasons.append(
-            f"the importance weights' effective sample size is "
-            f"{est.ess:.2f} and {alt.ess:.2f} of {est.n_runs} runs (under "
-            f"{least:g}: a few runs decide the estimate and its standard "
-            "error means nothing)"
-        )
-    if bound > est.log_z + tol:
-        reasons.append(
-            f"a search for heavy hidden states proves log Z >= {bound:.3f}, "
-            f"{bound - est.log_z:.3f} nats above the estimate {est.log_z:.3f}: "
-            "the runs missed a mode"
-        )
-    if reasons:
-        warnings.warn(
-            UnreliableEstimateWarning(
-                f"The AIS estimate of log Z is not reliable to {tol:g} nats: "
-                + "; ".join(reasons)
-                + ". AIS underestimates log Z on average (the larger "
-                "estimate is the better one), so log-likelihoods computed "
-                "from it are optimistic. Use more temperatures (n_betas), "
-                "schedule='adaptive' or more runs (n_runs)."
-            ),
-            stacklevel=3,
-        )
-    return est
-
-
 def log_partition(
     family,
     params,
@@ -587,6 +460,9 @@ def log_partition(
         rng=rng,
     )
     if check:
+        # the check runs this module's AIS again: imported here, not at the top
+        from .ais_check import check_ais
+
         est = check_ais(est, family, params, tol=check_tol, rng=rng)
     return est
 
@@ -595,11 +471,8 @@ __all__ = [
     "CHECK_TOL",
     "LogPartition",
     "adaptive_betas",
-    "check_ais",
     "log_likelihood_raise",
     "log_partition",
     "model_stats_exact",
     "MAX_EXACT_UNITS",
-    "MIN_ESS_FRACTION",
-    "mode_lower_bound",
 ]

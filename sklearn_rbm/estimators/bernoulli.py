@@ -52,7 +52,8 @@ class BernoulliRBM(_BaseRBM):
     so that ``learning_rate`` means what it means in scikit-learn. For a
     density model (likelihood, samples) use the density settings
     ``learning_rate=0.01, momentum=0.9, learning_rate_schedule="linear",
-    centering=True`` (the MNIST recipe of ``benchmarks/README.md``): the
+    centering=True`` (the MNIST recipe of ``benchmarks/README.md`` adds
+    ``weight_decay=3e-4``): the
     annealed, centered model has a much higher likelihood, and features that
     serve a linear classifier less well (nudged digits, scikit-learn's
     example, 100 hidden units: test accuracy 0.944 with the defaults, 0.886
