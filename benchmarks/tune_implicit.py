@@ -7,6 +7,7 @@ term, on the training part of the 90/10 split only (test never read).
     python benchmarks/tune_implicit.py random ens3:30:constant:200:3
     python benchmarks/tune_implicit.py combine
     python benchmarks/tune_implicit.py dlae
+    python benchmarks/tune_implicit.py splits [ml1m|ml100k]
 
 A variant ``NAME:EPOCHS:SCHEDULE[:HIDDEN[:SEEDS]]`` trains the choice model
 (``recommender/ranking.py``) for EPOCHS with the Adam step "constant" or
@@ -19,7 +20,11 @@ ways of adding the two experts. ``dlae`` refits the lateral term with a
 per-item ridge ``l2 + alpha * G_jj`` (``G`` the item-item co-occurrence
 matrix: the zero-diagonal solution of Steck's denoising linear autoencoder,
 EDLAE, with dropout ``alpha / (1 + alpha)``; ``alpha = 0`` is EASE) and
-prints it alone and added to the default choice RBM, on both splits. Every
+prints it alone and added to the default choice RBM, on both splits.
+``splits`` repeats the comparison over several random holdouts, from which
+the implicit-feedback lateral settings were chosen: MovieLens 1M, a random
+1/9 of the training ratings with seeds 1-4 (seed 1 is the "random" split
+above); MovieLens 100K, a random fifth of the u1..u3 training sets. Every
 held-out item is relevant; one BLAS thread for the RBM. Results:
 ``benchmarks/README.md``, "Lateral item-item term".
 """
@@ -33,7 +38,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _movielens import ml1m, random_split
+from _movielens import ml1m, ml100k_split, random_split
 from tune_ranking import _random_ninth, binary, evaluate, per_user_holdout, rank_scores
 
 from sklearn_rbm.recommender import ranking
@@ -163,10 +168,74 @@ def dlae():
                 )
 
 
+#: (L2, alpha) of the lateral term compared by ``splits``
+SPLIT_GRID = (
+    (500.0, 0.0),
+    (1000.0, 0.0),
+    (2000.0, 0.0),
+    (250.0, 1.0),
+    (250.0, 2.0),
+    (500.0, 0.25),
+    (500.0, 0.5),
+    (500.0, 1.0),
+    (500.0, 2.0),
+    (1000.0, 0.5),
+    (1000.0, 1.0),
+)
+
+
+def _holdouts(dataset):
+    if dataset == "ml100k":
+        for i in (1, 2, 3):
+            yield f"u{i}", random_split(*ml100k_split(i)[:2], 0.2, 1)
+        return
+    X, y = ml1m()
+    X_tr, y_tr, _, _ = random_split(X, y, 0.1, 0)
+    for seed in (1, 2, 3, 4):
+        yield f"seed {seed}", random_split(X_tr, y_tr, 1 / 9, seed)
+
+
+def splits(dataset="ml1m"):
+    """NDCG@10 of each lateral setting alone and added to the choice RBM
+    (weights 5 to 30) on several random holdouts, and the means."""
+    weights = (5, 8, 12, 20, 30)
+    table = {}
+    for name, (Xa, _, Xv, yv) in _holdouts(dataset):
+        users, items = np.unique(Xa[:, 0]), np.unique(Xa[:, 1])
+        V = binary(Xa, users, items).astype(np.float32).tocsr()
+
+        def ndcg(S, V=V, users=users, items=items, Xv=Xv, yv=yv):
+            top = rank_scores(S, V, users, items)
+            return evaluate(top, users, Xv, yv, -np.inf)[0]
+
+        L = choice_log_proba(V, 30)
+        table.setdefault("choice RBM alone", []).append(ndcg(L))
+        with threadpool_limits(1):
+            for l2, alpha in SPLIT_GRID:
+                E = dlae_scores(V, l2, alpha)
+                key = f"L2 {l2:g}, alpha {alpha:g}"
+                table.setdefault(f"{key}: alone", []).append(ndcg(E))
+                for w in weights:
+                    table.setdefault(f"{key}: RBM + {w} x", []).append(ndcg(L + w * E))
+        print(f"{name} done", flush=True)
+    names = (
+        [n for n, _ in _holdouts(dataset)]
+        if dataset == "ml100k"
+        else [f"seed {s}" for s in (1, 2, 3, 4)]
+    )
+    print(f"\n| setting | {' | '.join(names)} | mean |")
+    print("| --- |" + " ---: |" * (len(names) + 1))
+    for key, vals in table.items():
+        cells = " | ".join(f"{v:.4f}" for v in vals)
+        print(f"| {key} | {cells} | {np.mean(vals):.4f} |")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "combine":
         combine()
     elif sys.argv[1] == "dlae":
         dlae()
+    elif sys.argv[1] == "splits":
+        splits(*sys.argv[2:])
     else:
         variants(sys.argv[1], sys.argv[2:])

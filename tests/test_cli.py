@@ -828,9 +828,9 @@ def test_fit_ranking_options_and_feedback_implicit(ratings, tmp_path, capsys):
     est = load_model(sorted(tmp_path.glob("m.*"))[0])
     assert est.ranking_like_weight == 0.5 and est.ranking_iter == 3
     assert est._ranking.params["c"].shape == (6,)
-    assert est.ranking_lateral_l2 == 1000.0 and "_ranking_lateral" in vars(est)
+    assert est.ranking_lateral_l2 == "auto" and "_ranking_lateral" in vars(est)
     # --ranking-lateral-l2: a number, or none (no lateral term)
-    for value, want in (("none", None), ("25", 25.0)):
+    for value, want in (("none", None), ("25", 25.0), ("AUTO", "auto")):
         out = tmp_path / f"lat-{value}.skops"
         argv = ["fit", str(path), "-o", str(out), *FAST, "--ranking-iter", "2"]
         assert main([*argv, "--ranking-lateral-l2", value]) == 0

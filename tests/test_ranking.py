@@ -552,6 +552,66 @@ def test_lateral_weights_are_the_zero_diagonal_ridge_solution():
         np.testing.assert_allclose(A[o, j], coef, rtol=1e-9, atol=1e-12)
 
 
+def test_denoising_lateral_weights_penalise_each_item_by_its_choices():
+    # EDLAE (dropout p): the same zero-diagonal regressions, with the ridge
+    # of input item k raised by p / (1 - p) times its number of choices
+    rng = np.random.default_rng(1)
+    V = sp.csr_matrix((rng.random((60, 9)) < 0.4).astype(np.float64))
+    D = V.toarray()
+    lat = ranking.fit_lateral(V, 2.0, np.float64, dropout=0.5, weight=7.0)
+    assert (lat["dropout"], lat["weight"]) == (0.5, 7.0)
+    ridge = 2.0 + D.sum(axis=0)  # p / (1 - p) = 1; G_kk = choices of k
+    for j in range(9):
+        o = np.delete(np.arange(9), j)
+        coef = np.linalg.solve(
+            D[:, o].T @ D[:, o] + np.diag(ridge[o]), D[:, o].T @ D[:, j]
+        )
+        np.testing.assert_allclose(lat["weights"][o, j], coef, rtol=1e-9, atol=1e-12)
+    # the weight multiplies the term in the ranking score
+    params = ranking._init_params(9, 3, np.ones(9), np.dtype(np.float64), rng)
+    want = ranking.log_proba(params, V) + 7.0 * (D @ lat["weights"])
+    np.testing.assert_allclose(ranking.scores(params, lat, V), want, rtol=1e-12)
+
+
+def test_lateral_settings_follow_the_feedback(chosen):
+    X_tr, y_tr = chosen[:2]
+    explicit = CategoricalRBMRecommender(**FAST).fit(X_tr, y_tr)
+    implicit = CategoricalRBMRecommender(**FAST).fit(X_tr)
+    assert explicit.ranking_lateral_l2 == implicit.ranking_lateral_l2 == "auto"
+    V, _ = explicit._ranking_inputs(vars(explicit), explicit.orientation)
+    for rec, l2, dropout, weight in (
+        (explicit, 1000.0, 0.0, ranking.LATERAL_WEIGHT),
+        (implicit, 500.0, 0.5, ranking.IMPLICIT_LATERAL_WEIGHT),
+    ):
+        want = ranking.fit_lateral(V, l2, np.float32, dropout, weight)
+        got = rec._ranking_lateral
+        assert (got["dropout"], got["weight"]) == (dropout, weight)
+        np.testing.assert_array_equal(got["weights"], want["weights"])
+    # a number is the penalty in either mode; the mode keeps its other settings
+    imp = CategoricalRBMRecommender(ranking_lateral_l2=250.0, **FAST).fit(X_tr)
+    want = ranking.fit_lateral(V, 250.0, np.float32, 0.5, 20.0)["weights"]
+    np.testing.assert_array_equal(imp._ranking_lateral["weights"], want)
+    # implicit scores: the choice RBM's log-probability plus 20 x the term
+    n = len(implicit.items_)
+    _, scores = implicit.recommend([0], n, exclude_seen=False)
+    items, _ = implicit.recommend([0], n, exclude_seen=False)
+    hist = sp.csr_matrix(V[0].toarray())
+    logp = ranking.log_proba(implicit._ranking.params, hist)[0]
+    lateral = (hist @ implicit._ranking_lateral["weights"])[0]
+    want = logp + ranking.IMPLICIT_LATERAL_WEIGHT * lateral
+    np.testing.assert_allclose(scores[0], want[items[0]], rtol=1e-5, atol=1e-4)
+
+
+def test_lateral_weights_saved_without_their_settings_rank_as_before(ranked):
+    old = pickle.loads(pickle.dumps(ranked))
+    for key in ("dropout", "weight"):
+        del old._ranking_lateral[key]
+    loaded = pickle.loads(pickle.dumps(old))  # the three-entry form loads
+    np.testing.assert_array_equal(
+        loaded.recommend([0, 1], 5)[1], ranked.recommend([0, 1], 5)[1]
+    )
+
+
 def test_lateral_covers_the_most_chosen_items(monkeypatch):
     V = sp.csr_matrix(
         np.array([[1, 1, 0, 1, 0], [1, 0, 1, 1, 0], [0, 1, 0, 1, 1]], float)
@@ -638,6 +698,10 @@ def _weight(i, j, value):
         (_set("items", lambda i: i.astype(float)), "dtype"),
         (_set("n_pairs", lambda n: -1), "n_pairs"),
         (_set("n_pairs", lambda n: "many"), "n_pairs"),
+        (_set("weight", lambda w: -w), "weight"),
+        (_set("weight", lambda w: np.nan), "weight"),
+        (_set("dropout", lambda p: 1.0), "dropout"),
+        (lambda m: m._ranking_lateral.pop("weight"), "entries"),
         (lambda m: m._ranking_lateral.pop("items"), "entries"),
         (lambda m: m.__dict__.pop("_ranking"), "without _ranking"),
     ],
@@ -662,14 +726,17 @@ def test_too_small_lateral_l2_is_a_clear_error():
     # penalty leaves numerically indefinite (this once crashed scipy's inv)
     rng = np.random.default_rng(0)
     X = np.unique(np.c_[rng.integers(0, 10, 120), rng.integers(0, 50, 120)], axis=0)
+    y = rng.integers(1, 6, len(X)).astype(float)
+    # (explicit feedback: implicit feedback's denoising ridge adds each
+    # item's choice count to its penalty, which keeps the matrix definite)
     rec = CategoricalRBMRecommender(ranking_lateral_l2=1e-15, **FAST)
     with pytest.raises(ValueError, match="ranking_lateral_l2=1e-15 is too small"):
-        rec.fit(X)
+        rec.fit(X, y)
     # a fitted model stays as it was when a refit fails
-    rec.set_params(ranking_lateral_l2=1.0).fit(X)
+    rec.set_params(ranking_lateral_l2=1.0).fit(X, y)
     before = rec.recommend([0], 5)
     with pytest.raises(ValueError, match="too small"):
-        rec.set_params(ranking_lateral_l2=1e-15).fit(X)
+        rec.set_params(ranking_lateral_l2=1e-15).fit(X, y)
     np.testing.assert_array_equal(rec.recommend([0], 5)[0], before[0])
 
 
@@ -688,7 +755,9 @@ def test_partial_fit_refits_the_lateral_weights_when_choices_double(chosen):
     assert lat["n_pairs"] == len(X_tr)
     # refitted on every choice: the weights of a fit on the same pairs
     V, _ = rec._ranking_inputs(vars(rec), rec.orientation)
-    want = ranking.fit_lateral(V, 2.0, np.float32)
+    # (implicit feedback: the denoising ridge and its weight)
+    want = ranking.fit_lateral(V, 2.0, np.float32, 0.5, ranking.IMPLICIT_LATERAL_WEIGHT)
+    assert (lat["dropout"], lat["weight"]) == (0.5, ranking.IMPLICIT_LATERAL_WEIGHT)
     np.testing.assert_array_equal(lat["items"], want["items"])
     np.testing.assert_allclose(lat["weights"], want["weights"], atol=1e-6)
     assert len(lat["items"]) == len(rec.items_)

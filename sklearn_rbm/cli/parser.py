@@ -61,7 +61,7 @@ HYPERPARAMETERS = (
         "ranking_lateral_l2",
         "float_or_none",
         "L2 penalty of the ranking model's lateral item-item weights "
-        "(none: no lateral term)",
+        "(none: no lateral term; auto: by the feedback)",
     ),
     (
         "feedback",
@@ -82,11 +82,13 @@ def _or_auto(kind):
 
 
 def _float_or_none(text):
-    """An argparse type: ``"none"`` (None) or a float."""
-    return None if text.lower() == "none" else float(text)
+    """An argparse type: ``"none"`` (None), ``"auto"`` or a float."""
+    if text.lower() in ("none", "auto"):
+        return None if text.lower() == "none" else "auto"
+    return float(text)
 
 
-_float_or_none.__name__ = "number or none"
+_float_or_none.__name__ = "number, auto or none"
 
 
 def _add_hyperparameters(p, defaults):

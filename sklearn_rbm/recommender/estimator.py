@@ -210,16 +210,23 @@ class CategoricalRBMRecommender(
         without ``history_ratings``. 2.0 was chosen on validation splits of the
         MovieLens 1M training data, with the lateral term of
         ``ranking_lateral_l2`` (``benchmarks/tune_ranking.py lateral``).
-    ranking_lateral_l2 : float or None, default=1000.0
-        With ``ranking="choice"``, the ranking score adds ``5 * (v A)_i``, a
+    ranking_lateral_l2 : float, "auto" or None, default="auto"
+        With ``ranking="choice"``, the ranking score adds ``w * (v A)_i``, a
         lateral item-item term (the visible-to-visible weights of a
         semi-restricted RBM): ``A`` regresses each item's choice on the
-        user's other choices, fitted in closed form (the EASE solution of
-        Steck 2019) with this L2 penalty, over the 5,000 most chosen items.
-        None leaves the term out. 1000 was chosen on validation splits of the
-        MovieLens 100K and 1M training data (500 and 1000 within 0.0015
-        NDCG@10 of each other, 2000 up to 0.0024 lower); data with many more
-        choices per item than those may want more. The fit costs
+        user's other choices, fitted in closed form with this L2 penalty,
+        over the 5,000 most chosen items. Explicit feedback: the EASE
+        solution (Steck 2019), ``w = 5``; ``"auto"`` is 1000, chosen on
+        validation splits of the MovieLens 100K and 1M training data (500
+        and 1000 within 0.0015 NDCG@10 of each other, 2000 up to 0.0024
+        lower). Implicit feedback, where the term carries the ranking: the
+        denoising solution (EDLAE, Steck 2020: inputs dropped with
+        probability 0.5, which adds ``G_jj`` to the penalty of item ``j``,
+        ``G_jj`` the number of users who chose it), ``w = 20``; ``"auto"``
+        is 500, the three chosen on four validation splits of the
+        MovieLens 1M training data (``benchmarks/tune_implicit.py
+        splits``). None leaves the term out; data with many more choices
+        per item than those may want a larger penalty. The fit costs
         ``O(m^3)`` time and ``O(m^2)`` memory for ``m`` items (m at most
         5,000): on MovieLens 1M (3,706 items) about 3 s and a 52 MiB
         float32 matrix, which saved models carry too. A value so small that
@@ -432,7 +439,11 @@ class CategoricalRBMRecommender(
         "ranking_components": [Interval(Integral, 1, None, closed="left")],
         "ranking_iter": [Interval(Integral, 1, None, closed="left")],
         "ranking_like_weight": [Interval(Real, 0, None, closed="left")],
-        "ranking_lateral_l2": [Interval(Real, 0, None, closed="neither"), None],
+        "ranking_lateral_l2": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+            None,
+        ],
         "item_weight": [Interval(Real, 0, 1, closed="both")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -471,7 +482,7 @@ class CategoricalRBMRecommender(
         ranking_components=200,
         ranking_iter=30,
         ranking_like_weight=2.0,
-        ranking_lateral_l2=1000.0,
+        ranking_lateral_l2="auto",
         item_weight=0.65,
         n_jobs=None,
         random_state=None,

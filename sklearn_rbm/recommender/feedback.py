@@ -125,10 +125,12 @@ class FeedbackMixin:
             verbose=self.verbose,
             name=f"{type(self).__name__} ranking",
         )
-        l2 = self.ranking_lateral_l2
-        if l2 is not None:
+        if self.ranking_lateral_l2 is not None:
             dt = model["_state"].params["b"].dtype
-            out["_ranking_lateral"] = ranking.fit_lateral(V, l2, dt)
+            settings = ranking.lateral_settings(self.ranking_lateral_l2, implicit)
+            out["_ranking_lateral"] = ranking.fit_lateral(
+                V, settings[0], dt, *settings[1:]
+            )
         return out
 
     def _partial_fit_ranking(self, model, ucode):
@@ -143,5 +145,8 @@ class FeedbackMixin:
         if lateral is not None:
             dt = model["_state"].params["b"].dtype
             l2 = self.ranking_lateral_l2
+            if l2 is not None:
+                implicit = self.__dict__.get("feedback_") == "implicit"
+                l2 = ranking.lateral_settings(l2, implicit)[0]
             out["_ranking_lateral"] = ranking.refresh_lateral(lateral, V, l2, dt)
         return out

@@ -63,8 +63,17 @@ LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 1e-2
 #: probability that an input item is kept in training (input dropout)
 KEEP = 0.5
-#: weight (nats per unit) of the lateral item-item term in the ranking score
+#: weight (nats per unit) of the lateral item-item term in the ranking score,
+#: and its L2 penalty for ``ranking_lateral_l2="auto"``, explicit feedback
 LATERAL_WEIGHT = 5.0
+EXPLICIT_LATERAL_L2 = 1000.0
+#: implicit feedback, where the lateral term carries the ranking: its L2
+#: penalty (``"auto"``), the input dropout of its denoising ridge (EDLAE) and
+#: its weight, chosen on four validation splits of the MovieLens 1M training
+#: data (``benchmarks/tune_implicit.py splits``)
+IMPLICIT_LATERAL_L2 = 500.0
+IMPLICIT_LATERAL_DROPOUT = 0.5
+IMPLICIT_LATERAL_WEIGHT = 20.0
 #: the lateral weights cover at most this many of the most chosen items
 #: (memory and the closed-form solve grow as its square and cube)
 MAX_LATERAL_ITEMS = 5000
@@ -144,18 +153,38 @@ def log_proba(params, V):
     return log_softmax(logits(params, V), axis=1)
 
 
-def fit_lateral(V, l2, dtype):
+def lateral_settings(l2, implicit):
+    """``(l2, dropout, weight)`` of the lateral term for the parameter
+    ``ranking_lateral_l2`` (``"auto"`` resolved by the feedback)."""
+    if implicit:
+        auto = IMPLICIT_LATERAL_L2
+        return (
+            (auto if l2 == "auto" else l2),
+            IMPLICIT_LATERAL_DROPOUT,
+            IMPLICIT_LATERAL_WEIGHT,
+        )
+    return (EXPLICIT_LATERAL_L2 if l2 == "auto" else l2), 0.0, LATERAL_WEIGHT
+
+
+def fit_lateral(V, l2, dtype, dropout=0.0, weight=LATERAL_WEIGHT):
     """The lateral item-item weights of the users x items inputs ``V``:
-    ``{"items": codes, "weights": A, "n_pairs": V.nnz}``, ``A`` the
-    closed-form ridge solution with zero diagonal over the
-    ``MAX_LATERAL_ITEMS`` most chosen items (``codes``, sorted), L2 penalty
-    ``l2``: ``A = I - P diag(1 / diag(P))``, ``P = (B^T B + l2 I)^{-1}``,
-    by a Cholesky factorisation (in float64, in place)."""
+    ``{"items": codes, "weights": A, "n_pairs": V.nnz, "dropout": dropout,
+    "weight": weight}``, ``A`` the closed-form ridge solution with zero
+    diagonal over the ``MAX_LATERAL_ITEMS`` most chosen items (``codes``,
+    sorted): ``A = I - P diag(1 / diag(P))``, ``P = (G + diag(lam))^{-1}``,
+    ``G = B^T B``, by a Cholesky factorisation (in float64, in place).
+    The ridge is ``lam_j = l2 + dropout / (1 - dropout) * G_jj``: ``dropout
+    = 0`` is EASE (Steck 2019), ``dropout > 0`` the zero-diagonal solution of
+    the denoising linear autoencoder whose inputs are dropped with that
+    probability (EDLAE, Steck 2020), which penalises the weights of often
+    chosen items more. ``weight`` multiplies the term in :func:`scores`."""
     counts = V.getnnz(axis=0)
     m = min(V.shape[1], MAX_LATERAL_ITEMS)
     items = np.sort(np.argsort(-counts, kind="stable")[:m]).astype(np.int64)
     B = sp.csr_matrix(V if m == V.shape[1] else V[:, items], dtype=np.float64)
     G = (B.T @ B).toarray(order="F")  # symmetric, in LAPACK's order
+    if dropout:
+        G[np.diag_indices_from(G)] *= 1.0 / (1.0 - dropout)
     G[np.diag_indices_from(G)] += l2
     potrf, potri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "potri"), (G,))
     c, info = potrf(G, lower=False, overwrite_a=True, clean=True)
@@ -175,7 +204,13 @@ def fit_lateral(V, l2, dtype):
     np.fill_diagonal(P, 0.0)
     # C order: sparse @ dense would copy a Fortran-ordered array every call
     A = np.ascontiguousarray(P, dtype=dtype)
-    return {"items": items, "weights": A, "n_pairs": int(V.nnz)}
+    return {
+        "items": items,
+        "weights": A,
+        "n_pairs": int(V.nnz),
+        "dropout": float(dropout),
+        "weight": float(weight),
+    }
 
 
 def _symmetrize_upper(P, block=512):
@@ -196,30 +231,42 @@ def refresh_lateral(lateral, V, l2, dtype):
     data), else unchanged."""
     if lateral is None or l2 is None or V.nnz < 2 * lateral["n_pairs"]:
         return lateral
-    return fit_lateral(V, l2, dtype)
+    dropout = lateral.get("dropout", 0.0)
+    return fit_lateral(V, l2, dtype, dropout, lateral.get("weight", LATERAL_WEIGHT))
 
 
 def scores(params, lateral, V):
     """The ranking scores of the rows of ``V``: ``log P(i | v)`` plus
-    ``LATERAL_WEIGHT`` times the lateral term (none when ``lateral`` is
-    None), float64."""
+    the lateral term times its weight (``LATERAL_WEIGHT`` in models saved
+    before the weight was stored; no term when ``lateral`` is None),
+    float64."""
     out = log_proba(params, V).astype(np.float64)
     if lateral is None:
         return out
     items, A = lateral["items"], lateral["weights"]
+    weight = lateral.get("weight", LATERAL_WEIGHT)
     if len(items) == out.shape[1]:
-        out += LATERAL_WEIGHT * np.asarray(V.astype(A.dtype, copy=False) @ A)
+        out += weight * np.asarray(V.astype(A.dtype, copy=False) @ A)
     else:
         sub = V[:, items].astype(A.dtype)
-        out[:, items] += LATERAL_WEIGHT * np.asarray(sub @ A)
+        out[:, items] += weight * np.asarray(sub @ A)
     return out
 
 
 def check_lateral(where, lateral, n_items, dtype):
     """Validate loaded lateral weights; raise ValueError."""
     keys = {"items", "weights", "n_pairs"}
-    if not isinstance(lateral, dict) or set(lateral) != keys:
-        checks.invalid(where, f"must be a dict with the entries {sorted(keys)}")
+    new = keys | {"dropout", "weight"}  # saved before: the first three only
+    if not isinstance(lateral, dict) or set(lateral) not in (keys, new):
+        checks.invalid(where, f"must be a dict with the entries {sorted(new)}")
+    if set(lateral) == new:
+        for name, ok in (
+            ("dropout", lambda x: 0 <= x < 1),
+            ("weight", lambda x: 0 < x < np.inf),
+        ):
+            x = lateral[name]
+            if type(x) is not float or not ok(x):
+                checks.invalid(f"{where}[{name!r}]", "is not a valid float")
     items, A = lateral["items"], lateral["weights"]
     for name, a in (("items", items), ("weights", A)):
         if type(a) is not np.ndarray:
