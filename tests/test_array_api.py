@@ -353,6 +353,9 @@ def test_mixed_namespaces_are_refused(digits):
         r.transform(Xb[:5])  # dispatch off: numpy input to a torch model
     with pytest.raises(ValueError, match="fitted on torch arrays"):
         r.inverse_transform(np.zeros((2, 4)))
+    # the model's own kind of array with dispatch off: named as what it is
+    with pytest.raises(ValueError, match=r"got torch \(with array_api_dispatch off\)"):
+        r.transform(torch.asarray(Xb[:5]))
     # sparse input with dispatch on and a numpy model stays numpy
     with _dispatch():
         m = BernoulliRBM(n_components=4, max_iter=1, random_state=0)

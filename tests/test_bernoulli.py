@@ -16,10 +16,10 @@ from scipy.special import expit, logsumexp
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import Pipeline
 
-from sklearn_rbm import BernoulliRBM
+from sklearn_rbm import BernoulliRBM, GaussianBernoulliRBM
 from sklearn_rbm.datasets import load_nudged_digits
 from sklearn_rbm.engine.families import binary_states
 
@@ -394,7 +394,7 @@ def test_plain_minmax_scaler_pipeline_cross_validates():
     the pipeline's transform accepts them (as scikit-learn's RBM does), so no
     fold's score is lost."""
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.model_selection import KFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler
 
@@ -410,6 +410,44 @@ def test_plain_minmax_scaler_pipeline_cross_validates():
     )
     scores = cross_val_score(pipe, X, y, cv=cv, error_score="raise")
     assert np.all(scores > 0.75)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rounding_just_outside_the_unit_interval_is_clipped(sparse, dtype):
+    """MinMaxScaler's own output can end one ulp above 1 (1.0000000000000002
+    on the breast cancer data): fit and score take it as 1, on a copy;
+    anything further out is still refused."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 6)) < 0.4).astype(dtype)
+    eps = np.finfo(dtype).eps
+    near = X.copy()
+    near[0, 0], near[1, 1] = 1 + 2 * eps, -eps  # row 1 col 1: stored if sparse
+    wrap = sp.csr_matrix if sparse else np.asarray
+    given = wrap(near)
+    kept = given.copy()
+    a = BernoulliRBM(3, max_iter=3, random_state=0).fit(given)
+    b = BernoulliRBM(3, max_iter=3, random_state=0).fit(wrap(np.clip(near, 0, 1)))
+    np.testing.assert_array_equal(a.components_, b.components_)
+    clipped = wrap(np.clip(near, 0, 1))
+    np.testing.assert_array_equal(a.score_samples(given), b.score_samples(clipped))
+    diff = given != kept
+    assert (diff.nnz if sparse else diff.sum()) == 0  # the input is not changed
+    far = X.copy()
+    far[0, 0] = 1 + 1e-3
+    with pytest.raises(ValueError, match=r"MinMaxScaler\(clip=True\)"):
+        a.score_samples(wrap(far))
+
+
+def test_minmax_scaled_breast_cancer_fits():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X = load_breast_cancer().data
+    assert MinMaxScaler().fit_transform(X).max() > 1  # the case of this test
+    pipe = make_pipeline(MinMaxScaler(), BernoulliRBM(8, max_iter=2, random_state=0))
+    assert np.isfinite(pipe.fit(X).score(X))
 
 
 def test_score_sklearn_weights_with_our_ais(binary_digits):
@@ -681,3 +719,27 @@ def test_concurrent_fits_restore_the_blas_thread_counts(monkeypatch, first_alive
         after = [lib.num_threads for lib in libs]
     assert not errors
     assert after == before
+
+
+@pytest.mark.parametrize("Est", [BernoulliRBM, GaussianBernoulliRBM])
+def test_log_partition_params_set_the_budget_of_score(binary_digits, Est):
+    """score in cross-validation computes each fold's log Z with these
+    arguments; a key log_partition does not take fails in fit."""
+    X = binary_digits[0][:300]
+    budget = {"n_betas": 300, "n_runs": 6, "check": False, "random_state": 1}
+    rbm = Est(24, max_iter=2, random_state=0, log_partition_params=budget).fit(X)
+    score = rbm.score(X)
+    lp = rbm.log_partition_
+    assert (lp.method, lp.n_betas, lp.n_runs, lp.log_z_check) == ("ais", 300, 6, None)
+    twin = Est(24, max_iter=2, random_state=0).fit(X)
+    assert twin.log_partition(**budget).log_z == lp.log_z
+    assert twin.score(X) == score
+    # in cross-validation, and a bad key named before any work
+    scores = cross_val_score(rbm, X, cv=2)
+    assert np.all(np.isfinite(scores))
+    bad = Est(4, max_iter=1, log_partition_params={"betas": 10})
+    with pytest.raises(
+        ValueError, match=r"log_partition_params has the keys \['betas'\]"
+    ):
+        bad.fit(X)
+    assert not hasattr(bad, "components_")

@@ -944,13 +944,28 @@ def test_mean_field_negative_phase_with_one_hot_probabilities_equals_samples():
     assert np.isfinite(rec.components_).all()
 
 
+def test_continuous_ratings_are_refused_before_any_work():
+    # one class per distinct value: hundreds of values seen once each give
+    # as many x n_components weights per visible unit (gigabytes on real data)
+    from sklearn_rbm.datasets import make_ratings
+
+    X, y = make_ratings(n_users=30, n_items=20, random_state=0)
+    y = y + np.random.default_rng(0).random(len(y))
+    rec = CategoricalRBMRecommender(random_state=0, **FAST).fit(X, np.round(y))
+    before = pickle.dumps(rec)
+    with pytest.raises(ValueError, match=r"distinct rating values.*np\.round"):
+        rec.fit(X, y)
+    assert pickle.dumps(rec) == before
+
+
 def test_many_rating_values_and_int32_ids():
     rng = np.random.default_rng(0)
-    X = np.unique(rng.integers(0, 40, size=(600, 2)), axis=0).astype(np.int32)
+    X = np.unique(rng.integers(0, 80, size=(3000, 2)), axis=0).astype(np.int32)
     y = rng.integers(0, 150, len(X)) / 10.0  # up to 150 distinct values
     rec = CategoricalRBMRecommender(random_state=0, **dict(FAST, max_iter=2))
-    with pytest.warns(UserWarning, match="distinct rating values"):
+    with pytest.warns(UserWarning, match="distinct rating values") as rec_warn:
         rec.fit(X, y)
+    assert rec_warn[0].filename == __file__  # points at the caller's fit
     assert len(rec.classes_) == len(np.unique(y)) > 127
     pred = rec.predict(X[:20])
     np.testing.assert_allclose(pred, _mean_field_item_predict(rec, X[:20]), atol=1e-5)

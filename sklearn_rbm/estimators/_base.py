@@ -46,6 +46,9 @@ from ._common import VersionedStateMixin, atomic, seed_from
 from ._density import DensityMixin
 from ._input import (
     _check_magnitude,
+    _drop_zero_weights,
+    _input_name,
+    _mean_one,
     _namespace_name,
     _numpy_only,
     _reject_no_columns,
@@ -73,6 +76,7 @@ _COMMON_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],
+    "log_partition_params": [dict, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -113,7 +117,8 @@ class _BaseRBM(
 
     def _check_values(self, X, method):
         """Family-specific value checks on validated input to ``method``
-        (raise ValueError)."""
+        (raise ValueError); returns ``X`` (or a corrected copy)."""
+        return X
 
     def _check_training_data(self, X, previous=None):
         """Checks of training data only (raise ValueError).
@@ -152,8 +157,7 @@ class _BaseRBM(
             X = X.copy()
             X.sum_duplicates()
         _check_magnitude(X)
-        self._check_values(X, method)
-        return X
+        return self._check_values(X, method)
 
     def _input_namespace(self, X, method):
         """The namespace of input ``X`` to a fitted model (None: numpy), which
@@ -167,7 +171,7 @@ class _BaseRBM(
             raise ValueError(
                 f"{type(self).__name__} was fitted on "
                 f"{_namespace_name(self.components_)} arrays; {method} got "
-                f"{'numpy' if fxp is None else _namespace_name(X)} input. Pass "
+                f"{_input_name(X, fxp)} input. Pass "
                 "arrays of the namespace and device of fit (with "
                 "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
             )
@@ -307,38 +311,37 @@ class _BaseRBM(
             of the gradient (positive statistics; negative statistics of CD
             chains started at the rows), the base rates, the centring
             offsets and the early-stopping score. Only their ratios
-            matter (they are scaled to mean 1); a row of weight 0 is as if
-            dropped, an integer weight ``k`` counts the row ``k`` times.
+            matter (they are scaled to mean 1); rows of weight 0 are
+            dropped before training, and an integer weight ``k`` counts the
+            row ``k`` times in every sum (not in the minibatches: the row is
+            drawn once per epoch, with ``k`` times the weight).
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        self._log_partition_kwargs()
         X = self._validate_X(X, reset=True, method="fit")
         self._check_training_data(X)
-        sw = self._sample_weight(sample_weight, X)
+        X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         rng = seed_from(self.random_state, like=X)
         X_val = sw_val = None
         if self.early_stopping:
             n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
             if X.shape[0] - n_val < 1:
+                rows = "samples" if sw is None else "samples of positive weight"
                 raise ValueError(
-                    f"early_stopping needs at least 2 samples; got {X.shape[0]}."
+                    f"early_stopping needs at least 2 {rows}; got {X.shape[0]}."
                 )
             perm = rng.permutation(X.shape[0])
             X_val = _xp.take_rows(X, perm[:n_val])
             X = _xp.take_rows(X, perm[n_val:])
-            if sw is not None:  # numpy only: perm is numpy too
-                sw_val, sw = sw[perm[:n_val]], sw[perm[n_val:]]
-                if not sw_val.sum() > 0:
-                    raise ValueError(
-                        "sample_weight is zero on every row of the early-stopping "
-                        "validation split; give those rows weight, or set "
-                        "early_stopping=False."
-                    )
+            if sw is not None:  # numpy only: perm is numpy too; all positive
+                sw_val = sw[perm[:n_val]]
                 sw = _mean_one(
-                    sw, "sample_weight of the rows left after the validation split"
+                    sw[perm[n_val:]],
+                    "sample_weight of the rows left after the validation split",
                 )
         batch_size = self._batch_size(X.shape[0], continuing=False)
         n_epochs = self._n_epochs(X.shape[0], batch_size)
@@ -443,7 +446,7 @@ class _BaseRBM(
             )
         X = self._validate_X(X, reset=first, method="partial_fit")
         self._check_training_data(X, None if first else self._state.moments)
-        sw = self._sample_weight(sample_weight, X)
+        X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         batch_size = self._batch_size(X.shape[0], continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings
@@ -575,12 +578,3 @@ class _BaseRBM(
         if not _xp.is_numpy(state.get("components_", np.empty(0))):
             state = _xp.tree_to_numpy(state)
         return state
-
-
-def _mean_one(w, name):
-    """The weights ``w`` rescaled to mean 1; a ValueError naming ``name``
-    unless their sum is positive and finite."""
-    total = w.sum()
-    if not np.isfinite(total) or total <= 0:
-        raise ValueError(f"{name} must have a positive, finite sum; got {total!r}.")
-    return w * (w.shape[0] / total)

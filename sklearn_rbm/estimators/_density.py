@@ -1,6 +1,7 @@
 """Density-model methods of the dense RBMs: free energy, log Z, likelihoods."""
 
 import hashlib
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -232,7 +233,19 @@ class DensityMixin:
         cached = self._state.cache.get("log_z")
         if cached is not None and cached[0] == self._fingerprint():
             return cached[1]
-        return self.log_partition()
+        return self.log_partition(**self._log_partition_kwargs())
+
+    def _log_partition_kwargs(self):
+        """``log_partition_params`` checked against :meth:`log_partition`'s
+        keywords (a ValueError in ``fit`` already, not at the first score)."""
+        params = self.log_partition_params or {}
+        known = set(inspect.signature(self.log_partition).parameters)
+        if set(params) - known:
+            raise ValueError(
+                f"log_partition_params has the keys {sorted(set(params) - known)}"
+                f", which log_partition does not take; it takes {sorted(known)}."
+            )
+        return params
 
     @property
     def log_partition_(self):

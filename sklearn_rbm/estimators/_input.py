@@ -62,3 +62,37 @@ def _numpy_only(X, *, sample_weight=None, sampler="gibbs"):
             "sample_weight supports numpy arrays only for now; got "
             f"{name} arrays. Fit on numpy arrays to weight samples."
         )
+
+
+def _mean_one(w, name):
+    """The weights ``w`` rescaled to mean 1; a ValueError naming ``name``
+    unless their sum is positive and finite."""
+    total = w.sum()
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError(f"{name} must have a positive, finite sum; got {total!r}.")
+    return w * (w.shape[0] / total)
+
+
+def _input_name(X, fxp):
+    """The namespace of input ``X`` in messages: an Array API library's
+    array passed while ``array_api_dispatch`` is off is named as what it
+    is, not as numpy (which it would be converted to)."""
+    if fxp is not None:
+        return _namespace_name(X)
+    if _xp.is_numpy(X):
+        return "numpy"
+    from sklearn.externals.array_api_compat import is_array_api_obj
+
+    if is_array_api_obj(X):
+        return f"{_namespace_name(X)} (with array_api_dispatch off)"
+    return "numpy"
+
+
+def _drop_zero_weights(X, sw):
+    """``X`` and ``sw`` without the rows of weight 0 (``sw`` rescaled to
+    mean 1 over the rest), so that such rows are as if dropped: they make
+    no minibatch, no chain and no base rate."""
+    if sw is None or sw.min() > 0:
+        return X, sw
+    keep = np.flatnonzero(sw > 0)
+    return _xp.take_rows(X, keep), _mean_one(sw[keep], "sample_weight")

@@ -28,6 +28,21 @@ def _exact(value):
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
+#: values this many machine epsilons outside [0, 1] are rounding, clipped
+VALUE_ULPS = 16
+
+
+def _clip_unit(X):
+    """A copy of ``X`` with its values clipped to ``[0, 1]``."""
+    if sp.issparse(X):
+        X = X.copy()
+        np.clip(X.data, 0, 1, out=X.data)
+        return X
+    if _xp.is_numpy(X):
+        return np.clip(X, 0, 1)
+    return _xp.get_xp(X).clip(X, 0.0, 1.0)
+
+
 class BernoulliRBM(_BaseRBM):
     """Restricted Boltzmann Machine with binary visible and hidden units.
 
@@ -136,6 +151,16 @@ class BernoulliRBM(_BaseRBM):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum improvement of the validation score, in nats per sample.
+    log_partition_params : dict or None, default=None
+        Keyword arguments of :meth:`log_partition` (``method``, ``n_betas``,
+        ``n_runs``, ``schedule``, ``check``, ``check_tol``,
+        ``random_state``) for the ``log Z`` that :meth:`score_samples` and
+        :meth:`score` compute when none is cached. In ``GridSearchCV`` or
+        ``cross_val_score`` every fold's model needs its own ``log Z``, and
+        AIS with the defaults (14,500 temperatures x 100 runs, checked by a
+        second estimate) can take longer than the fit: for example
+        ``{"n_betas": 2000, "n_runs": 20, "check": False}`` trades accuracy
+        for time. None: the defaults of :meth:`log_partition`.
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling and sampling; an int gives
         bit-identical models.
@@ -220,6 +245,7 @@ class BernoulliRBM(_BaseRBM):
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-4,
+        log_partition_params=None,
         random_state=None,
         verbose=0,
     ):
@@ -243,6 +269,7 @@ class BernoulliRBM(_BaseRBM):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.log_partition_params = log_partition_params
         self.random_state = random_state
         self.verbose = verbose
 
@@ -263,7 +290,7 @@ class BernoulliRBM(_BaseRBM):
             # the features p(h | v) = sigmoid(v W' + c) are defined for any
             # real v (as in scikit-learn's BernoulliRBM): a MinMaxScaler
             # fitted on training folds maps some test values outside [0, 1]
-            return
+            return X
         # sparse X arrives canonical from _validate_X (duplicates summed), so
         # X.data holds the matrix's values
         data = X.data if sp.issparse(X) else X
@@ -271,15 +298,24 @@ class BernoulliRBM(_BaseRBM):
             xp = _xp.get_xp(data)
             dtype = _xp.numpy_dtype(data.dtype, xp)
             data = np.asarray([float(xp.min(data)), float(xp.max(data))], dtype)
-        if data.size and (data.min() < 0 or data.max() > 1):
-            lo, hi = data.min(), data.max()
-            if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
-                lo = min(lo, 0)  # implicit zeros, as in the dense message
-            raise ValueError(
-                "BernoulliRBM needs values in [0, 1] (binary data or "
-                f"probabilities); X has values in [{_exact(lo)}, {_exact(hi)}]. "
-                "Scale it first, e.g. with MinMaxScaler or X / 255 for pixels."
-            )
+        if not data.size or (data.min() >= 0 and data.max() <= 1):
+            return X
+        lo, hi = data.min(), data.max()
+        # rounding: MinMaxScaler's own output can end one ulp above 1
+        # (1.0000000000000002 on the breast cancer data); such values are
+        # clipped, on a copy
+        tol = VALUE_ULPS * np.finfo(data.dtype).eps
+        if lo >= -tol and hi <= 1 + tol:
+            return _clip_unit(X)
+        if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
+            lo = min(lo, 0)  # implicit zeros, as in the dense message
+        raise ValueError(
+            "BernoulliRBM needs values in [0, 1] (binary data or "
+            f"probabilities); X has values in [{_exact(lo)}, {_exact(hi)}]. "
+            "Scale it first, e.g. with MinMaxScaler(clip=True) (a scaler "
+            "fitted on other rows maps some values outside [0, 1]) or X / 255 "
+            "for pixels."
+        )
 
     def _monitor_score(self, X, params, sample_weight=None):
         # deterministic: the same 32 features of each row every epoch

@@ -159,6 +159,11 @@ class GaussianBernoulliRBM(_BaseRBM):
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
         Minimum improvement of the validation score.
+    log_partition_params : dict or None, default=None
+        Keyword arguments of :meth:`log_partition` for the ``log Z`` that
+        :meth:`score_samples` and :meth:`score` compute when none is cached:
+        a smaller AIS budget makes ``GridSearchCV`` and ``cross_val_score``
+        cheaper (see :class:`BernoulliRBM`). None: its defaults.
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling and sampling; an int gives
         bit-identical models.
@@ -284,6 +289,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-4,
+        log_partition_params=None,
         random_state=None,
         verbose=0,
     ):
@@ -313,6 +319,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.log_partition_params = log_partition_params
         self.random_state = random_state
         self.verbose = verbose
 

@@ -13,11 +13,19 @@ from ..training.threads import single_blas_thread
 from .defaults import fine_tune_epochs
 from .feedback import unique_pairs
 from .ids import IdIndex, check_pairs, frame_names
-from .store import Orientation, check_duplicates, check_ratings, sparse_to_triplets
+from .store import (
+    Orientation,
+    _caller_level,
+    check_duplicates,
+    check_ratings,
+    sparse_to_triplets,
+)
 from .trainer import STRUCTURAL, Trainer
 
-#: more distinct rating values than this in fit warns (continuous ratings?)
+#: more distinct rating values than this in fit warns (continuous ratings?),
+#: and is refused when there are fewer than ``_MIN_PER_CLASS`` ratings per value
 _MANY_CLASSES = 50
+_MIN_PER_CLASS = 10
 
 
 class TrainingMixin:
@@ -97,7 +105,11 @@ class TrainingMixin:
             ratings (ids are then the row and column indices; an entry
             stored twice is refused).
         y : array-like of shape (n_ratings,) or None
-            The ratings (any finite set of values); None for a sparse ``X``.
+            The ratings (any finite set of values: each distinct value is a
+            softmax class); None for a sparse ``X``. More than 50 distinct
+            values warn; more than 50 with fewer than 10 ratings per value
+            on average (continuous ratings) raise a ValueError: round them
+            to a scale first.
 
         Returns
         -------
@@ -112,14 +124,24 @@ class TrainingMixin:
         items = IdIndex(np.unique(iid))
         classes = np.unique(r)
         if len(classes) > _MANY_CLASSES:
-            warnings.warn(
-                f"y has {len(classes)} distinct rating values; each one is a "
-                f"softmax class, so every visible unit gets {len(classes)} x "
-                f"n_components weights. Continuous ratings should be rounded "
-                "to a scale first (e.g. np.round(2 * y) / 2 for half stars).",
-                UserWarning,
-                stacklevel=2,
+            what = (
+                f"y has {len(classes)} distinct rating values among {len(r)} "
+                f"ratings; each value is a softmax class of its own, so every "
+                f"visible unit gets {len(classes)} x n_components weights"
             )
+            advice = (
+                "Continuous ratings should be rounded to a scale first (e.g. "
+                "np.round(2 * y) / 2 for half stars)."
+            )
+            if len(classes) * _MIN_PER_CLASS > len(r):
+                # most values seen once or a few times: continuous ratings,
+                # whose classes cannot be learned and whose weights can
+                # take gigabytes
+                raise ValueError(
+                    f"{what}, and fewer than {_MIN_PER_CLASS} ratings per value "
+                    f"on average. {advice}"
+                )
+            warnings.warn(f"{what}. {advice}", UserWarning, stacklevel=_caller_level())
         ucode, icode = users.codes(uid), items.codes(iid)
         check_duplicates(ucode, icode, len(items.ids), uid, iid)
         del uid, iid

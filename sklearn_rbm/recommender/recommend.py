@@ -204,7 +204,9 @@ class RecommendMixin:
         Returns
         -------
         item_ids : ndarray of shape (n_items,)
-            Recommended item ids, best first.
+            Recommended item ids, best first (when the history holds almost
+            every candidate and ``exclude_seen`` is set, the list is padded
+            with history items scored ``-inf``, as in :meth:`recommend`).
         scores : ndarray of shape (n_items,)
             Their scores (as in :meth:`recommend`).
 
