@@ -742,4 +742,9 @@ def test_log_partition_params_set_the_budget_of_score(binary_digits, Est):
         ValueError, match=r"log_partition_params has the keys \['betas'\]"
     ):
         bad.fit(X)
+    with pytest.raises(ValueError, match="log_partition_params"):
+        bad.partial_fit(X)
     assert not hasattr(bad, "components_")
+    bad.set_params(log_partition_params={1: 2, "a": 3})  # keys of mixed types
+    with pytest.raises(ValueError, match=r"has the keys \['a', 1\]"):
+        bad.fit(X)

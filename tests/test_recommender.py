@@ -966,6 +966,10 @@ def test_many_rating_values_and_int32_ids():
     with pytest.warns(UserWarning, match="distinct rating values") as rec_warn:
         rec.fit(X, y)
     assert rec_warn[0].filename == __file__  # points at the caller's fit
+    both = CategoricalRBMRecommender(orientation="both", **dict(FAST, max_iter=1))
+    with pytest.warns(UserWarning, match="distinct rating values") as rec_warn:
+        both.fit(X, y)  # the halves are fitted through joblib
+    assert {w.filename for w in rec_warn} == {__file__}
     assert len(rec.classes_) == len(np.unique(y)) > 127
     pred = rec.predict(X[:20])
     np.testing.assert_allclose(pred, _mean_field_item_predict(rec, X[:20]), atol=1e-5)

@@ -152,6 +152,24 @@ def test_sklearn_sample_weight_checks(est, check):
     getattr(estimator_checks, check)(type(est).__name__, est)
 
 
+def test_rows_of_zero_weight_are_not_checked_as_training_data():
+    # a row that the training-data checks would refuse (a variance too
+    # large for the Gaussian's base model) is dropped, not refused
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    X[0] = 1e6
+    w = np.ones(50)
+    w[0] = 0
+    kw = dict(n_components=3, max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match="variance"):
+        GaussianBernoulliRBM(**kw).fit(X)
+    a = GaussianBernoulliRBM(**kw).fit(X, sample_weight=w)
+    b = GaussianBernoulliRBM(**kw).fit(X[1:])
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-9, atol=1e-12)
+    c = GaussianBernoulliRBM(**kw).partial_fit(X, sample_weight=w)
+    d = GaussianBernoulliRBM(**kw).partial_fit(X[1:])
+    np.testing.assert_allclose(c.components_, d.components_, rtol=1e-9, atol=1e-12)
+
+
 def test_early_stopping_counts_the_rows_of_positive_weight():
     # rows of weight 0 are dropped first: the validation split is made of
     # weighted rows, and one weighted row is too few to split

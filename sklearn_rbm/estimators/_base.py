@@ -323,8 +323,9 @@ class _BaseRBM(
         """
         self._log_partition_kwargs()
         X = self._validate_X(X, reset=True, method="fit")
-        self._check_training_data(X)
+        # rows of weight 0 go first: the checks of training data see the rest
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
+        self._check_training_data(X)
         rng = seed_from(self.random_state, like=X)
         X_val = sw_val = None
         if self.early_stopping:
@@ -444,9 +445,10 @@ class _BaseRBM(
                 "partial_fit continues training and cannot change the number "
                 "of hidden units. Call fit to start over with the new size."
             )
+        self._log_partition_kwargs()
         X = self._validate_X(X, reset=first, method="partial_fit")
-        self._check_training_data(X, None if first else self._state.moments)
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
+        self._check_training_data(X, None if first else self._state.moments)
         batch_size = self._batch_size(X.shape[0], continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings

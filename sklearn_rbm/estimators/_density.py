@@ -240,10 +240,11 @@ class DensityMixin:
         keywords (a ValueError in ``fit`` already, not at the first score)."""
         params = self.log_partition_params or {}
         known = set(inspect.signature(self.log_partition).parameters)
-        if set(params) - known:
+        unknown = sorted(set(params) - known, key=repr)  # keys of any type
+        if unknown:
             raise ValueError(
-                f"log_partition_params has the keys {sorted(set(params) - known)}"
-                f", which log_partition does not take; it takes {sorted(known)}."
+                f"log_partition_params has the keys {unknown}, which "
+                f"log_partition does not take; it takes {sorted(known)}."
             )
         return params
 

@@ -51,7 +51,9 @@ class BernoulliRBM(_BaseRBM):
     persistent CD with momentum, weight decay, shuffled minibatches and
     optional centering, and it reports a true log-likelihood: exact for small
     models, annealed importance sampling (AIS) for large ones. Training and
-    the density methods refuse values outside [0, 1] with a ValueError;
+    the density methods refuse values outside [0, 1] with a ValueError
+    (values within 16 machine epsilons of it, rounding such as
+    ``MinMaxScaler``'s 1.0000000000000002, are clipped on a copy);
     ``transform`` accepts any real values (its features ``sigmoid(X @
     components_.T + intercept_hidden_)`` are defined for them, as in
     scikit-learn), so that a ``MinMaxScaler`` fitted on training folds may map

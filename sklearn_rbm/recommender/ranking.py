@@ -22,11 +22,16 @@ user will choose and like".
 
 The ranking score adds to it a lateral (visible-to-visible) term, the
 item-item connections of a semi-restricted Boltzmann machine (Osindero &
-Hinton 2008): ``LATERAL_WEIGHT * (v A)_i``, where ``A`` (zero diagonal)
+Hinton 2008): ``weight * (v A)_i``, where ``A`` (zero diagonal)
 regresses each item's choice on the user's other choices. ``A`` is the
-closed-form ridge solution of Steck's EASE (2019),
-``A = I - P diag(1 / diag(P))`` with ``P = (V^T V + l2 I)^{-1}``, over the
-``MAX_LATERAL_ITEMS`` most chosen items (:func:`fit_lateral`); the two
+closed-form ridge solution ``A = I - P diag(1 / diag(P))`` with
+``P = (V^T V + diag(lam))^{-1}`` over the ``MAX_LATERAL_ITEMS`` most chosen
+items (:func:`fit_lateral`): for explicit feedback Steck's EASE (2019),
+``lam = l2``, ``weight = LATERAL_WEIGHT``; for implicit feedback, where the
+term carries the ranking, the denoising solution (EDLAE, Steck 2020),
+``lam_j = l2 + p / (1 - p) * (V^T V)_jj`` with ``p =
+IMPLICIT_LATERAL_DROPOUT``, ``weight = IMPLICIT_LATERAL_WEIGHT`` (see
+:func:`lateral_settings`). The two
 terms are a product of experts, each fitted on its own: training the hidden
 part with the lateral term inside its softmax scored lower on validation.
 On the validation splits the sum beat either part alone (MovieLens 1M:

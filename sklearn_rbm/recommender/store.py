@@ -78,10 +78,11 @@ def check_ratings(y, n, *, names=("X", "pairs", "y")):
 def _caller_level():
     """``stacklevel`` of a warning raised by this module's caller that
     points at the first frame outside the package and scikit-learn (the
-    user's ``fit`` or ``partial_fit`` call, through any wrappers)."""
+    user's ``fit`` or ``partial_fit`` call, through any wrappers, joblib's
+    included: ``orientation="both"`` fits its halves through it)."""
     frame, level = sys._getframe(2), 2
     while frame is not None and frame.f_globals.get("__name__", "").startswith(
-        ("sklearn_rbm.", "sklearn.")
+        ("sklearn_rbm.", "sklearn.", "joblib.")
     ):
         frame, level = frame.f_back, level + 1
     return level
