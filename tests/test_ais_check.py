@@ -39,13 +39,24 @@ def test_check_warns_where_estimates_really_disagree():
     assert est.disagreement == pytest.approx(abs(est.log_z - est.log_z_check))
 
 
-def test_check_silent_where_both_match_exact(binary_digits):
-    X, _ = binary_digits
-    rbm = BernoulliRBM(n_components=12, max_iter=5, random_state=0).fit(X)
-    exact = rbm.log_partition("exact").log_z
+@pytest.fixture(scope="module")
+def digits_rbm(binary_digits):
+    """A 12-hidden model of the digits and its exact log Z."""
+    rbm = BernoulliRBM(n_components=12, max_iter=5, random_state=0)
+    rbm.fit(binary_digits[0])
+    return rbm, rbm.log_partition("exact").log_z
+
+
+def _checked_silently(rbm, **ais):
+    """An AIS estimate whose check must not warn."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnreliableEstimateWarning)
-        est = rbm.log_partition("ais", n_betas=1000, n_runs=100, random_state=0)
+        return rbm.log_partition("ais", random_state=0, **ais)
+
+
+def test_check_silent_where_both_match_exact(digits_rbm):
+    rbm, exact = digits_rbm
+    est = _checked_silently(rbm, n_betas=1000, n_runs=100)
     assert est.method == "ais" and est.schedule == "fixed"
     assert abs(est.log_z - exact) < 0.3
     assert abs(est.log_z_check - exact) < 0.3
@@ -207,12 +218,8 @@ def test_estimate_reports_ess_and_old_pickles_read_none():
     assert old.ess is None and old.log_z_bound is None
 
 
-def test_few_runs_do_not_always_warn(binary_digits):
+def test_few_runs_do_not_always_warn(digits_rbm):
     # with 2 runs the effective sample size is below 2 whatever the weights
-    X, _ = binary_digits
-    rbm = BernoulliRBM(n_components=12, max_iter=5, random_state=0).fit(X)
-    exact = rbm.log_partition("exact").log_z
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UnreliableEstimateWarning)
-        est = rbm.log_partition("ais", n_betas=3000, n_runs=2, random_state=0)
+    rbm, exact = digits_rbm
+    est = _checked_silently(rbm, n_betas=3000, n_runs=2)
     assert abs(est.log_z - exact) < 0.3 and est.ess < 2.0

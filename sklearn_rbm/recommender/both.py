@@ -22,7 +22,7 @@ import copy
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import _fit_context, clone
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _SetOutputMixin
 
@@ -55,7 +55,7 @@ def _fit_one(est, X, y):
     return est.fit(X, y)
 
 
-class BothMixin(_SetOutputMixin):
+class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
     """The ``orientation="both"`` paths of :class:`CategoricalRBMRecommender`
     (placed first among its bases); a single model goes on to the others."""
 
@@ -239,9 +239,12 @@ class BothMixin(_SetOutputMixin):
         names : ndarray of str objects, shape (n_components,)
         """
         self._single_only("transform gives the hidden units of one RBM")
-        n = self.intercept_hidden_.shape[0]
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{k}" for k in range(n)], dtype=object)
+        return super().get_feature_names_out(input_features)
+
+    @property
+    def _n_features_out(self):
+        # read by scikit-learn's ClassNamePrefixFeaturesOutMixin
+        return self.intercept_hidden_.shape[0]
 
     def free_energy(self, X=None):
         self._single_only("free_energy is that of one RBM")

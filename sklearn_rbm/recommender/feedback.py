@@ -127,10 +127,10 @@ class FeedbackMixin:
         )
         if self.ranking_lateral_l2 is not None:
             dt = model["_state"].params["b"].dtype
-            settings = ranking.lateral_settings(self.ranking_lateral_l2, implicit)
-            out["_ranking_lateral"] = ranking.fit_lateral(
-                V, settings[0], dt, *settings[1:]
+            l2, dropout, weight = ranking.lateral_settings(
+                self.ranking_lateral_l2, implicit
             )
+            out["_ranking_lateral"] = ranking.fit_lateral(V, l2, dt, dropout, weight)
         return out
 
     def _partial_fit_ranking(self, model, ucode):

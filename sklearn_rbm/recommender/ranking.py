@@ -161,14 +161,12 @@ def log_proba(params, V):
 def lateral_settings(l2, implicit):
     """``(l2, dropout, weight)`` of the lateral term for the parameter
     ``ranking_lateral_l2`` (``"auto"`` resolved by the feedback)."""
-    if implicit:
-        auto = IMPLICIT_LATERAL_L2
-        return (
-            (auto if l2 == "auto" else l2),
-            IMPLICIT_LATERAL_DROPOUT,
-            IMPLICIT_LATERAL_WEIGHT,
-        )
-    return (EXPLICIT_LATERAL_L2 if l2 == "auto" else l2), 0.0, LATERAL_WEIGHT
+    auto, dropout, weight = (
+        (IMPLICIT_LATERAL_L2, IMPLICIT_LATERAL_DROPOUT, IMPLICIT_LATERAL_WEIGHT)
+        if implicit
+        else (EXPLICIT_LATERAL_L2, 0.0, LATERAL_WEIGHT)
+    )
+    return (auto if l2 == "auto" else l2), dropout, weight
 
 
 def fit_lateral(V, l2, dtype, dropout=0.0, weight=LATERAL_WEIGHT):
