@@ -439,6 +439,18 @@ def test_rounding_just_outside_the_unit_interval_is_clipped(sparse, dtype):
         a.score_samples(wrap(far))
 
 
+def test_float32_rounding_is_clipped_for_a_float64_model():
+    """The tolerance is that of float32 whatever the model's dtype: float32
+    input cast to a float64 model keeps its float32 rounding."""
+    X = (np.random.default_rng(0).random((40, 6)) < 0.4).astype(np.float64)
+    rbm = BernoulliRBM(3, max_iter=2, random_state=0).fit(X)
+    near = X.astype(np.float32)
+    near[0, 0] = np.float32(1) + 2 * np.finfo(np.float32).eps
+    np.testing.assert_array_equal(
+        rbm.score_samples(near), rbm.score_samples(np.clip(near, 0, 1))
+    )
+
+
 def test_minmax_scaled_breast_cancer_fits():
     from sklearn.datasets import load_breast_cancer
     from sklearn.pipeline import make_pipeline
@@ -748,3 +760,28 @@ def test_log_partition_params_set_the_budget_of_score(binary_digits, Est):
     bad.set_params(log_partition_params={1: 2, "a": 3})  # keys of mixed types
     with pytest.raises(ValueError, match=r"has the keys \['a', 1\]"):
         bad.fit(X)
+
+
+@pytest.mark.parametrize("Est", [BernoulliRBM, GaussianBernoulliRBM])
+@pytest.mark.parametrize(
+    "budget, name",
+    [
+        ({"n_runs": 1}, "n_runs"),
+        ({"n_betas": -5}, "n_betas"),
+        ({"method": "x"}, "method"),
+    ],
+)
+def test_log_partition_params_values_checked_in_fit(binary_digits, Est, budget, name):
+    """A value log_partition refuses fails fit (and partial_fit), not the first
+    score: in a grid search every fold's score would be NaN."""
+    X = binary_digits[0][:100]
+    fitted = Est(4, max_iter=1, random_state=0).fit(X)
+    W = fitted.components_.copy()
+    fitted.set_params(log_partition_params=budget)
+    for method in (fitted.fit, fitted.partial_fit):
+        with pytest.raises(
+            ValueError,
+            match=rf"'{name}' parameter of log_partition_params of {Est.__name__}",
+        ):
+            method(X)
+    np.testing.assert_array_equal(fitted.components_, W)

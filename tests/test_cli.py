@@ -601,6 +601,17 @@ def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path):
     assert X2.tolist() == X.tolist() and y2.tolist() == y.tolist()
 
 
+def test_evaluate_refuses_a_threshold_without_ranking_metrics(ratings, capsys):
+    """--threshold only picks the relevant items of ranking metrics: with
+    rmse / mae alone it was silently ignored."""
+    path = ratings[0]
+    for metrics in ([], ["--metric", "rmse"], ["--metric", "mae"]):
+        argv = ["evaluate", str(path), "--cv", "2", *metrics, "--threshold", "4"]
+        assert main([*argv, *FAST]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "rmse and mae score every held-out" in err
+
+
 def test_evaluate_ranking_metrics_are_cross_validate(ratings, capsys):
     from sklearn.model_selection import cross_validate
 

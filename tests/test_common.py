@@ -57,7 +57,6 @@ EXPECTED_FAILURES = {
         "check_n_features_in": _OUT_OF_RANGE,
         "check_n_features_in_after_fitting": _OUT_OF_RANGE,
         "check_pipeline_consistency": _OUT_OF_RANGE,
-        "check_positive_only_tag_during_fit": _OUT_OF_RANGE,
         "check_readonly_memmap_input": _OUT_OF_RANGE,
         "check_transformer_data_not_an_array": _OUT_OF_RANGE,
         "check_transformer_general": _OUT_OF_RANGE,

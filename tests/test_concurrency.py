@@ -244,3 +244,34 @@ def test_many_threads_serving_leave_the_counts_as_they_were(two_blas_threads):
 
     _run_threads(serve, [(k,) for k in range(8)])
     assert _blas_counts() == two_blas_threads
+
+
+@pytest.mark.parametrize("call", ["log_partition", "raise", "sample"])
+def test_ais_and_sampling_run_blas_single_threaded(two_blas_threads, monkeypatch, call):
+    """AIS, RAISE and sampling chains are thousands of thin products: with
+    OpenBLAS's two threads beside busy jobs, AIS took up to 5.7 times longer
+    (benchmarks/bench_ais_threads.py). They run with one BLAS thread, and
+    the counts are restored afterwards."""
+    import sklearn_rbm.engine.gibbs as gibbs
+    import sklearn_rbm.engine.partition as partition
+
+    V = (np.random.default_rng(0).random((200, 12)) < 0.5).astype(float)
+    rbm = BernoulliRBM(n_components=30, max_iter=1, random_state=0).fit(V)
+    seen = []
+    hidden_field = gibbs.hidden_field
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_counts())
+        return hidden_field(*args, **kwargs)
+
+    monkeypatch.setattr(gibbs, "hidden_field", spy)
+    monkeypatch.setattr(partition, "hidden_field", spy)
+    if call == "log_partition":
+        rbm.log_partition("ais", n_betas=20, n_runs=4, check=False)
+    elif call == "raise":
+        rbm.score_samples_raise(V[:3], n_betas=20)
+    else:
+        rbm.sample(3, n_steps=5, random_state=0)
+    ones = [(path, 1) for path, _ in two_blas_threads]
+    assert seen and all(counts == ones for counts in seen)
+    assert _blas_counts() == two_blas_threads

@@ -606,3 +606,27 @@ def test_max_iter_auto_fit_runs_its_epochs():
     X = np.random.default_rng(0).normal(size=(60, 3))
     rbm = GaussianBernoulliRBM(4, max_iter="auto", random_state=0).fit(X)
     assert rbm.n_iter_ == 834  # batch 10: 6 updates per epoch, ceil(5000 / 6)
+
+
+def test_exact_log_partition_names_the_hidden_layer():
+    """With continuous visible units only the hidden layer can be summed over:
+    3 features and 21 hidden units are refused for the hidden layer's size."""
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    rbm = GaussianBernoulliRBM(21, max_iter=1, random_state=0).fit(X)
+    with pytest.raises(
+        ValueError, match=r"the hidden layer \(the visible units are continuous\)"
+    ):
+        rbm.log_partition("exact")
+
+
+def test_memory_order_gives_the_same_model():
+    """A Fortran-ordered copy or a DataFrame of the same data gives the
+    bit-identical model (the float sums of the data moments depend on the
+    memory order; fit reads the data in C order)."""
+    pd = pytest.importorskip("pandas")
+    X = StandardScaler().fit_transform(load_digits().data[:300])
+    ref = GaussianBernoulliRBM(8, max_iter=5, random_state=0).fit(X)
+    for Z in (np.asfortranarray(X), pd.DataFrame(X)):
+        m = GaussianBernoulliRBM(8, max_iter=5, random_state=0).fit(Z)
+        np.testing.assert_array_equal(m.log_variance_, ref.log_variance_)
+        np.testing.assert_array_equal(m.components_, ref.components_)

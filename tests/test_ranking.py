@@ -174,7 +174,7 @@ def test_new_user_history_reproduces_the_training_ranking(ranked, chosen):
         np.testing.assert_allclose(scores[0], scores_new, rtol=1e-6)
     # an empty history is an unknown user's list
     np.testing.assert_array_equal(
-        ranked.recommend_new_user([], 5)[0], ranked.recommend(["nobody"], 5)[0][0]
+        ranked.recommend_new_user([], 5)[0], ranked.recommend([10**9], 5)[0][0]
     )
 
 
@@ -199,6 +199,34 @@ def test_new_user_ratings_feed_the_like_term(chosen, implicit):
     # an implicit model has no rating model to read them
     with pytest.raises(ValueError, match="implicit feedback"):
         implicit.recommend_new_user(hist, 3, history_ratings=np.full(5, 5.0))
+
+
+@pytest.mark.parametrize("orientation", ["item", "user", "both"])
+def test_new_user_without_known_items_gets_the_unknown_users_list(chosen, orientation):
+    """No known history item and no ratings: the list and scores of
+    recommend() for an unknown user, like term included (it was skipped)."""
+    X_tr, y_tr = chosen[:2]
+    rec = CategoricalRBMRecommender(
+        orientation=orientation, ranking_iter=3, **FAST
+    ).fit(X_tr, y_tr)
+    assert rec.ranking_like_weight > 0
+    top, scores = rec.recommend([10**9], 8)  # an unknown user
+    for hist in ([], [10_000]):
+        top_new, scores_new = rec.recommend_new_user(hist, 8)
+        np.testing.assert_array_equal(top_new, top[0])
+        np.testing.assert_allclose(scores_new, scores[0], rtol=1e-12)
+
+
+def test_new_user_ratings_are_checked_without_the_like_term(ranked):
+    """history_ratings of the wrong length or values are refused whatever
+    ranking_like_weight (with 0 they were accepted and ignored)."""
+    rec = pickle.loads(pickle.dumps(ranked)).set_params(ranking_like_weight=0.0)
+    with pytest.raises(ValueError, match="3 items but history_ratings has 2"):
+        rec.recommend_new_user([3, 17, 42], 3, history_ratings=[5, 4])
+    with pytest.raises(ValueError, match="values among classes_"):
+        rec.recommend_new_user([3, 17, 42], 3, history_ratings=[5, 4, 7])
+    top, _ = rec.recommend_new_user([3, 17, 42], 3, history_ratings=[5, 4, 1])
+    np.testing.assert_array_equal(top, rec.recommend_new_user([3, 17, 42], 3)[0])
 
 
 def test_rating_ranking_needs_ratings_for_new_users(chosen):

@@ -458,8 +458,10 @@ def test_unknown_ids_use_fallback_without_raising(fitted, planted):
     assert pred[2] == pytest.approx(y.mean())
     P = fitted.predict_proba(Q)
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
-    # string ids against an int-id model are simply unknown
-    assert np.isfinite(fitted.predict(np.array([["a", "b"]], dtype=object))).all()
+    # string ids against an int-id model are simply unknown (with a warning)
+    with pytest.warns(UserWarning, match=r"model's \w+ ids are integers"):
+        got = fitted.predict(np.array([["a", "b"]], dtype=object))
+    assert np.isfinite(got).all()
 
 
 def test_recommend_excludes_seen_and_ranks(fitted, planted):
@@ -1010,6 +1012,42 @@ def test_ids_of_another_type_are_unknown_per_pair(small):
     np.testing.assert_array_equal(mixed, ints)
     H = rec.transform([0, "zz"])  # item orientation: item ids
     np.testing.assert_array_equal(H[0], rec.transform([0])[0])
+
+
+def test_queries_all_of_the_other_id_type_warn(small):
+    """String ids for an integer-id model (say, read from a text file) match
+    nothing: every query got the fallback without a word (the command line
+    printed a note). A query all of the other type warns, naming the ids'
+    role; one mixing both types does not (its known ids are served)."""
+    import warnings
+
+    X, y, rec = small
+    calls = {
+        "user": [
+            lambda: rec.predict([["0", "1"]]),
+            lambda: rec.recommend(["0", "1"], 3),
+        ],
+        "item": [
+            lambda: rec.recommend_new_user(["3"], 2),
+            lambda: rec.predict_new_user([1], [5.0], ["2"]),
+            lambda: rec.transform(["0"]),  # item orientation: item ids
+        ],
+    }
+    for name, fns in calls.items():
+        for fn in fns:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fn()
+            said = [str(w.message) for w in caught if w.category is UserWarning]
+            assert any(f"model's {name} ids are integers" in m for m in said)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec.recommend([0, "new"], 3)
+        rec.predict([[0, 1], [2, 3]])
+    # the answer is the fallback's, as before
+    with pytest.warns(UserWarning, match=r"model's \w+ ids are integers"):
+        got = rec.predict([["0", "1"]])
+    np.testing.assert_array_equal(got, rec.predict([[-7, -7]]))
 
 
 def test_columns_are_typed_separately_and_never_retyped(small):

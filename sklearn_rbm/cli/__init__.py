@@ -13,7 +13,9 @@ and popularity baselines) and ``demo``.
 import contextlib
 import os
 import sys
+import warnings
 
+from ..recommender.ids import OTHER_KIND_WARNING
 from .files import load_model
 from .io import PROG, CLIError
 from .parser import build_parser
@@ -35,7 +37,12 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            # ids of the other type: the command's own note names them
+            warnings.filterwarnings(
+                "ignore", message=OTHER_KIND_WARNING, category=UserWarning
+            )
+            return args.func(args)
     except CLIError as exc:
         return _error(exc)
     except (ValueError, TypeError) as exc:

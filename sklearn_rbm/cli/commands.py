@@ -302,6 +302,12 @@ def cmd_evaluate(args):
     if y is None or est.feedback == "implicit":
         X, metrics = _implicit_evaluation(args, est, X, y, metrics)
         y, ranking = None, True
+    if not ranking and args.threshold is not None:  # it would be ignored
+        raise CLIError(
+            "--threshold sets which held-out items are relevant to a ranking "
+            "metric; rmse and mae score every held-out rating. Add a ranking "
+            "metric (e.g. --metric ndcg@10) or drop --threshold"
+        )
     what = "ratings" if y is not None else "pairs"
     if args.cv > len(X):
         raise CLIError(f"--cv {args.cv} is more than the {len(X)} {what}")

@@ -117,10 +117,16 @@ def log_partition_exact(family, params, *, max_units=MAX_EXACT_UNITS, chunk=4096
     # a finite number of bits means an enumerable visible space
     enumerate_visible = vis_bits < n_hidden and vis_bits <= max_units
     if not enumerate_visible and n_hidden > max_units:
+        if np.isfinite(vis_bits):
+            layer = "the smaller layer, which must have"
+        else:  # continuous visible units: only the hidden layer is summed over
+            layer = (
+                "the hidden layer (the visible units are continuous), which must have"
+            )
         raise ValueError(
-            f"Exact log Z enumerates the smaller layer, which must have at most "
-            f"2**{max_units} states (n_components={n_hidden}, n_features="
-            f"{n_visible}). Use method='ais'."
+            f"Exact log Z enumerates {layer} at most 2**{max_units} states "
+            f"(n_components={n_hidden}, n_features={n_visible}). Use "
+            f"method='ais'."
         )
     parts = []
     if enumerate_visible:

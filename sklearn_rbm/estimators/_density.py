@@ -6,13 +6,18 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine import _xp
 from ..engine.gibbs import free_energy
 from ..engine.partition import CHECK_TOL, log_likelihood_raise
 from ..engine.partition import log_partition as _log_partition
+from ..training.threads import training_threads
 from ._common import seed_from, validate_method_params
 
 
@@ -20,6 +25,19 @@ def _np_dtype(p):
     """The numpy dtype of the model's parameters (base models are built in
     numpy from the host-side data moments, then moved to the device)."""
     return _xp.numpy_dtype(p["W"].dtype, _xp.get_xp(p["W"]))
+
+
+#: the keywords of :meth:`DensityMixin.log_partition`, also the values that
+#: ``log_partition_params`` may give them
+_LOG_PARTITION_CONSTRAINTS = {
+    "method": [StrOptions({"auto", "exact", "ais"})],
+    "n_betas": [Interval(Integral, 2, None, closed="left")],
+    "n_runs": [Interval(Integral, 2, None, closed="left")],
+    "schedule": [StrOptions({"fixed", "adaptive"})],
+    "check": ["boolean"],
+    "check_tol": [Interval(Real, 0, None, closed="neither")],
+    "random_state": ["random_state"],
+}
 
 
 class DensityMixin:
@@ -47,17 +65,7 @@ class DensityMixin:
         X = self._validate_X(X, reset=False, method="free_energy")
         return free_energy(self._family(), X, self._params())
 
-    @validate_method_params(
-        {
-            "method": [StrOptions({"auto", "exact", "ais"})],
-            "n_betas": [Interval(Integral, 2, None, closed="left")],
-            "n_runs": [Interval(Integral, 2, None, closed="left")],
-            "schedule": [StrOptions({"fixed", "adaptive"})],
-            "check": ["boolean"],
-            "check_tol": [Interval(Real, 0, None, closed="neither")],
-            "random_state": ["random_state"],
-        },
-    )
+    @validate_method_params(_LOG_PARTITION_CONSTRAINTS)
     def log_partition(
         self,
         method="auto",
@@ -74,7 +82,8 @@ class DensityMixin:
         Parameters
         ----------
         method : {"auto", "exact", "ais"}, default="auto"
-            ``"exact"`` enumerates the smaller layer (at most 2**20 states);
+            ``"exact"`` enumerates the smaller layer (the hidden one for
+            continuous visible units; at most 2**20 states);
             ``"ais"`` runs annealed importance sampling from the base-rate
             model; ``"auto"`` picks exact when it is cheap.
         n_betas : int, default=14500
@@ -133,18 +142,19 @@ class DensityMixin:
         family = self._family()
         base = self._base_model()
         rs = self.random_state if random_state is None else random_state
-        est = _log_partition(
-            family,
-            p,
-            _xp.dict_like(base, p["W"]),
-            method=method,
-            n_betas=int(n_betas),
-            n_runs=int(n_runs),
-            schedule=schedule,
-            check=bool(check),
-            check_tol=float(check_tol),
-            rng=seed_from(rs, like=p["W"]),
-        )
+        with training_threads():  # thousands of thin products
+            est = _log_partition(
+                family,
+                p,
+                _xp.dict_like(base, p["W"]),
+                method=method,
+                n_betas=int(n_betas),
+                n_runs=int(n_runs),
+                schedule=schedule,
+                check=bool(check),
+                check_tol=float(check_tol),
+                rng=seed_from(rs, like=p["W"]),
+            )
         self._state.cache["log_z"] = (self._fingerprint(), est)
         return est
 
@@ -204,15 +214,16 @@ class DensityMixin:
         family = self._family()
         base = self._base_model()
         rs = self.random_state if random_state is None else random_state
-        return log_likelihood_raise(
-            family,
-            p,
-            _xp.dict_like(base, p["W"]),
-            np.asarray(X) if _xp.is_numpy(X) else X,
-            n_betas=int(n_betas),
-            n_runs=int(n_runs),
-            rng=seed_from(rs, like=p["W"]),
-        )
+        with training_threads():
+            return log_likelihood_raise(
+                family,
+                p,
+                _xp.dict_like(base, p["W"]),
+                np.asarray(X) if _xp.is_numpy(X) else X,
+                n_betas=int(n_betas),
+                n_runs=int(n_runs),
+                rng=seed_from(rs, like=p["W"]),
+            )
 
     def _base_model(self):
         """Parameters of the base-rate model (AIS, RAISE, sampling starts), as
@@ -237,7 +248,8 @@ class DensityMixin:
 
     def _log_partition_kwargs(self):
         """``log_partition_params`` checked against :meth:`log_partition`'s
-        keywords (a ValueError in ``fit`` already, not at the first score)."""
+        keywords and their constraints (in ``fit`` already, not at the first
+        score: in a grid search every fold's score would fail)."""
         params = self.log_partition_params or {}
         known = set(inspect.signature(self.log_partition).parameters)
         unknown = sorted(set(params) - known, key=repr)  # keys of any type
@@ -246,6 +258,11 @@ class DensityMixin:
                 f"log_partition_params has the keys {unknown}, which "
                 f"log_partition does not take; it takes {sorted(known)}."
             )
+        validate_parameter_constraints(
+            {k: _LOG_PARTITION_CONSTRAINTS[k] for k in params},
+            params,
+            caller_name=f"log_partition_params of {type(self).__name__}",
+        )
         return params
 
     @property

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..engine import _xp
 from ..engine.gibbs import DenseChain, gibbs_chain
 from ..engine.tempering import tempered_chains
+from ..training.threads import training_threads
 from ._common import seed_from, validate_method_params
 
 
@@ -120,9 +121,12 @@ class SamplingMixin:
             v0 = self._validate_X(init, reset=False, method="sample")
             if sp.issparse(v0):
                 v0 = v0.toarray()
-        if method == "tempering":
-            return self._run_tempering(v0, n_steps, rng, return_mean, n_temperatures)
-        return self._run_chains(v0, n_steps, rng, return_mean)
+        with training_threads():  # n_steps rounds of thin products
+            if method == "tempering":
+                return self._run_tempering(
+                    v0, n_steps, rng, return_mean, n_temperatures
+                )
+            return self._run_chains(v0, n_steps, rng, return_mean)
 
     def _run_tempering(self, v0, n_steps, rng, return_mean, n_temperatures):
         """Parallel tempering from ``v0`` at the top of the ladder."""

@@ -28,7 +28,9 @@ def _exact(value):
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
-#: values this many machine epsilons outside [0, 1] are rounding, clipped
+#: values this many float32 machine epsilons (1.9e-6) outside [0, 1] are
+#: rounding, clipped: float32 ones even for a float64 model, whose input may
+#: have been float32 before the cast
 VALUE_ULPS = 16
 
 
@@ -52,7 +54,7 @@ class BernoulliRBM(_BaseRBM):
     optional centering, and it reports a true log-likelihood: exact for small
     models, annealed importance sampling (AIS) for large ones. Training and
     the density methods refuse values outside [0, 1] with a ValueError
-    (values within 16 machine epsilons of it, rounding such as
+    (values within 16 float32 machine epsilons of it, rounding such as
     ``MinMaxScaler``'s 1.0000000000000002, are clipped on a copy);
     ``transform`` accepts any real values (its features ``sigmoid(X @
     components_.T + intercept_hidden_)`` are defined for them, as in
@@ -86,7 +88,7 @@ class BernoulliRBM(_BaseRBM):
         larger with ``momentum=0.9``).
     batch_size : int or "auto", default="auto"
         Examples per minibatch. ``"auto"`` uses ``n_samples // 200`` clipped
-        to [10, 100]: 100 for MNIST-scale data, 10 below 4,000 rows, so that
+        to [10, 100]: 100 for MNIST-scale data, 10 below 2,200 rows, so that
         small data sets get enough updates (see "Small data sets" in the
         user guide). :meth:`partial_fit` resolves it from the rows of its
         first call and keeps it. The size used is ``batch_size_``.
@@ -306,13 +308,19 @@ class BernoulliRBM(_BaseRBM):
         # rounding: MinMaxScaler's own output can end one ulp above 1
         # (1.0000000000000002 on the breast cancer data); such values are
         # clipped, on a copy
-        tol = VALUE_ULPS * np.finfo(data.dtype).eps
+        tol = VALUE_ULPS * float(np.finfo(np.float32).eps)
         if lo >= -tol and hi <= 1 + tol:
             return _clip_unit(X)
         if sp.issparse(X) and X.nnz < X.shape[0] * X.shape[1]:
             lo = min(lo, 0)  # implicit zeros, as in the dense message
+        # scikit-learn's wording for the positive_only tag comes first
+        negative = (
+            f"Negative values in data passed to BernoulliRBM.{method}. "
+            if lo < 0
+            else ""
+        )
         raise ValueError(
-            "BernoulliRBM needs values in [0, 1] (binary data or "
+            f"{negative}BernoulliRBM needs values in [0, 1] (binary data or "
             f"probabilities); X has values in [{_exact(lo)}, {_exact(hi)}]. "
             "Scale it first, e.g. with MinMaxScaler(clip=True) (a scaler "
             "fitted on other rows maps some values outside [0, 1]) or X / 255 "

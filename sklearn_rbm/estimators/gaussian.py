@@ -71,7 +71,7 @@ class GaussianBernoulliRBM(_BaseRBM):
     batch_size : int or "auto", default="auto"
         Examples per minibatch. ``"auto"`` uses ``n_samples // 200`` clipped
         to [10, 100], as in :class:`BernoulliRBM`: 100 for tens of thousands
-        of rows, 10 below 4,000. The size used is ``batch_size_``.
+        of rows (20,000 and more), 10 below 2,200. The size used is ``batch_size_``.
     max_iter : int or "auto", default="auto"
         Number of epochs (passes over the training data) of ``fit``.
         ``"auto"`` runs enough epochs for about 5,000 minibatch updates,

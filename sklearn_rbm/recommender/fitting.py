@@ -13,9 +13,9 @@ from ..training.threads import single_blas_thread
 from .defaults import fine_tune_epochs
 from .feedback import unique_pairs
 from .ids import IdIndex, check_pairs, frame_names
+from .ids import caller_level as _caller_level
 from .store import (
     Orientation,
-    _caller_level,
     check_duplicates,
     check_ratings,
     sparse_to_triplets,

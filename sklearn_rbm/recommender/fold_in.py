@@ -75,7 +75,7 @@ class FoldInMixin:
         prob, qk = self._new_user_proba(history_items, history_ratings, q, alpha)
         if prob is None:  # no known history or query item: the item means,
             # as predict gives an unknown user
-            qcode = self._items.codes(as_id_column(q, "item", allow_mixed=True))
+            qcode = self._items.codes(as_id_column(q, "item", allow_mixed=True), "item")
             return fallback_mean(self, np.full(len(q), -1), qcode)
         out = np.full(len(q), self.global_mean_)
         out[qk] = expected(prob, self.classes_)

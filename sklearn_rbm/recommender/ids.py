@@ -1,6 +1,7 @@
 """Ids of users and items: checking id columns and the id <-> code tables."""
 
 import itertools
+import sys
 import warnings
 from collections.abc import Iterator, Mapping, MappingView
 from collections.abc import Set as AbstractSet
@@ -386,6 +387,38 @@ def check_pairs(X, allow_mixed=False, fitted_names=None):
     )
 
 
+def caller_level():
+    """``stacklevel`` of a warning raised by this module's caller that
+    points at the first frame outside the package and scikit-learn (the
+    user's ``fit`` or ``partial_fit`` call, through any wrappers, joblib's
+    included: ``orientation="both"`` fits its halves through it)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("sklearn_rbm.", "sklearn.", "joblib.")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+#: the start of the warning of :func:`_warn_other_kind` (a filter's regex;
+#: the command line, which notes unknown ids itself, ignores it)
+OTHER_KIND_WARNING = r"All \d+ \w+ ids given are"
+
+
+def _warn_other_kind(ids, table_str, name):
+    """Warn that every id of a query is of the other type than the
+    model's: none can match (a plain fallback for all, easy to miss)."""
+    kinds = ("strings", "integers") if table_str else ("integers", "strings")
+    warnings.warn(
+        f"All {len(ids)} {name} ids given are {kinds[1]} (e.g. "
+        f"{ids[:1].tolist()[0]!r}) but the model's {name} ids are {kinds[0]}: "
+        f"none can match, so each gets the fallback for unknown {name}s. "
+        f"Convert them to {kinds[0]} first.",
+        UserWarning,
+        stacklevel=caller_level(),
+    )
+
+
 class IdIndex:
     """Id <-> code table that can grow without renumbering old codes.
 
@@ -397,7 +430,7 @@ class IdIndex:
         self.order = np.argsort(self.ids, kind="stable")
         self.sorted = self.ids[self.order]
 
-    def codes(self, ids):
+    def codes(self, ids, name=None):
         """Codes of ``ids`` (-1 for ids not in the table); int32 when the
         table is small enough (halves the memory of huge inputs).
 
@@ -405,7 +438,8 @@ class IdIndex:
         table's (a string against integer ids, or an int against string
         ids) is unknown, and does not affect the other ids; so is an
         integer beyond int64. ``ids`` may be an object array mixing Python
-        ints and strs.
+        ints and strs. With a ``name`` (``"user"``, ``"item"``: a query of
+        the fitted model), ids that are all of the other type warn.
         """
         ids = np.asarray(ids)
         dt = np.int32 if len(self.ids) < 2**31 - 1 else np.int64
@@ -428,9 +462,13 @@ class IdIndex:
             if np.any(same):
                 sub = ids[same].astype(str if table_str else np.int64)
                 out[same] = self.codes(sub)
+            elif name is not None and all(isinstance(v, str) != table_str for v in ids):
+                _warn_other_kind(ids, table_str, name)  # (not: ints beyond int64)
             return out
-        if table_str != (ids.dtype.kind == "U"):
-            return out  # strings never match ints
+        if table_str != (ids.dtype.kind == "U"):  # strings never match ints
+            if name is not None:
+                _warn_other_kind(ids, table_str, name)
+            return out
         pos = np.searchsorted(self.sorted, ids)
         pos = np.minimum(pos, len(self.sorted) - 1)
         hit = self.sorted[pos] == ids

@@ -107,7 +107,9 @@ class RecommendMixin:
         cand = self._candidates(items)
         n_items = min(int(n_items), self._n_candidates(cand))
         if len(users):
-            ucode = self._users.codes(as_id_column(users, "user", allow_mixed=True))
+            ucode = self._users.codes(
+                as_id_column(users, "user", allow_mixed=True), "user"
+            )
         else:
             ucode = np.zeros(0, np.int64)
         top_all = np.zeros((len(ucode), n_items), dtype=np.int64)
@@ -182,6 +184,8 @@ class RecommendMixin:
         approximate theirs, exactly so with ``orientation="user"``; with
         ``orientation="both"`` the two models' fold-ins are averaged with
         ``item_weight``, as :meth:`recommend` averages their probabilities).
+        A history with no item known to the model gets the list and scores
+        :meth:`recommend` gives an unknown user, like term included.
         With ``ranking="rating"`` the items are ranked by
         :meth:`predict_new_user`.
 
@@ -232,7 +236,7 @@ class RecommendMixin:
         if hist.ndim != 1:
             raise ValueError("history_items must be 1-dimensional.")
         hcode = (
-            self._items.codes(as_id_column(hist, "item", allow_mixed=True))
+            self._items.codes(as_id_column(hist, "item", allow_mixed=True), "item")
             if len(hist)
             else np.zeros(0, np.int64)
         )
@@ -257,19 +261,27 @@ class RecommendMixin:
         if exclude_seen:
             S[0, hcode[hcode >= 0]] = -np.inf
         n = min(int(n_items), self._n_candidates(cand))
-        if history_ratings is not None and "_ranking" in ranker.__dict__:
-            if self.__dict__.get("feedback_") == "implicit":
-                raise ValueError(
-                    "history_ratings: this recommender was fitted on implicit "
-                    "feedback and has no rating model; pass history_items only."
-                )
-            w = self._like_weight()
-            if w:
+        if "_ranking" in ranker.__dict__:
+            explicit = self.__dict__.get("feedback_") != "implicit"
+            if history_ratings is not None:
+                if not explicit:
+                    raise ValueError(
+                        "history_ratings: this recommender was fitted on implicit "
+                        "feedback and has no rating model; pass history_items only."
+                    )
+                # checked whatever the like weight: length, values, duplicates
+                self._new_user_proba(hist, history_ratings, self._items.ids[:0])
+            w = self._like_weight() if explicit else 0
+            # rated history: its fold-in; no known item: an unknown user's
+            # term, so that the list is recommend()'s for an unknown user
+            if w and (history_ratings is not None or not np.any(hcode >= 0)):
                 m = min(max(n, RERANK), self._n_candidates(cand))
                 top, vals = top_n(S, m, cand)
                 # P(liked) from the rating model's fold-in of the history
                 ids = self._items.ids[top[0]]
-                prob, _ = self._new_user_proba(hist, history_ratings, ids)
+                prob = None
+                if history_ratings is not None:
+                    prob, _ = self._new_user_proba(hist, history_ratings, ids)
                 if prob is None:  # no known rated item: as for an unknown user
                     prob = self._proba_pairs(np.full(len(ids), -1), top[0])
                 top, vals = self._add_like(top[0], vals[0], prob, w)

@@ -60,7 +60,7 @@ class ServingMixin:
         self._check_names(frame_names(X))
         fitted = getattr(self, "feature_names_in_", None)
         uid, iid, _ = check_pairs(X, allow_mixed=True, fitted_names=fitted)
-        return self._users.codes(uid), self._items.codes(iid)
+        return self._users.codes(uid, "user"), self._items.codes(iid, "item")
 
     def _proba_pairs(self, ucode, icode):
         K = len(self.classes_)
@@ -197,7 +197,9 @@ class ServingMixin:
             if len(arr) == 0:
                 raise ValueError("X is empty (0 samples).")
             idx = self._users if self._orientation == "user" else self._items
-            case = idx.codes(as_id_column(arr, "case", allow_mixed=True))
+            case = idx.codes(
+                as_id_column(arr, "case", allow_mixed=True), self._orientation
+            )
         return self._case_hidden(case)
 
     def _case_hidden(self, case):

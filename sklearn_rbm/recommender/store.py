@@ -1,7 +1,6 @@
 """The training ratings: input checks, the store grouped by case, and the
 orientation that decides what a case is (a user, or an item)."""
 
-import sys
 import warnings
 
 import numpy as np
@@ -9,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..engine.sparse_categorical import Batch
+from .ids import caller_level as _caller_level
 from .ids import refuse_unordered
 
 
@@ -73,19 +73,6 @@ def check_ratings(y, n, *, names=("X", "pairs", "y")):
     if not np.all(np.isfinite(y)):
         raise ValueError(f"Ratings {y_name} contain NaN or infinity.")
     return y
-
-
-def _caller_level():
-    """``stacklevel`` of a warning raised by this module's caller that
-    points at the first frame outside the package and scikit-learn (the
-    user's ``fit`` or ``partial_fit`` call, through any wrappers, joblib's
-    included: ``orientation="both"`` fits its halves through it)."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(
-        ("sklearn_rbm.", "sklearn.", "joblib.")
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def sparse_to_triplets(R):

@@ -101,7 +101,8 @@ def _apply_limits(libs):
 
 @contextlib.contextmanager
 def training_threads():
-    """BLAS threads while training dense RBMs: one, unless the user says so.
+    """BLAS threads while training dense RBMs, and around their AIS, RAISE
+    and sampling chains: one, unless the user says so.
 
     Measured on the 2-core machine of ``benchmarks/README.md``, one thread is
     as fast as two for the products of an update (500 x 784 weights, batch
@@ -112,6 +113,11 @@ def training_threads():
     (``optimizers._update_weights``) uses scipy's, so two multithreaded pools would
     also spin against each other (11.8 s against 4.7 s per epoch, measured).
     One thread also makes a fit's bits independent of the caller's limit.
+    AIS runs thousands of thin products in a row: on a 200-hidden digits
+    model (100 runs of 64 visible units), 2,000 temperatures took 1.2 to
+    5.7 times longer with OpenBLAS's two threads than with one, beside one
+    to three busy jobs (``benchmarks/bench_ais_threads.py``; the same
+    estimate, to the bit).
     ``SKLEARN_RBM_BLAS_THREADS=N`` gives numpy's BLAS (the conditionals'
     products) ``N`` threads and keeps scipy's at one; ``0`` leaves both
     libraries alone.
