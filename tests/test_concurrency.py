@@ -275,3 +275,11 @@ def test_ais_and_sampling_run_blas_single_threaded(two_blas_threads, monkeypatch
     ones = [(path, 1) for path, _ in two_blas_threads]
     assert seen and all(counts == ones for counts in seen)
     assert _blas_counts() == two_blas_threads
+
+
+@pytest.mark.parametrize("value", ["abc", "-1"])
+def test_bad_thread_variable_is_named(monkeypatch, value):
+    monkeypatch.setenv("SKLEARN_RBM_BLAS_THREADS", value)
+    V = (np.random.default_rng(0).random((50, 6)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match="SKLEARN_RBM_BLAS_THREADS must be"):
+        BernoulliRBM(n_components=3, max_iter=1).fit(V)

@@ -617,16 +617,3 @@ def test_exact_log_partition_names_the_hidden_layer():
         ValueError, match=r"the hidden layer \(the visible units are continuous\)"
     ):
         rbm.log_partition("exact")
-
-
-def test_memory_order_gives_the_same_model():
-    """A Fortran-ordered copy or a DataFrame of the same data gives the
-    bit-identical model (the float sums of the data moments depend on the
-    memory order; fit reads the data in C order)."""
-    pd = pytest.importorskip("pandas")
-    X = StandardScaler().fit_transform(load_digits().data[:300])
-    ref = GaussianBernoulliRBM(8, max_iter=5, random_state=0).fit(X)
-    for Z in (np.asfortranarray(X), pd.DataFrame(X)):
-        m = GaussianBernoulliRBM(8, max_iter=5, random_state=0).fit(Z)
-        np.testing.assert_array_equal(m.log_variance_, ref.log_variance_)
-        np.testing.assert_array_equal(m.components_, ref.components_)

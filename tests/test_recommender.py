@@ -1475,3 +1475,15 @@ def test_verbose_prints_the_validation_rmse_itself(planted, capsys):
     shown = float(lines[-1].split("validation RMSE = ")[1].split(",")[0])
     assert shown == pytest.approx(-rec.validation_scores_[-1], abs=1e-4)
     assert shown > 0
+
+
+def test_new_user_history_all_of_the_other_type_warns():
+    """predict_new_user drops a history of the other id type: it warns."""
+    from sklearn_rbm.datasets import make_ratings
+
+    X, y = make_ratings(n_users=60, n_items=30, random_state=0)
+    rec = CategoricalRBMRecommender(n_components=4, max_iter=2, random_state=0)
+    rec.fit(X, y)
+    with pytest.warns(UserWarning, match="model's item ids are integers"):
+        got = rec.predict_new_user(["1", "2"], [5.0, 1.0], [3, 4])
+    np.testing.assert_array_equal(got, rec.predict_new_user([], [], [3, 4]))

@@ -147,10 +147,6 @@ class _BaseRBM(
                 X,
                 accept_sparse="csr" if self._accept_sparse else False,
                 dtype=[fxp.float64, fxp.float32] if reset else self.components_.dtype,
-                # training reads rows; and in one memory order the float sums
-                # of the data moments are the same for a Fortran-ordered
-                # array or a DataFrame (bit-identical models)
-                order="C" if method in ("fit", "partial_fit") else None,
                 reset=reset,
             )
         if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses

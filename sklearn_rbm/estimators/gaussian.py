@@ -166,7 +166,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         cheaper (see :class:`BernoulliRBM`). None: its defaults.
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling and sampling; an int gives
-        bit-identical models.
+        bit-identical models for the same data in the same memory layout
+        (the float sums of the data's moments depend on it: a Fortran-ordered
+        copy, such as a DataFrame's values, may differ in the last bits; it
+        is not copied to one layout, which would double the memory).
     verbose : int, default=0
         Print the epoch, the monitored score and the time per epoch.
 

@@ -111,7 +111,7 @@ class FoldInMixin:
                 f"{self.classes_.tolist()}."
             )
         hcode = (
-            self._items.codes(as_id_column(hist, "item", allow_mixed=True))
+            self._items.codes(as_id_column(hist, "item", allow_mixed=True), "item")
             if len(hist)
             else (np.zeros(0, np.int64))
         )
