@@ -388,10 +388,11 @@ def check_pairs(X, allow_mixed=False, fitted_names=None):
 
 
 def caller_level():
-    """``stacklevel`` of a warning raised by this module's caller that
-    points at the first frame outside the package and scikit-learn (the
-    user's ``fit`` or ``partial_fit`` call, through any wrappers, joblib's
-    included: ``orientation="both"`` fits its halves through it)."""
+    """``stacklevel`` of a warning raised by the function that calls this
+    one, pointing at the first frame outside the package and scikit-learn:
+    the user's call (``fit``, ``predict``, ``recommend``...), through any
+    wrappers, joblib's included (``orientation="both"`` fits its halves
+    through it)."""
     frame, level = sys._getframe(2), 2
     while frame is not None and frame.f_globals.get("__name__", "").startswith(
         ("sklearn_rbm.", "sklearn.", "joblib.")
