@@ -785,3 +785,14 @@ def test_log_partition_params_values_checked_in_fit(binary_digits, Est, budget, 
         ):
             method(X)
     np.testing.assert_array_equal(fitted.components_, W)
+
+
+def test_log_partition_params_keys_are_log_partition_keywords():
+    """The constraints that check log_partition_params name exactly the
+    keywords of log_partition (the check of unknown keys reads them)."""
+    import inspect
+
+    from sklearn_rbm.estimators._density import _LOG_PARTITION_CONSTRAINTS
+
+    keywords = set(inspect.signature(BernoulliRBM.log_partition).parameters)
+    assert keywords - {"self"} == set(_LOG_PARTITION_CONSTRAINTS)

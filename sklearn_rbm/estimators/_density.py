@@ -1,7 +1,6 @@
 """Density-model methods of the dense RBMs: free energy, log Z, likelihoods."""
 
 import hashlib
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -251,7 +250,7 @@ class DensityMixin:
         keywords and their constraints (in ``fit`` already, not at the first
         score: in a grid search every fold's score would fail)."""
         params = self.log_partition_params or {}
-        known = set(inspect.signature(self.log_partition).parameters)
+        known = _LOG_PARTITION_CONSTRAINTS.keys()  # log_partition's keywords
         unknown = sorted(set(params) - known, key=repr)  # keys of any type
         if unknown:
             raise ValueError(

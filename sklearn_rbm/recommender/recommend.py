@@ -262,16 +262,17 @@ class RecommendMixin:
             S[0, hcode[hcode >= 0]] = -np.inf
         n = min(int(n_items), self._n_candidates(cand))
         if "_ranking" in ranker.__dict__:
-            explicit = self.__dict__.get("feedback_") != "implicit"
-            if history_ratings is not None:
-                if not explicit:
-                    raise ValueError(
-                        "history_ratings: this recommender was fitted on implicit "
-                        "feedback and has no rating model; pass history_items only."
-                    )
-                # checked whatever the like weight: length, values, duplicates
+            implicit = self.__dict__.get("feedback_") == "implicit"
+            if history_ratings is not None and implicit:
+                raise ValueError(
+                    "history_ratings: this recommender was fitted on implicit "
+                    "feedback and has no rating model; pass history_items only."
+                )
+            w = self._like_weight()  # 0 for implicit feedback
+            if history_ratings is not None and not w:
+                # the re-ranking below checks them (length, values,
+                # duplicates); without it, check them here
                 self._new_user_proba(hist, history_ratings, self._items.ids[:0])
-            w = self._like_weight() if explicit else 0
             # rated history: its fold-in; no known item: an unknown user's
             # term, so that the list is recommend()'s for an unknown user
             if w and (history_ratings is not None or not np.any(hcode >= 0)):

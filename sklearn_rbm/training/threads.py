@@ -134,16 +134,12 @@ def training_threads():
     if env == "0":
         yield
         return
-    try:
-        n = int(env) if env else 1
-    except ValueError:
-        n = -1
-    if n < 0:
+    if env and not (env.isascii() and env.isdigit()):
         raise ValueError(
             "SKLEARN_RBM_BLAS_THREADS must be a non-negative integer (0 leaves "
             f"the BLAS libraries' thread counts alone); got {env!r}."
         )
-    with _blas_limits(n):
+    with _blas_limits(int(env) if env else 1):
         yield
 
 
