@@ -151,8 +151,12 @@ def test_outputs_in_input_namespace_and_dtype(ns, dtype, digits):
 @pytest.mark.parametrize("dtype,rtol", [("float64", 1e-9), ("float32", 2e-4)])
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"persistent": False, "cd_steps": 2, "centering": False}],
-    ids=["pcd-centered", "cd2"],
+    [
+        {},
+        {"persistent": False, "cd_steps": 2, "centering": False},
+        {"sampler": "fpcd", "fast_learning_rate": 0.05},
+    ],
+    ids=["pcd-centered", "cd2", "fpcd"],
 )
 def test_strict_matches_numpy(dtype, rtol, kwargs, digits):
     if kwargs and dtype == "float32":

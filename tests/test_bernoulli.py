@@ -787,6 +787,48 @@ def test_log_partition_params_values_checked_in_fit(binary_digits, Est, budget, 
     np.testing.assert_array_equal(fitted.components_, W)
 
 
+@pytest.mark.parametrize("Est", [BernoulliRBM, GaussianBernoulliRBM])
+def test_exact_log_partition_params_refused_for_large_models(binary_digits, Est):
+    """method='exact' for a model neither of whose layers can be enumerated
+    fails fit, not every score of a grid search; a small model is fine."""
+    X = binary_digits[0][:100]
+    fitted = Est(25, max_iter=1, random_state=0).fit(X)
+    W = fitted.components_.copy()
+    fitted.set_params(log_partition_params={"method": "exact"})
+    layer = "hidden layer" if Est is GaussianBernoulliRBM else "smaller layer"
+    for method in (fitted.fit, fitted.partial_fit):
+        with pytest.raises(ValueError, match=f"method='exact'.*{layer}.*at most 20"):
+            method(X)
+    np.testing.assert_array_equal(fitted.components_, W)
+    small = Est(3, max_iter=1, log_partition_params={"method": "exact"}).fit(X)
+    assert small.log_partition_params == {"method": "exact"}
+    assert np.isfinite(small.score(X))
+    if Est is BernoulliRBM:  # 25 hidden units, but 12 enumerable visible ones
+        Est(25, max_iter=1, log_partition_params={"method": "exact"}).fit(X[:, :12])
+
+
+def test_sampling_follows_the_estimator_random_state(binary_digits):
+    """sample and gibbs without their own seed draw from a stream seeded by
+    the estimator's random_state: successive calls differ, the sequence
+    repeats after a refit or a load."""
+    X = binary_digits[0][:200]
+    rbm = BernoulliRBM(8, max_iter=2, random_state=0).fit(X)
+    first = [rbm.sample(3, 5), rbm.gibbs(X[:4]), rbm.sample(3, 5)]
+    assert not np.array_equal(first[0], first[2])
+    loaded = pickle.loads(pickle.dumps(rbm))
+    rbm.fit(X)
+    for model in (rbm, loaded):
+        again = [model.sample(3, 5), model.gibbs(X[:4]), model.sample(3, 5)]
+        for a, b in zip(first, again):
+            np.testing.assert_array_equal(a, b)
+    # an explicit seed is used as given and leaves the stream where it was
+    np.testing.assert_array_equal(
+        rbm.sample(3, 5, random_state=1), loaded.sample(3, 5, random_state=1)
+    )
+    unseeded = BernoulliRBM(8, max_iter=2).fit(X)
+    assert not np.array_equal(unseeded.sample(3, 50), unseeded.sample(3, 50))
+
+
 def test_log_partition_params_keys_are_log_partition_keywords():
     """The constraints that check log_partition_params name exactly the
     keywords of log_partition (the check of unknown keys reads them)."""

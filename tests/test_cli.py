@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,17 @@ def test_evaluate_prints_folds_and_baseline(ratings, capsys):
     assert "item-mean RMSE" in out
     rmse = float(out.split("\nRMSE")[1].split()[0])
     assert 0.3 < rmse < 2.0
+
+
+def test_orientation_both_fits_and_evaluates(ratings, tmp_path, capsys):
+    path, _, _ = ratings
+    args = [*FAST, "--orientation", "both"]
+    assert main(["evaluate", str(path), "--cv", "2", *args]) == 0
+    assert "RMSE" in capsys.readouterr().out
+    out = tmp_path / "both.skops"
+    assert main(["fit", str(path), "-o", str(out), *args]) == 0
+    assert re.search(r"trained \d+ epochs", capsys.readouterr().err)
+    assert load_model(out).orientation == "both"
 
 
 def test_movielens_style_separator(tmp_path):
@@ -585,7 +597,7 @@ def test_evaluate_reports_fit_errors_in_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "--no-early-stopping" in err
 
 
-def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path):
+def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path, capsys):
     # a comment is a line starting with '#'; a quoted "#u1" is an id, and
     # the CLI's CSV output quotes such an id so that it reads back as data
     from sklearn_rbm.cli.files import write_csv
@@ -599,6 +611,13 @@ def test_quoted_hash_is_data_and_a_hash_id_reads_back(tmp_path):
     write_csv(out, ["user", "item", "rating"], [("#u1", 10, 5.0), ("u2", 11, 3.0)])
     X2, y2 = read_ratings(out)
     assert X2.tolist() == X.tolist() and y2.tolist() == y.tolist()
+    # skipped comment lines are counted in a note: an unquoted id such as
+    # pandas writes (#u3) is not lost silently
+    capsys.readouterr()
+    path.write_text("user,item,rating\n#u3,10,5\n  # indented\nu2,11,3\n")
+    X, y = read_ratings(path)
+    assert X[:, 0].tolist() == ["u2"]
+    assert "skipped 2 comment line(s)" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_a_threshold_without_ranking_metrics(ratings, capsys):

@@ -2,6 +2,7 @@
 the user will choose and like, implicit feedback, candidate subsets, ties."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -155,7 +156,8 @@ def test_ties_are_broken_by_item_order():
     np.testing.assert_array_equal(cols, [[5, 0], [0, 3]])
     # seen items all score -inf: the padding is in item order
     X = np.array([[0, i] for i in range(6)] + [[1, 0]])
-    rec = CategoricalRBMRecommender(**FAST).fit(X, np.full(len(X), 5.0))
+    with pytest.warns(UserWarning, match="Every rating is 5"):
+        rec = CategoricalRBMRecommender(**FAST).fit(X, np.full(len(X), 5.0))
     top, scores = rec.recommend([0], 6)
     np.testing.assert_array_equal(top[0], np.arange(6))
     assert np.all(np.isneginf(scores))
@@ -306,6 +308,14 @@ def test_feedback_parameter_makes_the_mode_explicit(chosen):
     np.testing.assert_array_equal(
         imp.recommend([0, 1], 5)[0], pairs.recommend([0, 1], 5)[0]
     )
+    # a 0/1 click matrix read as ratings has one rating value: a hint
+    ones = M.copy()
+    ones.data[:] = 1.0
+    with pytest.warns(UserWarning, match="Every rating is 1.*feedback='implicit'"):
+        CategoricalRBMRecommender(**FAST).fit(ones)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CategoricalRBMRecommender(feedback="implicit", **FAST).fit(ones)
 
 
 def test_implicit_partial_fit_adds_users_and_items(implicit):

@@ -312,6 +312,9 @@ def test_both_refuses_what_belongs_to_one_model_and_checks_its_state(both):
     ):
         with pytest.raises(ValueError, match="estimators_"):
             call()
+    # ... and hasattr / getattr with a default answer for the attributes
+    assert not hasattr(b, "components_")
+    assert getattr(b, "intercept_visible_", None) is None
     assert clone(b).get_params()["orientation"] == "both"
     # partial_fit cannot change the orientation of a fitted model
     c = pickle.loads(pickle.dumps(b)).set_params(orientation="item")
@@ -332,6 +335,30 @@ def test_both_refuses_what_belongs_to_one_model_and_checks_its_state(both):
     Xtr = np.c_[np.repeat(np.arange(20), 5), np.tile(np.arange(5), 20)]
     single.fit(Xtr, 1.0 + Xtr.sum(axis=1) % 5)
     assert not hasattr(single, "estimators_") and single.components_.ndim == 3
+
+
+def test_both_refit_over_another_model_is_a_fresh_fit(both, readme_split):
+    """A model fitted before (implicit feedback here) and refitted with
+    orientation='both' keeps nothing of the earlier fit: the same attributes,
+    lists and scores as a fresh fit."""
+    models, kw = both
+    Xtr, _, ytr, _ = readme_split
+    fresh = models["both"]
+    reused = CategoricalRBMRecommender(**kw).fit(Xtr)  # implicit, one model
+    assert reused.feedback_ == "implicit"
+    reused.set_params(orientation="both").fit(Xtr, ytr)
+    assert set(vars(reused)) == set(vars(fresh))
+    assert reused.feedback_ == fresh.feedback_ == "explicit"
+    users = list(fresh.users_[:5])
+    hist = list(fresh.items_[:3])
+    for a, b in zip(reused.recommend(users, 5), fresh.recommend(users, 5)):
+        np.testing.assert_array_equal(a, b)
+    new_a, new_b = (
+        m.recommend_new_user(hist, n_items=5, history_ratings=[5, 4, 2])
+        for m in (reused, fresh)
+    )
+    for a, b in zip(new_a, new_b):
+        np.testing.assert_array_equal(a, b)
 
 
 # ------------------------------------------------------------------- data

@@ -253,16 +253,14 @@ def _records(path, text):
     # tab-separated file, not a space around a field)
     blanks = _BLANKS.replace("\t", "") if sep == "\t" else _BLANKS
     strip = any(c in text for c in blanks)
-    lineno = 0
+    lineno = comments = 0
     for line in lines:
         lineno += 1
         body = line.rstrip("\r\n")
-        if not body or body[0] == "#":
+        rest = body.lstrip(_BLANKS) if body[:1] in _BLANKS else body
+        if not rest or rest[0] == "#":
+            comments += rest[:1] == "#"
             continue
-        if body[0] in _BLANKS:
-            rest = body.lstrip(_BLANKS)
-            if not rest or rest[0] == "#":
-                continue
         if '"' in body:
             fields, last = record.split(line, lineno)
             yield lineno, fields, last
@@ -275,6 +273,11 @@ def _records(path, text):
             if strip:
                 fields = [f.strip(_BLANKS) for f in fields]
         yield lineno, fields, lineno
+    if comments:  # an unquoted id such as #1 (pandas' to_csv) reads as one
+        note(
+            f"{name}: skipped {comments} comment line(s) starting with '#'; "
+            'quote an id that starts with "#" ("#1") to read it as data'
+        )
 
 
 def _is_number(text):

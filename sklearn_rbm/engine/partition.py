@@ -374,7 +374,7 @@ def log_partition_ais(
         log_z=float(path.log_z_a + log_ratio),
         std_err=std_err,
         method="ais",
-        n_betas=int(n_betas),
+        n_betas=int(len(betas)),  # ais_betas keeps at least 4
         n_runs=int(n_runs),
         log_z_base=float(path.log_z_a),
         schedule=schedule,

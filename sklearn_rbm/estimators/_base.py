@@ -63,8 +63,9 @@ _COMMON_CONSTRAINTS = {
     "cd_steps": [Interval(Integral, 1, None, closed="left")],
     "persistent": ["boolean"],
     "n_chains": [Interval(Integral, 1, None, closed="left"), None],
-    "sampler": [StrOptions({"gibbs", "pt"})],
+    "sampler": [StrOptions({"gibbs", "pt", "fpcd"})],
     "n_temperatures": [Interval(Integral, 2, None, closed="left")],
+    "fast_learning_rate": [Interval(Real, 0, None, closed="left"), None],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "momentum_schedule": [StrOptions({"constant", "warmup"})],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -205,11 +206,14 @@ class _BaseRBM(
         return int(min(max(epochs, AUTO_EPOCHS_MIN), AUTO_EPOCHS_MAX))
 
     def _settings(self, batch_size, max_iter):
-        if self.sampler == "pt" and not self.persistent:
+        if self.sampler != "gibbs" and not self.persistent:
+            kind = {"pt": "tempering chains", "fpcd": "chains with fast weights"}
             raise ValueError(
-                "sampler='pt' runs persistent tempering chains: it needs "
-                "persistent=True."
+                f"sampler={self.sampler!r} runs persistent {kind[self.sampler]}: "
+                "it needs persistent=True."
             )
+        fast_lr = self.fast_learning_rate
+        fast_lr = self.learning_rate if fast_lr is None else fast_lr
         return CDSettings(
             learning_rate=float(self.learning_rate),
             momentum=float(self.momentum),
@@ -218,6 +222,7 @@ class _BaseRBM(
             n_chains=int(self.n_chains or batch_size),
             sampler=self.sampler,
             n_temperatures=int(self.n_temperatures),
+            fast_learning_rate=float(fast_lr),
             centering=bool(self.centering),
             learning_rate_schedule=self.learning_rate_schedule,
             momentum_schedule=self.momentum_schedule,
@@ -323,6 +328,7 @@ class _BaseRBM(
         """
         self._log_partition_kwargs()
         X = self._validate_X(X, reset=True, method="fit")
+        self._log_partition_kwargs(X.shape[1])
         # rows of weight 0 go first: the checks of training data see the rest
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         self._check_training_data(X)
@@ -447,6 +453,7 @@ class _BaseRBM(
             )
         self._log_partition_kwargs()
         X = self._validate_X(X, reset=first, method="partial_fit")
+        self._log_partition_kwargs(X.shape[1])
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         self._check_training_data(X, None if first else self._state.moments)
         batch_size = self._batch_size(X.shape[0], continuing=not first)

@@ -51,6 +51,7 @@ def check_dense_rbm(est):
     checks.momentum_state("_state.opt", state.opt, p)
     _check_chains(state.chains, H, W.dtype)
     _check_tempering(getattr(state, "tempering", None), D, W.dtype)
+    _check_fast(getattr(state, "fast", None), p)
     _check_offsets(state.offsets, H, D, W.dtype)
     _check_moments(state.moments, D)
     est._check_loaded_values({name: d[attr] for name, attr in attrs.items()}, state)
@@ -90,6 +91,13 @@ def _check_tempering(tstate, D, dtype):
             f"{where}.v", f"has {v.shape[0]} rows, not a positive multiple of {k}"
         )
     checks.integer(f"{where}.parity", tstate.parity, low=0, high=1)
+
+
+def _check_fast(fast, p):
+    """Fast weights of FPCD: None, or a dict of W, b, c shaped like the
+    parameters (same dtype, finite)."""
+    if fast is not None:
+        checks.array_dict("_state.fast", fast, {k: p[k] for k in ("W", "b", "c")})
 
 
 def _check_offsets(offsets, H, D, dtype):

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..engine import _xp
 from ..engine.gibbs import free_energy
-from ..engine.partition import CHECK_TOL, log_likelihood_raise
+from ..engine.partition import CHECK_TOL, MAX_EXACT_UNITS, log_likelihood_raise
 from ..engine.partition import log_partition as _log_partition
 from ..training.threads import training_threads
 from ._common import seed_from, validate_method_params
@@ -60,8 +60,12 @@ class DensityMixin:
         F : ndarray of shape (n_samples,)
             Free energy of each sample, in nats.
         """
+        return self._free_energy(X, "free_energy")
+
+    def _free_energy(self, X, method):
+        """:meth:`free_energy`; errors name the public ``method`` called."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False, method="free_energy")
+        X = self._validate_X(X, reset=False, method=method)
         return free_energy(self._family(), X, self._params())
 
     @validate_method_params(_LOG_PARTITION_CONSTRAINTS)
@@ -86,7 +90,9 @@ class DensityMixin:
             ``"ais"`` runs annealed importance sampling from the base-rate
             model; ``"auto"`` picks exact when it is cheap.
         n_betas : int, default=14500
-            Number of AIS inverse temperatures (Salakhutdinov & Murray 2008).
+            Number of AIS inverse temperatures (Salakhutdinov & Murray 2008);
+            the fixed schedule uses at least 4 (the estimate's ``n_betas``
+            says how many ran).
         n_runs : int, default=100
             Number of independent AIS runs.
         schedule : {"fixed", "adaptive"}, default="fixed"
@@ -245,10 +251,12 @@ class DensityMixin:
             return cached[1]
         return self.log_partition(**self._log_partition_kwargs())
 
-    def _log_partition_kwargs(self):
+    def _log_partition_kwargs(self, n_features=None):
         """``log_partition_params`` checked against :meth:`log_partition`'s
         keywords and their constraints (in ``fit`` already, not at the first
-        score: in a grid search every fold's score would fail)."""
+        score: in a grid search every fold's score would fail); with
+        ``n_features``, ``method="exact"`` is refused for a model too large
+        to enumerate."""
         params = self.log_partition_params or {}
         known = _LOG_PARTITION_CONSTRAINTS.keys()  # log_partition's keywords
         unknown = sorted(set(params) - known, key=repr)  # keys of any type
@@ -262,6 +270,16 @@ class DensityMixin:
             params,
             caller_name=f"log_partition_params of {type(self).__name__}",
         )
+        if n_features is not None and params.get("method") == "exact":
+            bits = self._family().visible_state_bits(n_features)
+            if min(int(self.n_components), bits) > MAX_EXACT_UNITS:
+                layer = "the hidden layer" if np.isinf(bits) else "the smaller layer"
+                raise ValueError(
+                    "log_partition_params asks for method='exact', but exact "
+                    f"log Z enumerates {layer}, which must have at most "
+                    f"{MAX_EXACT_UNITS} units (n_components={self.n_components}, "
+                    f"n_features={n_features}). Use method='ais' or 'auto'."
+                )
         return params
 
     @property
@@ -276,9 +294,15 @@ class DensityMixin:
     def score_samples(self, X):
         """Log-likelihood ``log p(x)`` of each sample, in nats.
 
-        Computed as ``-F(x) - log Z``. ``log Z`` is exact when the smaller layer
-        has at most 20 units and an AIS estimate otherwise (see
-        :meth:`log_partition`; the first call computes and caches it).
+        Computed as ``-F(x) - log Z``. ``log Z`` is exact when a layer that
+        can be enumerated has at most 20 units (the smaller layer of a
+        ``BernoulliRBM``; the hidden layer of a ``GaussianBernoulliRBM``,
+        whose visible units are continuous) and an AIS estimate otherwise (see
+        :meth:`log_partition`; the first call computes and caches it). For a
+        ``BernoulliRBM``, rows with values strictly between 0 and 1 get
+        ``-F(x) - log Z`` of the mean-field input, which is not a
+        log-probability of anything; it bounds the expected log-likelihood
+        of the row's Bernoulli draws from below (Jensen).
 
         Parameters
         ----------
@@ -290,7 +314,10 @@ class DensityMixin:
         log_prob : ndarray of shape (n_samples,)
             Log-likelihood (log-density for continuous visibles) per sample.
         """
-        F = self.free_energy(X)
+        return self._score_samples(X, "score_samples")
+
+    def _score_samples(self, X, method):
+        F = self._free_energy(X, method)
         return -F - _xp.scalar(self._cached_log_partition().log_z, F)
 
     def score(self, X, y=None):
@@ -308,5 +335,5 @@ class DensityMixin:
         score : float
             ``mean(score_samples(X))``.
         """
-        ll = self.score_samples(X)
+        ll = self._score_samples(X, "score")
         return float(np.mean(ll) if _xp.is_numpy(ll) else _xp.get_xp(ll).mean(ll))

@@ -26,7 +26,11 @@ class SamplingMixin:
         v : {array-like, sparse matrix} of shape (n_samples, n_features)
             Visible states to start from.
         random_state : int, RandomState instance or None, default=None
-            Seed of the sampler.
+            Seed of the sampler. ``None`` takes the next seed of a stream
+            made from the estimator's ``random_state`` (with an int there,
+            the calls after a ``fit``, ``partial_fit`` or load give a
+            reproducible sequence; successive calls differ, as a chain's
+            steps must), or fresh entropy if that is None too.
 
         Returns
         -------
@@ -35,7 +39,7 @@ class SamplingMixin:
         """
         check_is_fitted(self)
         v = self._validate_X(v, reset=False, method="gibbs")
-        rng = seed_from(random_state, like=v)
+        rng = self._sampling_rng(random_state, like=v)
         return self._run_chains(v, 1, rng, return_mean=False)
 
     @validate_method_params(
@@ -72,7 +76,11 @@ class SamplingMixin:
             Visible states to start from; by default chains start from the
             base-rate model (independent units matching the data marginals).
         random_state : int, RandomState instance or None, default=None
-            Seed of the sampler.
+            Seed of the sampler. ``None`` takes the next seed of a stream
+            made from the estimator's ``random_state`` (with an int there,
+            the calls after a ``fit``, ``partial_fit`` or load give a
+            reproducible sequence; successive calls differ, as a chain's
+            steps must), or fresh entropy if that is None too.
         return_mean : bool, default=False
             Return ``E[v | h]`` at the last step instead of a sample (smoother
             pictures of the same chain state).
@@ -113,7 +121,7 @@ class SamplingMixin:
                 "method='tempering' supports numpy arrays only for now; this "
                 "model's parameters are not numpy arrays. Use method='gibbs'."
             )
-        rng = seed_from(random_state, like=p["W"])
+        rng = self._sampling_rng(random_state, like=p["W"])
         if init is None:
             base = _xp.dict_like(self._base_model(), p["W"])
             v0 = family.sample(_xp.broadcast_rows(base["b"], n_samples), base, rng)
@@ -127,6 +135,18 @@ class SamplingMixin:
                     v0, n_steps, rng, return_mean, n_temperatures
                 )
             return self._run_chains(v0, n_steps, rng, return_mean)
+
+    def _sampling_rng(self, random_state, like):
+        """The generator of one sampling call (see ``random_state`` of
+        :meth:`sample`); the stream lives in the training state's cache, so
+        it restarts when the state changes or is loaded."""
+        if random_state is None and self.random_state is not None:
+            cache = self._state.cache
+            stream = cache.get("sampling_stream")
+            if stream is None:
+                stream = cache["sampling_stream"] = seed_from(self.random_state)
+            random_state = int(stream.integers(2**31 - 1))
+        return seed_from(random_state, like=like)
 
     def _run_tempering(self, v0, n_steps, rng, return_mean, n_temperatures):
         """Parallel tempering from ``v0`` at the top of the ladder."""

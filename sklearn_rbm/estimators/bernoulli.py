@@ -103,16 +103,24 @@ class BernoulliRBM(_BaseRBM):
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
         Number of persistent chains; ``None`` means ``batch_size_``.
-    sampler : {"gibbs", "pt"}, default="gibbs"
-        Sampler of the persistent negative chains: block Gibbs, or parallel
+    sampler : {"gibbs", "pt", "fpcd"}, default="gibbs"
+        Sampler of the persistent negative chains: block Gibbs, parallel
         tempering (PT-PCD; ``n_temperatures`` replicas per chain on the path
         from the base-rate model to the model, the ladder adapted to keep
         neighbouring swap rates near 0.35; each update costs about
-        ``n_temperatures`` times the Gibbs sweeps). ``"pt"`` needs
-        ``persistent=True``; ``cd_steps`` sweeps of the whole ladder are run
-        per update.
+        ``n_temperatures`` times the Gibbs sweeps), or fast-weights PCD
+        (FPCD, Tieleman & Hinton 2009: the chains sample the model plus fast
+        weights that take every update's gradient step and decay by 0.95 per
+        update, which pushes the chains out of the modes they have just
+        visited; an update costs about 1.5 times Gibbs's). ``"pt"`` and
+        ``"fpcd"`` need ``persistent=True``; with ``"pt"``, ``cd_steps``
+        sweeps of the whole ladder are run per update.
     n_temperatures : int, default=10
         Replicas per chain of ``sampler="pt"`` (ignored otherwise).
+    fast_learning_rate : float, default=None
+        Step size of the fast weights of ``sampler="fpcd"`` (ignored
+        otherwise); ``None`` means ``learning_rate``. It stays constant while
+        the learning rate decays.
     momentum : float, default=0.0
         Momentum of the updates (0: plain SGD, as in scikit-learn; the
         density settings use 0.9).
@@ -125,8 +133,8 @@ class BernoulliRBM(_BaseRBM):
         ``"linear"`` decays the learning rate to zero over the ``max_iter``
         epochs of ``fit``, which anneals the final model: use it for density
         models (after 10 epochs on thresholded MNIST, AIS test
-        log-likelihood -94 nats against -175 with ``"constant"``,
-        ``benchmarks/README.md``). For features, ``"constant"`` keeps the
+        log-likelihood -99 nats against -151 with ``"constant"``,
+        :ref:`training`). For features, ``"constant"`` keeps the
         whole budget at full step (scikit-learn's nudged-digits example at
         its hyperparameters: test accuracy 0.938 with ``"linear"``, 0.943
         with ``"constant"``, ``benchmarks/bench_defaults.py``).
@@ -148,7 +156,11 @@ class BernoulliRBM(_BaseRBM):
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its
         pseudo-likelihood has not improved by ``tol`` for ``n_iter_no_change``
-        epochs; the best model is kept.
+        epochs; the best model is kept. To keep each epoch's check cheap the
+        score is an estimate: the first 1,000 held-out rows, 32 features
+        each (the same ones every epoch), scaled to all features
+        (:meth:`pseudo_likelihood` with ``features=32``); it can differ from
+        the full pseudo-likelihood by more than a small ``tol``.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     n_iter_no_change : int, default=5
@@ -167,7 +179,10 @@ class BernoulliRBM(_BaseRBM):
         for time. None: the defaults of :meth:`log_partition`.
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation, shuffling and sampling; an int gives
-        bit-identical models.
+        bit-identical models for the same data in the same memory layout
+        (with ``centering=True`` the centring offset is a float sum of the
+        data, so a Fortran-ordered copy, such as a DataFrame's values, may
+        differ in the last bits).
     verbose : int, default=0
         Print the epoch, the monitored pseudo-likelihood and the time per epoch.
 
@@ -238,6 +253,7 @@ class BernoulliRBM(_BaseRBM):
         n_chains=None,
         sampler="gibbs",
         n_temperatures=10,
+        fast_learning_rate=None,
         momentum=0.0,
         momentum_schedule="warmup",
         weight_decay=1e-4,
@@ -262,6 +278,7 @@ class BernoulliRBM(_BaseRBM):
         self.n_chains = n_chains
         self.sampler = sampler
         self.n_temperatures = n_temperatures
+        self.fast_learning_rate = fast_learning_rate
         self.momentum = momentum
         self.momentum_schedule = momentum_schedule
         self.weight_decay = weight_decay

@@ -78,7 +78,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         within [20, 1000]: 20 on MNIST-scale data, hundreds on small data
         sets, which a Gaussian-Bernoulli RBM needs to leave its initial
         Gaussian (standardised wine, 178 rows, 5-fold: held-out
-        log-likelihood -15.2 nats, above a full-covariance Gaussian's -15.6;
+        log-likelihood -15.1 nats, above a full-covariance Gaussian's -15.6;
         ``benchmarks/bench_defaults.py``).
     cd_steps : int, default=1
         Gibbs steps per update (the k of CD-k / PCD-k).
@@ -87,16 +87,19 @@ class GaussianBernoulliRBM(_BaseRBM):
         continue across updates instead of restarting at the data.
     n_chains : int, default=None
         Number of persistent chains; ``None`` means ``batch_size_``.
-    sampler : {"gibbs", "pt"}, default="gibbs"
-        Sampler of the persistent negative chains: block Gibbs, or parallel
-        tempering (PT-PCD; ``n_temperatures`` replicas per chain on the path
-        from the base-rate model to the model, the ladder adapted to keep
-        neighbouring swap rates near 0.35; each update costs about
-        ``n_temperatures`` times the Gibbs sweeps). ``"pt"`` needs
-        ``persistent=True``; ``cd_steps`` sweeps of the whole ladder are run
-        per update.
+    sampler : {"gibbs", "pt", "fpcd"}, default="gibbs"
+        Sampler of the persistent negative chains, as in
+        :class:`BernoulliRBM`: block Gibbs, parallel tempering (PT-PCD,
+        ``n_temperatures`` replicas per chain, each update about that many
+        Gibbs sweeps), or Gibbs on the model plus fast weights (FPCD,
+        Tieleman & Hinton 2009; about 1.5 times a Gibbs update). ``"pt"``
+        and ``"fpcd"`` need ``persistent=True``.
     n_temperatures : int, default=10
         Replicas per chain of ``sampler="pt"`` (ignored otherwise).
+    fast_learning_rate : float, default=None
+        Step size of the fast weights of ``sampler="fpcd"`` (ignored
+        otherwise); ``None`` means ``learning_rate``. It stays constant while
+        the learning rate decays.
     negative_init : {"data", "noise"}, default="data"
         Start of the negative chains of non-persistent CD: the minibatch
         (classic CD-k), or fresh samples of the independent Gaussian
@@ -275,6 +278,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         n_chains=None,
         sampler="gibbs",
         n_temperatures=10,
+        fast_learning_rate=None,
         negative_init="data",
         momentum=0.9,
         momentum_schedule="warmup",
@@ -305,6 +309,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.n_chains = n_chains
         self.sampler = sampler
         self.n_temperatures = n_temperatures
+        self.fast_learning_rate = fast_learning_rate
         self.negative_init = negative_init
         self.momentum = momentum
         self.momentum_schedule = momentum_schedule

@@ -46,9 +46,20 @@ SHARED = (
     "_user_cnt",
     "_item_sum",
     "_item_cnt",
+    "feedback_",
 )
-#: the fitted attributes of a single model (absent with orientation="both")
-SINGLE = ("_state", "_store")
+#: the fitted attributes of a single model (absent with orientation="both";
+#: the ranking model lives in estimators_[0])
+SINGLE = ("_state", "_store", "_ranking", "_ranking_lateral")
+
+
+class OneModelOnlyError(ValueError, AttributeError):
+    """What belongs to one RBM, asked of a model with orientation='both'.
+
+    A ValueError, as documented; also an AttributeError, so that ``hasattr``
+    and ``getattr(model, name, default)`` answer for the weight attributes
+    (as scikit-learn's ``NotFittedError`` does for unfitted models).
+    """
 
 
 def _fit_one(est, X, y):
@@ -67,7 +78,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
 
     def _single_only(self, what):
         if self._is_both():
-            raise ValueError(
+            raise OneModelOnlyError(
                 f"{what}: a model with orientation='both' holds two RBMs; use "
                 "those of estimators_[0] (item-based) or estimators_[1] "
                 "(user-based)."

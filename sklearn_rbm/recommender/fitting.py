@@ -142,6 +142,15 @@ class TrainingMixin:
                     f"on average. {advice}"
                 )
             warnings.warn(f"{what}. {advice}", UserWarning, stacklevel=_caller_level())
+        if len(classes) == 1 and not implicit:
+            warnings.warn(
+                f"Every rating is {classes[0]:g}: the rating model can only "
+                "predict that value. For clicks, plays or purchases (a 0/1 "
+                "matrix, or pairs with ones) pass feedback='implicit', which "
+                "trains the ranking model on the choices.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
         ucode, icode = users.codes(uid), items.codes(iid)
         check_duplicates(ucode, icode, len(items.ids), uid, iid)
         del uid, iid

@@ -9,6 +9,7 @@ holds the readable form of the same update, which the tests compare it to.
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import blas
 
 from ..engine import _xp
 from ..engine.gibbs import (
@@ -45,6 +46,12 @@ def init_offsets(family, params, X=None, weights=None):
     return mu, np.full(params["W"].shape[0], 0.5, dtype=dtype)
 
 
+def zero_fast(params):
+    """Fast weights of FPCD, all zero."""
+    xp = _xp.get_xp(params["W"])
+    return {k: xp.zeros_like(params[k]) for k in ("W", "b", "c")}
+
+
 def init_chains(family, params, n_chains, rng):
     """Persistent chains start from the base-rate model (data marginals)."""
     dtype = params["W"].dtype
@@ -52,6 +59,23 @@ def init_chains(family, params, n_chains, rng):
     b = xp.astype(xp.broadcast_to(params["b"], (n_chains, params["b"].shape[0])), dtype)
     v0 = family.sample(b, params, rng)
     return sample_bernoulli(hidden_proba(family, v0, params), rng)
+
+
+def _with_fast(p, fast):
+    """The parameters the FPCD chains sample: the model's plus the fast ones."""
+    return dict(p, W=p["W"] + fast["W"], b=p["b"] + fast["b"], c=p["c"] + fast["c"])
+
+
+def _decayed_low_rank(M, left, right, a, d):
+    """``d M + a left' right``; in place by one GEMM for numpy arrays."""
+    if not _xp.is_numpy(M):
+        return d * M + a * (left.T @ right)
+    gemm = blas.sgemm if M.dtype == np.float32 else blas.dgemm
+    # M (C order) is M.T in Fortran order: M.T = a right' left + d M.T
+    out = gemm(a, right.T, left.T, beta=d, c=M.T, trans_b=True, overwrite_c=True)
+    if not np.shares_memory(out, M):  # pragma: no cover - BLAS copied c
+        M[...] = out.T
+    return M
 
 
 class DenseCD:
@@ -104,6 +128,8 @@ class DenseCD:
             state.tempering = self._init_tempering(state, settings.n_chains)
         elif settings.persistent:
             state.chains = init_chains(family, params, settings.n_chains, rng)
+        if settings.fast_weights:
+            state.fast = zero_fast(params)
         if settings.centering:
             state.offsets = init_offsets(
                 family,
@@ -170,6 +196,10 @@ class DenseCD:
             extra = settings.n_chains - state.chains.shape[0]
             new = init_chains(family, p, extra, state.rng)
             state.chains = _xp.get_xp(new).concat([state.chains, new])
+        if not settings.fast_weights:
+            state.fast = None
+        elif state.fast is None:
+            state.fast = zero_fast(p)
         if not settings.centering:
             state.offsets = None
         elif state.offsets is None:
@@ -183,6 +213,14 @@ class DenseCD:
             self.update(state, _xp.take_rows(X, idx), lr, momentum, k, weights=w)
 
         return step
+
+    def _fast_step(self, fast, g, Hw, S):
+        """FPCD: the fast weights decay and take the likelihood step (the
+        weight gradient is ``Hw' S``, as in the optimiser's low-rank step)."""
+        a, d = self.settings.fast_learning_rate, self.settings.fast_decay
+        fast["W"] = _decayed_low_rank(fast["W"], Hw, S, a, d)
+        fast["b"] = d * fast["b"] + a * g["b"]
+        fast["c"] = d * fast["c"] + a * g["c"]
 
     def negative_start(self, state, ph_pos, n):
         """Hidden states the negative chains start from."""
@@ -234,11 +272,16 @@ class DenseCD:
             v_neg = self._tempered_negative(state, cd_steps)
         else:
             h = self.negative_start(state, ph_pos, n)
-            chain = DenseChain(family, p, fast=True)
+            pn = p if state.fast is None else _with_fast(p, state.fast)
+            chain = DenseChain(family, pn, fast=True)
             v_neg = gibbs_chain(chain, h, cd_steps, state.rng, last="visible")[0]
         m = v_neg.shape[0]
         S = xp.concat([family.scale(v, p), family.scale(v_neg, p)])
-        if stacked:
+        if state.fast is not None:  # the chains' statistics see the fast weights
+            Hw = xp.concat(
+                [sigmoid_of_field(S[:n, ...], p), sigmoid_of_field(S[n:, ...], pn)]
+            )
+        elif stacked:
             Hw = sigmoid_of_field(S, p)
         else:
             Hw = xp.concat([ph_pos, sigmoid_of_field(S[n:, ...], p)])
@@ -286,6 +329,9 @@ class DenseCD:
             # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
             g["b"] = g["b"] - (Hw @ lam) @ S
             g["c"] = g["c"] - Hw.T @ (S @ mu)
+        if state.fast is not None:  # FPCD: before the weight decay joins g
+            self._fast_step(state.fast, g, Hw, S)
+        if state.offsets is not None:
             opt = self.optimizer
             centred_decay(g, W, state.offsets, opt.weight_decay, opt.lr_scale)
             nu = settings.offset_rate

@@ -63,6 +63,8 @@ class DenseState(TrainState):
     #: persistent parallel-tempering chains (``sampler="pt"``), a
     #: :class:`~sklearn_rbm.engine.tempering.TemperingState`
     tempering: object = None
+    #: fast weights of ``sampler="fpcd"``: a dict of W, b, c
+    fast: dict | None = None
     offsets: tuple | None = None  # (mu, lam) for centering
     moments: tuple | None = None  # running data moments for the base-rate model
     #: derived values: the cached log Z (kept when pickled: it is costly)
@@ -142,11 +144,21 @@ class CDSettings(Schedule):
     #: start of non-persistent negative chains: "data" (CD) or "noise", fresh
     #: samples of the base-rate model at every update (Liao et al. 2022)
     negative_init: str = "data"
-    #: persistent chains by "gibbs" or parallel tempering ("pt")
+    #: persistent chains by "gibbs", parallel tempering ("pt") or Gibbs with
+    #: fast weights ("fpcd")
     sampler: str = "gibbs"
     n_temperatures: int = 10
+    #: step size of the fast weights of ``sampler="fpcd"`` (constant) and
+    #: their decay per update (Tieleman & Hinton 2009)
+    fast_learning_rate: float = 0.0
+    fast_decay: float = 0.95
 
     @property
     def tempering(self):
         """Persistent chains run by parallel tempering."""
         return self.persistent and self.sampler == "pt"
+
+    @property
+    def fast_weights(self):
+        """Persistent chains with the fast weights of FPCD."""
+        return self.persistent and self.sampler == "fpcd"
