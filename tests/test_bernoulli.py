@@ -827,6 +827,38 @@ def test_sampling_follows_the_estimator_random_state(binary_digits):
     )
     unseeded = BernoulliRBM(8, max_iter=2).fit(X)
     assert not np.array_equal(unseeded.sample(3, 50), unseeded.sample(3, 50))
+    # a failed call draws nothing; a new seed starts a new stream
+    a, b = (pickle.loads(pickle.dumps(rbm)) for _ in range(2))
+    with pytest.raises(ValueError):
+        a.sample(3, 5, init=np.zeros((3, 5)))
+    np.testing.assert_array_equal(a.sample(3, 5), b.sample(3, 5))
+    a.set_params(random_state=5)
+    fresh = (
+        BernoulliRBM(8, max_iter=2, random_state=0).fit(X).set_params(random_state=5)
+    )
+    np.testing.assert_array_equal(a.sample(3, 5), fresh.sample(3, 5))
+
+
+def test_concurrent_first_samples_differ(binary_digits):
+    """Threads making the first sampling call of a model share its stream:
+    no two of them get the same draw."""
+    X = binary_digits[0][:200]
+    rbm = BernoulliRBM(8, max_iter=1, random_state=0).fit(X)
+    for _ in range(30):
+        model = pickle.loads(pickle.dumps(rbm))
+        barrier = threading.Barrier(8)
+        out = [None] * 8
+
+        def draw(i, model=model, barrier=barrier, out=out):
+            barrier.wait()
+            out[i] = model.sample(20, 1).tobytes()
+
+        threads = [threading.Thread(target=draw, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(out)) == 8
 
 
 def test_log_partition_params_keys_are_log_partition_keywords():

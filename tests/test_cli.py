@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,20 @@ def test_orientation_both_fits_and_evaluates(ratings, tmp_path, capsys):
     assert main(["fit", str(path), "-o", str(out), *args]) == 0
     assert re.search(r"trained \d+ epochs", capsys.readouterr().err)
     assert load_model(out).orientation == "both"
+
+
+def test_ratings_of_one_value_get_one_note(tmp_path, capsys):
+    """0/1 clicks read as ratings: one note naming --feedback, not the
+    library's UserWarning once per fold."""
+    path = tmp_path / "clicks.csv"
+    rows = [f"{u},{i},1" for u in range(12) for i in range(8) if (u + i) % 3]
+    path.write_text("user,item,rating\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["evaluate", str(path), "--cv", "3", *FAST]) == 0
+    err = capsys.readouterr().err
+    assert err.count("every rating is 1") == 1 and "--feedback implicit" in err
+    assert not [w for w in caught if "Every rating" in str(w.message)]
 
 
 def test_movielens_style_separator(tmp_path):

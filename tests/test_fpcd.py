@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy.special import expit
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_rbm import BernoulliRBM, GaussianBernoulliRBM
@@ -35,6 +36,20 @@ def test_gaussian_zero_fast_rate_is_plain_pcd():
     fpcd = GaussianBernoulliRBM(sampler="fpcd", fast_learning_rate=0.0, **kw).fit(X)
     np.testing.assert_array_equal(fpcd.components_, pcd.components_)
     np.testing.assert_array_equal(fpcd.log_variance_, pcd.log_variance_)
+
+
+def test_gaussian_fpcd_trains_with_clipped_fast_steps():
+    """The fast steps are clipped like the regular ones: unclipped, the
+    chains sampling the fast weights fed their own gradient and a default
+    Gaussian RBM diverged on standardised digits within two epochs."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data
+    X = (X - X.mean(0)) / (X.std(0) + 1.0)
+    rbm = GaussianBernoulliRBM(64, max_iter=3, sampler="fpcd", random_state=0)
+    rbm.fit(X)
+    assert np.abs(rbm._state.fast["W"]).max() < 10.0
+    assert np.isfinite(rbm.free_energy(X[:5])).all()
 
 
 def test_fast_weights_take_the_gradient_step_and_decay(binary_digits):
@@ -79,12 +94,16 @@ def test_chains_sample_the_model_plus_fast_weights(binary_digits):
     ).fit(X)
     state = rbm._state
     state.fast["b"][:] = 50.0
-    b_before = state.params["b"].copy()
+    state.fast["c"][:] = 50.0  # and their hidden probabilities all 1
+    p = state.params
+    b_before, c_before = p["b"].copy(), p["c"].copy()
+    ph_data = expit(X @ p["W"].T + p["c"]).mean(axis=0)  # the model's, no fast
     phase = rbm._phase(100, 1)
     DenseCD.update(phase, state, X, 0.1, 0.0, 1)
     np.testing.assert_allclose(
-        state.params["b"] - b_before, 0.1 * (X.mean(axis=0) - 1.0), atol=1e-12
+        p["b"] - b_before, 0.1 * (X.mean(axis=0) - 1.0), atol=1e-12
     )
+    np.testing.assert_allclose(p["c"] - c_before, 0.1 * (ph_data - 1.0), atol=1e-12)
     assert state.chains.shape == (100, 4)
 
 

@@ -15,6 +15,7 @@ import os
 import sys
 import warnings
 
+from ..recommender.fitting import ONE_RATING_WARNING
 from ..recommender.ids import OTHER_KIND_WARNING
 from .files import load_model
 from .io import PROG, CLIError
@@ -41,6 +42,10 @@ def main(argv=None):
             # ids of the other type: the command's own note names them
             warnings.filterwarnings(
                 "ignore", message=OTHER_KIND_WARNING, category=UserWarning
+            )
+            # ratings of one value: the command's own note names --feedback
+            warnings.filterwarnings(
+                "ignore", message=ONE_RATING_WARNING, category=UserWarning
             )
             return args.func(args)
     except CLIError as exc:

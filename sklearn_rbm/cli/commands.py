@@ -73,6 +73,16 @@ def _fitting(est, X, y, ratings):
         raise CLIError(f"{Path(ratings).name}: {exc}") from exc
 
 
+def _note_one_rating(y):
+    """The command line's form of the library's warning for ratings of one
+    value (0/1 clicks read as ratings, say)."""
+    if y is not None and len(y) and np.all(y == y[0]):
+        note(
+            f"every rating is {y[0]:g}: the rating model can only predict "
+            "that value; for clicks, plays or purchases pass --feedback implicit"
+        )
+
+
 def cmd_fit(args):
     # everything that can be checked before the data is read and the model
     # trained: the options, the output path and its suffix
@@ -87,6 +97,7 @@ def cmd_fit(args):
     if y is not None and est.feedback == "implicit":
         note("--feedback implicit: the rating column is ignored (a pair is a choice)")
         y = None
+    _note_one_rating(y)
     t0 = time.perf_counter()
     what = "ratings" if y is not None else "(user, item) pairs, implicit feedback"
     print(
@@ -302,6 +313,7 @@ def cmd_evaluate(args):
     if y is None or est.feedback == "implicit":
         X, metrics = _implicit_evaluation(args, est, X, y, metrics)
         y, ranking = None, True
+    _note_one_rating(y)
     if not ranking and args.threshold is not None:  # it would be ignored
         raise CLIError(
             "--threshold sets which held-out items are relevant to a ranking "

@@ -1,8 +1,9 @@
 """The estimator base shared by the dense RBMs (Bernoulli and Gaussian).
 
 A subclass names its visible family and its input checks; fitting
-(``fit`` / ``partial_fit``, through :class:`~sklearn_rbm.training.cd.DenseCD`),
-``transform`` and ``inverse_transform`` live here, scoring in
+(``fit`` / ``partial_fit``, through :class:`~sklearn_rbm.training.cd.DenseCD`)
+lives here, ``transform`` and ``inverse_transform`` in
+:class:`~._features.FeaturesMixin`, scoring in
 :class:`~._density.DensityMixin` and sampling in
 :class:`~._sampling.SamplingMixin`.
 """
@@ -10,24 +11,15 @@ A subclass names its visible family and its input checks; fitting
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_array
-from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
 
 from ..engine import _xp
-from ..engine.gibbs import hidden_proba, visible_field
 from ..engine.numerics import data_moments
 from ..training.cd import DenseCD
 from ..training.loop import (
@@ -44,15 +36,8 @@ from ..training.threads import training_threads
 from ._checks import check_dense_rbm
 from ._common import VersionedStateMixin, atomic, seed_from
 from ._density import DensityMixin
-from ._input import (
-    _check_magnitude,
-    _drop_zero_weights,
-    _input_name,
-    _mean_one,
-    _namespace_name,
-    _numpy_only,
-    _reject_no_columns,
-)
+from ._features import FeaturesMixin
+from ._input import InputMixin, _drop_zero_weights, _mean_one, _namespace_name
 from ._sampling import SamplingMixin
 
 _COMMON_CONSTRAINTS = {
@@ -93,6 +78,8 @@ class _BaseRBM(
     VersionedStateMixin,
     DensityMixin,
     SamplingMixin,
+    FeaturesMixin,
+    InputMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -133,51 +120,6 @@ class _BaseRBM(
         raise NotImplementedError
 
     # -------------------------------------------------------------- helpers
-    def _validate_X(self, X, *, reset, method):
-        _reject_no_columns(X)
-        fxp = self._input_namespace(X, method) if not reset else _xp.input_xp(X)
-        # a float64 value beyond the float32 range becomes inf in the cast to a
-        # float32 model's dtype, which validate_data then reports as "too large
-        # for dtype('float32')"; the cast itself must not warn, nor must
-        # scikit-learn's fast finiteness check (a sum: inf + -inf warns
-        # "invalid value") -- the ValueError that follows names the problem
-        fxp = np if fxp is None else fxp  # an Array API library's X keeps it
-        with np.errstate(over="ignore", invalid="ignore"):
-            X = validate_data(
-                self,
-                X,
-                accept_sparse="csr" if self._accept_sparse else False,
-                dtype=[fxp.float64, fxp.float32] if reset else self.components_.dtype,
-                reset=reset,
-            )
-        if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
-            raise ValueError("Input X is empty (0 samples).")
-        if sp.issparse(X) and not X.has_canonical_format:
-            # duplicate entries add up (the matrix's value is their sum): sum
-            # them, on a copy, before any check reads X.data
-            X = X.copy()
-            X.sum_duplicates()
-        _check_magnitude(X)
-        return self._check_values(X, method)
-
-    def _input_namespace(self, X, method):
-        """The namespace of input ``X`` to a fitted model (None: numpy), which
-        must be the model's: under ``array_api_dispatch`` the namespace and
-        device of fit (sparse X only for a numpy model), and without it numpy
-        input for a numpy model."""
-        # sklearn's own check and message, under array_api_dispatch
-        check_same_namespace(X, self, attribute="components_", method=method)
-        fxp = _xp.input_xp(X)
-        if (fxp is None) != _xp.is_numpy(self.components_):
-            raise ValueError(
-                f"{type(self).__name__} was fitted on "
-                f"{_namespace_name(self.components_)} arrays; {method} got "
-                f"{_input_name(X, fxp)} input. Pass "
-                "arrays of the namespace and device of fit (with "
-                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
-            )
-        return fxp
-
     def _params(self):
         return {k: getattr(self, a) for k, a in self._param_attrs.items()}
 
@@ -265,19 +207,6 @@ class _BaseRBM(
             data_offsets=not zeros,
             sample_weight=sample_weight,
         )
-
-    def _sample_weight(self, sample_weight, X):
-        """Validated sample weights scaled to mean 1, or None.
-
-        Also refuses, for non-numpy ``X``, what runs on numpy only."""
-        if not _xp.is_numpy(X):
-            _numpy_only(X, sample_weight=sample_weight, sampler=self.sampler)
-        if sample_weight is None:
-            return None
-        w = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        return _mean_one(w, "sample_weight")
 
     def _upgrade_state(self, old):
         """The state of a model saved by 0.1.0.dev0 (see ``_compat``)."""
@@ -491,85 +420,6 @@ class _BaseRBM(
         if first:
             self.validation_scores_ = None
         return self
-
-    # ------------------------------------------------------------- inference
-    def transform(self, X):
-        """Hidden-unit activation probabilities ``p(h = 1 | v)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data.
-
-        Returns
-        -------
-        H : ndarray of shape (n_samples, n_components)
-            ``p(h_j = 1 | v)``, in the model's dtype.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False, method="transform")
-        return hidden_proba(self._family(), X, self._params())
-
-    def inverse_transform(self, H):
-        """Visible means ``E[v | h]`` for hidden states or probabilities ``H``.
-
-        Parameters
-        ----------
-        H : array-like of shape (n_samples, n_components)
-            Hidden states (binary) or activation probabilities.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            ``E[v | h]`` (for probabilities, the mean-field reconstruction).
-        """
-        check_is_fitted(self)
-        self._input_namespace(H, "inverse_transform")
-        H = self._check_hidden(H)
-        p = self._params()
-        return self._family().mean(visible_field(H, p), p)
-
-    def _check_hidden(self, H):
-        _reject_no_columns(H)
-        with np.errstate(over="ignore", invalid="ignore"):  # see _validate_X
-            H = check_array(H, dtype=self.components_.dtype)
-        n_hidden = self.components_.shape[0]
-        if H.shape[1] != n_hidden:
-            raise ValueError(
-                f"H has {H.shape[1]} columns but the fitted model has {n_hidden} "
-                "hidden units."
-            )
-        if not _xp.is_numpy(H):
-            xp = _xp.get_xp(H)
-            if bool(xp.any(H < 0)) or bool(xp.any(H > 1)):
-                raise ValueError("Hidden states must lie in [0, 1].")
-        elif H.size and (H.min() < 0 or H.max() > 1):
-            raise ValueError("Hidden states must lie in [0, 1].")
-        return H
-
-    # ------------------------------------------------------------------- misc
-    def get_feature_names_out(self, input_features=None):
-        """Output feature names: ``"<classname><i>"`` for each hidden unit.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked against the input feature names seen in fit.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-        """
-        if isinstance(input_features, str | bytes):
-            raise TypeError(
-                "input_features must be a list of feature names, not a string; "
-                f"got {input_features!r}."
-            )
-        return super().get_feature_names_out(input_features)
-
-    @property
-    def _n_features_out(self):
-        return self.components_.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,8 +1,11 @@
-"""Input checks of the dense RBMs: shapes, magnitudes, and the training
-options that support numpy arrays only (see ``docs/user_guide/array_api.rst``)."""
+"""Input checks of the dense RBMs: shapes, magnitudes, namespaces, sample
+weights, and the training options that support numpy arrays only (see
+``docs/user_guide/array_api.rst``)."""
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils._array_api import check_same_namespace
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..engine import _xp
 
@@ -96,3 +99,67 @@ def _drop_zero_weights(X, sw):
         return X, sw
     keep = np.flatnonzero(sw > 0)
     return _xp.take_rows(X, keep), _mean_one(sw[keep], "sample_weight")
+
+
+class InputMixin:
+    """Validation of the input of a dense RBM's methods (``_validate_X``),
+    of its namespace against the fitted model's, and of sample weights.
+    Needs ``_check_values`` and ``_accept_sparse`` of the estimator."""
+
+    def _validate_X(self, X, *, reset, method):
+        _reject_no_columns(X)
+        fxp = self._input_namespace(X, method) if not reset else _xp.input_xp(X)
+        # a float64 value beyond the float32 range becomes inf in the cast to a
+        # float32 model's dtype, which validate_data then reports as "too large
+        # for dtype('float32')"; the cast itself must not warn, nor must
+        # scikit-learn's fast finiteness check (a sum: inf + -inf warns
+        # "invalid value") -- the ValueError that follows names the problem
+        fxp = np if fxp is None else fxp  # an Array API library's X keeps it
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr" if self._accept_sparse else False,
+                dtype=[fxp.float64, fxp.float32] if reset else self.components_.dtype,
+                reset=reset,
+            )
+        if X.shape[0] == 0:  # pragma: no cover - validate_data already refuses
+            raise ValueError("Input X is empty (0 samples).")
+        if sp.issparse(X) and not X.has_canonical_format:
+            # duplicate entries add up (the matrix's value is their sum): sum
+            # them, on a copy, before any check reads X.data
+            X = X.copy()
+            X.sum_duplicates()
+        _check_magnitude(X)
+        return self._check_values(X, method)
+
+    def _input_namespace(self, X, method):
+        """The namespace of input ``X`` to a fitted model (None: numpy), which
+        must be the model's: under ``array_api_dispatch`` the namespace and
+        device of fit (sparse X only for a numpy model), and without it numpy
+        input for a numpy model."""
+        # sklearn's own check and message, under array_api_dispatch
+        check_same_namespace(X, self, attribute="components_", method=method)
+        fxp = _xp.input_xp(X)
+        if (fxp is None) != _xp.is_numpy(self.components_):
+            raise ValueError(
+                f"{type(self).__name__} was fitted on "
+                f"{_namespace_name(self.components_)} arrays; {method} got "
+                f"{_input_name(X, fxp)} input. Pass "
+                "arrays of the namespace and device of fit (with "
+                "sklearn.set_config(array_api_dispatch=True) for non-numpy arrays)."
+            )
+        return fxp
+
+    def _sample_weight(self, sample_weight, X):
+        """Validated sample weights scaled to mean 1, or None.
+
+        Also refuses, for non-numpy ``X``, what runs on numpy only."""
+        if not _xp.is_numpy(X):
+            _numpy_only(X, sample_weight=sample_weight, sampler=self.sampler)
+        if sample_weight is None:
+            return None
+        w = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        return _mean_one(w, "sample_weight")

@@ -1,5 +1,6 @@
 """Sampling methods of the dense RBMs: ``gibbs`` and ``sample``."""
 
+import threading
 from numbers import Integral
 
 import numpy as np
@@ -12,6 +13,9 @@ from ..engine.gibbs import DenseChain, gibbs_chain
 from ..engine.tempering import tempered_chains
 from ..training.threads import training_threads
 from ._common import seed_from, validate_method_params
+
+#: guards the creation of the sampling streams (see ``_sampling_rng``)
+_STREAM_LOCK = threading.Lock()
 
 
 class SamplingMixin:
@@ -27,10 +31,11 @@ class SamplingMixin:
             Visible states to start from.
         random_state : int, RandomState instance or None, default=None
             Seed of the sampler. ``None`` takes the next seed of a stream
-            made from the estimator's ``random_state`` (with an int there,
+            made from the estimator's ``random_state``: with an int there,
             the calls after a ``fit``, ``partial_fit`` or load give a
-            reproducible sequence; successive calls differ, as a chain's
-            steps must), or fresh entropy if that is None too.
+            reproducible sequence (successive calls differ, as a chain's
+            steps must); a RandomState instance there is drawn from; None
+            there means fresh entropy.
 
         Returns
         -------
@@ -77,10 +82,11 @@ class SamplingMixin:
             base-rate model (independent units matching the data marginals).
         random_state : int, RandomState instance or None, default=None
             Seed of the sampler. ``None`` takes the next seed of a stream
-            made from the estimator's ``random_state`` (with an int there,
+            made from the estimator's ``random_state``: with an int there,
             the calls after a ``fit``, ``partial_fit`` or load give a
-            reproducible sequence; successive calls differ, as a chain's
-            steps must), or fresh entropy if that is None too.
+            reproducible sequence (successive calls differ, as a chain's
+            steps must); a RandomState instance there is drawn from; None
+            there means fresh entropy.
         return_mean : bool, default=False
             Return ``E[v | h]`` at the last step instead of a sample (smoother
             pictures of the same chain state).
@@ -121,14 +127,14 @@ class SamplingMixin:
                 "method='tempering' supports numpy arrays only for now; this "
                 "model's parameters are not numpy arrays. Use method='gibbs'."
             )
+        if init is not None:  # checked before the call draws its seed
+            v0 = self._validate_X(init, reset=False, method="sample")
+            if sp.issparse(v0):
+                v0 = v0.toarray()
         rng = self._sampling_rng(random_state, like=p["W"])
         if init is None:
             base = _xp.dict_like(self._base_model(), p["W"])
             v0 = family.sample(_xp.broadcast_rows(base["b"], n_samples), base, rng)
-        else:
-            v0 = self._validate_X(init, reset=False, method="sample")
-            if sp.issparse(v0):
-                v0 = v0.toarray()
         with training_threads():  # n_steps rounds of thin products
             if method == "tempering":
                 return self._run_tempering(
@@ -138,14 +144,20 @@ class SamplingMixin:
 
     def _sampling_rng(self, random_state, like):
         """The generator of one sampling call (see ``random_state`` of
-        :meth:`sample`); the stream lives in the training state's cache, so
-        it restarts when the state changes or is loaded."""
-        if random_state is None and self.random_state is not None:
-            cache = self._state.cache
-            stream = cache.get("sampling_stream")
-            if stream is None:
-                stream = cache["sampling_stream"] = seed_from(self.random_state)
-            random_state = int(stream.integers(2**31 - 1))
+        :meth:`sample`). The stream of an int ``self.random_state`` lives in
+        the training state's cache, keyed by the seed, so it restarts when
+        the state changes or is loaded, or the seed changes; a RandomState
+        instance is itself the stream (scikit-learn's convention)."""
+        seed = self.random_state
+        if random_state is None and isinstance(seed, Integral):
+            with _STREAM_LOCK:  # concurrent first calls share one stream
+                cache = self._state.cache
+                stream = cache.get("sampling_stream")
+                if stream is None or stream[0] != seed:
+                    stream = cache["sampling_stream"] = (seed, seed_from(seed))
+                random_state = int(stream[1].integers(2**31 - 1))
+        elif random_state is None:
+            random_state = seed  # a RandomState instance, or None: entropy
         return seed_from(random_state, like=like)
 
     def _run_tempering(self, v0, n_steps, rng, return_mean, n_temperatures):

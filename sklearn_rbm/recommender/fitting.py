@@ -24,6 +24,9 @@ from .trainer import STRUCTURAL, Trainer
 
 #: more distinct rating values than this in fit warns (continuous ratings?),
 #: and is refused when there are fewer than ``_MIN_PER_CLASS`` ratings per value
+#: start of the warning of a fit whose ratings all have one value (the
+#: command line replaces it with a note naming its option)
+ONE_RATING_WARNING = "Every rating is "
 _MANY_CLASSES = 50
 _MIN_PER_CLASS = 10
 
@@ -144,7 +147,7 @@ class TrainingMixin:
             warnings.warn(f"{what}. {advice}", UserWarning, stacklevel=_caller_level())
         if len(classes) == 1 and not implicit:
             warnings.warn(
-                f"Every rating is {classes[0]:g}: the rating model can only "
+                f"{ONE_RATING_WARNING}{classes[0]:g}: the rating model can only "
                 "predict that value. For clicks, plays or purchases (a 0/1 "
                 "matrix, or pairs with ones) pass feedback='implicit', which "
                 "trains the ranking model on the choices.",

@@ -22,6 +22,7 @@ from ..engine.gibbs import (
 from ..engine.numerics import data_moments
 from ..engine.statistics import centred_decay
 from ..engine.tempering import ParallelTempering
+from .optimizers import grad_norm, low_rank_norm
 from .state import DenseState
 
 
@@ -216,11 +217,18 @@ class DenseCD:
 
     def _fast_step(self, fast, g, Hw, S):
         """FPCD: the fast weights decay and take the likelihood step (the
-        weight gradient is ``Hw' S``, as in the optimiser's low-rank step)."""
+        weight gradient is ``Hw' S``, as in the optimiser's low-rank step),
+        each gradient clipped as the optimiser clips it: the chains sample
+        the fast weights, so an unclipped step feeds on itself (a Gaussian
+        RBM diverged within an epoch)."""
         a, d = self.settings.fast_learning_rate, self.settings.fast_decay
-        fast["W"] = _decayed_low_rank(fast["W"], Hw, S, a, d)
-        fast["b"] = d * fast["b"] + a * g["b"]
-        fast["c"] = d * fast["c"] + a * g["c"]
+        opt = self.optimizer
+        clip = opt.max_grad_norm is not None
+        aw = a * opt.clip_scale(low_rank_norm(Hw, S)) if clip else a
+        fast["W"] = _decayed_low_rank(fast["W"], Hw, S, aw, d)
+        for k in ("b", "c"):
+            ak = a * opt.clip_scale(grad_norm(g[k])) if clip else a
+            fast[k] = d * fast[k] + ak * g[k]
 
     def negative_start(self, state, ph_pos, n):
         """Hidden states the negative chains start from."""

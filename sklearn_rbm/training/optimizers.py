@@ -158,18 +158,22 @@ class MomentumSGD(Optimizer):
             if name in self.frozen:
                 continue
             if self.max_grad_norm is not None:
-                if _xp.is_numpy(grad):
-                    norm = float(np.sqrt(np.sum(grad * grad)))
-                else:
-                    norm = float(_xp.get_xp(grad).linalg.vector_norm(grad))
-                if norm > self.max_grad_norm:
-                    grad = grad * _xp.scalar(self.max_grad_norm / norm, grad)
+                scale = self.clip_scale(grad_norm(grad))
+                if scale < 1.0:
+                    grad = grad * _xp.scalar(scale, grad)
             if name == "W" and self.weight_decay:
                 grad = grad - self.weight_decay * params["W"]
             vel = state.velocity[name]
             vel *= momentum
             vel += lr * self.lr_scale.get(name, 1.0) * grad
             params[name] += vel
+
+    def clip_scale(self, norm):
+        """The factor that clips a gradient of Euclidean ``norm`` to
+        ``max_grad_norm`` (1 without clipping or below it)."""
+        if self.max_grad_norm is None or norm <= self.max_grad_norm:
+            return 1.0
+        return self.max_grad_norm / norm
 
     def step_low_rank(self, params, state, name, left, right, lr, momentum):
         """The step of ``name`` for the gradient ``left' @ right``, which is
@@ -185,21 +189,32 @@ class MomentumSGD(Optimizer):
         lr_w = lr * self.lr_scale.get(name, 1.0)
         step = lr_w if self.maximize else -lr_w
         if self.max_grad_norm is not None:
-            xp = _xp.get_xp(W)
-            if left.shape[0] ** 2 < W.shape[0] * W.shape[1]:
-                gram = xp.sum((left @ left.T) * (right @ right.T))
-                gram = gram if _xp.is_numpy(W) else float(gram)
-                norm = float(np.sqrt(max(gram, 0.0)))
-            else:  # huge batches: the gradient itself is the smaller object
-                norm = _xp.norm(left.T @ right)
-            if norm > self.max_grad_norm:
-                step = step * self.max_grad_norm / norm
+            step = step * self.clip_scale(low_rank_norm(left, right))
         decay = lr_w * self.weight_decay
         if not _xp.is_numpy(W):
             vel = state.velocity[name]
             _xp.momentum_step(vel, W, left, right, step, momentum, decay)
             return
         _update_weights(W, state.velocity[name], left, right, step, momentum, decay)
+
+
+def grad_norm(grad):
+    """Euclidean norm of a gradient array, as a float."""
+    if _xp.is_numpy(grad):
+        return float(np.sqrt(np.sum(grad * grad)))
+    return float(_xp.get_xp(grad).linalg.vector_norm(grad))
+
+
+def low_rank_norm(left, right):
+    """Frobenius norm of ``left' @ right`` without forming it when the
+    ``(rows x rows)`` Gram matrices are the smaller objects
+    (``||L' R||_F^2 = sum((L L') * (R R'))``)."""
+    if left.shape[0] ** 2 < left.shape[1] * right.shape[1]:
+        xp = _xp.get_xp(left)
+        gram = xp.sum((left @ left.T) * (right @ right.T))
+        gram = gram if _xp.is_numpy(left) else float(gram)
+        return float(np.sqrt(max(gram, 0.0)))
+    return _xp.norm(left.T @ right)  # huge batches: the product is smaller
 
 
 def _update_weights(W, vel, Hw, S, step, momentum, decay):
