@@ -289,11 +289,11 @@ def test_bernoulli_samples_have_the_conditional_frequencies():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_weight_update_equals_reference(batch, dtype, monkeypatch):
     # blocks of 2 rows of W (3 blocks for 5 hidden units), thin and thick paths
-    from sklearn_rbm.training import optimizers
+    from sklearn_rbm.training import lowrank
 
-    monkeypatch.setattr(optimizers, "_BLOCK_THIN", 14)
-    monkeypatch.setattr(optimizers, "_BLOCK_THICK", 14)
-    monkeypatch.setattr(optimizers, "_THIN_ROWS", 32)
+    monkeypatch.setattr(lowrank, "_BLOCK_THIN", 14)
+    monkeypatch.setattr(lowrank, "_BLOCK_THICK", 14)
+    monkeypatch.setattr(lowrank, "_THIN_ROWS", 32)
     rng = np.random.default_rng(0)
     X = (rng.random((120, 7)) < 0.4).astype(dtype)
     phase = make_phase(

@@ -257,7 +257,7 @@ class _BaseRBM(
         """
         self._log_partition_kwargs()
         X = self._validate_X(X, reset=True, method="fit")
-        self._log_partition_kwargs(X.shape[1])
+        self._check_exact_log_partition(X.shape[1])
         # rows of weight 0 go first: the checks of training data see the rest
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         self._check_training_data(X)
@@ -382,7 +382,7 @@ class _BaseRBM(
             )
         self._log_partition_kwargs()
         X = self._validate_X(X, reset=first, method="partial_fit")
-        self._log_partition_kwargs(X.shape[1])
+        self._check_exact_log_partition(X.shape[1])
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         self._check_training_data(X, None if first else self._state.moments)
         batch_size = self._batch_size(X.shape[0], continuing=not first)

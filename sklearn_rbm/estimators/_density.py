@@ -251,12 +251,10 @@ class DensityMixin:
             return cached[1]
         return self.log_partition(**self._log_partition_kwargs())
 
-    def _log_partition_kwargs(self, n_features=None):
+    def _log_partition_kwargs(self):
         """``log_partition_params`` checked against :meth:`log_partition`'s
         keywords and their constraints (in ``fit`` already, not at the first
-        score: in a grid search every fold's score would fail); with
-        ``n_features``, ``method="exact"`` is refused for a model too large
-        to enumerate."""
+        score: in a grid search every fold's score would fail)."""
         params = self.log_partition_params or {}
         known = _LOG_PARTITION_CONSTRAINTS.keys()  # log_partition's keywords
         unknown = sorted(set(params) - known, key=repr)  # keys of any type
@@ -270,17 +268,22 @@ class DensityMixin:
             params,
             caller_name=f"log_partition_params of {type(self).__name__}",
         )
-        if n_features is not None and params.get("method") == "exact":
-            bits = self._family().visible_state_bits(n_features)
-            if min(int(self.n_components), bits) > MAX_EXACT_UNITS:
-                layer = "the hidden layer" if np.isinf(bits) else "the smaller layer"
-                raise ValueError(
-                    "log_partition_params asks for method='exact', but exact "
-                    f"log Z enumerates {layer}, which must have at most "
-                    f"{MAX_EXACT_UNITS} units (n_components={self.n_components}, "
-                    f"n_features={n_features}). Use method='ais' or 'auto'."
-                )
         return params
+
+    def _check_exact_log_partition(self, n_features):
+        """``log_partition_params`` with ``method="exact"`` refused in fit for
+        a model too large to enumerate (as :meth:`_log_partition_kwargs`)."""
+        if (self.log_partition_params or {}).get("method") != "exact":
+            return
+        bits = self._family().visible_state_bits(n_features)
+        if min(int(self.n_components), bits) > MAX_EXACT_UNITS:
+            layer = "the hidden layer" if np.isinf(bits) else "the smaller layer"
+            raise ValueError(
+                "log_partition_params asks for method='exact', but exact "
+                f"log Z enumerates {layer}, which must have at most "
+                f"{MAX_EXACT_UNITS} units (n_components={self.n_components}, "
+                f"n_features={n_features}). Use method='ais' or 'auto'."
+            )
 
     @property
     def log_partition_(self):

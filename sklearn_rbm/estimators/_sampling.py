@@ -30,12 +30,8 @@ class SamplingMixin:
         v : {array-like, sparse matrix} of shape (n_samples, n_features)
             Visible states to start from.
         random_state : int, RandomState instance or None, default=None
-            Seed of the sampler. ``None`` takes the next seed of a stream
-            made from the estimator's ``random_state``: with an int there,
-            the calls after a ``fit``, ``partial_fit`` or load give a
-            reproducible sequence (successive calls differ, as a chain's
-            steps must); a RandomState instance there is drawn from; None
-            there means fresh entropy.
+            Seed of the sampler; ``None`` draws from the estimator's
+            ``random_state`` as :meth:`sample` does.
 
         Returns
         -------

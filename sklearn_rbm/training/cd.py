@@ -9,7 +9,6 @@ holds the readable form of the same update, which the tests compare it to.
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import blas
 
 from ..engine import _xp
 from ..engine.gibbs import (
@@ -22,7 +21,7 @@ from ..engine.gibbs import (
 from ..engine.numerics import data_moments
 from ..engine.statistics import centred_decay
 from ..engine.tempering import ParallelTempering
-from .optimizers import grad_norm, low_rank_norm
+from .lowrank import decayed_low_rank, grad_norm
 from .state import DenseState
 
 
@@ -65,18 +64,6 @@ def init_chains(family, params, n_chains, rng):
 def _with_fast(p, fast):
     """The parameters the FPCD chains sample: the model's plus the fast ones."""
     return dict(p, W=p["W"] + fast["W"], b=p["b"] + fast["b"], c=p["c"] + fast["c"])
-
-
-def _decayed_low_rank(M, left, right, a, d):
-    """``d M + a left' right``; in place by one GEMM for numpy arrays."""
-    if not _xp.is_numpy(M):
-        return d * M + a * (left.T @ right)
-    gemm = blas.sgemm if M.dtype == np.float32 else blas.dgemm
-    # M (C order) is M.T in Fortran order: M.T = a right' left + d M.T
-    out = gemm(a, right.T, left.T, beta=d, c=M.T, trans_b=True, overwrite_c=True)
-    if not np.shares_memory(out, M):  # pragma: no cover - BLAS copied c
-        M[...] = out.T
-    return M
 
 
 class DenseCD:
@@ -215,19 +202,17 @@ class DenseCD:
 
         return step
 
-    def _fast_step(self, fast, g, Hw, S):
+    def _fast_step(self, fast, g, Hw, S, w_clip):
         """FPCD: the fast weights decay and take the likelihood step (the
-        weight gradient is ``Hw' S``, as in the optimiser's low-rank step),
-        each gradient clipped as the optimiser clips it: the chains sample
-        the fast weights, so an unclipped step feeds on itself (a Gaussian
-        RBM diverged within an epoch)."""
+        weight gradient is ``Hw' S``, clipped by the optimiser's factor
+        ``w_clip``; the biases' clipped as the optimiser clips them): the
+        chains sample the fast weights, so an unclipped step feeds on itself
+        (a Gaussian RBM diverged within an epoch)."""
         a, d = self.settings.fast_learning_rate, self.settings.fast_decay
         opt = self.optimizer
-        clip = opt.max_grad_norm is not None
-        aw = a * opt.clip_scale(low_rank_norm(Hw, S)) if clip else a
-        fast["W"] = _decayed_low_rank(fast["W"], Hw, S, aw, d)
+        fast["W"] = decayed_low_rank(fast["W"], Hw, S, a * w_clip, d)
         for k in ("b", "c"):
-            ak = a * opt.clip_scale(grad_norm(g[k])) if clip else a
+            ak = a if opt.max_grad_norm is None else a * opt.clip_scale(grad_norm(g[k]))
             fast[k] = d * fast[k] + ak * g[k]
 
     def negative_start(self, state, ph_pos, n):
@@ -337,8 +322,8 @@ class DenseCD:
             # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
             g["b"] = g["b"] - (Hw @ lam) @ S
             g["c"] = g["c"] - Hw.T @ (S @ mu)
-        if state.fast is not None:  # FPCD: before the weight decay joins g
-            self._fast_step(state.fast, g, Hw, S)
+        # FPCD's bias gradients: before the weight decay joins g
+        fast_g = None if state.fast is None else {"b": g["b"], "c": g["c"]}
         if state.offsets is not None:
             opt = self.optimizer
             centred_decay(g, W, state.offsets, opt.weight_decay, opt.lr_scale)
@@ -348,7 +333,9 @@ class DenseCD:
         if settings.persistent and not tempering:
             state.chains = h_new
         opt = self.optimizer
-        opt.step_low_rank(p, state.opt, "W", Hw, S, lr, momentum)
+        w_clip = opt.step_low_rank(p, state.opt, "W", Hw, S, lr, momentum)
+        if fast_g is not None:
+            self._fast_step(state.fast, fast_g, Hw, S, w_clip)
         opt.step(p, state.opt, g, lr, momentum)
         state.n_updates += 1
         family.constrain(p)

@@ -41,12 +41,8 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..engine import _xp
+from .lowrank import _BLOCK_THIN, grad_norm, low_rank_norm, update_weights
 
-#: values of ``W`` per block of the weight update (see _update_weights)
-_BLOCK_THIN = 2**15
-_BLOCK_THICK = 2**18
-#: stacked batches up to this many rows count as "thin"
-_THIN_ROWS = 64
 #: values per block of an Adam step (3 arrays of 128 KB in float32)
 _ADAM_BLOCK = 2**15
 
@@ -182,79 +178,25 @@ class MomentumSGD(Optimizer):
 
         The clipping norm comes from the ``(rows x rows)`` Gram matrices
         (``||L' R||_F^2 = sum((L L') * (R R'))``) when those are the smaller
-        objects; :func:`_update_weights` then writes the step straight into
-        the velocity, one cache-sized block of rows at a time.
+        objects; :func:`~.lowrank.update_weights` then writes the step straight into
+        the velocity, one cache-sized block of rows at a time. Returns the
+        factor the gradient was clipped by (1.0: not clipped), which FPCD's
+        fast weights reuse.
         """
         W = params[name]
         lr_w = lr * self.lr_scale.get(name, 1.0)
         step = lr_w if self.maximize else -lr_w
+        clip = 1.0
         if self.max_grad_norm is not None:
-            step = step * self.clip_scale(low_rank_norm(left, right))
+            clip = self.clip_scale(low_rank_norm(left, right))
+            step = step * clip
         decay = lr_w * self.weight_decay
         if not _xp.is_numpy(W):
             vel = state.velocity[name]
             _xp.momentum_step(vel, W, left, right, step, momentum, decay)
-            return
-        _update_weights(W, state.velocity[name], left, right, step, momentum, decay)
-
-
-def grad_norm(grad):
-    """Euclidean norm of a gradient array, as a float."""
-    if _xp.is_numpy(grad):
-        return float(np.sqrt(np.sum(grad * grad)))
-    return float(_xp.get_xp(grad).linalg.vector_norm(grad))
-
-
-def low_rank_norm(left, right):
-    """Frobenius norm of ``left' @ right`` without forming it when the
-    ``(rows x rows)`` Gram matrices are the smaller objects
-    (``||L' R||_F^2 = sum((L L') * (R R'))``)."""
-    if left.shape[0] ** 2 < left.shape[1] * right.shape[1]:
-        xp = _xp.get_xp(left)
-        gram = xp.sum((left @ left.T) * (right @ right.T))
-        gram = gram if _xp.is_numpy(left) else float(gram)
-        return float(np.sqrt(max(gram, 0.0)))
-    return _xp.norm(left.T @ right)  # huge batches: the product is smaller
-
-
-def _update_weights(W, vel, Hw, S, step, momentum, decay):
-    """``vel = momentum vel + step Hw' S - decay W`` then ``W += vel``, in place.
-
-    One BLAS GEMM per block of rows writes ``momentum vel + step Hw' S``
-    into the velocity (``beta = momentum``: the velocity is read and written
-    once, no temporary), then two axpy passes apply the weight decay and add
-    the velocity to ``W``. Walking ``W`` in blocks keeps a block of ``W`` and
-    of its velocity in a core's L2 cache across the three passes: blocks of
-    32K values for thin batches (memory-bound products), 256K for thick ones
-    (where the product dominates and wants long blocks). Measured on one
-    core, 500 x 784 (``benchmarks/README.md``): 0.75 ms against 1.44 ms for
-    numpy unblocked at batch 10, float64; 1.47 against 2.10 at batch 100,
-    float32.
-    """
-    if not (W.flags.c_contiguous and vel.flags.c_contiguous):
-        raise RuntimeError("W and its velocity must be C-contiguous")
-    f32 = W.dtype == np.float32
-    axpy = blas.saxpy if f32 else blas.daxpy
-    gemm = blas.sgemm if f32 else blas.dgemm
-    block = _BLOCK_THIN if Hw.shape[0] <= _THIN_ROWS else _BLOCK_THICK
-    rows = max(1, block // W.shape[1])
-    for r0 in range(0, W.shape[0], rows):
-        w, v = W[r0 : r0 + rows], vel[r0 : r0 + rows]
-        # v (C order) is v.T in Fortran order: v.T = step S' Hw_blk + m v.T
-        out = gemm(
-            step,
-            S.T,
-            Hw[:, r0 : r0 + rows].T,
-            beta=momentum,
-            c=v.T,
-            trans_b=True,
-            overwrite_c=True,
-        )
-        if not np.shares_memory(out, v):  # pragma: no cover - BLAS copied c
-            v[...] = out.T
-        if decay:
-            axpy(w.ravel(), v.ravel(), a=-decay)  # v -= decay * w
-        axpy(v.ravel(), w.ravel())  # w += v
+        else:
+            update_weights(W, state.velocity[name], left, right, step, momentum, decay)
+        return clip
 
 
 # ----------------------------------------------------------- lazy momentum

@@ -110,7 +110,7 @@ def training_threads():
     idle machine and loses up to 10x as soon as anything else runs on the
     other core (two-thread OpenBLAS spin-waits between thin products).
     numpy's and scipy's wheels each bundle an OpenBLAS, and the weight update
-    (``optimizers._update_weights``) uses scipy's, so two multithreaded pools would
+    (``lowrank.update_weights``) uses scipy's, so two multithreaded pools would
     also spin against each other (11.8 s against 4.7 s per epoch, measured).
     One thread also makes a fit's bits independent of the caller's limit.
     AIS runs thousands of thin products in a row: on a 200-hidden digits
