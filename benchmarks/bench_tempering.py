@@ -24,10 +24,12 @@ timing covers the sampler only).
 Usage::
 
     python benchmarks/bench_tempering.py [--epochs 20] [--chains 20]
-        [--seconds 30] [--temperatures 5 10 20] [--defaults] [--data DIR]
+        [--seconds 30] [--temperatures 5 10 20] [--defaults]
+        [--override JSON] [--data DIR]
 """
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -139,6 +141,12 @@ def main():
         help="train BernoulliRBM(n_components=500, max_iter=EPOCHS) with the "
         "package's defaults (the model a user gets) instead of the recipe",
     )
+    ap.add_argument(
+        "--override",
+        default="{}",
+        help="JSON object of settings that replace the recipe's (or the "
+        "defaults'), e.g. '{\"persistent\": false}' for a CD-1-trained model",
+    )
     args = ap.parse_args()
     os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1"
     X, _ = load(find_mnist(args.data))
@@ -151,6 +159,7 @@ def main():
     with threadpool_limits(1, user_api="blas"):
         t0 = time.perf_counter()
         settings = dict(n_components=500) if args.defaults else RECIPE
+        settings = dict(settings, **json.loads(args.override))
         model = BernoulliRBM(**dict(settings, max_iter=args.epochs), random_state=0)
         model.fit(X)
         fit_s = time.perf_counter() - t0

@@ -607,9 +607,24 @@ def test_partial_fit_refuses_a_new_n_components(binary_digits):
     # inverse_transform checks H against the fitted model, not the parameter
     rbm.set_params(n_components=7)
     assert rbm.inverse_transform(np.full((2, 4), 0.5)).shape == (2, 64)
-    with pytest.raises(ValueError, match="H has 7 columns .* 4 hidden units"):
+    with pytest.raises(ValueError, match="X has 7 columns .* 4 hidden units"):
         rbm.inverse_transform(np.full((2, 7), 0.5))
     assert rbm.fit(X).components_.shape == (7, 64)  # fit starts over
+
+
+def test_inverse_transform_argument_is_not_metadata():
+    """Named ``X`` as in scikit-learn (an ``H`` would be taken for metadata
+    by the routing machinery: a ``set_inverse_transform_request`` method)."""
+    import inspect
+
+    from sklearn_rbm import GaussianBernoulliRBM
+
+    for cls in (BernoulliRBM, GaussianBernoulliRBM):
+        assert list(inspect.signature(cls.inverse_transform).parameters) == [
+            "self",
+            "X",
+        ]
+        assert not hasattr(cls(), "set_inverse_transform_request")
 
 
 def test_gibbs_on_a_dataframe_validates_once():

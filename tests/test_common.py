@@ -3,15 +3,28 @@
 Expected failures are listed per estimator with the reason.
 """
 
-from _estimators import STOCHASTIC_SAMPLE_WEIGHTS
+from _estimators import STOCHASTIC_SAMPLE_WEIGHTS, WEIGHTS_NUMPY_ONLY
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_rbm import BernoulliRBM
+from sklearn_rbm.estimators.bernoulli import _clip_unit
+
+
+class UnitRangeBernoulliRBM(BernoulliRBM):
+    """BernoulliRBM that clips its input to [0, 1] instead of refusing values
+    outside: scikit-learn's generic check data (values > 1) then reaches
+    every code path of the class but its range check, which
+    ``tests/test_bernoulli.py`` tests on its own."""
+
+    def _check_values(self, X, method):
+        return super()._check_values(_clip_unit(X), method)
+
 
 ESTIMATORS = [
     BernoulliRBM(n_components=8, max_iter=5, random_state=0),
+    UnitRangeBernoulliRBM(n_components=8, max_iter=5, random_state=0),
     # the same checks on [0, 1]-valued data: the generic check data reaches
     # BernoulliRBM through every code path the checks exercise
     make_pipeline(
@@ -23,15 +36,12 @@ ESTIMATORS = [
 # The generic check data is not in [0, 1] (the ``positive_only`` tag only
 # shifts it to be non-negative). BernoulliRBM refuses such data by design with
 # a ValueError naming the range, so these checks cannot run on it directly;
-# the Pipeline entry runs every one of them on the same data scaled to [0, 1].
+# the UnitRangeBernoulliRBM entry runs every one of them with the input
+# clipped to [0, 1] (and the Pipeline entry with it scaled).
 _OUT_OF_RANGE = (
     "generic check data has values > 1; BernoulliRBM raises a ValueError for "
-    "values outside [0, 1] by design (covered by the MinMaxScaler pipeline entry)"
-)
-_OUT_OF_RANGE_ARRAY_API = (
-    "generic check data has values > 1, refused by BernoulliRBM by design; "
-    "the same code passes these checks as GaussianBernoulliRBM "
-    "(test_gaussian.py, test_array_api.py)"
+    "values outside [0, 1] by design (the UnitRangeBernoulliRBM entry runs "
+    "this check on the same data clipped to [0, 1])"
 )
 # sklearn's Pipeline fits its steps in place, which these two checks flag for
 # any Pipeline; for BernoulliRBM itself the same properties are tested in
@@ -67,13 +77,22 @@ EXPECTED_FAILURES = {
         "check_all_zero_sample_weights_error": _OUT_OF_RANGE,
         "check_sample_weights_shape": _OUT_OF_RANGE,
         "check_sample_weights_not_overwritten": _OUT_OF_RANGE,
-        "check_sample_weight_equivalence_on_sparse_data": _OUT_OF_RANGE,
+        "check_array_api_input": _OUT_OF_RANGE,
+        "check_array_api_same_namespace": _OUT_OF_RANGE,
         "check_sample_weight_equivalence_on_dense_data": STOCHASTIC_SAMPLE_WEIGHTS,
-        # run with SCIPY_ARRAY_API=1 (skipped otherwise); the same checks
-        # pass for GaussianBernoulliRBM (test_array_api.py, test_gaussian.py)
-        "check_array_api_input": _OUT_OF_RANGE_ARRAY_API,
-        "check_array_api_mixed_inputs": _OUT_OF_RANGE_ARRAY_API,
-        "check_array_api_same_namespace": _OUT_OF_RANGE_ARRAY_API,
+        "check_sample_weight_equivalence_on_sparse_data": STOCHASTIC_SAMPLE_WEIGHTS,
+        # with SCIPY_ARRAY_API=1 (skipped otherwise)
+        "check_array_api_mixed_inputs": WEIGHTS_NUMPY_ONLY,
+    },
+    "UnitRangeBernoulliRBM": {
+        # clipping instead of refusing: the range check is BernoulliRBM's own
+        "check_fit_non_negative": "clips negative values instead of refusing them",
+        "check_positive_only_tag_during_fit": (
+            "clips negative values instead of refusing them"
+        ),
+        "check_sample_weight_equivalence_on_dense_data": STOCHASTIC_SAMPLE_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": STOCHASTIC_SAMPLE_WEIGHTS,
+        "check_array_api_mixed_inputs": WEIGHTS_NUMPY_ONLY,
     },
     "Pipeline": {
         "check_estimators_overwrite_params": _PIPELINE_MUTATES_STEPS,

@@ -656,6 +656,37 @@ def test_random_state_gives_bit_identical_models(planted):
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.dtype("float64")])
+def test_numpy_dtypes_mean_their_names(planted, dtype):
+    """``dtype=np.float64`` (as scikit-learn's encoders accept) fits the
+    model of ``dtype="float64"`` bit for bit, and partial_fit continues it
+    under either spelling; other types are refused naming the parameter."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = planted
+    a = CategoricalRBMRecommender(random_state=7, dtype=dtype, **FAST).fit(X, y)
+    b = CategoricalRBMRecommender(random_state=7, dtype="float64", **FAST).fit(X, y)
+    assert a.components_.dtype == np.float64
+    np.testing.assert_array_equal(a.components_, b.components_)
+    a.set_params(dtype="float64").partial_fit(X, y)
+    b.set_params(dtype=np.float64).partial_fit(X, y)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    with pytest.raises(ValueError, match="dtype='float32' differs"):
+        a.set_params(dtype=np.float32).partial_fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'dtype' parameter"):
+        CategoricalRBMRecommender(dtype=np.int64).fit(X, y)
+
+
+def test_column_vector_ratings_warn_as_in_scikit_learn(planted):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = planted
+    a = CategoricalRBMRecommender(random_state=7, **FAST).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        b = CategoricalRBMRecommender(random_state=7, **FAST).fit(X, y[:, None])
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
 def test_pickle_round_trip_and_continue_training(fitted, planted):
     X, y = planted
     clone_ = pickle.loads(pickle.dumps(fitted))

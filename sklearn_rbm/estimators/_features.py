@@ -38,22 +38,25 @@ class FeaturesMixin(TransformerMixin):
         X = self._validate_X(X, reset=False, method="transform")
         return hidden_proba(self._family(), X, self._params())
 
-    def inverse_transform(self, H):
-        """Visible means ``E[v | h]`` for hidden states or probabilities ``H``.
+    def inverse_transform(self, X):
+        """Visible means ``E[v | h]`` for hidden states or probabilities.
 
         Parameters
         ----------
-        H : array-like of shape (n_samples, n_components)
-            Hidden states (binary) or activation probabilities.
+        X : array-like of shape (n_samples, n_components)
+            Hidden states (binary) or activation probabilities, as
+            :meth:`transform` returns them. (Named ``X`` as in scikit-learn's
+            transformers, so that metadata routing does not take it for
+            metadata.)
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
+        X_original : ndarray of shape (n_samples, n_features)
             ``E[v | h]`` (for probabilities, the mean-field reconstruction).
         """
         check_is_fitted(self)
-        self._input_namespace(H, "inverse_transform")
-        H = self._check_hidden(H)
+        self._input_namespace(X, "inverse_transform")
+        H = self._check_hidden(X)
         p = self._params()
         return self._family().mean(visible_field(H, p), p)
 
@@ -64,8 +67,8 @@ class FeaturesMixin(TransformerMixin):
         n_hidden = self.components_.shape[0]
         if H.shape[1] != n_hidden:
             raise ValueError(
-                f"H has {H.shape[1]} columns but the fitted model has {n_hidden} "
-                "hidden units."
+                f"inverse_transform: X has {H.shape[1]} columns but the fitted "
+                f"model has {n_hidden} hidden units (X holds hidden states)."
             )
         if not _xp.is_numpy(H):
             xp = _xp.get_xp(H)
@@ -86,6 +89,7 @@ class FeaturesMixin(TransformerMixin):
         Returns
         -------
         feature_names_out : ndarray of str objects
+            ``"<classname><i>"`` for each hidden unit.
         """
         if isinstance(input_features, str | bytes):
             raise TypeError(

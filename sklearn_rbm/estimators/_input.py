@@ -62,8 +62,9 @@ def _numpy_only(X, *, sample_weight=None, sampler="gibbs"):
         )
     if sample_weight is not None:
         raise ValueError(
-            "sample_weight supports numpy arrays only for now; got "
-            f"{name} arrays. Fit on numpy arrays to weight samples."
+            "sample_weight supports numpy input only for now: X is a "
+            f"{name} array (whatever the namespace of the weights). Fit on "
+            "numpy arrays to weight samples."
         )
 
 

@@ -210,8 +210,8 @@ class BernoulliRBM(_BaseRBM):
 
     See Also
     --------
-    GaussianBernoulliRBM : real-valued visible units.
-    CategoricalRBMRecommender : softmax visible units for ratings.
+    GaussianBernoulliRBM : Real-valued visible units.
+    CategoricalRBMRecommender : Softmax visible units for ratings.
 
     References
     ----------

@@ -206,10 +206,10 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     See Also
     --------
-    BernoulliRBM : binary visible units.
-    sklearn.decomposition.PCA : its ``score_samples`` is the probabilistic PCA
+    BernoulliRBM : Binary visible units.
+    sklearn.decomposition.PCA : Its ``score_samples`` is the probabilistic PCA
         density, a Gaussian baseline.
-    sklearn.mixture.GaussianMixture : another mixture-of-Gaussians density.
+    sklearn.mixture.GaussianMixture : Another mixture-of-Gaussians density.
 
     References
     ----------

@@ -248,6 +248,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         Returns
         -------
         names : ndarray of str objects, shape (n_components,)
+            ``"<classname><i>"`` for each hidden unit.
         """
         self._single_only("transform gives the hidden units of one RBM")
         return super().get_feature_names_out(input_features)

@@ -13,9 +13,10 @@ subpackage: ``ids.py`` (id tables), ``store.py`` (ratings, orientation),
 
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import TransformerTags
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
@@ -30,7 +31,7 @@ from .recommend import RecommendMixin
 from .serving import ServingMixin
 from .similar import SimilarItemsMixin
 from .store import Orientation
-from .trainer import STRUCTURAL
+from .trainer import STRUCTURAL, structural
 
 
 class CategoricalRBMRecommender(
@@ -170,9 +171,10 @@ class CategoricalRBMRecommender(
         plateau is not stopped.
     tol : float, default=1e-4
         Minimum RMSE improvement counted as progress.
-    dtype : {"float32", "float64"}, default="float32"
-        Compute and storage dtype of the parameters. float32 is about twice
-        as fast and is accurate enough for RMSE to 4 decimals.
+    dtype : {"float32", "float64", np.float32, np.float64}, default="float32"
+        Compute and storage dtype of the parameters (``np.float32`` and
+        ``np.dtype("float32")`` mean ``"float32"``). float32 is about twice as
+        fast and is accurate enough for RMSE to 4 decimals.
     feedback : {"auto", "explicit", "implicit"}, default="auto"
         What ``fit`` receives. ``"explicit"``: ratings (``y``, or the values
         of a sparse matrix). ``"implicit"``: ``(user, item)`` pairs with no
@@ -433,7 +435,11 @@ class CategoricalRBMRecommender(
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "dtype": [StrOptions({"float32", "float64"})],
+        "dtype": [
+            StrOptions({"float32", "float64"}),
+            Options(type, {np.float32, np.float64}),
+            Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)}),
+        ],
         "feedback": [StrOptions({"auto", "explicit", "implicit"})],
         "ranking": [StrOptions({"choice", "rating"})],
         "ranking_components": [Interval(Integral, 1, None, closed="left")],
@@ -531,7 +537,7 @@ class CategoricalRBMRecommender(
         """
         fitted = self.__dict__.get("_structure")
         if fitted is None:  # a model pickled before they were recorded
-            fitted = {name: getattr(self, name) for name in STRUCTURAL}
+            fitted = {name: structural(self, name) for name in STRUCTURAL}
         return fitted
 
     @property

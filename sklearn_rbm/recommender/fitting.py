@@ -20,7 +20,7 @@ from .store import (
     check_ratings,
     sparse_to_triplets,
 )
-from .trainer import STRUCTURAL, Trainer
+from .trainer import STRUCTURAL, Trainer, structural
 
 #: more distinct rating values than this in fit warns (continuous ratings?),
 #: and is refused when there are fewer than ``_MIN_PER_CLASS`` ratings per value
@@ -50,7 +50,7 @@ class TrainingMixin:
         must not have been changed with ``set_params``."""
         fitted = self._fit_structure()
         for name in STRUCTURAL:
-            now = getattr(self, name)
+            now = structural(self, name)
             if name == "n_components" and now == "auto":
                 continue  # the fitted value
             if now != fitted[name]:
@@ -122,7 +122,7 @@ class TrainingMixin:
         self._check_fine_tune()
         implicit = self._implicit_input(X, y)
         uid, iid, r, names = self._read_training_input(X, y, implicit=implicit)
-        structure = {name: getattr(self, name) for name in STRUCTURAL}
+        structure = {name: structural(self, name) for name in STRUCTURAL}
         users = IdIndex(np.unique(uid))
         items = IdIndex(np.unique(iid))
         classes = np.unique(r)

@@ -62,7 +62,7 @@ def check_ratings(y, n, *, names=("X", "pairs", "y")):
         raise ValueError(
             f"{y_name} (the ratings) must be 1-dimensional; got shape {y.shape}."
         )
-    y = column_or_1d(y)
+    y = column_or_1d(y, warn=True)  # a column vector warns, as in scikit-learn
     try:
         check_consistent_length(np.empty(n), y)
     except ValueError:

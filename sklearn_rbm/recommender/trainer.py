@@ -47,6 +47,13 @@ ROW_PARAMS = ("W3", "A", "b", "D")
 STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
 
 
+def structural(est, name):
+    """The structural parameter ``name`` of ``est`` as the fitted model
+    records it (``dtype`` by its name: ``np.float32`` is ``"float32"``)."""
+    value = getattr(est, name)
+    return np.dtype(value).name if name == "dtype" else value
+
+
 def _is_int(value):
     """An integer, not a bool (``True`` is an ``Integral``, ``1.5`` would be
     truncated by ``int``)."""
