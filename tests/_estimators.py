@@ -30,13 +30,6 @@ STOCHASTIC_SAMPLE_WEIGHTS = (
     "setting of tests/test_sample_weight.py"
 )
 
-#: why scikit-learn's check_array_api_mixed_inputs (run with SCIPY_ARRAY_API=1)
-#: fails for the dense RBMs: it fits with sample weights and an Array API X
-WEIGHTS_NUMPY_ONLY = (
-    "sample_weight is supported with numpy input only (documented in the "
-    "Array API guide); fit refuses it with another namespace's X"
-)
-
 
 @dataclass
 class Spec:

@@ -234,30 +234,59 @@ def test_strict_checked_and_adaptive_ais_match_numpy(digits):
 @needs_env
 @pytest.mark.parametrize("ns", _namespaces())
 def test_numpy_only_options_are_refused(ns, digits):
-    """Parallel tempering and sample weights run on numpy only for now: a
-    clear error, and a fitted model left unchanged."""
+    """Parallel tempering runs on numpy only for now: a clear error, and a
+    fitted model left unchanged."""
     xp = _xp(ns)
     Xb, _ = digits
     X = xp.asarray(Xb[:200])
-    w = np.ones(200)
     with _dispatch():
         pt = BernoulliRBM(n_components=4, max_iter=1, sampler="pt", random_state=0)
         with pytest.raises(ValueError, match="sampler='pt' supports numpy arrays"):
             pt.fit(X)
-        r = BernoulliRBM(n_components=4, max_iter=1, random_state=0)
-        numpy_only = f"sample_weight supports numpy input only for now: X is a {ns}"
-        with pytest.raises(ValueError, match=numpy_only):
-            r.fit(X, sample_weight=w)
-        r.fit(X)
+        r = BernoulliRBM(n_components=4, max_iter=1, random_state=0).fit(X)
         W = _to_np(r.components_).copy()
-        with pytest.raises(ValueError, match=numpy_only):
-            r.partial_fit(X, sample_weight=w)
         with pytest.raises(ValueError, match="method='tempering' supports numpy"):
             r.sample(2, n_steps=2, method="tempering")
         r.set_params(sampler="pt")
         with pytest.raises(ValueError, match="sampler='pt' supports numpy arrays"):
             r.partial_fit(X)
     assert_allclose(_to_np(r.components_), W, rtol=0, atol=0)
+
+
+@needs_env
+@pytest.mark.parametrize(
+    "cls, kw, data",
+    [
+        (BernoulliRBM, {"centering": True}, 0),
+        (BernoulliRBM, {"persistent": False, "early_stopping": True}, 0),
+        (GaussianBernoulliRBM, {}, 1),
+    ],
+    ids=["bernoulli-centred", "bernoulli-cd-early-stopping", "gaussian"],
+)
+def test_sample_weight_on_array_api_input(cls, kw, data, digits):
+    """Sample weights (numpy, or of another namespace or device) with an
+    Array API X: on array-api-strict (numpy's random stream; X on a second
+    device) fit and partial_fit give the numpy model up to rounding; torch
+    weights give torch X's model with numpy weights bit for bit."""
+    X = digits[data][:300]
+    w = np.random.default_rng(0).integers(0, 3, 300).astype(float)
+    common = dict(n_components=5, max_iter=3, random_state=0, **kw)
+    ref = cls(**common).fit(X, sample_weight=w)
+    ref.partial_fit(X[:100], sample_weight=w[:100] + 1)
+    xs = _xp("array_api_strict")
+    dev = xs.Device("device1")  # a device numpy cannot read directly
+    with _dispatch():
+        m = cls(**common).fit(xs.asarray(X, device=dev), sample_weight=w)
+        m.partial_fit(
+            xs.asarray(X[:100], device=dev), sample_weight=xs.asarray(w[:100] + 1)
+        )
+    for attr in ref._param_attrs.values():
+        assert_allclose(_to_np(getattr(m, attr)), getattr(ref, attr), atol=1e-10)
+    torch = _xp("torch")
+    with _dispatch():
+        a = cls(**common).fit(torch.asarray(X), sample_weight=w)
+        b = cls(**common).fit(torch.asarray(X), sample_weight=torch.asarray(w))
+    assert_allclose(_to_np(a.components_), _to_np(b.components_), rtol=0, atol=0)
 
 
 @needs_env
@@ -405,9 +434,11 @@ def test_moved_model_serves_inference_only(digits):
 @pytest.mark.parametrize("ns", _namespaces())
 def test_sklearn_array_api_checks(ns):
     """scikit-learn's own Array API checks (GaussianBernoulliRBM accepts the
-    generic check data; BernoulliRBM runs the same code on [0, 1] data)."""
+    generic check data; BernoulliRBM runs the same code on [0, 1] data),
+    mixed namespaces of X and the sample weights included."""
     from sklearn.utils.estimator_checks import (
         check_array_api_input,
+        check_array_api_mixed_inputs,
         check_array_api_same_namespace,
     )
 
@@ -418,3 +449,15 @@ def test_sklearn_array_api_checks(ns):
             "GaussianBernoulliRBM", est, array_namespace=ns, dtype_name=dtype
         )
     check_array_api_same_namespace("GaussianBernoulliRBM", est, array_namespace=ns)
+    # X in one namespace, sample weights in another (scikit-learn's CPU pair)
+    from sklearn.utils._array_api import NamespaceAndDevice
+
+    other = "torch" if ns == "array_api_strict" else "array_api_strict"
+    _xp(other)
+    devices = {"torch": "cpu", "array_api_strict": "device1"}
+    check_array_api_mixed_inputs(
+        "GaussianBernoulliRBM",
+        est,
+        X_ns_and_device=NamespaceAndDevice(ns, devices[ns]),
+        other_ns_and_device=NamespaceAndDevice(other, devices[other]),
+    )

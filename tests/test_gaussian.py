@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from _estimators import STOCHASTIC_SAMPLE_WEIGHTS, WEIGHTS_NUMPY_ONLY
+from _estimators import STOCHASTIC_SAMPLE_WEIGHTS
 from scipy import integrate
 from scipy.special import expit, logsumexp
 from sklearn.datasets import load_digits
@@ -487,9 +487,7 @@ def test_max_grad_norm_clips_updates():
 @parametrize_with_checks(
     [GaussianBernoulliRBM(n_components=3, max_iter=3, random_state=0)],
     expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data": STOCHASTIC_SAMPLE_WEIGHTS,
-        # with SCIPY_ARRAY_API=1 (skipped otherwise)
-        "check_array_api_mixed_inputs": WEIGHTS_NUMPY_ONLY,
+        "check_sample_weight_equivalence_on_dense_data": STOCHASTIC_SAMPLE_WEIGHTS
     },
 )
 def test_sklearn_compatible(estimator, check):

@@ -102,7 +102,7 @@ def data_moments(X, previous=None, weights=None):
     """
     n = X.shape[0]
     if not (isinstance(X, np.ndarray) or sp.issparse(X)):
-        X = _moments_xp(X)  # the sums on X's device, then on the host
+        X = _moments_xp(X, weights)  # the sums on X's device, then on the host
     # squares and sums in float64: float32 sums of squares lose the variance
     # of data with an offset (offset 1000, std 1: variances 0.64 to 2.8)
     if isinstance(X, tuple):
@@ -134,15 +134,22 @@ def data_moments(X, previous=None, weights=None):
     return n, s1, s2
 
 
-def _moments_xp(X):
+def _moments_xp(X, weights=None):
     """float64 column sums and sums of squares of a non-numpy ``X``, on its
-    device, returned as numpy arrays (the moments live on the host)."""
-    from ._xp import get_xp, to_numpy
+    device, returned as numpy arrays (the moments live on the host); the
+    numpy ``weights`` of the rows go to the device block by block."""
+    from ._xp import device_of, get_xp, to_numpy
 
     xp = get_xp(X)
     s1 = s2 = 0.0
     for start in range(0, X.shape[0], 4096):
-        blk = xp.astype(X[start : min(start + 4096, X.shape[0]), ...], xp.float64)
-        s1 = s1 + xp.sum(blk, axis=0)
-        s2 = s2 + xp.sum(blk * blk, axis=0)
+        stop = min(start + 4096, X.shape[0])
+        blk = xp.astype(X[start:stop, ...], xp.float64)
+        if weights is None:
+            s1 = s1 + xp.sum(blk, axis=0)
+            s2 = s2 + xp.sum(blk * blk, axis=0)
+        else:
+            w = xp.asarray(weights[start:stop], device=device_of(X))
+            s1 = s1 + w @ blk
+            s2 = s2 + w @ (blk * blk)
     return to_numpy(s1), to_numpy(s2)

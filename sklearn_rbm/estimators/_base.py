@@ -273,7 +273,8 @@ class _BaseRBM(
             perm = rng.permutation(X.shape[0])
             X_val = _xp.take_rows(X, perm[:n_val])
             X = _xp.take_rows(X, perm[n_val:])
-            if sw is not None:  # numpy only: perm is numpy too; all positive
+            if sw is not None:  # numpy weights (perm may live on X's device)
+                perm = _xp.to_numpy(perm)
                 sw_val = sw[perm[:n_val]]
                 sw = _mean_one(
                     sw[perm[n_val:]],

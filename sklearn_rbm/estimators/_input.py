@@ -52,19 +52,13 @@ def _namespace_name(x):
     return "numpy" if _xp.is_numpy(x) else _xp.get_xp(x).__name__.split(".")[-1]
 
 
-def _numpy_only(X, *, sample_weight=None, sampler="gibbs"):
+def _numpy_only(X, *, sampler="gibbs"):
     """ValueError for the training options that support numpy arrays only."""
     name = _namespace_name(X)
     if sampler == "pt":
         raise ValueError(
             "sampler='pt' supports numpy arrays only for now; got "
             f"{name} arrays. Use sampler='gibbs' or numpy input."
-        )
-    if sample_weight is not None:
-        raise ValueError(
-            "sample_weight supports numpy input only for now: X is a "
-            f"{name} array (whatever the namespace of the weights). Fit on "
-            "numpy arrays to weight samples."
         )
 
 
@@ -155,12 +149,25 @@ class InputMixin:
     def _sample_weight(self, sample_weight, X):
         """Validated sample weights scaled to mean 1, or None.
 
+        The weights are a float64 numpy vector whatever the namespace of
+        ``X`` or of the weights: they index and scale rows on the host, and
+        the training code moves each minibatch's weights to ``X``'s device.
         Also refuses, for non-numpy ``X``, what runs on numpy only."""
         if not _xp.is_numpy(X):
-            _numpy_only(X, sample_weight=sample_weight, sampler=self.sampler)
+            _numpy_only(X, sampler=self.sampler)
         if sample_weight is None:
             return None
+        from sklearn.externals.array_api_compat import is_array_api_obj
+
+        if is_array_api_obj(sample_weight):  # e.g. torch weights, on the host
+            sample_weight = _xp.to_numpy(sample_weight)
+        # a numpy stand-in for X: scikit-learn's check reads its length only,
+        # and with array_api_dispatch on it would move the weights to X's
+        # namespace
         w = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight,
+            np.empty((X.shape[0], 0)),
+            dtype=np.float64,
+            ensure_non_negative=True,
         )
         return _mean_one(w, "sample_weight")

@@ -28,12 +28,17 @@ from .state import DenseState
 def init_offsets(family, params, X=None, weights=None):
     """Centring offsets: the visible one is the (weighted) mean of ``s(X)``
     (or, without ``X``, ``s`` of the model's visible mean), the hidden one
-    0.5. Sample ``weights`` come with numpy arrays only."""
+    0.5. Sample ``weights`` are a numpy vector whatever the namespace."""
     W = params["W"]
     if not _xp.is_numpy(W):
         xp = _xp.get_xp(W)
         v = X if X is not None else family.mean(params["b"][None, :], params)
-        mu = xp.astype(xp.mean(family.scale(v, params), axis=0), W.dtype)
+        s = family.scale(v, params)
+        if X is not None and weights is not None:
+            w = _xp.like(weights / weights.sum(), W, s.dtype)
+            mu = xp.astype(w @ s, W.dtype)
+        else:
+            mu = xp.astype(xp.mean(s, axis=0), W.dtype)
         return mu, xp.full(W.shape[0], 0.5, dtype=W.dtype, device=_xp.device_of(W))
     dtype = params["W"].dtype
     if X is not None and weights is not None:
@@ -197,7 +202,8 @@ class DenseCD:
         """The ``step(idx, lr, momentum, k)`` of :func:`~.loop.run_epochs`."""
 
         def step(idx, lr, momentum, k):
-            w = None if sample_weight is None else sample_weight[idx]
+            # the numpy weights of the rows (idx may live on X's device)
+            w = None if sample_weight is None else sample_weight[_xp.to_numpy(idx)]
             self.update(state, _xp.take_rows(X, idx), lr, momentum, k, weights=w)
 
         return step
@@ -288,11 +294,11 @@ class DenseCD:
         A = xp.zeros((2, n + m), dtype=dtype, device=_xp.device_of(W))
         A[:, :n] = 1.0 / n
         A[1, n:] = -1.0 / m
-        if weights is not None:
-            pos_w = (weights / n).astype(dtype)
-            neg_w = np.full(m, -1.0 / m, dtype)
+        if weights is not None:  # numpy weights, moved to W's device
+            pos_w = _xp.like(weights / n, W, dtype)
+            neg_w = xp.full(m, -1.0 / m, dtype=dtype, device=_xp.device_of(W))
             if not stacked:
-                neg_w *= weights.astype(dtype)
+                neg_w = neg_w * _xp.like(weights, W, dtype)
             A[:, :n] = pos_w
             A[1, n:] = neg_w
         AS, AH = A @ S, A @ Hw
@@ -316,8 +322,8 @@ class DenseCD:
             Hw[:n, :] *= _xp.scalar(1.0 / n, W)
             Hw[n:, :] *= _xp.scalar(-1.0 / m, W)
         else:
-            Hw[:n] *= pos_w[:, None]
-            Hw[n:] *= neg_w[:, None]
+            Hw[:n, :] *= pos_w[:, None]
+            Hw[n:, :] *= neg_w[:, None]
         if state.offsets is not None:
             # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
             g["b"] = g["b"] - (Hw @ lam) @ S
