@@ -23,6 +23,31 @@ MAX_EXACT_MONITOR = 16
 MIN_VARIANCE_RANGE = (1e-12, 1e8)
 
 
+def _column_variances(X, previous=None):
+    """float64 variances of the columns of ``X`` (on its device for an
+    Array API ``X``); with the ``previous`` data moments ``(n, s1, s2)``,
+    the variances of all the rows seen so far (pooled)."""
+    mean = None
+    if not _xp.is_numpy(X):  # column means and variances on the device
+        xp = _xp.get_xp(X)
+        X64 = xp.astype(X, xp.float64)
+        mean = _xp.to_numpy(xp.mean(X64, axis=0))
+        var = _xp.to_numpy(xp.var(X64, axis=0))
+    else:
+        var = np.var(X, axis=0, dtype=np.float64)
+    if previous is None:
+        return var
+    n0, s1, s2 = previous
+    n1 = X.shape[0]
+    mean0 = s1 / n0
+    var0 = np.maximum(s2 / n0 - mean0 * mean0, 0.0)
+    if mean is None:
+        mean = np.mean(X, axis=0, dtype=np.float64)
+    diff = mean0 - mean
+    n = n0 + n1
+    return (n0 * var0 + n1 * var) / n + (n0 * n1 / n**2) * diff * diff
+
+
 class GaussianBernoulliRBM(_BaseRBM):
     """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
 
@@ -363,24 +388,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         # the log-variances are clipped at Gaussian.max_log_var: a feature
         # whose variance is above that ceiling would be fitted (silently)
         # with a far too narrow density
-        mean = None
-        if not _xp.is_numpy(X):  # column means and variances on the device
-            xp = _xp.get_xp(X)
-            X64 = xp.astype(X, xp.float64)
-            mean = _xp.to_numpy(xp.mean(X64, axis=0))
-            var = _xp.to_numpy(xp.var(X64, axis=0))
-        else:
-            var = np.var(X, axis=0, dtype=np.float64)
-        if previous is not None:  # the variance of all the rows seen so far
-            n0, s1, s2 = previous
-            n1 = X.shape[0]
-            mean0 = s1 / n0
-            var0 = np.maximum(s2 / n0 - mean0 * mean0, 0.0)
-            if mean is None:
-                mean = np.mean(X, axis=0, dtype=np.float64)
-            diff = mean0 - mean
-            n = n0 + n1
-            var = (n0 * var0 + n1 * var) / n + (n0 * n1 / n**2) * diff * diff
+        var = _column_variances(X, previous)
         limit = float(np.exp(Gaussian.max_log_var))
         bad = np.flatnonzero(var > limit)
         if bad.size:
