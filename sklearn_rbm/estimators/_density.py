@@ -178,9 +178,11 @@ class DensityMixin:
         low on average, so its likelihoods lean optimistic when AIS has too
         few temperatures. RAISE (Burda, Grosse & Salakhutdinov, 2015) starts
         a chain at each sample and anneals it *down* the same path to the
-        base-rate model; the result is low on average, so the two estimates
-        bracket the true log-likelihood in practice, and agree when both are
-        accurate. It costs ``n_betas * n_runs`` Gibbs sweeps per sample: use
+        base-rate model; the result is low on average, so on well-fitted
+        data the two estimates usually bracket the true log-likelihood, and
+        agree when both are accurate. It is not a bound: on points the model
+        fits badly, with modes far apart, it can land far *above* the true
+        value (see the user guide, "A conservative estimate"). It costs ``n_betas * n_runs`` Gibbs sweeps per sample: use
         a few hundred samples, not a whole test set.
 
         Parameters
