@@ -182,8 +182,9 @@ class DensityMixin:
         data the two estimates usually bracket the true log-likelihood, and
         agree when both are accurate. It is not a bound: on points the model
         fits badly, with modes far apart, it can land far *above* the true
-        value (see the user guide, "A conservative estimate"). It costs ``n_betas * n_runs`` Gibbs sweeps per sample: use
-        a few hundred samples, not a whole test set.
+        value (see the user guide, "A conservative estimate"). It costs
+        ``n_betas * n_runs`` Gibbs sweeps per sample: use a few hundred
+        samples, not a whole test set.
 
         Parameters
         ----------
