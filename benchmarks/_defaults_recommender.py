@@ -11,7 +11,7 @@ SVD with hyperparameters tuned on validation splits of the training data
 (``bench_recommender.py``) on MovieLens. Prints markdown tables of test RMSE,
 each with its ratio to the defaults' RMSE, and fit seconds.
 
-    python benchmarks/_defaults_recommender.py            # everything (~15 min)
+    python benchmarks/_defaults_recommender.py            # everything (~30 min)
     python benchmarks/_defaults_recommender.py --quick    # no ML-1M, ML-100K u1
 """
 
