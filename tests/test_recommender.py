@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -685,6 +686,10 @@ def test_column_vector_ratings_warn_as_in_scikit_learn(planted):
     with pytest.warns(DataConversionWarning, match="column-vector y"):
         b = CategoricalRBMRecommender(random_state=7, **FAST).fit(X, y[:, None])
     np.testing.assert_array_equal(a.components_, b.components_)
+    # score takes one silently, as scikit-learn's r2_score does
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert b.score(X, y[:, None]) == b.score(X, y)
 
 
 def test_pickle_round_trip_and_continue_training(fitted, planted):

@@ -88,7 +88,7 @@ class TrainingMixin:
         u, i, names = check_pairs(X, fitted_names=fitted_names)
         if implicit:  # a pair chosen twice (two plays) is one choice
             u, i = unique_pairs(u, i)
-        r = np.ones(len(u)) if implicit else check_ratings(y, len(u))
+        r = np.ones(len(u)) if implicit else check_ratings(y, len(u), warn=True)
         return u, i, r, names
 
     # ----------------------------------------------------------------- fit

@@ -46,10 +46,12 @@ def as_float64(values, what):
     return out
 
 
-def check_ratings(y, n, *, names=("X", "pairs", "y")):
+def check_ratings(y, n, *, names=("X", "pairs", "y"), warn=False):
     """The ratings ``y`` of ``n`` pairs as a finite float64 vector; errors
     name the arguments ``names``: (the pairs' argument, what it holds, the
-    ratings' argument)."""
+    ratings' argument). ``warn``: a column vector warns (``fit``, as
+    scikit-learn's regressors do; ``score`` takes one silently, as
+    ``r2_score`` does)."""
     x_name, x_unit, y_name = names
     if y is None:
         raise ValueError(
@@ -62,7 +64,7 @@ def check_ratings(y, n, *, names=("X", "pairs", "y")):
         raise ValueError(
             f"{y_name} (the ratings) must be 1-dimensional; got shape {y.shape}."
         )
-    y = column_or_1d(y, warn=True)  # a column vector warns, as in scikit-learn
+    y = column_or_1d(y, warn=warn)
     try:
         check_consistent_length(np.empty(n), y)
     except ValueError:
