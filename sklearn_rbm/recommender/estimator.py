@@ -13,10 +13,9 @@ subpackage: ``ids.py`` (id tables), ``store.py`` (ratings, orientation),
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import TransformerTags
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
@@ -31,7 +30,7 @@ from .recommend import RecommendMixin
 from .serving import ServingMixin
 from .similar import SimilarItemsMixin
 from .store import Orientation
-from .trainer import STRUCTURAL, structural
+from .trainer import DTYPE_CONSTRAINT, STRUCTURAL, structural
 
 
 class CategoricalRBMRecommender(
@@ -435,11 +434,7 @@ class CategoricalRBMRecommender(
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "dtype": [
-            StrOptions({"float32", "float64"}),
-            Options(type, {np.float32, np.float64}),
-            Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)}),
-        ],
+        "dtype": DTYPE_CONSTRAINT,
         "feedback": [StrOptions({"auto", "explicit", "implicit"})],
         "ranking": [StrOptions({"choice", "rating"})],
         "ranking_components": [Interval(Integral, 1, None, closed="left")],

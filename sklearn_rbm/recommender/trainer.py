@@ -21,6 +21,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Options, StrOptions
 
 from ..engine.families import Categorical
 from ..engine.sparse_categorical import cd_statistics, gradients, predictor_gradients
@@ -45,6 +46,14 @@ ROW_PARAMS = ("W3", "A", "b", "D")
 #: parameters that fix the shapes of the fitted model: predictions use the
 #: fitted values, and partial_fit refuses to continue with other values
 STRUCTURAL = ("orientation", "n_components", "rank", "conditional", "dtype")
+
+
+#: the ``dtype`` parameter: a name, or the numpy type or dtype it names
+DTYPE_CONSTRAINT = [
+    StrOptions({"float32", "float64"}),
+    Options(type, {np.float32, np.float64}),
+    Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)}),
+]
 
 
 def structural(est, name):
