@@ -17,14 +17,18 @@ PLAIN = dict(momentum=0.0, weight_decay=0.0, centering=False, shuffle=False)
 
 @pytest.mark.parametrize("centering", [False, True])
 def test_zero_fast_rate_is_plain_pcd(binary_digits, centering):
-    """With fast weights that never move, FPCD is PCD bit for bit (the
-    same draws, the same updates)."""
+    """With fast weights that never move, FPCD is PCD: the same draws and
+    the same updates, up to rounding (FPCD's chains take their hidden field
+    from a product of their own, where PCD stacks data and chains into one:
+    OpenBLAS may block the two shapes differently, 1 ulp apart)."""
     X, _ = binary_digits
     kw = dict(n_components=12, max_iter=3, centering=centering, random_state=0)
     pcd = BernoulliRBM(**kw).fit(X)
     fpcd = BernoulliRBM(sampler="fpcd", fast_learning_rate=0.0, **kw).fit(X)
-    np.testing.assert_array_equal(fpcd.components_, pcd.components_)
-    np.testing.assert_array_equal(fpcd.intercept_visible_, pcd.intercept_visible_)
+    np.testing.assert_allclose(fpcd.components_, pcd.components_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        fpcd.intercept_visible_, pcd.intercept_visible_, rtol=0, atol=1e-12
+    )
     assert not np.any(fpcd._state.fast["W"])
 
 

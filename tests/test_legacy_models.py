@@ -5,7 +5,7 @@ commit f48247a (version 0.1.0.dev0) with pickle, joblib and
 ``sklearn_rbm.persistence.save`` (skops), and ``expected.npz``: the fixed
 inputs and the outputs each model gave right after fitting, including those
 after one more ``partial_fit``. Every file is loaded with the checked-out code
-and must reproduce them exactly: the module and class paths stored in the
+and must reproduce them: the module and class paths stored in the
 files must keep resolving (to the public classes), the stored state must keep
 its meaning, and training must continue bit-identically.
 
@@ -13,8 +13,12 @@ The files were written by ``tests/data/legacy_0_1_0/make_fixtures.py`` (it
 must never be rerun with newer code); this module imports only its output
 functions, so that the outputs are computed the same way on both sides.
 
-Exact equality assumes the same floating-point behaviour as the machine that
-wrote the files (x86-64, numpy / OpenBLAS of the project's environment).
+Floats are compared to 16 float32 units in the last place (2e-6 relative),
+not bit for bit: numpy's
+SIMD functions and OpenBLAS kernels change the last bit of a few values
+between releases (numpy 2.4.6 did for 1 to 3 values of most outputs here),
+while a changed meaning of the stored state moves them by far more. Integer
+outputs (item ids, counts) must be equal.
 """
 
 import importlib.util
@@ -118,12 +122,32 @@ def test_legacy_model_loads_and_predicts_identically(name, fmt, expected):
     # engine/statistics.centred_decay); one more partial_fit of such a model
     # moves by lr * weight_decay * W' lam more: 2e-7 in absolute value here
     shifted = getattr(est, "centering", False) and getattr(est, "weight_decay", 0)
+    if "predict_new_user" in want:
+        # unknown query items get the history's mean rating since a user
+        # review (0.1.0.dev0 gave them the global mean); the rest is the same
+        unknown = est._items.codes(inputs["query_items"]) < 0
+        mean = np.mean(inputs["hist_ratings"])
+        np.testing.assert_allclose(got["predict_new_user"][unknown], mean)
+        want["predict_new_user"] = np.where(unknown, mean, want["predict_new_user"])
     for key, value in want.items():
         if shifted and key.startswith("more."):
             np.testing.assert_allclose(
                 got[key], value, rtol=1e-5, atol=1e-6, err_msg=f"{name}.{fmt}: {key}"
             )
             continue
-        np.testing.assert_array_equal(
-            got[key], value, err_msg=f"{name}.{fmt}: {key}", strict=True
-        )
+        _assert_same(got[key], value, f"{name}.{fmt}: {key}")
+
+
+def _assert_same(got, want, msg):
+    """Equal: integers and strings exactly, floats to 16 units in the last
+    place of float32, the recommenders' compute dtype (their float64 outputs
+    hold float32 results), relative to the largest magnitude near 0."""
+    if not np.issubdtype(want.dtype, np.floating):
+        np.testing.assert_array_equal(got, want, err_msg=msg, strict=True)
+        return
+    eps = float(np.finfo(np.float32).eps)
+    finite = want[np.isfinite(want)]
+    scale = max(float(np.max(np.abs(finite))), 1.0) if finite.size else 1.0
+    np.testing.assert_allclose(
+        got, want, rtol=16 * eps, atol=16 * eps * scale, err_msg=msg, strict=True
+    )
