@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_rbm import CategoricalRBMRecommender
 from sklearn_rbm._compat import LegacyTrainState
+from sklearn_rbm.datasets import make_ratings
 from sklearn_rbm.engine import sparse_categorical as _sparse
 from sklearn_rbm.engine.families import Categorical, binary_states, softmax_rows
 from sklearn_rbm.engine.gibbs import free_energy as dense_free_energy
@@ -1523,3 +1524,48 @@ def test_new_user_history_all_of_the_other_type_warns():
     with pytest.warns(UserWarning, match="model's item ids are integers"):
         got = rec.predict_new_user(["1", "2"], [5.0, 1.0], [3, 4])
     np.testing.assert_array_equal(got, rec.predict_new_user([], [], [3, 4]))
+
+
+@pytest.mark.parametrize("orientation", ["item", "user", "both"])
+def test_new_user_unknown_items_get_the_history_mean(orientation):
+    """An unknown query item gets the history's mean rating, as predict
+    gives a training user their own mean (not the global mean)."""
+    X, y = make_ratings(60, 30, random_state=0)
+    rec = CategoricalRBMRecommender(
+        orientation=orientation, random_state=0, **dict(FAST, max_iter=2)
+    ).fit(X, y)
+    mine = X[:, 0] == 0
+    expected = y[mine].mean()
+    assert expected != rec.global_mean_
+    np.testing.assert_allclose(rec.predict([[0, 999]]), [expected])
+    got = rec.predict_new_user(X[mine, 1], y[mine], [999, 0])
+    np.testing.assert_allclose(got[0], expected)
+    assert got[1] != expected  # a known item: the model's prediction
+    # a history of unknown items only: no evidence for the model, so the
+    # item mean for a known query; the history's mean for an unknown one
+    got = rec.predict_new_user([12345], [5.0], [999, 0])
+    np.testing.assert_allclose(got, [5.0, rec.item_means_[0]])
+    # no history: the global mean, as for an unknown user
+    np.testing.assert_allclose(rec.predict_new_user([], [], [999]), [rec.global_mean_])
+
+
+@pytest.mark.parametrize("orientation", ["item", "both"])
+def test_feature_name_warning_once_at_the_callers_line(orientation):
+    pd = pytest.importorskip("pandas")
+    X, y = make_ratings(60, 30, random_state=0)
+    rec = CategoricalRBMRecommender(
+        orientation=orientation, random_state=0, **dict(FAST, max_iter=2)
+    ).fit(X, y)
+    df = pd.DataFrame(X[:5], columns=["user", "item"])
+    for call in (
+        lambda: rec.predict(df),
+        lambda: rec.predict_proba(df),
+        lambda: rec.score(df, y[:5]),
+        lambda: rec.partial_fit(df, y[:5]),
+    ):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            call()
+        names = [w for w in record if "feature names" in str(w.message)]
+        assert len(names) == 1, [str(w.message) for w in record]
+        assert names[0].filename == __file__

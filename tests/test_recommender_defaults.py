@@ -293,6 +293,8 @@ def test_both_fold_in_partial_fit_and_persistence(both, readme_split, tmp_path):
         0.65 * ref["item"].predict(Xte) + 0.35 * ref["user"].predict(Xte),
     )
     np.testing.assert_array_equal(b.predict(Xte), before)  # the original
+    # n_iter_ is the item-based model's, after partial_fit too
+    assert copy.n_iter_ == copy.estimators_[0].n_iter_ == b.n_iter_ + 1
     # skops
     pytest.importorskip("skops")
     from sklearn_rbm import persistence

@@ -19,6 +19,7 @@ weight attributes belong to one model: they raise a ValueError naming
 """
 
 import copy
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -27,6 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _SetOutputMixin
 
 from ..estimators._common import atomic
+from .ids import FEATURE_NAMES_WARNING
 from .serving import SERVING_PARAMS
 
 BOTH = "both"
@@ -99,10 +101,12 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         """The ``item_weight`` mixture of the two models' ``method(*args,
         **kwargs)``."""
         item, user = self._parts()
-        return self._blend(
-            getattr(item, method)(*args, **kwargs),
-            getattr(user, method)(*args, **kwargs),
-        )
+        first = getattr(item, method)(*args, **kwargs)
+        # the two models read the same X: its feature-name warning once
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", FEATURE_NAMES_WARNING, UserWarning)
+            second = getattr(user, method)(*args, **kwargs)
+        return self._blend(first, second)
 
     # ------------------------------------------------------------- fitting
     def fit(self, X, y=None):
@@ -139,7 +143,6 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         self._publish(parts)
         structure = dict(parts[0]._fit_structure(), orientation=BOTH)
         self._structure = structure
-        self.n_iter_ = parts[0].n_iter_
         return self
 
     def _publish(self, parts):
@@ -151,6 +154,8 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
             else:
                 self.__dict__.pop(name, None)
         self.estimators_ = list(parts)
+        # the item-based model's epochs, after fit and partial_fit alike
+        self.n_iter_ = parts[0].n_iter_
         # each model has its own (estimators_[i].validation_scores_)
         self.validation_scores_ = self.best_validation_rmse_ = None
 
@@ -167,12 +172,17 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         self._check_structure()
         # each model continues on a copy: a failure leaves both unchanged
         parts = [copy.copy(part) for part in self.estimators_]
-        for part in parts:
+        for i, part in enumerate(parts):
             params = self.get_params()
             params.update(
                 orientation=part._orientation, ranking=part.ranking, n_jobs=None
             )
-            part.set_params(**params).partial_fit(X, y)
+            with warnings.catch_warnings():
+                if i:  # the two models read the same X: its warning once
+                    warnings.filterwarnings(
+                        "ignore", FEATURE_NAMES_WARNING, UserWarning
+                    )
+                part.set_params(**params).partial_fit(X, y)
         self._publish(parts)
         return self
 

@@ -173,7 +173,8 @@ class CategoricalRBMRecommender(
     dtype : {"float32", "float64", np.float32, np.float64}, default="float32"
         Compute and storage dtype of the parameters (``np.float32`` and
         ``np.dtype("float32")`` mean ``"float32"``). float32 is about twice as
-        fast and is accurate enough for RMSE to 4 decimals.
+        fast; its rounding changes the sampled training path, so fits in the
+        two dtypes with one seed are different models of similar accuracy.
     feedback : {"auto", "explicit", "implicit"}, default="auto"
         What ``fit`` receives. ``"explicit"``: ratings (``y``, or the values
         of a sparse matrix). ``"implicit"``: ``(user, item)`` pairs with no
@@ -279,7 +280,7 @@ class CategoricalRBMRecommender(
         Negative validation RMSE per epoch (with early stopping; None with
         ``orientation="both"``, see ``estimators_``).
     best_validation_rmse_ : float or None
-        RMSE on the held-out ratings of the kept epoch.
+        RMSE on the held-out ratings of the kept epoch (None for "both").
     feedback_ : {"explicit", "implicit"}
         The kind of feedback the model was fitted on (``feedback``).
     n_features_in_ : int
@@ -555,8 +556,8 @@ class CategoricalRBMRecommender(
     def _n_vars(self):
         return self._view.n_vars
 
-    def _check_names(self, names, stacklevel=4):
-        check_feature_names(self, names, stacklevel + 1)
+    def _check_names(self, names):
+        check_feature_names(self, names)
 
     @property
     def components_(self):

@@ -69,6 +69,16 @@ def fallback_mean(model, ucode, icode):
     return out
 
 
+def history_mean(model, ratings):
+    """The mean of a new user's history ratings (validated, finite), as
+    ``user_means_`` is a training user's; the global mean for no history."""
+    r = np.asarray(ratings, dtype=np.float64).ravel()
+    if not len(r):
+        return model.global_mean_
+    top = float(np.max(np.abs(r)))
+    return top * float(np.mean(r / top)) if top > 0 else 0.0
+
+
 def fallback_proba(model, ucode, icode):
     """Smoothed empirical rating distribution of the item, else of the
     user, else of all ratings."""

@@ -240,7 +240,7 @@ class TrainingMixin:
         self._check_structure()
         self._check_fine_tune()
         if not sp.issparse(X):
-            self._check_names(frame_names(X), stacklevel=5)
+            self._check_names(frame_names(X))
         fitted = getattr(self, "feature_names_in_", None)
         implicit = self._implicit_update(y)
         uid, iid, r, _ = self._read_training_input(X, y, fitted, implicit)

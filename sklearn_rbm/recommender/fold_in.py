@@ -16,7 +16,7 @@ from ..engine.sparse_categorical import (
     weights3,
 )
 from ..training.threads import single_blas_thread
-from .fallback import fallback_mean
+from .fallback import fallback_mean, history_mean
 from .ids import as_array, as_id_column
 from .serving import expected
 from .store import check_ratings
@@ -55,8 +55,9 @@ class FoldInMixin:
         history_ratings : array-like of shape (n_history,)
             Their ratings, values among ``classes_``.
         query_items : array-like of shape (n_queries,)
-            Items to predict. Unknown items get the global mean (as in
-            :meth:`predict`).
+            Items to predict. Unknown items get the mean of
+            ``history_ratings`` (the global mean for an empty history), as
+            :meth:`predict` gives a training user their own mean rating.
         alpha : float or "auto", default="auto"
             ``orientation="item"`` only: L2 penalty pulling the new user's
             weights towards the average user's, in units of one rating's
@@ -75,11 +76,16 @@ class FoldInMixin:
         self._check_rating_model("predict_new_user")
         q = as_array(query_items, "query_items")
         prob, qk = self._new_user_proba(history_items, history_ratings, q, alpha)
+        # unknown query items: the history's mean rating, as predict gives a
+        # training user their own mean for an unknown item
+        user_mean = history_mean(self, history_ratings)
         if prob is None:  # no known history or query item: the item means,
             # as predict gives an unknown user
             qcode = self._items.codes(as_id_column(q, "item", allow_mixed=True), "item")
-            return fallback_mean(self, np.full(len(q), -1), qcode)
-        out = np.full(len(q), self.global_mean_)
+            out = fallback_mean(self, np.full(len(q), -1), qcode)
+            out[qcode < 0] = user_mean
+            return out
+        out = np.full(len(q), user_mean)
         out[qk] = expected(prob, self.classes_)
         return np.clip(out, self.classes_[0], self.classes_[-1])
 

@@ -504,11 +504,16 @@ class IdIndex:
         return np.unique(ids[codes < 0])
 
 
-def check_feature_names(est, names, stacklevel=4):
+#: the start of :func:`check_feature_names`'s warnings (a filter's regex)
+FEATURE_NAMES_WARNING = r"X (has|does not have valid) feature names"
+
+
+def check_feature_names(est, names):
     """scikit-learn's feature-name check of pairs given after fit, except
     that the columns are read by name (:func:`id_columns`): a DataFrame
     with the fitted names in the other order is read by name, one whose
-    names differ from the fitted ones is an error."""
+    names differ from the fitted ones is an error. Its warnings point at
+    the user's call (:func:`caller_level`), whatever the path inside."""
     fitted = getattr(est, "feature_names_in_", None)
     cls = type(est).__name__
     if fitted is None:
@@ -516,7 +521,7 @@ def check_feature_names(est, names, stacklevel=4):
             warnings.warn(
                 f"X has feature names, but {cls} was fitted without feature names",
                 UserWarning,
-                stacklevel=stacklevel,
+                stacklevel=caller_level(),
             )
         return
     if names is None:
@@ -524,7 +529,7 @@ def check_feature_names(est, names, stacklevel=4):
             f"X does not have valid feature names, but {cls} was fitted "
             "with feature names",
             UserWarning,
-            stacklevel=stacklevel,
+            stacklevel=caller_level(),
         )
         return
     if sorted(names) != sorted(fitted):
