@@ -34,9 +34,12 @@ def test_check_warns_where_estimates_really_disagree():
     with pytest.warns(UnreliableEstimateWarning, match="not reliable to 1 nats"):
         est = rbm.log_partition("ais", n_betas=10, n_runs=100, random_state=0)
     # the warning is warranted: an estimate is more than a nat off the truth
-    errors = [abs(est.log_z - exact), abs(est.log_z_check - exact)]
+    first = est.log_z if est.log_z_ais is None else est.log_z_ais
+    errors = [abs(first - exact), abs(est.log_z_check - exact)]
     assert max(errors) > 1.0
-    assert est.disagreement == pytest.approx(abs(est.log_z - est.log_z_check))
+    assert est.disagreement == pytest.approx(abs(first - est.log_z_check))
+    # the returned value is the larger evidence (AIS is low on average)
+    assert est.log_z == max(first, est.log_z_check, est.log_z_bound)
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +77,18 @@ def test_check_off_and_exact_have_no_check():
         exact = rbm.log_partition("exact")
     assert est.log_z_check is None and est.disagreement is None
     assert exact.log_z_check is None and exact.schedule is None
-    # the check draws after the main run: the main estimate is unchanged
+    # the check draws after the main run: the first run's estimate is the
+    # same (log_z_ais when the check raised log_z)
     with pytest.warns(UnreliableEstimateWarning):
         checked = rbm.log_partition("ais", n_betas=10, n_runs=20, random_state=0)
-    assert checked.log_z == est.log_z
-    # a cached, checked estimate pickles with its check
-    again = pickle.loads(pickle.dumps(rbm.log_partition_))
+    first = checked.log_z if checked.log_z_ais is None else checked.log_z_ais
+    assert first == est.log_z
+    # the exact value computed above stays cached over the estimate
+    assert rbm.log_partition_ is exact
+    # a checked estimate pickles with its check
+    again = pickle.loads(pickle.dumps(checked))
     assert again.log_z_check == checked.log_z_check
+    assert again.log_z_ais == checked.log_z_ais
 
 
 def test_check_tol_is_validated():
@@ -151,10 +159,27 @@ def test_check_warns_when_a_mode_search_proves_the_estimate_low():
     with pytest.warns(UnreliableEstimateWarning, match="missed a mode"):
         est = m.log_partition("ais", n_betas=1000, n_runs=100, random_state=1)
     # both runs agree on the wrong value: the disagreement alone is silent
-    assert est.disagreement < 0.1 and est.log_z < 1.0
+    assert est.disagreement < 0.1 and est.log_z_ais < 1.0
     # the bound is proven (never above the truth) and here finds the mode
     assert est.log_z_bound <= exact + 1e-9
     assert est.log_z_bound > exact - 0.01
+    # so it replaces the runs' estimate: the likelihoods are no longer
+    # optimistic by the 111 nats of the missed mode
+    assert est.log_z == est.log_z_bound
+
+
+def test_exact_cached_value_stays_over_a_later_estimate():
+    """A user review: a missed mode's AIS estimate replaced the cached exact
+    log Z and score() jumped from -1,533 to -18 nats."""
+    m = _heavy_mode_gaussian()
+    X = np.random.default_rng(0).normal(size=(20, m.n_features_in_))
+    exact = m.score(X)  # exact log Z (3 hidden units), cached
+    assert m.log_partition_.method == "exact"
+    with pytest.warns(UnreliableEstimateWarning):
+        est = m.log_partition("ais", n_betas=1000, n_runs=100, random_state=1)
+    assert est.method == "ais"
+    assert m.log_partition_.method == "exact"
+    assert m.score(X) == exact
 
 
 def _collapsed_weights_gaussian():
@@ -212,10 +237,11 @@ def test_estimate_reports_ess_and_old_pickles_read_none():
     assert exact.ess is None
     # an estimate pickled before the fields existed has no entry for them
     state = dict(vars(est))
-    del state["ess"], state["log_z_bound"]
+    del state["ess"], state["log_z_bound"], state["log_z_ais"]
     old = object.__new__(type(est))
     old.__dict__.update(state)
-    assert old.ess is None and old.log_z_bound is None
+    assert old.ess is None and old.log_z_bound is None and old.log_z_ais is None
+    assert old.disagreement is None
 
 
 def test_few_runs_do_not_always_warn(digits_rbm):

@@ -68,6 +68,11 @@ class LogPartition:
         Proven lower bound on ``log Z`` from the check's mode search
         (:func:`~sklearn_rbm.engine.ais_check.mode_lower_bound`); None when
         the check did not run.
+    log_z_ais : float or None
+        The first AIS run's own estimate when the check replaced ``log_z``
+        by a larger value (the check's estimate or the bound, more than
+        ``check_tol`` above it: AIS underestimates ``log Z``, so the larger
+        is the better one); None otherwise.
     """
 
     log_z: float
@@ -83,16 +88,20 @@ class LogPartition:
     # read the class attribute)
     ess: float | None = None
     log_z_bound: float | None = None
+    log_z_ais: float | None = None
 
     def __float__(self):
         return float(self.log_z)
 
     @property
     def disagreement(self):
-        """``|log_z - log_z_check|`` in nats, or None without a check."""
+        """``|log_z - log_z_check|`` in nats (with the first run's own
+        estimate, ``log_z_ais``, when the check replaced ``log_z``), or None
+        without a check."""
         if self.log_z_check is None:
             return None
-        return abs(self.log_z - self.log_z_check)
+        first = self.log_z if self.log_z_ais is None else self.log_z_ais
+        return abs(first - self.log_z_check)
 
 
 def _as64(params):

@@ -122,8 +122,10 @@ class DensityMixin:
             ``log_z``, ``std_err`` (0 for exact), ``ess`` (the effective
             sample size of the AIS weights), ``method``, the settings and the
             check (``log_z_check``, ``std_err_check``, ``disagreement``,
-            ``log_z_bound``). The latest estimate is cached and used by
-            :meth:`score_samples`.
+            ``log_z_bound``, and ``log_z_ais`` when the check raised
+            ``log_z``). The latest estimate is cached and used by
+            :meth:`score_samples`, except that an exact value, once cached,
+            stays over later AIS estimates of the same parameters.
 
         Warns
         -----
@@ -160,7 +162,10 @@ class DensityMixin:
                 check_tol=float(check_tol),
                 rng=seed_from(rs, like=p["W"]),
             )
-        self._state.cache["log_z"] = (self._fingerprint(), est)
+        cached = self.log_partition_
+        # an exact value stays cached over later estimates of the same model
+        if cached is None or cached.method != "exact" or est.method == "exact":
+            self._state.cache["log_z"] = (self._fingerprint(), est)
         return est
 
     @validate_method_params(

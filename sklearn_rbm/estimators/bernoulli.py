@@ -238,6 +238,7 @@ class BernoulliRBM(_BaseRBM):
     """
 
     _parameter_constraints = dict(_BaseRBM._parameter_constraints)
+    _independent_name = "independent Bernoulli units"
     _accept_sparse = True
     _score_name = "pseudo-likelihood"
 

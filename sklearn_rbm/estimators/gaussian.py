@@ -289,6 +289,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
     _param_attrs = {**_BaseRBM._param_attrs, "log_var": "log_variance_"}
+    _independent_name = "independent Gaussians"
+    _divergence_advice = " or standardise the features (StandardScaler)"
     _accept_sparse = False
 
     def __init__(
