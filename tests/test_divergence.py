@@ -1,4 +1,4 @@
-"""The divergence check of ``fit`` (``_BaseRBM._warn_if_diverged``) and the
+"""The divergence check of ``fit`` (``estimators._base.warn_if_diverged``) and the
 bound it rests on (``engine.ais_check.training_bound``)."""
 
 import warnings
@@ -88,3 +88,32 @@ def test_training_bound_independent_bernoulli_by_hand(binary_digits):
     assert start == independent  # no adjust: the start is the base-rate model
     # a bound on the exact weighted mean (4 hidden units: exact log Z)
     assert rbm.score_samples(X) @ w / w.sum() <= bound + 1e-9
+
+
+def test_rows_sorted_by_class_do_not_raise_a_false_alarm():
+    """A review: with the first 1,000 rows as the check's sample and its
+    references fitted to them, data grouped by class warned on a good fit
+    (exact log-likelihood -41.49 against -56.27 for independent units)."""
+    rng = np.random.default_rng(0)
+    protos = rng.random((5, 100)) < 0.3
+    y = np.sort(rng.integers(0, 5, 6000))
+    X = (protos[y] ^ (rng.random((6000, 100)) < 0.1)).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        rbm = BernoulliRBM(16, random_state=0).fit(X)
+    independent = BernoulliRBM(16, max_iter=0, random_state=0).fit(X)
+    assert rbm.score(X) > independent.score(X) + 10
+
+
+def test_warning_points_at_the_caller_through_pipelines(wine):
+    from sklearn.pipeline import make_pipeline
+
+    rbm = GaussianBernoulliRBM(16, learning_rate=0.5, random_state=0)
+    for call in (
+        lambda: rbm.fit_transform(wine),
+        lambda: make_pipeline(StandardScaler(), rbm).fit(wine),
+    ):
+        with pytest.warns(ConvergenceWarning, match="diverged") as record:
+            call()
+        (w,) = [r for r in record if r.category is ConvergenceWarning]
+        assert w.filename == __file__

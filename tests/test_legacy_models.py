@@ -1,4 +1,4 @@
-"""Models saved by sklearn_rbm 0.1.0.dev0 load and behave bit-identically.
+"""Models saved by sklearn_rbm 0.1.0.dev0 load and behave as they did.
 
 ``tests/data/legacy_0_1_0`` holds small fitted models written by the code of
 commit f48247a (version 0.1.0.dev0) with pickle, joblib and
@@ -7,7 +7,7 @@ inputs and the outputs each model gave right after fitting, including those
 after one more ``partial_fit``. Every file is loaded with the checked-out code
 and must reproduce them: the module and class paths stored in the
 files must keep resolving (to the public classes), the stored state must keep
-its meaning, and training must continue bit-identically.
+its meaning, and training must continue as it did.
 
 The files were written by ``tests/data/legacy_0_1_0/make_fixtures.py`` (it
 must never be rerun with newer code); this module imports only its output

@@ -1569,3 +1569,10 @@ def test_feature_name_warning_once_at_the_callers_line(orientation):
         names = [w for w in record if "feature names" in str(w.message)]
         assert len(names) == 1, [str(w.message) for w in record]
         assert names[0].filename == __file__
+    # under the default filter, once for repeated calls from one line (an
+    # internal catch_warnings used to reset the registry on every call)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            rec.predict(df)
+    assert len([w for w in record if "feature names" in str(w.message)]) == 1

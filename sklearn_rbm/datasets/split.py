@@ -142,6 +142,27 @@ def user_column(X):
     return X[:, 0], X.__getitem__
 
 
+def pair_codes(X, users):
+    """Integer codes of the ``(user, item)`` pairs of ``X`` (equal rows, equal
+    codes), with ``users`` its user column from :func:`user_column`. The item
+    column: an array's second, a 2-column DataFrame's other one, a wider
+    frame's column named as items, else its first column that is not the
+    users'."""
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        cols = list(X.columns)
+        roles = [_role(c) if isinstance(c, str) else None for c in cols]
+        upos = id_columns(frame_names(X))[0] if len(cols) == 2 else None
+        if upos is None:
+            upos = roles.index("user") if "user" in roles else 0
+        ipos = roles.index("item") if "item" in roles else (1 if upos == 0 else 0)
+        items = np.asarray(X.iloc[:, ipos])
+    else:
+        items = np.asarray(X)[:, 1]
+    _, ucode = np.unique(users, return_inverse=True)
+    _, icode = np.unique(items, return_inverse=True)
+    return ucode.ravel().astype(np.int64) * (int(icode.max()) + 1) + icode.ravel()
+
+
 def group_by_user(users, rng):
     """The ratings grouped by user, in random order within each user.
 

@@ -162,18 +162,20 @@ def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
     return est
 
 
-def training_bound(family, params, X, weights=None, *, rng, adjust=None):
+def training_bound(family, params, X, weights=None, *, rng, moments=None, adjust=None):
     """Mean log-likelihood of the rows ``X``: an upper bound under the model,
-    and the exact values under the independent model fitted to ``X`` and
-    under the model training started from.
+    and the exact values under the independent model and under the model
+    training started from.
 
     The bound is ``mean(-F(v)) - mode_lower_bound``, proven whatever the
     search finds (a lower bound on ``log Z`` bounds the likelihood from
     above). The independent model is the family's base-rate model of the
-    rows (``W = 0``: independent Bernoulli units at the smoothed base
-    rates, or independent Gaussians with the rows' means and variances),
-    whose ``log Z`` is closed-form; ``adjust`` (the estimator's changes to
-    its initial parameters, in place) turns it into the start of training,
+    data moments ``moments`` (``(n, sums, sums of squares)`` of all the
+    training rows, as ``fit`` initialises from them; None: those of ``X``),
+    ``W = 0``: independent Bernoulli units at the smoothed base rates, or
+    independent Gaussians with the data's means and variances, whose
+    ``log Z`` is closed-form. ``adjust`` (the estimator's changes to its
+    initial parameters, in place) turns it into the start of training,
     ``W = 0`` standing for the small random initial weights. A fitted model
     whose bound lies below both has got worse than where it started and
     than ignoring every dependency: its training diverged. ``X`` and
@@ -182,14 +184,16 @@ def training_bound(family, params, X, weights=None, *, rng, adjust=None):
     Returns
     -------
     bound, independent, start : float
-        Mean log-likelihoods in nats.
+        Mean log-likelihoods of the rows of ``X``, in nats.
     """
     p = _as64(params)
     X = np.asarray(X, dtype=np.float64)
     if weights is not None:  # the moments of data_moments take mean-one weights
         weights = np.asarray(weights, dtype=np.float64)
         weights = weights / weights.mean()
-    base = family.base_params(data_moments(X, weights=weights), 1, np.float64)
+    if moments is None:
+        moments = data_moments(X, weights=weights)
+    base = family.base_params(moments, 1, np.float64)
 
     def independent_ll(q):
         log_z = family.log_normalizer(q["b"][None, :], q)[0]

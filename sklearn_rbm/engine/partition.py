@@ -72,7 +72,9 @@ class LogPartition:
         The first AIS run's own estimate when the check replaced ``log_z``
         by a larger value (the check's estimate or the bound, more than
         ``check_tol`` above it: AIS underestimates ``log Z``, so the larger
-        is the better one); None otherwise.
+        is the better one); None otherwise. ``std_err`` is then the check's
+        (the first run's when the bound replaced it), and ``ess``,
+        ``n_betas`` and ``log_z_base`` stay those of the first run.
     """
 
     log_z: float

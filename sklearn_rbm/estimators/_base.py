@@ -38,13 +38,13 @@ from ..training.optimizers import MomentumSGD
 from ..training.state import CDSettings
 from ..training.threads import training_threads
 from ._checks import check_dense_rbm
-from ._common import VersionedStateMixin, atomic, seed_from
+from ._common import VersionedStateMixin, atomic, caller_level, seed_from
 from ._density import DensityMixin
 from ._features import FeaturesMixin
 from ._input import InputMixin, _drop_zero_weights, _mean_one, _namespace_name
 from ._sampling import SamplingMixin
 
-#: the divergence check of ``fit`` (``_warn_if_diverged``): rows it reads,
+#: the divergence check of ``fit`` (``warn_if_diverged``): rows it reads,
 #: and its margin, in nats plus a fraction of the independent model's value
 DIVERGENCE_ROWS = 1000
 DIVERGENCE_MARGIN = 1.0
@@ -268,6 +268,13 @@ class _BaseRBM(
         -------
         self : object
             The fitted estimator.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the fitted model is provably worse, on its training rows,
+            than independent units and than the model training started
+            from: the training diverged (user guide, "Divergence").
         """
         self._log_partition_kwargs()
         X = self._validate_X(X, reset=True, method="fit")
@@ -331,54 +338,8 @@ class _BaseRBM(
         self._commit(state)
         self.batch_size_ = batch_size
         self.validation_scores_ = history if monitor is not None else None
-        self._warn_if_diverged(X, sw)
+        warn_if_diverged(self, X, sw)
         return self
-
-    def _warn_if_diverged(self, X, sw):
-        """Warn when the fitted model is provably worse, on (up to 1,000 of)
-        its training rows, than both the model its training started from
-        and independent units fitted to the same rows.
-
-        ``training_bound`` bounds the model's mean log-likelihood from above
-        (a search for heavy hidden states bounds ``log Z`` from below); a
-        model below both references by more than ``DIVERGENCE_MARGIN`` nats
-        plus ``DIVERGENCE_RELATIVE`` of their magnitude has diverged,
-        typically from too large a learning rate. Costs one free energy of
-        those rows and a few dozen conditional-mode sweeps, on the host with
-        a fixed seed (the training stream is untouched).
-        """
-        rows = min(DIVERGENCE_ROWS, X.shape[0])
-        Xs = X[:rows, ...]
-        Xs = Xs.toarray() if sp.issparse(Xs) else _xp.to_numpy(Xs)
-
-        def adjust(params):
-            if self.visible_bias_init == "zeros":
-                params["b"][...] = 0
-            self._init_params(params)
-
-        bound, independent, start = training_bound(
-            self._family(),
-            {k: _xp.to_numpy(v) for k, v in self._params().items()},
-            Xs,
-            None if sw is None else sw[:rows],
-            rng=np.random.default_rng(0),
-            adjust=adjust,
-        )
-        ref = min(independent, start)
-        if bound < ref - DIVERGENCE_MARGIN - DIVERGENCE_RELATIVE * abs(ref):
-            warnings.warn(
-                ConvergenceWarning(
-                    f"{type(self).__name__}'s training diverged: the fitted "
-                    "model's mean log-likelihood of the training data is at "
-                    f"most {bound:.4g} nats (a proven bound), below the "
-                    f"{independent:.4g} nats of {self._independent_name} "
-                    f"fitted to the same rows and the {start:.4g} nats of "
-                    "the model training started from. Use a smaller "
-                    f"learning_rate (now {self.learning_rate:g})"
-                    f"{self._divergence_advice}."
-                ),
-                stacklevel=5,  # the caller of fit (atomic, _fit_context, fit)
-            )
 
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
@@ -499,3 +460,55 @@ class _BaseRBM(
         if not _xp.is_numpy(state.get("components_", np.empty(0))):
             state = _xp.tree_to_numpy(state)
         return state
+
+
+def divergence_bounds(est, X, sw):
+    """``training_bound`` of the fitted model on up to 1,000 training rows
+    drawn at random (a fixed seed), against independent units fitted to
+    all the training rows (the data moments ``fit`` initialised from)
+    and the model training started from: ``(bound, independent,
+    start)``, mean log-likelihoods in nats. Costs one free energy of
+    those rows and a few dozen conditional-mode sweeps, on the host with
+    its own generator (the training stream is untouched)."""
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.permutation(X.shape[0])[:DIVERGENCE_ROWS])
+    Xs = _xp.take_rows(X, idx)
+    Xs = Xs.toarray() if sp.issparse(Xs) else _xp.to_numpy(Xs)
+
+    def adjust(params):
+        if est.visible_bias_init == "zeros":
+            params["b"][...] = 0
+        est._init_params(params)
+
+    return training_bound(
+        est._family(),
+        {k: _xp.to_numpy(v) for k, v in est._params().items()},
+        Xs,
+        None if sw is None else sw[idx],
+        rng=rng,
+        moments=est._state.moments,
+        adjust=adjust,
+    )
+
+
+def warn_if_diverged(est, X, sw):
+    """Warn when the fitted model is provably worse than both references
+    of :func:`divergence_bounds` by more than ``DIVERGENCE_MARGIN`` nats
+    plus ``DIVERGENCE_RELATIVE`` of their magnitude: its training
+    diverged, typically from too large a learning rate."""
+    bound, independent, start = divergence_bounds(est, X, sw)
+    ref = min(independent, start)
+    if bound < ref - DIVERGENCE_MARGIN - DIVERGENCE_RELATIVE * abs(ref):
+        warnings.warn(
+            ConvergenceWarning(
+                f"{type(est).__name__}'s training diverged: the fitted "
+                "model's mean log-likelihood of training rows is at most "
+                f"{bound:.4g} nats (a proven bound), below the "
+                f"{independent:.4g} nats of {est._independent_name} "
+                f"fitted to the training data and the {start:.4g} nats "
+                "of the model training started from. Use a smaller "
+                f"learning_rate (now {est.learning_rate:g})"
+                f"{est._divergence_advice}."
+            ),
+            stacklevel=caller_level(),
+        )

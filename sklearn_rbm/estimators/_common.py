@@ -17,6 +17,7 @@ what is invalid, so that a tampered file fails on load rather than in use.
 
 import functools
 import inspect
+import sys
 import threading
 import warnings
 import weakref
@@ -181,3 +182,17 @@ def validate_method_params(constraints):
         return wrapper
 
     return decorate
+
+
+def caller_level():
+    """``stacklevel`` of a warning raised by the function that calls this
+    one, pointing at the first frame outside the package and scikit-learn:
+    the user's call (``fit``, ``predict``, ``recommend``...), through any
+    wrappers, joblib's included (``orientation="both"`` fits its halves
+    through it)."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("sklearn_rbm.", "sklearn.", "joblib.")
+    ):
+        frame, level = frame.f_back, level + 1
+    return level

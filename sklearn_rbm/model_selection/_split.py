@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 
-from ..datasets.split import group_by_user, user_column
+from ..datasets.split import group_by_user, pair_codes, user_column
 
 __all__ = ["UserHoldoutSplit"]
 
@@ -19,7 +19,9 @@ class UserHoldoutSplit(BaseCrossValidator):
     training, so that every test user has a training history to rank from
     (the protocol of top-N evaluation). Splits are drawn independently, like
     :class:`~sklearn.model_selection.ShuffleSplit`: a rating can be in the
-    test set of several splits.
+    test set of several splits. Rows that repeat a ``(user, item)`` pair
+    (implicit feedback: two plays, which ``fit`` counts once) are one rating:
+    all their copies go to the same side.
 
     Parameters
     ----------
@@ -106,6 +108,15 @@ class UserHoldoutSplit(BaseCrossValidator):
         if n == 0:
             raise ValueError("X is empty: no ratings to split.")
         rng = check_random_state(self.random_state)
+        # a repeated (user, item) row (implicit feedback: two plays) is one
+        # rating: the distinct pairs are split, and every copy follows its
+        # pair (a copy in each set would make a test item the user already
+        # has in training, which recommend() never lists)
+        _, first, inverse = np.unique(
+            pair_codes(X, users), return_index=True, return_inverse=True
+        )
+        inverse = inverse.ravel()
+        users, n = users[first], first.size
         for _ in range(self.n_splits):
             starts, group, rank, order = group_by_user(users, rng)
             counts = np.diff(np.r_[starts, n])
@@ -118,6 +129,7 @@ class UserHoldoutSplit(BaseCrossValidator):
             # each user's last n_test rows (in shuffled order) are held out
             is_test = np.zeros(n, dtype=bool)
             is_test[order[rank >= (counts - n_test)[group]]] = True
+            is_test = is_test[inverse]  # back to the rows of X
             yield np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
     def get_n_splits(self, X=None, y=None, groups=None):

@@ -19,7 +19,6 @@ weight attributes belong to one model: they raise a ValueError naming
 """
 
 import copy
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -28,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _SetOutputMixin
 
 from ..estimators._common import atomic
-from .ids import FEATURE_NAMES_WARNING
+from .ids import frame_names
 from .serving import SERVING_PARAMS
 
 BOTH = "both"
@@ -101,12 +100,10 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         """The ``item_weight`` mixture of the two models' ``method(*args,
         **kwargs)``."""
         item, user = self._parts()
-        first = getattr(item, method)(*args, **kwargs)
-        # the two models read the same X: its feature-name warning once
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", FEATURE_NAMES_WARNING, UserWarning)
-            second = getattr(user, method)(*args, **kwargs)
-        return self._blend(first, second)
+        return self._blend(
+            getattr(item, method)(*args, **kwargs),
+            getattr(user, method)(*args, **kwargs),
+        )
 
     # ------------------------------------------------------------- fitting
     def fit(self, X, y=None):
@@ -172,33 +169,25 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         self._check_structure()
         # each model continues on a copy: a failure leaves both unchanged
         parts = [copy.copy(part) for part in self.estimators_]
-        for i, part in enumerate(parts):
+        self._check_names(frame_names(X))  # once, not once per model
+        for part in parts:
             params = self.get_params()
             params.update(
                 orientation=part._orientation, ranking=part.ranking, n_jobs=None
             )
-            with warnings.catch_warnings():
-                if i:  # the two models read the same X: its warning once
-                    warnings.filterwarnings(
-                        "ignore", FEATURE_NAMES_WARNING, UserWarning
-                    )
-                part.set_params(**params).partial_fit(X, y)
+            # the copy skips its own check (a one-shot flag of _check_names)
+            part._names_checked = True
+            part.set_params(**params).partial_fit(X, y)
+            part.__dict__.pop("_names_checked", None)
         self._publish(parts)
         return self
 
     # ------------------------------------------------------------- serving
-    def predict(self, X):
-        if not self._is_both():
-            return super().predict(X)
-        self._check_serving()
-        return self._mixture("predict", X)
-
-    def predict_proba(self, X):
-        if not self._is_both():
-            return super().predict_proba(X)
-        self._check_serving()
-        return self._mixture("predict_proba", X)
-
+    # predict and predict_proba are ServingMixin's for "both" too: they read
+    # the pairs once (one feature-name check, on the shared id tables of the
+    # two models) and take _proba_pairs, the mixture below; the expected
+    # rating is linear in the probabilities, so it is the mixture of the two
+    # models' predictions
     def _proba_pairs(self, ucode, icode):
         if not self._is_both():
             return super()._proba_pairs(ucode, icode)
@@ -286,7 +275,7 @@ def _share_docstrings():
 
     for base, names in (
         (TrainingMixin, ("fit", "partial_fit")),
-        (ServingMixin, ("predict", "predict_proba", "transform", "free_energy")),
+        (ServingMixin, ("transform", "free_energy")),
         (FoldInMixin, ("predict_new_user",)),
     ):
         for name in names:

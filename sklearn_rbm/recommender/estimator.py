@@ -557,7 +557,7 @@ class CategoricalRBMRecommender(
         return self._view.n_vars
 
     def _check_names(self, names):
-        check_feature_names(self, names)
+        self.__dict__.pop("_names_checked", False) or check_feature_names(self, names)
 
     @property
     def components_(self):

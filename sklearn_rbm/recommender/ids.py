@@ -1,7 +1,6 @@
 """Ids of users and items: checking id columns and the id <-> code tables."""
 
 import itertools
-import sys
 import warnings
 from collections.abc import Iterator, Mapping, MappingView
 from collections.abc import Set as AbstractSet
@@ -10,6 +9,8 @@ from numbers import Integral, Rational, Real
 
 import numpy as np
 import scipy.sparse as sp
+
+from ..estimators._common import caller_level
 
 #: the longest id accepted, in characters: string ids are stored in
 #: fixed-width arrays, so one long id would make every stored id that long
@@ -387,20 +388,6 @@ def check_pairs(X, allow_mixed=False, fitted_names=None):
     )
 
 
-def caller_level():
-    """``stacklevel`` of a warning raised by the function that calls this
-    one, pointing at the first frame outside the package and scikit-learn:
-    the user's call (``fit``, ``predict``, ``recommend``...), through any
-    wrappers, joblib's included (``orientation="both"`` fits its halves
-    through it)."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(
-        ("sklearn_rbm.", "sklearn.", "joblib.")
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 #: the start of the warning of :func:`_warn_other_kind` (a filter's regex;
 #: the command line, which notes unknown ids itself, ignores it)
 OTHER_KIND_WARNING = r"All \d+ \w+ ids given are"
@@ -502,10 +489,6 @@ class IdIndex:
         """The ids (sorted, unique) that are not in the table."""
         codes = self.codes(ids)
         return np.unique(ids[codes < 0])
-
-
-#: the start of :func:`check_feature_names`'s warnings (a filter's regex)
-FEATURE_NAMES_WARNING = r"X (has|does not have valid) feature names"
 
 
 def check_feature_names(est, names):
