@@ -707,3 +707,28 @@ def test_split_when_users_cannot_all_keep_training_ratings():
 def test_split_validation(X, y, test_size, match):
     with pytest.raises(ValueError, match=match):
         train_test_split_ratings(X, y, test_size=test_size)
+
+
+def test_damaged_gzip_is_a_value_error_naming_the_file(tmp_path):
+    """A review: a truncated .gz raised a bare EOFError, a file that is not
+    gzip at all an error without its name."""
+    folder = tmp_path / "ml-1m"
+    path = folder / "ratings_without_timestamps.dat.gz"
+    _write_gz(path, DAT_NO_TS * 50)
+    path.write_bytes(path.read_bytes()[:40])  # truncated
+    with pytest.raises(ValueError, match="ratings_without_timestamps.dat.gz"):
+        load_movielens(folder)
+    path.write_bytes(b"1::2::3\n")  # not gzip
+    with pytest.raises(ValueError, match="not a readable gzip file"):
+        load_movielens(folder)
+
+
+def test_utf8_byte_order_mark_and_tabs_in_dat_files(tmp_path):
+    folder = tmp_path / "ml-latest-small"
+    _write(folder / "ratings.csv", "\ufeff" + CSV, encoding="utf-8")
+    np.testing.assert_array_equal(load_movielens(folder, as_frame=False).X[0], [3, 100])
+    # a tab inside a '::' file is no separator: the line is malformed
+    folder = tmp_path / "ml-1m"
+    _write(folder / "ratings.dat", "1::2::3::978300760\n2\t3::4::5::978300761\n")
+    with pytest.raises(ValueError, match="Malformed line 2"):
+        load_movielens(folder)

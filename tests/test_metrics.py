@@ -196,3 +196,23 @@ def test_popularity_on_ml100k_u1_matches_the_issue(shared_data):
     # (ties between equally popular items move the fourth decimal: 0.2136 here,
     # 0.2129 in bench_ranking.py)
     assert p10(pop, data.X_test, data.y_test) == pytest.approx(0.213, abs=1e-3)
+
+
+def test_ids_of_several_types_stay_distinct():
+    """1 and "1" are different items (a review: np.asarray turned mixed
+    lists into strings, or an int beyond 2**53 and a float into floats)."""
+    assert precision_at_k([[1, "x"]], [{"1"}], k=2) == 0.0
+    assert precision_at_k([[1, "a"]], [{1}], k=2) == 0.5
+    assert recall_at_k([[10**17 + 1, 0.5]], [{10**17}], k=2) == 0.0
+    assert catalogue_coverage([[1, 2]], [1, "a"], k=2) == 0.5
+    # numpy scalars are the ids they hold
+    assert precision_at_k([[np.int64(3), 4]], [{3}], k=2) == 0.5
+
+
+def test_catalogue_of_any_iterable_and_not_a_float():
+    assert catalogue_coverage([[1, 2]], {1, 2, 3}, k=2) == pytest.approx(2 / 3)
+    assert catalogue_coverage([[1, 2]], frozenset({1, 2}), k=2) == 1.0
+    assert catalogue_coverage([[1, 2]], {1: 0, 2: 0}.keys(), k=2) == 1.0
+    assert catalogue_coverage([[1, 2]], np.arange(1, 5), k=2) == 0.5
+    with pytest.raises(TypeError, match="catalogue must be the number of items"):
+        catalogue_coverage([[1, 2]], 4.0, k=2)

@@ -6,7 +6,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 
 from sklearn_rbm import CategoricalRBMRecommender
 from sklearn_rbm.datasets import make_ratings, train_test_split_ratings
-from sklearn_rbm.metrics import make_ranking_scorer
+from sklearn_rbm.metrics import catalogue_coverage, make_ranking_scorer
 from sklearn_rbm.model_selection import UserHoldoutSplit
 
 
@@ -188,3 +188,39 @@ def test_grid_search_with_ranking_scorer(data):
     scores = search.cv_results_["mean_test_ndcg"]
     assert np.all((scores >= 0) & (scores <= 1))
     assert search.best_params_["n_components"] in (3, 6)
+
+
+def test_repeated_pairs_stay_on_one_side():
+    """A review: implicit data with repeated (user, item) rows put one copy
+    in training and one in test, where recommend() can never list it
+    (recall@10 fell from 0.81 to 0.07, silently)."""
+    X, _ = make_ratings(n_users=100, n_items=40, density=0.3, random_state=0)
+    X2 = np.repeat(X, 2, axis=0)
+    cv = UserHoldoutSplit(n_splits=2, test_size=0.2, random_state=0)
+    for (tr, te), (_, te1) in zip(cv.split(X2), cv.split(X)):
+        train_pairs = {tuple(p) for p in X2[tr].tolist()}
+        assert not any(tuple(p) in train_pairs for p in X2[te].tolist())
+        # the split of the distinct pairs is that of the data without repeats
+        np.testing.assert_array_equal(X2[te][::2], X[te1])
+    est = CategoricalRBMRecommender(ranking_iter=5, random_state=0)
+    scorer = make_ranking_scorer("recall@10")
+    once = cross_validate(est, X, None, cv=cv, scoring=scorer)["test_score"]
+    twice = cross_validate(est, X2, None, cv=cv, scoring=scorer)["test_score"]
+    np.testing.assert_allclose(twice, once, atol=0.05)
+
+
+def test_coverage_scorer_counts_every_test_users_list():
+    """Coverage is of the test users' lists, relevant items or not (it used
+    to keep only users with a relevant item known to the model)."""
+    X, y = make_ratings(n_users=40, n_items=20, random_state=0)
+    est = CategoricalRBMRecommender(ranking_iter=5, random_state=0).fit(X, y)
+    users = np.unique(X[:, 0])[:6]
+    Xt = np.c_[users, np.full(6, 999)]  # unknown items: nobody has a relevant one
+    Xt[0, 1] = X[X[:, 0] == users[0], 1][0]
+    by_hand = catalogue_coverage(est.recommend(users, 5)[0], est.items_, 5)
+    scorer = make_ranking_scorer("coverage", k=5)
+    assert scorer(est, Xt, np.full(6, 5.0)) == by_hand
+    # threshold does not apply to coverage: no relevant item is no error
+    assert make_ranking_scorer("coverage", k=5, threshold=4)(est, Xt, np.ones(6)) == (
+        by_hand
+    )

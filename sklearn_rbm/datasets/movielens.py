@@ -5,12 +5,14 @@ Minnesota) under a licence that does not allow redistribution, so this module
 never ships or downloads them: :func:`load_movielens` reads a local copy.
 """
 
+import codecs
 import csv
 import gzip
 import io
 import os
 import re
 import textwrap
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -361,11 +363,18 @@ def _split_files(folder, variant, split):
 
 
 def _read_bytes(file):
+    """The bytes of ``file`` (gunzipped for ``.gz``), without a UTF-8
+    byte-order mark; a damaged gzip file is a ValueError naming it."""
     file = Path(file)
     if file.suffix == ".gz":
-        with gzip.open(file, "rb") as f:
-            return f.read()
-    return file.read_bytes()
+        try:
+            with gzip.open(file, "rb") as f:
+                raw = f.read()
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise ValueError(f"{file} is not a readable gzip file: {exc}.") from exc
+    else:
+        raw = file.read_bytes()
+    return raw.removeprefix(codecs.BOM_UTF8)
 
 
 # Numbers as numpy's reader takes them (spaces around a field allowed);
@@ -391,8 +400,12 @@ def _read_ratings(file, sep):
     """
     text = _read_bytes(file).decode("latin-1")
     delimiter = sep
-    if sep == "::":  # csv and numpy take one-character delimiters only
-        text, delimiter = text.replace("::", "\t"), "\t"
+    if sep == "::":  # csv and numpy take one-character delimiters only: one
+        # that the text does not hold (a tab in a field is no separator)
+        free = [c for c in "\t\x1f\x1e\x1d\x1c" if c not in text]
+        if not free:
+            raise ValueError(f"Ratings file {file} holds control characters.")
+        text, delimiter = text.replace("::", free[0]), free[0]
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header, n_cols = 0, None
     for fields in rows:

@@ -39,8 +39,13 @@ def train_test_split_ratings(
         Seed for reproducible output.
 
     stratify_users : bool, default=True
-        If True, each user's ratings are split in the proportion
-        ``test_size`` (as closely as whole numbers allow). If False, the test
+        If True, each user's ratings are split in about the proportion
+        ``test_size``: a user with ``n`` ratings gets ``floor(n * f)`` or
+        ``ceil(n * f)`` test ratings, for one fraction ``f`` near
+        ``test_size`` that makes the total exact, so a user can get one
+        more or one fewer than ``n * test_size`` rounded (use
+        :class:`~sklearn_rbm.model_selection.UserHoldoutSplit` for per-user
+        counts of ``floor`` or ``ceil`` of ``n * test_size``). If False, the test
         ratings are drawn uniformly among all ratings except one reserved
         training rating per user.
 

@@ -2,6 +2,7 @@
 no relevant item are described in the docstring of :mod:`sklearn_rbm.metrics`."""
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -41,8 +42,22 @@ def _lists(values, name):
             v = list(v)
         if isinstance(v, (str, bytes)) or np.ndim(v) != 1:
             raise ValueError(f"{name}[{u}] must be a 1-d list of item ids, got {v!r}.")
-        out.append(np.asarray(v))
+        out.append(_id_array(v))
     return out
+
+
+def _id_array(v):
+    """A list of item ids as a 1-d array that keeps each id as it is: ids of
+    several Python types (1 and "1", or an int beyond 2**53 beside a float)
+    stay Python objects, where ``np.asarray`` would turn them all into
+    strings or floats and make different ids equal."""
+    if isinstance(v, np.ndarray):
+        return v
+    if len({type(x.item() if isinstance(x, np.generic) else x) for x in v}) > 1:
+        out = np.empty(len(v), dtype=object)
+        out[:] = [x.item() if isinstance(x, np.generic) else x for x in v]
+        return out
+    return np.asarray(v)
 
 
 def _hits(recommended, relevant, k):
@@ -215,9 +230,9 @@ def catalogue_coverage(recommended, catalogue, k=10):
     ----------
     recommended : array-like of shape (n_users, n_recommended) or sequence
         Ranked item ids per user, best first; only the first ``k`` count.
-    catalogue : int or array-like of item ids
-        The catalogue: its item ids, or its size (then every recommended item
-        is taken to be in it).
+    catalogue : int or iterable of item ids
+        The catalogue: its item ids (an array, list, set or any iterable),
+        or its size (then every recommended item is taken to be in it).
     k : int, default=10
         Cut-off.
 
@@ -246,7 +261,15 @@ def catalogue_coverage(recommended, catalogue, k=10):
                 f"catalogue size {catalogue}."
             )
         return len(shown) / int(catalogue)
-    items = set(np.asarray(catalogue).ravel().tolist())
+    if isinstance(catalogue, np.ndarray):
+        items = set(catalogue.ravel().tolist())
+    elif isinstance(catalogue, (str, bytes)) or not isinstance(catalogue, Iterable):
+        raise TypeError(
+            "catalogue must be the number of items (an int) or an iterable of "
+            f"item ids, got {type(catalogue).__name__} {catalogue!r}."
+        )
+    else:
+        items = {x.item() if isinstance(x, np.generic) else x for x in catalogue}
     if not items:
         raise ValueError("catalogue is empty.")
     return len(shown & items) / len(items)

@@ -98,7 +98,29 @@ class _RankingScorer:
             by_user.setdefault(u, set()).add(i)
         return np.asarray(list(by_user), dtype=users.dtype), list(by_user.values())
 
+    def test_users(self, estimator, X):
+        """Every user of the test pairs, in order of first appearance (those
+        unknown to the model left out with ``unknown_users="skip"``): the
+        users whose lists catalogue coverage counts."""
+        users, _, _ = check_pairs(
+            X,
+            allow_mixed=True,
+            fitted_names=getattr(estimator, "feature_names_in_", None),
+        )
+        if self.unknown_users == "skip":
+            users = users[_known(users, estimator.users_)]
+        first = dict.fromkeys(users.tolist())
+        return np.asarray(list(first), dtype=users.dtype)
+
     def __call__(self, estimator, X, y=None):
+        if self.name == "coverage":  # every test user's list, relevant or not
+            test_users = self.test_users(estimator, X)
+            if len(test_users) == 0:
+                raise ValueError("No test user to recommend for: X is empty.")
+            recommended = estimator.recommend(test_users, n_items=self.k)
+            if isinstance(recommended, tuple):  # (item_ids, scores)
+                recommended = recommended[0]
+            return catalogue_coverage(recommended, estimator.items_, k=self.k)
         test_users, relevant = self.relevant_sets(estimator, X, y)
         if len(test_users) == 0:
             raise ValueError(
@@ -109,8 +131,6 @@ class _RankingScorer:
         recommended = estimator.recommend(test_users, n_items=self.k)
         if isinstance(recommended, tuple):  # (item_ids, scores)
             recommended = recommended[0]
-        if self.name == "coverage":
-            return catalogue_coverage(recommended, estimator.items_, k=self.k)
         return RANKING_METRICS[self.name](recommended, relevant, k=self.k)
 
 
@@ -138,8 +158,9 @@ def make_ranking_scorer(metric, k=None, *, threshold=None, unknown_users="recomm
     ----------
     metric : {"precision", "recall", "ndcg", "map", "coverage"}
         The metric, optionally with its cut-off, as in ``"ndcg@10"``.
-        ``"coverage"`` is the :func:`catalogue_coverage` of the test users'
-        lists over ``estimator.items_``.
+        ``"coverage"`` is the :func:`catalogue_coverage` of the lists of
+        every test user (with a relevant item or not: ``threshold`` does not
+        apply) over ``estimator.items_``.
     k : int, default=None
         Cut-off (list length); default 10, or the ``@k`` of ``metric``.
     threshold : float, default=None

@@ -115,8 +115,13 @@ class UserHoldoutSplit(BaseCrossValidator):
         _, first, inverse = np.unique(
             pair_codes(X, users), return_index=True, return_inverse=True
         )
-        inverse = inverse.ravel()
-        users, n = users[first], first.size
+        # the distinct pairs in order of first appearance: without repeats,
+        # the rows themselves, in their order (the splits of earlier versions)
+        order = np.argsort(first, kind="stable")
+        rank_of = np.empty_like(order)
+        rank_of[order] = np.arange(order.size)
+        inverse = rank_of[inverse.ravel()]
+        users, n = users[first[order]], first.size
         for _ in range(self.n_splits):
             starts, group, rank, order = group_by_user(users, rng)
             counts = np.diff(np.r_[starts, n])
