@@ -49,9 +49,10 @@ class FoldInMixin:
         Parameters
         ----------
         history_items : array-like of shape (n_history,)
-            Item ids the user rated (unknown items are ignored). A history
-            with no known item gives :meth:`predict`'s answer for an unknown
-            user: each query item's mean training rating.
+            Item ids the user rated (unknown items are ignored, but for the
+            mean rating below). A history with no known item gives
+            :meth:`predict`'s answer for an unknown user: each query item's
+            mean training rating.
         history_ratings : array-like of shape (n_history,)
             Their ratings, values among ``classes_``.
         query_items : array-like of shape (n_queries,)
