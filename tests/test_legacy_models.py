@@ -14,9 +14,10 @@ must never be rerun with newer code); this module imports only its output
 functions, so that the outputs are computed the same way on both sides.
 
 Floats are compared to 16 float32 units in the last place (2e-6 relative),
-not bit for bit: numpy's
-SIMD functions and OpenBLAS kernels change the last bit of a few values
-between releases (numpy 2.4.6 did for 1 to 3 values of most outputs here),
+not bit for bit: OpenBLAS picks its kernels by CPU, and numpy's SIMD
+functions by instruction set, so another machine changes the last bit of a
+few values (an AMD EPYC with OpenBLAS's Haswell kernels did for 1 to 3
+values of most outputs here, with the numpy 2.4.6 that wrote the files),
 while a changed meaning of the stored state moves them by far more. Integer
 outputs (item ids, counts) must be equal.
 """
