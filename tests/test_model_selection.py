@@ -224,3 +224,20 @@ def test_coverage_scorer_counts_every_test_users_list():
     assert make_ranking_scorer("coverage", k=5, threshold=4)(est, Xt, np.ones(6)) == (
         by_hand
     )
+
+
+def test_wider_frames_and_unsortable_ids_split_rows_as_before():
+    """A review: a wider frame whose item column is not named as items had
+    its rating column taken for the items; mixed-type ids crashed np.unique.
+    Both split row by row, as before the repeated-pair handling."""
+    pd = pytest.importorskip("pandas")
+    X, y = make_ratings(n_users=50, n_items=100, density=0.3, random_state=0)
+    cv = UserHoldoutSplit(n_splits=1, test_size=0.2, random_state=0)
+    ((_, want),) = cv.split(X)
+    df = pd.DataFrame({"user_id": X[:, 0], "rating": y, "product": X[:, 1]})
+    ((_, got),) = cv.split(df)
+    np.testing.assert_array_equal(got, want)
+    mixed = X.astype(object)
+    mixed[::7, 1] = [f"s{v}" for v in X[::7, 1]]
+    ((_, got),) = cv.split(mixed)
+    np.testing.assert_array_equal(got, want)

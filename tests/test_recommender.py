@@ -1576,3 +1576,15 @@ def test_feature_name_warning_once_at_the_callers_line(orientation):
         for _ in range(3):
             rec.predict(df)
     assert len([w for w in record if "feature names" in str(w.message)]) == 1
+
+
+def test_both_partial_fit_on_sparse_after_a_frame_fit_is_silent():
+    pd = pytest.importorskip("pandas")
+    X, y = make_ratings(60, 30, random_state=0)
+    df = pd.DataFrame({"user_id": X[:, 0], "item_id": X[:, 1]})
+    rec = CategoricalRBMRecommender(
+        orientation="both", random_state=0, **dict(FAST, max_iter=2)
+    ).fit(df, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec.partial_fit(sp.csr_matrix(([5.0], ([1], [2])), shape=(3, 4)))

@@ -149,22 +149,28 @@ def user_column(X):
 
 def pair_codes(X, users):
     """Integer codes of the ``(user, item)`` pairs of ``X`` (equal rows, equal
-    codes), with ``users`` its user column from :func:`user_column`. The item
-    column: an array's second, a 2-column DataFrame's other one, a wider
-    frame's column named as items, else its first column that is not the
-    users'."""
+    codes), with ``users`` its user column from :func:`user_column`; None
+    where the item column is not known for sure or its ids cannot be sorted
+    (then every row counts as its own pair). The item column: an array's
+    second, a 2-column DataFrame's other one, a wider frame's column named
+    as items (no guess by position: a rating or timestamp column would
+    merge different items)."""
     if hasattr(X, "iloc") and hasattr(X, "columns"):
         cols = list(X.columns)
-        roles = [_role(c) if isinstance(c, str) else None for c in cols]
-        upos = id_columns(frame_names(X))[0] if len(cols) == 2 else None
-        if upos is None:
-            upos = roles.index("user") if "user" in roles else 0
-        ipos = roles.index("item") if "item" in roles else (1 if upos == 0 else 0)
-        items = np.asarray(X.iloc[:, ipos])
+        if len(cols) == 2:
+            items = np.asarray(X.iloc[:, 1 - id_columns(frame_names(X))[0]])
+        else:
+            roles = [_role(c) if isinstance(c, str) else None for c in cols]
+            if roles.count("item") != 1:
+                return None
+            items = np.asarray(X.iloc[:, roles.index("item")])
     else:
         items = np.asarray(X)[:, 1]
-    _, ucode = np.unique(users, return_inverse=True)
-    _, icode = np.unique(items, return_inverse=True)
+    try:
+        _, ucode = np.unique(users, return_inverse=True)
+        _, icode = np.unique(items, return_inverse=True)
+    except TypeError:  # ids of several types (fit refuses them anyway)
+        return None
     return ucode.ravel().astype(np.int64) * (int(icode.max()) + 1) + icode.ravel()
 
 

@@ -116,7 +116,10 @@ class _RankingScorer:
         if self.name == "coverage":  # every test user's list, relevant or not
             test_users = self.test_users(estimator, X)
             if len(test_users) == 0:
-                raise ValueError("No test user to recommend for: X is empty.")
+                raise ValueError(
+                    "No test user to recommend for: X is empty, or every test "
+                    'user is unknown to the model (unknown_users="skip").'
+                )
             recommended = estimator.recommend(test_users, n_items=self.k)
             if isinstance(recommended, tuple):  # (item_ids, scores)
                 recommended = recommended[0]

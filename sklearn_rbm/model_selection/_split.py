@@ -21,7 +21,9 @@ class UserHoldoutSplit(BaseCrossValidator):
     :class:`~sklearn.model_selection.ShuffleSplit`: a rating can be in the
     test set of several splits. Rows that repeat a ``(user, item)`` pair
     (implicit feedback: two plays, which ``fit`` counts once) are one rating:
-    all their copies go to the same side.
+    all their copies go to the same side (the items: an array's second
+    column, a two-column frame's other id column, or a wider frame's column
+    named as items, such as ``item`` or ``movieId``).
 
     Parameters
     ----------
@@ -112,9 +114,10 @@ class UserHoldoutSplit(BaseCrossValidator):
         # rating: the distinct pairs are split, and every copy follows its
         # pair (a copy in each set would make a test item the user already
         # has in training, which recommend() never lists)
-        _, first, inverse = np.unique(
-            pair_codes(X, users), return_index=True, return_inverse=True
-        )
+        codes = pair_codes(X, users)
+        if codes is None:  # the item column is not known for sure: rows
+            codes = np.arange(n)
+        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
         # the distinct pairs in order of first appearance: without repeats,
         # the rows themselves, in their order (the splits of earlier versions)
         order = np.argsort(first, kind="stable")

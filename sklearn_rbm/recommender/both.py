@@ -21,6 +21,7 @@ weight attributes belong to one model: they raise a ValueError naming
 import copy
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils import check_random_state
@@ -169,7 +170,8 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         self._check_structure()
         # each model continues on a copy: a failure leaves both unchanged
         parts = [copy.copy(part) for part in self.estimators_]
-        self._check_names(frame_names(X))  # once, not once per model
+        if not sp.issparse(X):  # once, not once per model
+            self._check_names(frame_names(X))
         for part in parts:
             params = self.get_params()
             params.update(
