@@ -53,7 +53,10 @@ def _id_array(v):
     strings or floats and make different ids equal."""
     if isinstance(v, np.ndarray):
         return v
-    if len({type(x.item() if isinstance(x, np.generic) else x) for x in v}) > 1:
+    kinds = set(map(type, v))  # C speed; numpy scalars are the ids they hold
+    if len(kinds) > 1 and (
+        len({type(x.item() if isinstance(x, np.generic) else x) for x in v}) > 1
+    ):
         out = np.empty(len(v), dtype=object)
         out[:] = [x.item() if isinstance(x, np.generic) else x for x in v]
         return out
