@@ -202,14 +202,15 @@ class _BaseRBM(
     def _init_params(self, params):
         """Adjust the initial parameters in place (after the base-rate init)."""
 
+    def _initial_params(self, params):
+        """The base-rate parameters made the start of training, in place:
+        ``visible_bias_init`` and the family's :meth:`_init_params` (``fit``
+        and the divergence check's starting model)."""
+        if self.visible_bias_init == "zeros":
+            params["b"][...] = 0
+        self._init_params(params)
+
     def _new_state(self, X, phase, rng, sample_weight=None):
-        zeros = self.visible_bias_init == "zeros"
-
-        def adjust(params):
-            if zeros:
-                params["b"][...] = 0
-            self._init_params(params)
-
         # with zero biases nothing depends on the data, so that partial_fit
         # over chunks reproduces fit exactly
         return phase.init_state(
@@ -217,8 +218,8 @@ class _BaseRBM(
             self.n_components,
             X.dtype,
             rng,
-            adjust=adjust,
-            data_offsets=not zeros,
+            adjust=self._initial_params,
+            data_offsets=self.visible_bias_init != "zeros",
             sample_weight=sample_weight,
         )
 
@@ -474,12 +475,6 @@ def divergence_bounds(est, X, sw):
     idx = np.sort(rng.permutation(X.shape[0])[:DIVERGENCE_ROWS])
     Xs = _xp.take_rows(X, idx)
     Xs = Xs.toarray() if sp.issparse(Xs) else _xp.to_numpy(Xs)
-
-    def adjust(params):
-        if est.visible_bias_init == "zeros":
-            params["b"][...] = 0
-        est._init_params(params)
-
     return training_bound(
         est._family(),
         {k: _xp.to_numpy(v) for k, v in est._params().items()},
@@ -487,7 +482,7 @@ def divergence_bounds(est, X, sw):
         None if sw is None else sw[idx],
         rng=rng,
         moments=est._state.moments,
-        adjust=adjust,
+        adjust=est._initial_params,
     )
 
 

@@ -52,6 +52,15 @@ def _known(values, fitted):
     return np.fromiter((v in fitted for v in values.tolist()), bool, len(values))
 
 
+def _read_pairs(estimator, X):
+    """``(users, items)`` of the test pairs ``X``, read as ``estimator``
+    reads pairs (its fitted column names, ids of either type)."""
+    users, items, _ = check_pairs(
+        X, allow_mixed=True, fitted_names=getattr(estimator, "feature_names_in_", None)
+    )
+    return users, items
+
+
 class _RankingScorer:
     """``scorer(estimator, X_test, y_test)``: see :func:`make_ranking_scorer`."""
 
@@ -68,11 +77,7 @@ class _RankingScorer:
     def relevant_sets(self, estimator, X, y=None):
         """``(users, relevant)``: the test users to rank for and their
         relevant known items, in order of first appearance in ``X``."""
-        users, items, _ = check_pairs(
-            X,
-            allow_mixed=True,
-            fitted_names=getattr(estimator, "feature_names_in_", None),
-        )
+        users, items = _read_pairs(estimator, X)
         keep = np.ones(len(users), dtype=bool)
         if self.threshold is not None:
             if y is None:
@@ -102,11 +107,7 @@ class _RankingScorer:
         """Every user of the test pairs, in order of first appearance (those
         unknown to the model left out with ``unknown_users="skip"``): the
         users whose lists catalogue coverage counts."""
-        users, _, _ = check_pairs(
-            X,
-            allow_mixed=True,
-            fitted_names=getattr(estimator, "feature_names_in_", None),
-        )
+        users, _ = _read_pairs(estimator, X)
         if self.unknown_users == "skip":
             users = users[_known(users, estimator.users_)]
         first = dict.fromkeys(users.tolist())

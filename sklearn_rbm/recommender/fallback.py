@@ -76,7 +76,9 @@ def history_mean(model, ratings):
     if not len(r):
         return model.global_mean_
     top = float(np.max(np.abs(r)))
-    return top * float(np.mean(r / top)) if top > 0 else 0.0
+    if _safe(top, len(r)):  # as fallback_stats: scaled only when sums overflow
+        return float(np.mean(r))
+    return top * float(np.mean(r / top))
 
 
 def fallback_proba(model, ucode, icode):
