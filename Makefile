@@ -17,12 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m sklearn_rbm demo
 
+# one pytest-xdist worker per core, one BLAS thread each (tests/conftest.py)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # the suite without the slow statistical and data-backed tests
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not data"
+	$(PY) -m pytest -q -n auto -m "not slow and not data"
 
 lint: $(STAMP)
 	$(PY) -m ruff check sklearn_rbm tests benchmarks docs

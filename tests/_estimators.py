@@ -24,10 +24,11 @@ from sklearn_rbm.datasets import make_ratings
 #: why scikit-learn's check_sample_weight_equivalence_on_dense_data fails for
 #: the dense RBMs at their defaults (expected failure of the estimator checks)
 STOCHASTIC_SAMPLE_WEIGHTS = (
-    "stochastic training: shuffled minibatches and a batch size that depends "
-    "on the number of rows make weighted and repeated rows equivalent in "
-    "distribution, not bit for bit; the check passes in the deterministic "
-    "setting of tests/test_sample_weight.py"
+    "the check shuffles the weighted rows, and shuffled minibatches of rows in "
+    "another order are another random draw: weighted and repeated rows are "
+    "equivalent in distribution, and to rounding for rows in the same order "
+    "(tests/test_sample_weight.py, which also passes this check with one "
+    "minibatch of all rows)"
 )
 
 

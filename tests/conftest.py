@@ -7,6 +7,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs one worker per core), each
+    worker computes with one BLAS thread, so that the workers do not
+    oversubscribe the cores; tests that need more threads set them with
+    ``threadpool_limits`` (and skip where the library cannot give them)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        from threadpoolctl import threadpool_limits
+
+        config._sklearn_rbm_blas_limit = threadpool_limits(1, user_api="blas")
+
+
 def data_dir():
     """The licensed datasets folder (env SKLEARN_RBM_DATA or ../shared/data)."""
     env = os.environ.get("SKLEARN_RBM_DATA")

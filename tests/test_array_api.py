@@ -48,6 +48,19 @@ def test_numpy_path_never_imports_torch():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def test_take_rows_reads_a_shuffled_index_whose_ends_look_like_a_range():
+    # a numpy index is taken as a slice only when it is one: [3, 7, 1, 6]
+    # (6 - 3 == 4 - 1) is not rows 3..6 (frequency weights send shuffled
+    # numpy indices, with repeats, to non-numpy X)
+    xs = pytest.importorskip("array_api_strict")
+    from sklearn_rbm.engine import _xp
+
+    X = np.arange(40.0).reshape(10, 4)
+    for idx in ([3, 7, 1, 6], [2, 3, 4], [5, 5, 6], [8]):
+        got = _xp.take_rows(xs.asarray(X), np.array(idx))
+        assert_allclose(np.asarray(got), X[idx])
+
+
 @pytest.mark.skipif(IN_SUBPROCESS, reason="this is the subprocess")
 def test_array_api_subprocess(request):
     """Every test below, with ``SCIPY_ARRAY_API=1`` (about 30 s; the slow

@@ -265,7 +265,7 @@ def test_pipeline_grid_search_beats_raw_pixels():
                     random_state=0,
                 ),
             ),
-            ("clf", LogisticRegression(C=6000.0, max_iter=300)),
+            ("clf", LogisticRegression(solver="newton-cg", C=6000.0)),
         ]
     )
     grid = GridSearchCV(pipe, {"rbm__n_components": [25, 100]}, cv=2)

@@ -1,4 +1,5 @@
-"""fit(X, sample_weight=...) of the dense RBMs: weights act as repeated rows."""
+"""fit(X, sample_weight=...) of the dense RBMs: weights are frequencies, a
+row of weight k acting as k repeated rows (scikit-learn's definition)."""
 
 import numpy as np
 import pytest
@@ -44,16 +45,23 @@ def test_integer_weights_equal_repeated_rows(Est):
     assert not np.allclose(plain.components_, weighted.components_)
 
 
-def test_zero_weights_equal_dropped_rows_and_scale_does_not_matter():
+def test_zero_weights_equal_dropped_rows_and_scale_is_repetition():
     rng = np.random.default_rng(1)
     X = _data(rng)
     w = np.where(np.arange(X.shape[0]) % 3 == 0, 0.0, 1.0)
     kw = dict(EXACT, visible_bias_init="zeros")
     a = BernoulliRBM(**kw).fit(X, sample_weight=w)
     b = BernoulliRBM(**kw).fit(X[w > 0])
-    c = BernoulliRBM(**kw).fit(X, sample_weight=7.5 * w)
     np.testing.assert_allclose(a.components_, b.components_, atol=1e-10)
-    np.testing.assert_allclose(a.components_, c.components_, atol=1e-10)
+    # frequencies: three times every weight is every row three times, so
+    # three times the updates of an epoch (shuffled minibatches of 10 rows)
+    kw = dict(n_components=6, batch_size=10, max_iter=3, random_state=0)
+    a = BernoulliRBM(**kw).fit(X, sample_weight=w)
+    c = BernoulliRBM(**kw).fit(X, sample_weight=3 * w)
+    r = BernoulliRBM(**kw).fit(np.repeat(X[w > 0], 3, axis=0))
+    np.testing.assert_allclose(c.components_, r.components_, atol=1e-10)
+    np.testing.assert_allclose(c.intercept_visible_, r.intercept_visible_, atol=1e-10)
+    assert not np.allclose(a.components_, c.components_, atol=1e-3)
     # default initialisation: the base rates are the weighted ones too
     d = BernoulliRBM(**dict(EXACT)).fit(X, sample_weight=w)
     e = BernoulliRBM(**dict(EXACT)).fit(X[w > 0])
@@ -179,7 +187,7 @@ def test_early_stopping_counts_the_rows_of_positive_weight():
     w[3] = 1.0
     rbm = BernoulliRBM(3, max_iter=2, early_stopping=True, random_state=0)
     with pytest.raises(
-        ValueError, match="at least 2 samples of positive weight; got 1"
+        ValueError, match="at least 2 samples of positive weight; got n_samples=1"
     ):
         rbm.fit(X, sample_weight=w)
     w[[5, 9]] = 2.0
@@ -188,3 +196,104 @@ def test_early_stopping_counts_the_rows_of_positive_weight():
             X, sample_weight=w
         )
         assert np.isfinite(rbm.validation_scores_).all()
+
+
+@pytest.mark.parametrize("Est", [BernoulliRBM, GaussianBernoulliRBM])
+def test_integer_weights_equal_repeated_rows_under_the_defaults(Est):
+    # shuffled minibatches, batch_size="auto", base-rate start (and the
+    # Gaussian's max_iter="auto"): all follow the repeated rows, so the
+    # weighted fit is the fit on np.repeat(X, w) up to rounding -- counts of
+    # duplicated rows are the common case (deduplicated binary data)
+    rng = np.random.default_rng(6)
+    kw = dict(n_components=4, random_state=0)
+    if Est is BernoulliRBM:
+        X = _data(rng, n=400, d=6)
+        kw["max_iter"] = 4
+    else:  # standardised real data; binary rows would collapse the variances
+        X = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6))
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+    w = rng.integers(0, 5, X.shape[0])
+    a = Est(**kw).fit(X, sample_weight=w)
+    b = Est(**kw).fit(np.repeat(X, w, axis=0))
+    assert a.batch_size_ == b.batch_size_ and a.n_iter_ == b.n_iter_
+    # the weighted and the repeated sums round differently (real data)
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(
+        a.intercept_visible_, b.intercept_visible_, rtol=1e-7, atol=1e-8
+    )
+
+
+def test_fractional_weights_visit_rows_at_their_frequency():
+    from sklearn_rbm.training.loop import frequency_rows, minibatches
+
+    w = np.array([0.0, 0.25, 1.0, 1.5, 3.0])
+    rng = np.random.default_rng(0)
+    counts = np.array(
+        [np.bincount(frequency_rows(w, rng), minlength=5) for _ in range(4000)]
+    )
+    # the integer part always, one more with the fractional part's chance
+    assert counts[:, 0].max() == 0 and (counts[:, 2] == 1).all()
+    assert set(counts[:, 3]) == {1, 2} and (counts[:, 4] == 3).all()
+    # binomial means: standard errors 0.0068 (0.25) and 0.0079 (0.5)
+    np.testing.assert_allclose(counts.mean(axis=0), w, atol=0.03)
+    # integer weights draw nothing: the stream is that of the repeated rows
+    r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
+    batches = minibatches(5, 2, r1, np.array([1.0, 0.0, 2.0, 1.0, 1.0]))
+    order = np.array([0, 2, 2, 3, 4])[r2.permutation(5)]
+    np.testing.assert_array_equal(np.concatenate(batches), order)
+
+
+def test_weights_that_make_no_whole_row_are_refused():
+    X = _data(np.random.default_rng(7))
+    rbm = BernoulliRBM(3, max_iter=1, random_state=0)
+    # weights normalised to sum to 1 would train on less than one row an epoch
+    w = np.full(X.shape[0], 1.0 / X.shape[0]) * 0.5
+    with pytest.raises(ValueError, match="frequencies.*less than one row.*mean 1"):
+        rbm.fit(X, sample_weight=w)
+    with pytest.raises(ValueError, match="that many rows"):
+        rbm.partial_fit(X, sample_weight=np.full(X.shape[0], 1e9))
+    assert not hasattr(rbm, "components_")
+    rbm.fit(X, sample_weight=w * X.shape[0] / w.sum())  # mean 1: fine
+
+
+def test_centering_turned_on_in_partial_fit_takes_weighted_offsets():
+    X = np.vstack([np.ones((50, 4)), np.zeros((50, 4))])
+    w = np.r_[np.full(50, 9.0), np.full(50, 1.0)]
+    rbm = BernoulliRBM(3, centering=False, random_state=0)
+    rbm.partial_fit(X, sample_weight=w)
+    rbm.set_params(centering=True).partial_fit(X, sample_weight=w)
+    start = BernoulliRBM(3, centering=True, random_state=0).partial_fit(
+        X, sample_weight=w
+    )
+    # both near the weighted mean 0.9 (the running offset moves a little)
+    np.testing.assert_allclose(
+        rbm._state.offsets[0], start._state.offsets[0], atol=0.05
+    )
+    assert np.all(np.abs(rbm._state.offsets[0] - 0.9) < 0.05)
+
+
+def test_deduplicated_rows_with_counts_train_as_the_full_data():
+    # binary data repeats rows: the unique rows weighted by their counts are
+    # the same data set, so they must train as well (exact log-likelihood,
+    # 12 pixels); before weights were frequencies, an epoch over the 706
+    # unique rows made 40% of the updates and scored 0.52 nats lower
+    from sklearn.datasets import load_digits
+
+    X = (load_digits().data > 7).astype(float)
+    X = X[:, np.argsort(-X.var(axis=0), kind="stable")[:12]]
+    U, counts = np.unique(X, axis=0, return_counts=True)
+    kw = dict(
+        n_components=8,
+        learning_rate=0.05,
+        momentum=0.9,
+        centering=True,
+        learning_rate_schedule="linear",
+        max_iter=10,
+    )
+    weighted = [
+        BernoulliRBM(random_state=s, **kw).fit(U, sample_weight=counts).score(X)
+        for s in range(4)
+    ]
+    full = [BernoulliRBM(random_state=s, **kw).fit(X).score(X) for s in range(4)]
+    # seeds spread by about 0.04 nats: the means agree within 0.05
+    assert abs(np.mean(weighted) - np.mean(full)) < 0.05, (weighted, full)

@@ -62,7 +62,7 @@ pipe = Pipeline(
                 random_state=0,
             ),
         ),
-        ("logistic", LogisticRegression(C=6000.0, max_iter=300)),
+        ("logistic", LogisticRegression(solver="newton-cg", C=6000.0)),
     ]
 )
 search = GridSearchCV(pipe, {"rbm__n_components": [50, 100]}, cv=2)

@@ -52,7 +52,7 @@ def demo_bernoulli(out, random_state=0):
                     random_state=random_state,
                 ),
             ),
-            ("clf", LogisticRegression(C=6000.0, max_iter=300)),
+            ("clf", LogisticRegression(solver="newton-cg", C=6000.0)),
         ]
     )
     with warnings.catch_warnings():

@@ -157,7 +157,7 @@ def take_rows(X, idx):
         return X[idx]
     xp = get_xp(X)
     if isinstance(idx, np.ndarray):  # unshuffled minibatches: a range
-        if idx.size and idx[-1] - idx[0] == idx.size - 1:
+        if idx.size and (np.diff(idx) == 1).all():
             return X[int(idx[0]) : int(idx[-1]) + 1, ...]
         idx = xp.asarray(idx, device=device_of(X))
     return xp.take(X, idx, axis=0)

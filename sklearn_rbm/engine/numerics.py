@@ -97,10 +97,10 @@ def data_moments(X, previous=None, weights=None):
 
     The base-rate model of every family is a function of these, so a model
     trained by ``partial_fit`` gets the same base model as one trained by
-    ``fit`` on the same rows. ``weights`` (mean 1 over the rows, so that
-    ``n`` stays the number of rows) weight the sums.
+    ``fit`` on the same rows. ``weights`` (frequencies) weight the sums, and
+    ``n`` is their total: the moments of the rows repeated as they say.
     """
-    n = X.shape[0]
+    n = X.shape[0] if weights is None else float(np.sum(weights))
     if not (isinstance(X, np.ndarray) or sp.issparse(X)):
         X = _moments_xp(X, weights)  # the sums on X's device, then on the host
     # squares and sums in float64: float32 sums of squares lose the variance
@@ -119,7 +119,7 @@ def data_moments(X, previous=None, weights=None):
     else:
         s1 = np.zeros(X.shape[1])
         s2 = np.zeros(X.shape[1])
-        for start in range(0, n, 4096):  # bounded float64 copies
+        for start in range(0, X.shape[0], 4096):  # bounded float64 copies
             blk = np.asarray(X[start : start + 4096], dtype=np.float64)
             if weights is None:
                 s1 += blk.sum(axis=0)

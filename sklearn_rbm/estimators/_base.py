@@ -41,7 +41,7 @@ from ._checks import check_dense_rbm
 from ._common import VersionedStateMixin, atomic, caller_level, seed_from
 from ._density import DensityMixin
 from ._features import FeaturesMixin
-from ._input import InputMixin, _drop_zero_weights, _mean_one, _namespace_name
+from ._input import InputMixin, _check_total, _drop_zero_weights, _namespace_name
 from ._sampling import SamplingMixin
 
 #: the divergence check of ``fit`` (``warn_if_diverged``): rows it reads,
@@ -256,14 +256,14 @@ class _BaseRBM(
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows. They weight every data term
-            of the gradient (positive statistics; negative statistics of CD
-            chains started at the rows), the base rates, the centring
-            offsets and the early-stopping score. Only their ratios
-            matter (they are scaled to mean 1); rows of weight 0 are
-            dropped before training, and an integer weight ``k`` counts the
-            row ``k`` times in every sum (not in the minibatches: the row is
-            drawn once per epoch, with ``k`` times the weight).
+            Frequencies of the rows: a row of weight ``k`` counts as ``k``
+            copies, so integer weights fit as ``np.repeat(X, w, axis=0)``
+            does (to rounding; in distribution for rows in another order).
+            An epoch visits row ``i`` ``floor(w_i)`` times, plus once with
+            probability ``w_i - floor(w_i)``; the "auto" batch size and
+            epochs count the total weight as rows. Rows of weight 0 are
+            dropped; weights summing to less than 1 are refused (rescale
+            them, e.g. to mean 1). User guide, "Sample weights".
 
         Returns
         -------
@@ -290,7 +290,8 @@ class _BaseRBM(
             if X.shape[0] - n_val < 1:
                 rows = "samples" if sw is None else "samples of positive weight"
                 raise ValueError(
-                    f"early_stopping needs at least 2 {rows}; got {X.shape[0]}."
+                    f"early_stopping needs at least 2 {rows}; got "
+                    f"n_samples={X.shape[0]}."
                 )
             perm = rng.permutation(X.shape[0])
             X_val = _xp.take_rows(X, perm[:n_val])
@@ -298,12 +299,13 @@ class _BaseRBM(
             if sw is not None:  # numpy weights (perm may live on X's device)
                 perm = _xp.to_numpy(perm)
                 sw_val = sw[perm[:n_val]]
-                sw = _mean_one(
+                sw = _check_total(
                     sw[perm[n_val:]],
                     "sample_weight of the rows left after the validation split",
                 )
-        batch_size = self._batch_size(X.shape[0], continuing=False)
-        n_epochs = self._n_epochs(X.shape[0], batch_size)
+        n_rows = _n_rows(X, sw)
+        batch_size = self._batch_size(n_rows, continuing=False)
+        n_epochs = self._n_epochs(n_rows, batch_size)
         phase = self._phase(batch_size, n_epochs)
         state = self._new_state(X, phase, rng, sw)
         X_head = X[: min(500, X.shape[0]), ...] if self.verbose else None
@@ -323,12 +325,13 @@ class _BaseRBM(
         with training_threads():
             state, history = run_epochs(
                 state,
-                phase.bind(state, X, sw),
+                phase.bind(state, X),
                 X.shape[0],
                 phase.settings,
                 batch_size=batch_size,
                 n_epochs=n_epochs,
                 shuffle=self.shuffle,
+                sample_weight=sw,
                 monitor=monitor,
                 early_stopping=stopper,
                 verbose=self.verbose,
@@ -364,12 +367,13 @@ class _BaseRBM(
         ``variance_init``), where ``fit`` uses the variances of all its rows.
 
         Parameters changed with ``set_params`` between calls take effect at
-        the next call: turning ``persistent`` on starts chains from the
-        base-rate model (turning it off drops them), a new ``n_chains`` (or
+        the next call: turning ``persistent`` on starts chains from
+        independent units with the current visible biases (turning it off
+        drops them), a new ``n_chains`` (or
         ``batch_size``, when ``n_chains=None``) keeps the first chains and
         adds fresh ones as needed, and turning ``centering`` on starts the
-        offsets from this call's data (the visible offset its mean of the
-        statistic coupled to the hidden units, the hidden offset 0.5).
+        offsets from this call's data (the visible offset its weighted mean
+        of the statistic coupled to the hidden units, the hidden offset 0.5).
         ``n_components`` cannot change: call ``fit`` to start over. A call
         that fails leaves the fitted model unchanged.
 
@@ -385,8 +389,8 @@ class _BaseRBM(
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the rows, as in :meth:`fit` (scaled to
-            mean 1 within the call).
+            Frequencies of the rows, as in :meth:`fit`: the pass visits
+            row ``i`` about ``w_i`` times, in row order.
 
         Returns
         -------
@@ -409,7 +413,7 @@ class _BaseRBM(
         self._check_exact_log_partition(X.shape[1])
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
         self._check_training_data(X, None if first else self._state.moments)
-        batch_size = self._batch_size(X.shape[0], continuing=not first)
+        batch_size = self._batch_size(_n_rows(X, sw), continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings
         if first:
@@ -428,14 +432,14 @@ class _BaseRBM(
             state = self._state.copy()
             state.params = {k: _xp.copy(v) for k, v in self._params().items()}
             state.moments = data_moments(X, state.moments, weights=sw)
-            phase.match(state, X)
-        step = phase.bind(state, X, sw)
+            phase.match(state, X, sw)
+        step = phase.bind(state, X)
         k = settings.cd_steps_at(state.n_epochs)
         # each call is one epoch: the momentum warm-up of fit applies
         momentum = settings.momentum_at(state.n_epochs)
         with training_threads(), training_errstate():
             lr = continued_learning_rate(state, settings)
-            for idx in minibatches(X.shape[0], batch_size):
+            for idx in minibatches(X.shape[0], batch_size, None, sw, state.rng):
                 step(idx, lr, momentum, k)
         check_finite(state, settings.learning_rate, where="partial_fit pass")
         state.n_epochs += 1
@@ -461,6 +465,13 @@ class _BaseRBM(
         if not _xp.is_numpy(state.get("components_", np.empty(0))):
             state = _xp.tree_to_numpy(state)
         return state
+
+
+def _n_rows(X, sw):
+    """The rows an epoch visits: ``X``'s, or under frequency weights their
+    total (rounded), which sets ``"auto"`` batch sizes and epochs as the
+    repeated rows would."""
+    return X.shape[0] if sw is None else max(int(round(float(sw.sum()))), 1)
 
 
 def divergence_bounds(est, X, sw):

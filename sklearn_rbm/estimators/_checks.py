@@ -115,11 +115,11 @@ def _check_offsets(offsets, H, D, dtype):
 
 
 def _check_moments(moments, D):
-    """Running data moments: (n >= 1, column sums (D,), sums of squares (D,)
-    >= 0)."""
+    """Running data moments: (n >= 1, the rows or the total of their
+    frequency weights; column sums (D,), sums of squares (D,) >= 0)."""
     if not (isinstance(moments, tuple | list) and len(moments) == 3):
         checks.invalid("_state.moments", "must be an (n, sums, sums of squares) triple")
-    checks.integer("_state.moments[0]", moments[0], low=1)
+    checks.real("_state.moments[0]", moments[0], low=1)
     checks.array("_state.moments[1]", moments[1], (D,))
     s2 = checks.array("_state.moments[2]", moments[2], (D,))
     if s2.min() < 0:

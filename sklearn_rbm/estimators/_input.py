@@ -62,13 +62,27 @@ def _numpy_only(X, *, sampler="gibbs"):
         )
 
 
-def _mean_one(w, name):
-    """The weights ``w`` rescaled to mean 1; a ValueError naming ``name``
-    unless their sum is positive and finite."""
+#: the most rows an epoch may visit under frequency weights (the epoch's row
+#: indices are materialised: 8 bytes each)
+MAX_WEIGHT_TOTAL = 2**31
+
+
+def _check_total(w, name):
+    """``w`` unchanged; a ValueError naming ``name`` unless the weights, as
+    frequencies, make an epoch of at least one row and at most
+    ``MAX_WEIGHT_TOTAL`` rows."""
     total = w.sum()
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"{name} must have a positive, finite sum; got {total!r}.")
-    return w * (w.shape[0] / total)
+    if total < 1 or total > MAX_WEIGHT_TOTAL:
+        visits = "less than one row" if total < 1 else "that many rows"
+        raise ValueError(
+            f"{name} sums to {total:.4g}: weights are frequencies (a row of "
+            "weight k counts as k rows, as scikit-learn defines them), so an "
+            f"epoch would visit {visits}. Rescale them, for example to mean "
+            "1: w * len(w) / w.sum()."
+        )
+    return w
 
 
 def _input_name(X, fxp):
@@ -87,13 +101,12 @@ def _input_name(X, fxp):
 
 
 def _drop_zero_weights(X, sw):
-    """``X`` and ``sw`` without the rows of weight 0 (``sw`` rescaled to
-    mean 1 over the rest), so that such rows are as if dropped: they make
-    no minibatch, no chain and no base rate."""
+    """``X`` and ``sw`` without the rows of weight 0, so that such rows are
+    as if dropped: they make no minibatch, no chain and no base rate."""
     if sw is None or sw.min() > 0:
         return X, sw
     keep = np.flatnonzero(sw > 0)
-    return _xp.take_rows(X, keep), _mean_one(sw[keep], "sample_weight")
+    return _xp.take_rows(X, keep), sw[keep]
 
 
 class InputMixin:
@@ -147,7 +160,7 @@ class InputMixin:
         return fxp
 
     def _sample_weight(self, sample_weight, X):
-        """Validated sample weights scaled to mean 1, or None.
+        """Validated sample weights (frequencies), or None.
 
         The weights are a float64 numpy vector whatever the namespace of
         ``X`` or of the weights: they index and scale rows on the host, and
@@ -170,4 +183,4 @@ class InputMixin:
             dtype=np.float64,
             ensure_non_negative=True,
         )
-        return _mean_one(w, "sample_weight")
+        return _check_total(w, "sample_weight")

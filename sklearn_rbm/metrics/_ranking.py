@@ -102,15 +102,17 @@ def _mean(values, n_rel, average):
     return float(np.mean(values[n_rel > 0]))
 
 
-_PARAMETERS = """Parameters
-    ----------
-    recommended : array-like of shape (n_users, n_recommended) or sequence
+_ARGS = """recommended : array-like of shape (n_users, n_recommended) or sequence
         Ranked item ids per user, best first (ragged lists allowed); only the
         first ``k`` count.
     relevant : sequence of length n_users
         Relevant item ids per user (sets, lists or arrays; may be empty).
     k : int, default=10
-        Cut-off.
+        Cut-off."""
+
+_PARAMETERS = f"""Parameters
+    ----------
+    {_ARGS}
     average : bool, default=True
         Return the mean over the users with at least one relevant item;
         False: one value per user, NaN for users with no relevant item.
@@ -118,12 +120,16 @@ _PARAMETERS = """Parameters
     Returns
     -------
     score : float or ndarray of shape (n_users,)
+        The mean over the users with at least one relevant item
+        (``average=True``), or the per-user values.
 """
 
 
 def _shared_doc(func):
-    """Fill in the parameters and returns that the per-user metrics share."""
-    func.__doc__ = func.__doc__.replace("{parameters}", _PARAMETERS)
+    """Fill in the parameters and returns that the per-user metrics share
+    (``{parameters}``), or the three arguments alone (``{args}``)."""
+    doc = func.__doc__.replace("{parameters}", _PARAMETERS)
+    func.__doc__ = doc.replace("{args}", _ARGS)
     return func
 
 
@@ -213,9 +219,19 @@ def average_precision_at_k(recommended, relevant, k=10, *, average=True):
     return _mean(ap, n_rel, average)
 
 
+@_shared_doc
 def map_at_k(recommended, relevant, k=10):
     """Mean average precision at ``k``: :func:`average_precision_at_k`
     averaged over the users with at least one relevant item.
+
+    Parameters
+    ----------
+    {args}
+
+    Returns
+    -------
+    score : float
+        MAP@k over the users with at least one relevant item.
 
     Examples
     --------

@@ -11,11 +11,8 @@ subpackage: ``ids.py`` (id tables), ``store.py`` (ratings, orientation),
 (unknown ids), on the engine's sparse categorical kernels.
 """
 
-from numbers import Integral, Real
-
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import TransformerTags
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..engine.sparse_categorical import weights3
@@ -26,11 +23,12 @@ from .feedback import FeedbackMixin
 from .fitting import TrainingMixin
 from .fold_in import FoldInMixin
 from .ids import check_feature_names
+from .params import PARAMETER_CONSTRAINTS, SAVED_BEFORE
 from .recommend import RecommendMixin
 from .serving import ServingMixin
 from .similar import SimilarItemsMixin
 from .store import Orientation
-from .trainer import DTYPE_CONSTRAINT, STRUCTURAL, structural
+from .trainer import STRUCTURAL, structural
 
 
 class CategoricalRBMRecommender(
@@ -122,30 +120,22 @@ class CategoricalRBMRecommender(
         orientations on MovieLens (``benchmarks/README.md``).
     fine_tune_iter : int or "auto", default="auto"
         Epochs of discriminative fine-tuning after the ``max_iter`` epochs
-        of CD: the deterministic predictor of :meth:`predict` (``p(h | V)``
-        then the softmax over ratings, ``prediction="mean_field"``) is
-        trained by backpropagation to minimise the squared error of the
-        expected rating on the training ratings, every rating being an input
-        and a target (as in an autoencoder), with Adam on the touched rows.
-        CD is the pretraining. Requires ``prediction="mean_field"``. With
-        early stopping, the held-out ratings are monitored through both
-        phases and the best epoch of either is kept. :meth:`partial_fit` on
-        a fine-tuned model runs fine-tuning passes. 0 is the paper's
-        generatively trained RBM. ``"auto"``: 10 with
-        ``prediction="mean_field"``, 0 with ``prediction="exact"``.
+        of CD (the pretraining): the mean-field predictor of :meth:`predict`
+        is trained with Adam to minimise the squared error of the expected
+        rating on the training ratings, every rating an input and a target,
+        as in an autoencoder. With early stopping the best epoch of either
+        phase is kept. 0 is the paper's generatively trained RBM.
+        ``"auto"``: 10 with ``prediction="mean_field"`` (which it requires),
+        0 with ``"exact"``. User guide, "Discriminative fine-tuning".
     fine_tune_learning_rate : float or "auto", default="auto"
         Adam step size of fine-tuning. ``"auto"``: 3e-3 at 80,000 training
         ratings, 1.5e-3 at 900,000 (a power law, two significant digits).
     fine_tune_alpha : float, default=25.0
-        L2 penalty ``alpha / 2 ||W||^2`` on ``W`` (``A``, ``B``) and ``D``
-        during fine-tuning, against the *sum* of squared errors over the
-        training ratings (as AutoRec's lambda), so one value suits data sets
-        of different sizes: the validation optimum was about 25 on both
-        MovieLens 100K and 1M. Errors are measured in rating steps (the mean
-        spacing of ``classes_``), so it does not depend on the units of the
-        ratings. As the weight decay of sparse Adam, it is applied to the
-        rows a minibatch touches, so a variable with few ratings is
-        penalised less often.
+        L2 penalty ``alpha / 2 ||W||^2`` of fine-tuning (on ``W``, ``A``,
+        ``B`` and ``D``) against the *sum* of squared errors, in rating
+        steps, over the training ratings (as AutoRec's lambda), so that one
+        value suits data sets of different sizes and scales (about 25 was
+        the validation optimum on MovieLens 100K and 1M).
     learning_rate_schedule : {"constant", "linear"}, default="linear"
         ``"linear"`` decays the learning rate to zero over ``max_iter`` epochs.
     negative_visible : {"sample", "mean_field"}, default="mean_field"
@@ -176,70 +166,43 @@ class CategoricalRBMRecommender(
         fast; its rounding changes the sampled training path, so fits in the
         two dtypes with one seed are different models of similar accuracy.
     feedback : {"auto", "explicit", "implicit"}, default="auto"
-        What ``fit`` receives. ``"explicit"``: ratings (``y``, or the values
-        of a sparse matrix). ``"implicit"``: ``(user, item)`` pairs with no
-        ratings (plays, clicks, purchases; ``y=None``; the non-zero entries
-        of a sparse matrix, their values ignored): only the ranking model is
-        trained, and :meth:`predict`, :meth:`predict_proba`, :meth:`score`,
-        :meth:`predict_new_user`, :meth:`transform` and :meth:`free_energy`
-        raise a ValueError (rank with
-        :meth:`recommend`). ``"auto"``: implicit for pairs with ``y=None``,
-        explicit otherwise. The fitted mode is ``feedback_``.
+        What ``fit`` receives: ``"explicit"`` ratings, or ``"implicit"``
+        ``(user, item)`` pairs without ratings (plays, clicks; ``y=None``;
+        a sparse matrix's values are ignored), for which only the ranking
+        model is trained and the rating methods (:meth:`predict` and the
+        like) raise a ValueError: rank with :meth:`recommend`. ``"auto"``:
+        implicit for pairs with ``y=None``. The fitted mode is ``feedback_``.
     ranking : {"choice", "rating"}, default="choice"
         How :meth:`recommend` ranks. ``"choice"``: a second RBM, over which
         items each user rated, trained with a multinomial likelihood over
-        the items the user liked (rated strictly above the middle of the
-        fitted scale, ``(classes_[0] + classes_[-1]) / 2``: 4 and 5 on
-        1..5, 3.0 and up on 0.5..5; a training set without its scale's
-        lowest or highest rating moves the middle), so
-        that the top of the list is what the user will choose and like
-        (``recommender/ranking.py``; the user guide, "How recommend ranks").
-        ``"rating"``: by predicted rating (no second model; much weaker
-        top-N lists, see ``benchmarks/README.md``, "Ranking model").
-        :meth:`predict` is the rating model's either way.
+        the items the user liked (rated above the middle of the fitted
+        scale, ``(classes_[0] + classes_[-1]) / 2``), so that the top of the
+        list is what the user will choose and like (user guide, "How
+        recommend ranks"). ``"rating"``: by predicted rating (no second
+        model; much weaker top-N lists). :meth:`predict` is the rating
+        model's either way.
     ranking_components : int, default=200
         Hidden units of the ranking model.
     ranking_iter : int, default=30
         Epochs of the ranking model.
     ranking_like_weight : float, default=2.0
-        Explicit feedback with ``ranking="choice"``: :meth:`recommend` ranks
-        the ranking model's 50 best items (or ``n_items``, if more) of each
-        user by their ranking score (``log P(choose i)`` plus the lateral
-        term) ``+ ranking_like_weight * log P(rating of i above the middle
-        of the scale)``, the last term from the rating model's predictive
-        distribution (:meth:`predict_proba`). 0 ranks by the ranking model
-        alone; so do implicit feedback and :meth:`recommend_new_user`
-        without ``history_ratings``. 2.0 was chosen on validation splits of the
-        MovieLens 1M training data, with the lateral term of
-        ``ranking_lateral_l2`` (``benchmarks/tune_ranking.py lateral``).
+        Explicit feedback with ``ranking="choice"``: :meth:`recommend`
+        re-ranks the ranking model's 50 best items (or ``n_items``, if more)
+        by their ranking score ``+ ranking_like_weight * log P(rating above
+        the middle of the scale)`` from :meth:`predict_proba`. 0 ranks by the
+        ranking model alone, as implicit feedback does. 2.0 was chosen on
+        validation splits of the MovieLens 1M training data.
     ranking_lateral_l2 : float, "auto" or None, default="auto"
-        With ``ranking="choice"``, the ranking score adds ``w * (v A)_i``, a
-        lateral item-item term (the visible-to-visible weights of a
-        semi-restricted RBM): ``A`` regresses each item's choice on the
-        user's other choices, fitted in closed form with this L2 penalty,
-        over the 5,000 most chosen items. Explicit feedback: the EASE
-        solution (Steck 2019), ``w = 5``; ``"auto"`` is 1000, chosen on
-        validation splits of the MovieLens 100K and 1M training data (500
-        and 1000 within 0.0015 NDCG@10 of each other, 2000 up to 0.0024
-        lower). Implicit feedback, where the term carries the ranking: the
-        denoising solution (EDLAE, Steck 2020: inputs dropped with
-        probability 0.5, which adds ``G_jj`` to the penalty of item ``j``,
-        ``G_jj`` the number of users who chose it), ``w = 20``; ``"auto"``
-        is 500, the three chosen on four validation splits of the
-        MovieLens 1M training data (``benchmarks/tune_implicit.py
-        splits``). None leaves the term out; data with many more choices
-        per item than those may want a larger penalty. The fit costs
-        ``O(m^3)`` time and ``O(m^2)`` memory for ``m`` items (m at most
-        5,000): on MovieLens 1M (3,706 items) about 3 s and a 52 MiB
-        float32 matrix, which saved models carry too. A value so small that
-        the regularised co-occurrence matrix is not numerically positive
-        definite raises a ValueError. :meth:`partial_fit` keeps the
-        weights (items it adds get no lateral term) until the users' choices
-        number twice those they were fitted on, then refits them on all the
-        choices (so a model built by :meth:`partial_fit` alone does not
-        keep the weights of its first batch). Changing this parameter after
-        a fit takes effect at the next :meth:`fit` (:meth:`partial_fit`
-        neither drops nor adds the weights).
+        With ``ranking="choice"``, the L2 penalty of a lateral item-item
+        term ``w * (v A)_i`` added to the ranking score, ``A`` fitted in
+        closed form over the 5,000 most chosen items: the EASE solution
+        (Steck 2019) with ``w = 5`` for explicit feedback (``"auto"``: 1000),
+        the denoising EDLAE solution (Steck 2020) with ``w = 20`` for
+        implicit feedback (``"auto"``: 500), chosen on validation splits of
+        MovieLens. None leaves the term out. It costs ``O(m^3)`` time and
+        ``O(m^2)`` memory for ``m`` items (MovieLens 1M: about 3 s and 52
+        MiB, which saved models carry). User guide, "How recommend ranks"
+        (also for what :meth:`partial_fit` does with the weights).
     item_weight : float, default=0.65
         With ``orientation="both"``, the weight of the item-based model in
         the average (the user-based model gets ``1 - item_weight``); 0.6 to
@@ -300,24 +263,11 @@ class CategoricalRBMRecommender(
     (issue 15)").
 
     Ids are integers or strings, each column of one type; distinct ids stay
-    distinct, or are refused with a ValueError: booleans, bytes, floats
-    beyond the range where each integer has its own float (``2**53`` for
-    float64), integers beyond int64 in fit (at prediction time they are
-    unknown ids), and strings ending in a NUL character (which numpy's
-    fixed-width strings drop). A string id may have at most
-    ``sklearn_rbm.recommender.ids.MAX_ID_LENGTH`` (256) characters: string
-    ids are stored fixed-width, so one long id would make every stored id
-    that long; a longer one is refused naming its row. Integral
-    ``fractions.Fraction`` and ``decimal.Decimal`` values are integer ids.
-
-    The id columns of a DataFrame ``X`` are read by name when they are
-    named as user and item ids (``user``, ``user_id``, ``userId``, ``uid``;
-    ``item``, ``item_id``, ``movieId``, ``iid``...; any case), in either
-    order; after fit, a frame with the fitted column names is read by
-    name, in either order, and a frame with other names is refused (the
-    names are checked as in scikit-learn). Two columns with other names are
-    read by position, user ids first; a frame with one id name but not the
-    other is refused.
+    distinct, or are refused with a ValueError (booleans, bytes, floats
+    beyond ``2**53``, strings over ``MAX_ID_LENGTH`` characters...). The id
+    columns of a DataFrame are read by name when named as user and item ids
+    (``userId``, ``movieId``...), else by position, and after fit they are
+    checked as in scikit-learn. User guide, "Input formats".
 
     Unknown ids never raise at prediction time (a missing id, NaN, None or
     pandas' ``NA``, is not an id and is refused): a pair whose user or item
@@ -336,17 +286,12 @@ class CategoricalRBMRecommender(
     bytes per rating): a case's hidden representation is computed from them
     at prediction time.
 
-    Cost. A minibatch builds the CSR one-hot of its cases' ``(variable,
-    value)`` entries; the hidden input is that matrix times ``W``, the
-    visible logits of the negative phase are computed at the rated entries
-    only (``W`` rows gathered per entry), and gradients are accumulated on the
-    rows of ``W`` the minibatch touched. Momentum and weight decay of rows a
-    minibatch did not touch are applied lazily, in closed form, when the row
-    is next touched (exactly the dense update, up to rounding). An epoch
-    costs ``O(n_ratings x K x n_components)`` plus the weight updates, and
-    no array of size users x items is ever built. Computation is in float32
-    by default (``dtype``); BLAS is limited to one thread during fit and
-    prediction (the products are thin).
+    Cost. An epoch costs ``O(n_ratings x K x n_components)`` plus the
+    weight updates (minibatches touch only the rows of ``W`` of their
+    rated variables; momentum and weight decay of the other rows are applied
+    lazily, in closed form); no array of size users x items is ever built.
+    BLAS is limited to one thread during fit and prediction (the products
+    are thin).
 
     Fitted models are picklable; after unpickling, :meth:`partial_fit`
     continues bit-identically (momentum, the random stream and the lazy
@@ -377,80 +322,10 @@ class CategoricalRBMRecommender(
     >>> items, scores = rec.recommend([0], n_items=3)
     >>> items.shape
     (1, 3)
-
-    Half of the epochs as discriminative fine-tuning of the predictor:
-
-    >>> tuned = CategoricalRBMRecommender(
-    ...     n_components=8, max_iter=5, fine_tune_iter=5, fine_tune_learning_rate=3e-3,
-    ...     random_state=0,
-    ... ).fit(X, y)
-    >>> tuned.n_iter_
-    10
     """
 
-    # a model saved before one of these parameters existed behaved as this
-    # value does (no fine-tuning, no visible-bias decay, ranking by rating,
-    # no like re-ranking, no lateral term), not as today's default
-    _SAVED_BEFORE = {
-        "fine_tune_iter": 0,
-        "visible_bias_decay": 0.0,
-        "ranking": "rating",
-        "ranking_like_weight": 0.0,
-        "ranking_lateral_l2": None,
-    }
-
-    _parameter_constraints: dict = {
-        "n_components": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "orientation": [StrOptions({"user", "item", "both"})],
-        "conditional": ["boolean"],
-        "transductive": ["boolean"],
-        "rank": [Interval(Integral, 1, None, closed="left"), None],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "cd_steps": [Interval(Integral, 1, None, closed="left"), tuple, list],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "momentum_schedule": [StrOptions({"constant", "warmup"})],
-        "weight_decay": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "visible_bias_decay": [Interval(Real, 0, None, closed="left")],
-        "fine_tune_iter": [
-            Interval(Integral, 0, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
-        "fine_tune_learning_rate": [
-            Interval(Real, 0, None, closed="neither"),
-            StrOptions({"auto"}),
-        ],
-        "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
-        "learning_rate_schedule": [StrOptions({"constant", "linear"})],
-        "negative_visible": [StrOptions({"sample", "mean_field"})],
-        "prediction": [StrOptions({"mean_field", "exact"})],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "dtype": DTYPE_CONSTRAINT,
-        "feedback": [StrOptions({"auto", "explicit", "implicit"})],
-        "ranking": [StrOptions({"choice", "rating"})],
-        "ranking_components": [Interval(Integral, 1, None, closed="left")],
-        "ranking_iter": [Interval(Integral, 1, None, closed="left")],
-        "ranking_like_weight": [Interval(Real, 0, None, closed="left")],
-        "ranking_lateral_l2": [
-            Interval(Real, 0, None, closed="neither"),
-            StrOptions({"auto"}),
-            None,
-        ],
-        "item_weight": [Interval(Real, 0, 1, closed="both")],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _SAVED_BEFORE = SAVED_BEFORE
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -595,6 +470,7 @@ class CategoricalRBMRecommender(
         tags.input_tags.categorical = True
         tags.target_tags.required = False
         # transform() gives hidden representations of cases (ids in, features
-        # out); it is not a feature transformer of X
+        # out); it is not a feature transformer of X, but scikit-learn's
+        # checks refuse an estimator with a transform and no transformer tags
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..engine.sparse_categorical import Batch
@@ -64,7 +65,14 @@ def check_ratings(y, n, *, names=("X", "pairs", "y"), warn=False):
         raise ValueError(
             f"{y_name} (the ratings) must be 1-dimensional; got shape {y.shape}."
         )
-    y = column_or_1d(y, warn=warn)
+    if y.ndim == 2 and warn:  # scikit-learn's warning, at the user's line
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please "
+            "change the shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=_caller_level(),
+        )
+    y = column_or_1d(y)
     try:
         check_consistent_length(np.empty(n), y)
     except ValueError:

@@ -58,7 +58,10 @@ def zero_fast(params):
 
 
 def init_chains(family, params, n_chains, rng):
-    """Persistent chains start from the base-rate model (data marginals)."""
+    """Persistent chains start from the model's visible biases alone
+    (``W`` ignored): at the start of ``fit`` the base-rate model (data
+    marginals) with ``visible_bias_init="base_rates"``, fair coins with
+    ``"zeros"``; the current biases when chains are added later."""
     dtype = params["W"].dtype
     xp = _xp.get_xp(params["b"])
     b = xp.astype(xp.broadcast_to(params["b"], (n_chains, params["b"].shape[0])), dtype)
@@ -161,13 +164,13 @@ class DenseCD:
         state.tempering = pt.to_state()
         return pt.top()
 
-    def match(self, state, X):
+    def match(self, state, X, sample_weight=None):
         """Bring a continued state in line with changed options.
 
-        Persistent chains are made (from the base-rate model, as in
+        Persistent chains are made (from the model's visible biases, as in
         :meth:`init_state`), dropped or resized to ``n_chains``; the centring
-        offsets are made from ``X`` (visible: the mean of ``s(X)``; hidden:
-        0.5) or dropped.
+        offsets are made from ``X`` (visible: the mean of ``s(X)``, weighted
+        by ``sample_weight``; hidden: 0.5) or dropped.
         """
         family, settings, p = self.family, self.settings, state.params
         pt = settings.tempering
@@ -196,15 +199,15 @@ class DenseCD:
         if not settings.centering:
             state.offsets = None
         elif state.offsets is None:
-            state.offsets = init_offsets(family, p, X)
+            state.offsets = init_offsets(family, p, X, sample_weight)
 
-    def bind(self, state, X, sample_weight=None):
-        """The ``step(idx, lr, momentum, k)`` of :func:`~.loop.run_epochs`."""
+    def bind(self, state, X):
+        """The ``step(idx, lr, momentum, k)`` of :func:`~.loop.run_epochs`
+        (sample weights act through the rows the minibatches repeat,
+        :func:`~.loop.minibatches`)."""
 
         def step(idx, lr, momentum, k):
-            # the numpy weights of the rows (idx may live on X's device)
-            w = None if sample_weight is None else sample_weight[_xp.to_numpy(idx)]
-            self.update(state, _xp.take_rows(X, idx), lr, momentum, k, weights=w)
+            self.update(state, _xp.take_rows(X, idx), lr, momentum, k)
 
         return step
 
@@ -229,14 +232,8 @@ class DenseCD:
             return init_chains(self.family, state.params, n, state.rng)
         return sample_bernoulli(ph_pos, state.rng)
 
-    def update(self, state, v, lr, momentum, cd_steps, weights=None):
+    def update(self, state, v, lr, momentum, cd_steps):
         """One CD-k / PCD-k minibatch update of ``state`` in place.
-
-        ``weights`` (sample weights of the rows of ``v``, mean 1 over the
-        training set) weight every data term: the positive statistics, the
-        negative ones of chains started at the data rows (CD), and the
-        centring offsets' running means. Persistent and noise-started chains
-        are samples of the model and are not weighted.
 
         The fused form of :func:`~.reference.cd_update_reference` (same
         random draws, same result up to rounding):
@@ -288,42 +285,24 @@ class DenseCD:
         h_new = None if tempering else sample_bernoulli(ph_neg, state.rng)
         # column means by two thin GEMMs instead of five reductions: row 0 of
         # A averages the data rows, row 1 takes data mean minus model mean
-        # row weights of the two phases: 1/n and -1/m, times the sample
-        # weights of the data rows (and of the chains started at them;
-        # numpy only)
         A = xp.zeros((2, n + m), dtype=dtype, device=_xp.device_of(W))
         A[:, :n] = 1.0 / n
         A[1, n:] = -1.0 / m
-        if weights is not None:  # numpy weights, moved to W's device
-            pos_w = _xp.like(weights / n, W, dtype)
-            neg_w = xp.full(m, -1.0 / m, dtype=dtype, device=_xp.device_of(W))
-            if not stacked:
-                neg_w = neg_w * _xp.like(weights, W, dtype)
-            A[:, :n] = pos_w
-            A[1, n:] = neg_w
         AS, AH = A @ S, A @ Hw
         s_mean, ds, h_mean, g_c = AS[0, :], AS[1, :], AH[0, :], AH[1, :]
         if family.bias_stats_are_column_sums:
             g = {"b": ds}
-        elif weights is None:
+        else:
             g = {k: val / n for k, val in family.bias_stats(v, ph_pos, p).items()}
             for k, val in family.bias_stats(v_neg, ph_neg, p).items():
                 g[k] = g[k] - val / m
-        else:
-            g = family.bias_stats(v, ph_pos, p, weights=pos_w)
-            for k, val in family.bias_stats(v_neg, ph_neg, p, weights=neg_w).items():
-                g[k] = g[k] + val
         g["c"] = g_c
         if state.offsets is not None:
             mu, lam = state.offsets
             S -= mu
             Hw -= lam
-        if weights is None:
-            Hw[:n, :] *= _xp.scalar(1.0 / n, W)
-            Hw[n:, :] *= _xp.scalar(-1.0 / m, W)
-        else:
-            Hw[:n, :] *= pos_w[:, None]
-            Hw[n:, :] *= neg_w[:, None]
+        Hw[:n, :] *= _xp.scalar(1.0 / n, W)
+        Hw[n:, :] *= _xp.scalar(-1.0 / m, W)
         if state.offsets is not None:
             # gW = Hw' S, so gW' lam = (Hw lam)' S and gW mu = Hw' (S mu)
             g["b"] = g["b"] - (Hw @ lam) @ S

@@ -58,10 +58,33 @@ def training_errstate():
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
-def minibatches(n_samples, batch_size, rng=None):
-    """Index arrays of consecutive minibatches, shuffled when ``rng`` is given."""
-    order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
-    return [order[s] for s in gen_batches(n_samples, batch_size)]
+def frequency_rows(sample_weight, rng):
+    """The rows an epoch visits under frequency weights: row ``i`` repeated
+    ``floor(w_i)`` times, plus once more with probability ``w_i - floor(w_i)``
+    (one draw per row from ``rng``, made only when some weight is not an
+    integer), in row order. Integer weights give exactly the rows of
+    ``np.repeat(X, w, axis=0)``."""
+    counts = np.floor(sample_weight)
+    frac = sample_weight - counts
+    if frac.any():
+        counts = counts + (_xp.to_numpy(rng.random((len(frac),))) < frac)
+    return np.repeat(np.arange(len(counts)), counts.astype(np.int64))
+
+
+def minibatches(n_samples, batch_size, rng=None, sample_weight=None, draw_rng=None):
+    """Index arrays of consecutive minibatches, shuffled when ``rng`` is given.
+
+    With ``sample_weight`` (frequencies), the rows of :func:`frequency_rows`
+    (its draws from ``draw_rng``, else ``rng``) are batched instead of each
+    row once: the epoch is that of the rows repeated as the weights say.
+    """
+    if sample_weight is None:
+        order = rng.permutation(n_samples) if rng is not None else np.arange(n_samples)
+        return [order[s] for s in gen_batches(n_samples, batch_size)]
+    rows = frequency_rows(sample_weight, draw_rng if draw_rng is not None else rng)
+    if rng is not None:
+        rows = rows[_xp.to_numpy(rng.permutation(len(rows)))]
+    return [rows[s] for s in gen_batches(len(rows), batch_size)]
 
 
 class EarlyStopping:
@@ -105,6 +128,7 @@ def run_epochs(
     batch_size,
     n_epochs,
     shuffle=True,
+    sample_weight=None,
     monitor=None,
     early_stopping=None,
     verbose=0,
@@ -114,6 +138,9 @@ def run_epochs(
     epoch_end=None,
 ):
     """Run up to ``n_epochs`` epochs of ``step`` over shuffled minibatches.
+
+    ``sample_weight`` (frequencies, a numpy vector) makes each epoch visit
+    row ``i`` about ``w_i`` times (:func:`minibatches`).
 
     Returns ``(state, history)``; with early stopping the returned state is the
     best one seen. ``history`` lists the monitored score per epoch (higher is
@@ -131,7 +158,13 @@ def run_epochs(
         mom = schedule.momentum_at(epoch)
         k = schedule.cd_steps_at(epoch)
         with training_errstate():
-            batches = minibatches(n_samples, batch_size, state.rng if shuffle else None)
+            batches = minibatches(
+                n_samples,
+                batch_size,
+                state.rng if shuffle else None,
+                sample_weight,
+                state.rng,
+            )
             for idx in batches:
                 step(idx, lr, mom, k)
             if epoch_end is not None:
