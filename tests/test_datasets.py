@@ -124,6 +124,21 @@ def test_as_frame_false_gives_int64_arrays(tmp_path):
     assert isinstance(data.X_test, np.ndarray) and data.X_test.shape == (1, 2)
 
 
+def test_return_X_y_gives_the_arrays_of_the_bunch(tmp_path):
+    folder = _ml100k(tmp_path / "ml-100k")
+    data = load_movielens(folder, split="u1", as_frame=False)
+    X, y = load_movielens(folder, as_frame=False, return_X_y=True)
+    np.testing.assert_array_equal(X, data.X)
+    np.testing.assert_array_equal(y, data.y)
+    parts = load_movielens(folder, split="u1", as_frame=False, return_X_y=True)
+    expected = (data.X_train, data.X_test, data.y_train, data.y_test)
+    assert len(parts) == 4
+    for got, want in zip(parts, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="return_X_y must be a bool"):
+        load_movielens(folder, return_X_y="yes")
+
+
 def test_tolerates_stray_space_and_missing_final_newline(tmp_path):
     text = "7\t30\t3 \t1000000003\n7\t31\t2\t1000000001"
     folder = tmp_path / "ml-100k"

@@ -92,7 +92,13 @@ def get_data_home(data_home=None):
 
 
 def load_movielens(
-    path=None, *, variant=None, split=None, as_frame=True, data_home=None
+    path=None,
+    *,
+    variant=None,
+    split=None,
+    as_frame=True,
+    data_home=None,
+    return_X_y=False,
 ):
     """Load a local copy of a MovieLens rating data set.
 
@@ -132,6 +138,11 @@ def load_movielens(
         relative to the current working directory (see
         :func:`get_data_home`).
 
+    return_X_y : bool, default=False
+        If True, return ``(X, y)`` instead of a Bunch, as scikit-learn's
+        loaders do; with ``split``, ``(X_train, X_test, y_train, y_test)``,
+        in the order of :func:`~sklearn.model_selection.train_test_split`.
+
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
@@ -156,6 +167,9 @@ def load_movielens(
             The official split loaded.
         X_train, y_train, timestamps_train, X_test, y_test, timestamps_test
             Only when ``split`` is given: the ratings of the split files.
+
+    (X, y) or (X_train, X_test, y_train, y_test) : tuple
+        With ``return_X_y=True``.
 
     Raises
     ------
@@ -191,8 +205,9 @@ def load_movielens(
         )
     if split is not None and not isinstance(split, str):
         raise ValueError(f"split must be a str or None, got {split!r}.")
-    if not isinstance(as_frame, bool | np.bool_):
-        raise ValueError(f"as_frame must be a bool, got {as_frame!r}.")
+    for name, value in (("as_frame", as_frame), ("return_X_y", return_X_y)):
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError(f"{name} must be a bool, got {value!r}.")
     pd = None
     if as_frame:
         try:
@@ -243,6 +258,10 @@ def load_movielens(
             data[f"y_{part}"] = r
             data[f"timestamps_{part}"] = t
     data.DESCR = _describe(data, users, items, ratings_file)
+    if return_X_y:
+        if split is not None:
+            return data.X_train, data.X_test, data.y_train, data.y_test
+        return data.X, data.y
     return data
 
 

@@ -151,5 +151,6 @@ class UserHoldoutSplit(BaseCrossValidator):
         Returns
         -------
         n_splits : int
+            The number of train/test splits :meth:`split` yields.
         """
         return self.n_splits
