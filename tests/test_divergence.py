@@ -79,10 +79,9 @@ def test_training_bound_independent_bernoulli_by_hand(binary_digits):
     bound, independent, start = training_bound(
         rbm._family(), params, X, w, rng=np.random.default_rng(0)
     )
-    # smoothed base rates (s + 0.5) / (n + 1) of the weighted rows, with the
-    # weights at mean 1; the weighted cross-entropy of the rows under them
-    wn = w / w.mean()
-    rate = (wn @ X + 0.5) / (X.shape[0] + 1.0)
+    # smoothed base rates (s + 0.5) / (n + 1) of the rows repeated as the
+    # weights (frequencies) say; the weighted cross-entropy of the rows
+    rate = (w @ X + 0.5) / (w.sum() + 1.0)
     ll = X @ np.log(rate) + (1 - X) @ np.log1p(-rate)
     np.testing.assert_allclose(independent, np.average(ll, weights=w), rtol=1e-12)
     assert start == independent  # no adjust: the start is the base-rate model

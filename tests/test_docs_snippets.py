@@ -38,3 +38,29 @@ def test_getting_started_runs():
     # the log_partition_params block: held-out log-likelihoods, one per fold
     scores = namespace["cross_val_score"](namespace["fast"], namespace["X"], cv=3)
     assert scores.shape == (3,) and (scores < 0).all()
+
+
+DOCS = PAGE.parent
+#: the hand-written pages with interactive (``>>>``) examples
+DOCTEST_PAGES = sorted(
+    page
+    for page in DOCS.rglob("*.rst")
+    if not {"_build", "auto_examples", "gen_modules"} & set(page.parts)
+    and ">>> " in page.read_text(encoding="utf-8")
+)
+
+
+def test_some_pages_have_interactive_examples():
+    assert DOCTEST_PAGES  # the search itself must not silently find nothing
+
+
+@pytest.mark.parametrize("page", DOCTEST_PAGES, ids=lambda p: p.name)
+def test_interactive_examples_of_the_docs_print_what_they_show(page):
+    import doctest
+
+    result = doctest.testfile(
+        str(page),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 0 and result.failed == 0, result

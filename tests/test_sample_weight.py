@@ -1,6 +1,8 @@
 """fit(X, sample_weight=...) of the dense RBMs: weights are frequencies, a
 row of weight k acting as k repeated rows (scikit-learn's definition)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.utils import estimator_checks
@@ -241,6 +243,53 @@ def test_fractional_weights_visit_rows_at_their_frequency():
     batches = minibatches(5, 2, r1, np.array([1.0, 0.0, 2.0, 1.0, 1.0]))
     order = np.array([0, 2, 2, 3, 4])[r2.permutation(5)]
     np.testing.assert_array_equal(np.concatenate(batches), order)
+
+
+def test_normalised_weights_are_refused_or_warned_about():
+    # weights normalised to sum to 1 round to a hair above or below it: below
+    # is refused as less than one row only beyond rounding, and any total
+    # under a tenth of the rows warns that the weights are frequencies
+    X = _data(np.random.default_rng(8), n=100)
+    rbm = BernoulliRBM(3, max_iter=1, random_state=0)
+    for seed in range(5):
+        r = np.random.default_rng(seed).random(100)
+        with pytest.warns(UserWarning, match="frequencies.*relative.*mean 1") as rec:
+            rbm.fit(X, sample_weight=r / r.sum())
+        assert [w.filename for w in rec] == [__file__]  # the caller's line
+    with pytest.warns(UserWarning, match="sums to 1 over 100 rows"):
+        rbm.fit(X, sample_weight=np.full(100, 1 / 100))  # 0.9999999999999999
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rbm.fit(X, sample_weight=np.full(100, 0.5))  # half the rows: no warning
+
+
+def test_weights_within_rounding_of_integers_draw_nothing():
+    rng = np.random.default_rng(9)
+    X = _data(rng, n=40)
+    counts = rng.integers(0, 4, 40)
+    w = (counts * 0.1) * 10  # 3.0000000000000004 and the like
+    assert not np.array_equal(w, counts)
+    kw = dict(n_components=4, batch_size=10, max_iter=3, random_state=0)
+    a = BernoulliRBM(**kw).fit(X, sample_weight=w)
+    b = BernoulliRBM(**kw).fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(a.components_, b.components_, rtol=0, atol=1e-12)
+
+
+def test_gaussian_variance_check_counts_the_weights_as_rows():
+    # partial_fit pools the variance of the data seen so far; the new rows
+    # count as their weights say, whatever the scale of the weights
+    rng = np.random.default_rng(10)
+    X1 = rng.normal(size=(200, 3))
+    X2 = rng.normal(size=(200, 3)) + 5e4  # pooled variance 6.25e8: too large
+    for scale in (1.0, 1000.0):
+        g = GaussianBernoulliRBM(3, random_state=0)
+        g.partial_fit(X1, sample_weight=np.full(200, scale))
+        with pytest.raises(ValueError, match="variance 6.2.e\\+08, too large"):
+            g.partial_fit(X2, sample_weight=np.full(200, scale))
+    # fit: the weighted variance (two far groups, one of weight 0 is dropped)
+    X = np.vstack([X1, X2])
+    w = np.r_[np.ones(200), np.zeros(200)]
+    GaussianBernoulliRBM(3, max_iter=1, random_state=0).fit(X, sample_weight=w)
 
 
 def test_weights_that_make_no_whole_row_are_refused():

@@ -188,9 +188,8 @@ def training_bound(family, params, X, weights=None, *, rng, moments=None, adjust
     """
     p = _as64(params)
     X = np.asarray(X, dtype=np.float64)
-    if weights is not None:  # the moments of data_moments take mean-one weights
+    if weights is not None:  # frequencies, as data_moments counts them
         weights = np.asarray(weights, dtype=np.float64)
-        weights = weights / weights.mean()
     if moments is None:
         moments = data_moments(X, weights=weights)
     base = family.base_params(moments, 1, np.float64)

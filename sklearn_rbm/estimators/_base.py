@@ -122,7 +122,7 @@ class _BaseRBM(
         (raise ValueError); returns ``X`` (or a corrected copy)."""
         return X
 
-    def _check_training_data(self, X, previous=None):
+    def _check_training_data(self, X, previous=None, sample_weight=None):
         """Checks of training data only (raise ValueError).
 
         ``previous`` holds the running data moments of the model being
@@ -262,8 +262,9 @@ class _BaseRBM(
             An epoch visits row ``i`` ``floor(w_i)`` times, plus once with
             probability ``w_i - floor(w_i)``; the "auto" batch size and
             epochs count the total weight as rows. Rows of weight 0 are
-            dropped; weights summing to less than 1 are refused (rescale
-            them, e.g. to mean 1). User guide, "Sample weights".
+            dropped; weights summing to less than 1 are refused, and to
+            less than a tenth of the rows warned about (relative weights:
+            rescale them to mean 1). User guide, "Sample weights".
 
         Returns
         -------
@@ -282,7 +283,7 @@ class _BaseRBM(
         self._check_exact_log_partition(X.shape[1])
         # rows of weight 0 go first: the checks of training data see the rest
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
-        self._check_training_data(X)
+        self._check_training_data(X, None, sw)
         rng = seed_from(self.random_state, like=X)
         X_val = sw_val = None
         if self.early_stopping:
@@ -390,7 +391,10 @@ class _BaseRBM(
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
             Frequencies of the rows, as in :meth:`fit`: the pass visits
-            row ``i`` about ``w_i`` times, in row order.
+            row ``i`` about ``w_i`` times, in row order, its copies next to
+            each other as in ``np.repeat(X, w, axis=0)`` (so a row weighted
+            beyond ``batch_size`` fills minibatches on its own: shuffle the
+            rows of sorted or grouped data first).
 
         Returns
         -------
@@ -412,7 +416,7 @@ class _BaseRBM(
         X = self._validate_X(X, reset=first, method="partial_fit")
         self._check_exact_log_partition(X.shape[1])
         X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
-        self._check_training_data(X, None if first else self._state.moments)
+        self._check_training_data(X, None if first else self._state.moments, sw)
         batch_size = self._batch_size(_n_rows(X, sw), continuing=not first)
         phase = self._phase(batch_size, max_iter=1)
         settings = phase.settings

@@ -2,12 +2,15 @@
 weights, and the training options that support numpy arrays only (see
 ``docs/user_guide/array_api.rst``)."""
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ..engine import _xp
+from ._common import caller_level
 
 
 def _reject_no_columns(X):
@@ -69,20 +72,40 @@ MAX_WEIGHT_TOTAL = 2**31
 
 def _check_total(w, name):
     """``w`` unchanged; a ValueError naming ``name`` unless the weights, as
-    frequencies, make an epoch of at least one row and at most
+    frequencies, make an epoch of at least one row (to rounding: weights
+    normalised to sum to 1 can sum to a hair below it) and at most
     ``MAX_WEIGHT_TOTAL`` rows."""
     total = w.sum()
     if not np.isfinite(total) or total <= 0:
         raise ValueError(f"{name} must have a positive, finite sum; got {total!r}.")
-    if total < 1 or total > MAX_WEIGHT_TOTAL:
+    if total < 1 - 1e-9 or total > MAX_WEIGHT_TOTAL:
         visits = "less than one row" if total < 1 else "that many rows"
         raise ValueError(
-            f"{name} sums to {total:.4g}: weights are frequencies (a row of "
+            f"{name} sums to {total:.10g}: weights are frequencies (a row of "
             "weight k counts as k rows, as scikit-learn defines them), so an "
             f"epoch would visit {visits}. Rescale them, for example to mean "
             "1: w * len(w) / w.sum()."
         )
     return w
+
+
+def _warn_if_normalised(w):
+    """Warn when the weights look normalised rather than like frequencies:
+    a total under a tenth of the rows of positive weight (weights that sum
+    to 1 over more than 10 rows), which trains a tenth of an epoch's
+    updates or fewer."""
+    n_rows = np.count_nonzero(w)
+    total = float(w.sum())
+    if total < 0.1 * n_rows:
+        warnings.warn(
+            f"sample_weight sums to {total:.4g} over {n_rows} rows: weights "
+            "are frequencies (a row of weight k counts as k rows), so an epoch "
+            f"visits only about {total:.4g} rows. If the weights are relative "
+            "(for example normalised to sum to 1), rescale them to mean 1: "
+            "w * len(w) / w.sum().",
+            UserWarning,
+            stacklevel=caller_level(),
+        )
 
 
 def _input_name(X, fxp):
@@ -183,4 +206,6 @@ class InputMixin:
             dtype=np.float64,
             ensure_non_negative=True,
         )
-        return _check_total(w, "sample_weight")
+        _check_total(w, "sample_weight")
+        _warn_if_normalised(w)
+        return w

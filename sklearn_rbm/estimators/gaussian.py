@@ -23,26 +23,31 @@ MAX_EXACT_MONITOR = 16
 MIN_VARIANCE_RANGE = (1e-12, 1e8)
 
 
-def _column_variances(X, previous=None):
+def _column_variances(X, previous=None, weights=None):
     """float64 variances of the columns of ``X`` (on its device for an
-    Array API ``X``); with the ``previous`` data moments ``(n, s1, s2)``,
-    the variances of all the rows seen so far (pooled)."""
-    mean = None
+    Array API ``X``), its rows counted as the frequency ``weights`` say; with
+    the ``previous`` data moments ``(n, s1, s2)``, the variances of all the
+    rows seen so far (pooled)."""
+    n1 = X.shape[0] if weights is None else float(np.sum(weights))
     if not _xp.is_numpy(X):  # column means and variances on the device
         xp = _xp.get_xp(X)
         X64 = xp.astype(X, xp.float64)
-        mean = _xp.to_numpy(xp.mean(X64, axis=0))
-        var = _xp.to_numpy(xp.var(X64, axis=0))
+        if weights is None:
+            mean, var = xp.mean(X64, axis=0), xp.var(X64, axis=0)
+        else:
+            w = xp.asarray(weights / n1, device=_xp.device_of(X))[:, None]
+            mean = xp.sum(X64 * w, axis=0)
+            var = xp.sum((X64 - mean) ** 2 * w, axis=0)
+        mean, var = _xp.to_numpy(mean), _xp.to_numpy(var)
     else:
-        var = np.var(X, axis=0, dtype=np.float64)
+        X64 = np.asarray(X, dtype=np.float64)
+        mean = np.average(X64, axis=0, weights=weights)
+        var = np.average((X64 - mean) ** 2, axis=0, weights=weights)
     if previous is None:
         return var
     n0, s1, s2 = previous
-    n1 = X.shape[0]
     mean0 = s1 / n0
     var0 = np.maximum(s2 / n0 - mean0 * mean0, 0.0)
-    if mean is None:
-        mean = np.mean(X, axis=0, dtype=np.float64)
     diff = mean0 - mean
     n = n0 + n1
     return (n0 * var0 + n1 * var) / n + (n0 * n1 / n**2) * diff * diff
@@ -386,11 +391,11 @@ class GaussianBernoulliRBM(_BaseRBM):
             if lv.size and (lv.min() < lo or lv.max() > hi):
                 checks.invalid(where, f"has log-variances outside [{lo:.4g}, {hi:g}]")
 
-    def _check_training_data(self, X, previous=None):
+    def _check_training_data(self, X, previous=None, sample_weight=None):
         # the log-variances are clipped at Gaussian.max_log_var: a feature
         # whose variance is above that ceiling would be fitted (silently)
         # with a far too narrow density
-        var = _column_variances(X, previous)
+        var = _column_variances(X, previous, sample_weight)
         limit = float(np.exp(Gaussian.max_log_var))
         bad = np.flatnonzero(var > limit)
         if bad.size:

@@ -63,9 +63,12 @@ def frequency_rows(sample_weight, rng):
     ``floor(w_i)`` times, plus once more with probability ``w_i - floor(w_i)``
     (one draw per row from ``rng``, made only when some weight is not an
     integer), in row order. Integer weights give exactly the rows of
-    ``np.repeat(X, w, axis=0)``."""
-    counts = np.floor(sample_weight)
-    frac = sample_weight - counts
+    ``np.repeat(X, w, axis=0)``; so do weights within ``1e-9`` (relative) of
+    integers, such as ``3.0000000000000004`` from ``0.3 * 10``."""
+    counts = np.rint(sample_weight)
+    near = np.abs(sample_weight - counts) <= 1e-9 * np.maximum(counts, 1.0)
+    counts = np.where(near, counts, np.floor(sample_weight))
+    frac = np.where(near, 0.0, sample_weight - counts)
     if frac.any():
         counts = counts + (_xp.to_numpy(rng.random((len(frac),))) < frac)
     return np.repeat(np.arange(len(counts)), counts.astype(np.int64))
