@@ -55,9 +55,10 @@ def _start(est, X):
     return X, batch_size, n_epochs, phase, est._new_state(X, phase, rng)
 
 
-def train(est, X, checkpoint, chunk, config, log=print):
+def train(est, X, checkpoint, chunk, config, log=print, stop_at=None):
     """Train ``est`` on ``X`` as ``fit`` would, resuming from and writing to
-    the folder ``checkpoint`` every ``chunk`` epochs; returns ``est`` fitted."""
+    the folder ``checkpoint`` every ``chunk`` epochs; returns ``est`` fitted
+    (or None when ``stop_at`` epochs are done first: a session's end)."""
     if est.early_stopping:
         raise ValueError("resumable runs do not support early_stopping")
     checkpoint = Path(checkpoint)
@@ -73,6 +74,8 @@ def train(est, X, checkpoint, chunk, config, log=print):
         log(f"resumed at epoch {state.n_epochs} of {n_epochs} from {state_file}")
     step = phase.bind(state, X)
     while state.n_epochs < n_epochs:
+        if stop_at is not None and state.n_epochs >= stop_at:
+            return None
         todo = min(chunk, n_epochs - state.n_epochs)
         t0 = time.perf_counter()
         with training_threads():
@@ -110,21 +113,9 @@ def selftest():
     ref = BernoulliRBM(**kw).fit(X)
     with tempfile.TemporaryDirectory() as tmp:
         config = {"selftest": True}
-        # three epochs, then a "new session" that resumes from the checkpoint
-        part = BernoulliRBM(**dict(kw, max_iter=7))
-        X_, batch_size, n_epochs, phase, state = _start(part, X)
-        with training_threads():
-            state, _ = run_epochs(
-                state,
-                phase.bind(state, X_),
-                X_.shape[0],
-                phase.settings,
-                batch_size=batch_size,
-                n_epochs=3,
-                shuffle=part.shuffle,
-            )
-        with open(Path(tmp) / "state.pkl", "wb") as f:
-            pickle.dump({"config": config, "state": state}, f)
+        # a first "session" ends after 3 epochs; the second resumes
+        quiet = lambda m, **k: None
+        assert train(BernoulliRBM(**kw), X, tmp, 3, config, quiet, stop_at=3) is None
         logged = []
         est = train(
             BernoulliRBM(**kw), X, tmp, 2, config, log=lambda m, **k: logged.append(m)
