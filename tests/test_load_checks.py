@@ -730,7 +730,7 @@ MUTATIONS = {
     "dense moments n": (
         "bern",
         lambda e: _set(e._state, "moments", (0, *e._state.moments[1:])),
-        r"_state\.moments\[0\] is 0(\.0)?, below 1",
+        r"_state\.moments\[0\] is 0(\.0)?, below 0\.99",
     ),
     "dense moments shape": (
         "bern",

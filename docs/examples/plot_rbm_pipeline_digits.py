@@ -28,7 +28,8 @@ from sklearn.pipeline import Pipeline
 from sklearn_rbm import BernoulliRBM
 from sklearn_rbm.datasets import load_nudged_digits
 
-# the logistic regressions stop at max_iter before full convergence: fine here
+# the raw-pixel logistic regression stops at max_iter before full
+# convergence: fine here
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_nudged_digits()

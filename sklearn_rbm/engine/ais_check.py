@@ -140,7 +140,8 @@ def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
     # the larger estimate replaces it (AIS is low on average; the bound is
     # proven), and the first run's value is kept in log_z_ais
     best = max(alt.log_z, bound)
-    if best > est.log_z + tol:
+    replaced = best > est.log_z + tol
+    if replaced:
         std_err = alt.std_err if best == alt.log_z else est.std_err
         est = replace(est, log_z=best, std_err=std_err, log_z_ais=est.log_z)
         reasons.append(
@@ -152,10 +153,16 @@ def check_ais(est, family, params, *, tol=CHECK_TOL, rng):
             UnreliableEstimateWarning(
                 f"The AIS estimate of log Z is not reliable to {tol:g} nats: "
                 + "; ".join(reasons)
-                + ". AIS underestimates log Z on average (the larger "
-                "estimate is the better one), so log-likelihoods computed "
-                "from it are optimistic. Use more temperatures (n_betas), "
-                "schedule='adaptive' or more runs (n_runs)."
+                + ". AIS underestimates log Z on average, so log-likelihoods "
+                "computed from a low estimate are optimistic"
+                + (
+                    " (the larger estimate returned is the better one, but "
+                    "the larger of two noisy estimates can also overshoot)"
+                    if replaced
+                    else ""
+                )
+                + ". Use more temperatures (n_betas), schedule='adaptive' or "
+                "more runs (n_runs)."
             ),
             stacklevel=3,
         )

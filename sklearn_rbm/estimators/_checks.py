@@ -119,7 +119,8 @@ def _check_moments(moments, D):
     frequency weights; column sums (D,), sums of squares (D,) >= 0)."""
     if not (isinstance(moments, tuple | list) and len(moments) == 3):
         checks.invalid("_state.moments", "must be an (n, sums, sums of squares) triple")
-    checks.real("_state.moments[0]", moments[0], low=1)
+    # a weight total may round a hair below 1 (fit accepts 1 - 1e-9)
+    checks.real("_state.moments[0]", moments[0], low=1 - 1e-9)
     checks.array("_state.moments[1]", moments[1], (D,))
     s2 = checks.array("_state.moments[2]", moments[2], (D,))
     if s2.min() < 0:

@@ -186,8 +186,8 @@ class InputMixin:
         """Validated sample weights (frequencies), or None.
 
         The weights are a float64 numpy vector whatever the namespace of
-        ``X`` or of the weights: they index and scale rows on the host, and
-        the training code moves each minibatch's weights to ``X``'s device.
+        ``X`` or of the weights: they choose the rows of each epoch on the
+        host, and only the moments they weight are taken on ``X``'s device.
         Also refuses, for non-numpy ``X``, what runs on numpy only."""
         if not _xp.is_numpy(X):
             _numpy_only(X, sampler=self.sampler)

@@ -264,10 +264,12 @@ class CategoricalRBMRecommender(
 
     Ids are integers or strings, each column of one type; distinct ids stay
     distinct, or are refused with a ValueError (booleans, bytes, floats
-    beyond ``2**53``, strings over ``MAX_ID_LENGTH`` characters...). The id
-    columns of a DataFrame are read by name when named as user and item ids
-    (``userId``, ``movieId``...), else by position, and after fit they are
-    checked as in scikit-learn. User guide, "Input formats".
+    beyond the integers they hold exactly, strings over ``MAX_ID_LENGTH``
+    characters...). The id columns of a DataFrame are read by name when
+    named as user and item ids (``userId``, ``movieId``...), two columns
+    with other names by position (one id name without the other is
+    refused), and after fit they are checked as in scikit-learn. User
+    guide, "Input formats".
 
     Unknown ids never raise at prediction time (a missing id, NaN, None or
     pandas' ``NA``, is not an id and is refused): a pair whose user or item
