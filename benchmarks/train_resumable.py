@@ -37,22 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_bernoulli import RECIPE, ais_ll, find_mnist, load, raise_ll
 
 from sklearn_rbm import BernoulliRBM
-from sklearn_rbm.estimators._common import seed_from
 from sklearn_rbm.training.loop import run_epochs
 from sklearn_rbm.training.threads import training_threads
-
-
-def _start(est, X):
-    """What ``fit`` does before its epochs (no early stopping, no weights):
-    the validated data, the minibatch size, the phase and the initial state."""
-    est._log_partition_kwargs()
-    X = est._validate_X(X, reset=True, method="fit")
-    est._check_training_data(X)
-    rng = seed_from(est.random_state, like=X)
-    batch_size = est._batch_size(X.shape[0], continuing=False)
-    n_epochs = est._n_epochs(X.shape[0], batch_size)
-    phase = est._phase(batch_size, n_epochs)
-    return X, batch_size, n_epochs, phase, est._new_state(X, phase, rng)
 
 
 def train(est, X, checkpoint, chunk, config, log=print, stop_at=None):
@@ -64,7 +50,7 @@ def train(est, X, checkpoint, chunk, config, log=print, stop_at=None):
     checkpoint = Path(checkpoint)
     checkpoint.mkdir(parents=True, exist_ok=True)
     state_file = checkpoint / "state.pkl"
-    X, batch_size, n_epochs, phase, state = _start(est, X)
+    X, _, _, _, batch_size, n_epochs, phase, state = est._start_fit(X, None)
     if state_file.is_file():
         with open(state_file, "rb") as f:
             saved = pickle.load(f)

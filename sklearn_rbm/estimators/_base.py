@@ -244,6 +244,46 @@ class _BaseRBM(
         self.n_iter_ = state.n_epochs
 
     # ---------------------------------------------------------------- fitting
+    def _start_fit(self, X, sample_weight):
+        """What ``fit`` does before its epochs: the validated training rows
+        and frequency weights (rows of weight 0 dropped), the early-stopping
+        split, the minibatch size, the number of epochs, the training phase
+        and the initial state. Returns ``(X, sw, X_val, sw_val, batch_size,
+        n_epochs, phase, state)`` (``X_val`` and ``sw_val`` None without
+        early stopping). ``benchmarks/train_resumable.py`` starts from it."""
+        self._log_partition_kwargs()
+        X = self._validate_X(X, reset=True, method="fit")
+        self._check_exact_log_partition(X.shape[1])
+        # rows of weight 0 go first: the checks of training data see the rest
+        X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
+        self._check_training_data(X, None, sw)
+        rng = seed_from(self.random_state, like=X)
+        X_val = sw_val = None
+        if self.early_stopping:
+            n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
+            if X.shape[0] - n_val < 1:
+                rows = "samples" if sw is None else "samples of positive weight"
+                raise ValueError(
+                    f"early_stopping needs at least 2 {rows}; got "
+                    f"n_samples={X.shape[0]}."
+                )
+            perm = rng.permutation(X.shape[0])
+            X_val = _xp.take_rows(X, perm[:n_val])
+            X = _xp.take_rows(X, perm[n_val:])
+            if sw is not None:  # numpy weights (perm may live on X's device)
+                perm = _xp.to_numpy(perm)
+                sw_val = sw[perm[:n_val]]
+                sw = _check_total(
+                    sw[perm[n_val:]],
+                    "sample_weight of the rows left after the validation split",
+                )
+        n_rows = _n_rows(X, sw)
+        batch_size = self._batch_size(n_rows, continuing=False)
+        n_epochs = self._n_epochs(n_rows, batch_size)
+        phase = self._phase(batch_size, n_epochs)
+        state = self._new_state(X, phase, rng, sw)
+        return X, sw, X_val, sw_val, batch_size, n_epochs, phase, state
+
     @atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -278,37 +318,9 @@ class _BaseRBM(
             than independent units and than the model training started
             from: the training diverged (user guide, "Divergence").
         """
-        self._log_partition_kwargs()
-        X = self._validate_X(X, reset=True, method="fit")
-        self._check_exact_log_partition(X.shape[1])
-        # rows of weight 0 go first: the checks of training data see the rest
-        X, sw = _drop_zero_weights(X, self._sample_weight(sample_weight, X))
-        self._check_training_data(X, None, sw)
-        rng = seed_from(self.random_state, like=X)
-        X_val = sw_val = None
-        if self.early_stopping:
-            n_val = max(int(round(self.validation_fraction * X.shape[0])), 1)
-            if X.shape[0] - n_val < 1:
-                rows = "samples" if sw is None else "samples of positive weight"
-                raise ValueError(
-                    f"early_stopping needs at least 2 {rows}; got "
-                    f"n_samples={X.shape[0]}."
-                )
-            perm = rng.permutation(X.shape[0])
-            X_val = _xp.take_rows(X, perm[:n_val])
-            X = _xp.take_rows(X, perm[n_val:])
-            if sw is not None:  # numpy weights (perm may live on X's device)
-                perm = _xp.to_numpy(perm)
-                sw_val = sw[perm[:n_val]]
-                sw = _check_total(
-                    sw[perm[n_val:]],
-                    "sample_weight of the rows left after the validation split",
-                )
-        n_rows = _n_rows(X, sw)
-        batch_size = self._batch_size(n_rows, continuing=False)
-        n_epochs = self._n_epochs(n_rows, batch_size)
-        phase = self._phase(batch_size, n_epochs)
-        state = self._new_state(X, phase, rng, sw)
+        X, sw, X_val, sw_val, batch_size, n_epochs, phase, state = self._start_fit(
+            X, sample_weight
+        )
         X_head = X[: min(500, X.shape[0]), ...] if self.verbose else None
         X_mon = X_val if X_val is not None else X_head
         if X_val is None and X_mon is not None and sw is not None:

@@ -39,10 +39,14 @@ def _column_variances(X, previous=None, weights=None):
             mean = xp.sum(X64 * w, axis=0)
             var = xp.sum((X64 - mean) ** 2 * w, axis=0)
         mean, var = _xp.to_numpy(mean), _xp.to_numpy(var)
+    elif weights is None:  # one float64 temporary of the size of X
+        mean = np.mean(X, axis=0, dtype=np.float64)
+        var = np.var(X, axis=0, dtype=np.float64)
     else:
-        X64 = np.asarray(X, dtype=np.float64)
-        mean = np.average(X64, axis=0, weights=weights)
-        var = np.average((X64 - mean) ** 2, axis=0, weights=weights)
+        mean = np.average(X, axis=0, weights=weights)
+        d = X - mean  # float64: mean is
+        d *= d
+        var = np.average(d, axis=0, weights=weights)
     if previous is None:
         return var
     n0, s1, s2 = previous
