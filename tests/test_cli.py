@@ -710,6 +710,8 @@ def test_popularity_baseline_recommends_unseen_popular_items():
         (["--metric", "auc@10"], "--metric auc@10: not a metric"),
         (["--metric", "ndcg@0"], "--metric ndcg@0: not a metric"),
         (["--metric", "ndcg@5", "--test-size", "1.5"], "--test-size must be in"),
+        # a review: ignored without a ranking metric (plain KFold ran)
+        (["--test-size", "0.3"], "--test-size sets the share"),
     ],
 )
 def test_evaluate_bad_metric_options(ratings, capsys, extra, match):

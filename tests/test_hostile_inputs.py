@@ -276,6 +276,8 @@ def test_bools_are_not_counts_or_penalties(fitted):
     rec, _, _ = fitted
     with pytest.raises(ValueError, match="n_items"):
         rec.recommend([0], n_items=True)
+    with pytest.raises(ValueError, match="n_items"):
+        rec.recommend_new_user([0], n_items=True)
     with pytest.raises(ValueError, match="alpha"):
         rec.predict_new_user([0], [2.0], [1], alpha=True)
     with pytest.raises(ValueError, match="alpha"):
@@ -355,6 +357,16 @@ def test_method_argument_errors_name_the_estimator_class():
         (lambda: bern.score_samples_raise(np.eye(4), n_runs=0), "BernoulliRBM.score_"),
         (lambda: rec.recommend([0], n_items=0), "CategoricalRBMRecommender.recommend"),
         (lambda: rec.similar_items([0], n_items=0), "CategoricalRBMRecommender.simil"),
+        # a review: a string exclude_seen was read as True, n_items=2.0 gave
+        # another error type than recommend's
+        (
+            lambda: rec.recommend_new_user([0], exclude_seen="no"),
+            "CategoricalRBMRecommender.recommend_new_user",
+        ),
+        (
+            lambda: rec.recommend_new_user([0], n_items=2.0),
+            "CategoricalRBMRecommender.recommend_new_user",
+        ),
     ]
     for call, name in calls:
         with pytest.raises(InvalidParameterError, match=f"parameter of {name}"):

@@ -679,6 +679,29 @@ def test_numpy_dtypes_mean_their_names(planted, dtype):
         CategoricalRBMRecommender(dtype=np.int64).fit(X, y)
 
 
+@pytest.mark.parametrize("orientation", ["item", "both"])
+def test_n_jobs_zero_is_refused_naming_the_parameter(planted, orientation):
+    # a review: joblib's own error, raised only with orientation="both"
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = planted
+    rec = CategoricalRBMRecommender(orientation=orientation, n_jobs=0, **FAST)
+    with pytest.raises(InvalidParameterError, match="'n_jobs' parameter"):
+        rec.fit(X, y)
+    rec.set_params(n_jobs=-1)._validate_params()
+
+
+def test_python_argument_errors_name_the_estimator(planted):
+    # a review: "BothMixin.fit() got an unexpected keyword argument"
+    X, y = planted
+    rec = CategoricalRBMRecommender(**FAST)
+    with pytest.raises(TypeError, match=r"^CategoricalRBMRecommender\.fit\(\)"):
+        rec.fit(X, y, sample_weight=np.ones(len(y)))
+    rec.fit(X, y)
+    with pytest.raises(TypeError, match=r"^CategoricalRBMRecommender\.predict_new"):
+        rec.predict_new_user([0], [4.0])
+
+
 def test_column_vector_ratings_warn_as_in_scikit_learn(planted):
     from sklearn.exceptions import DataConversionWarning
 
@@ -1591,3 +1614,25 @@ def test_both_partial_fit_on_sparse_after_a_frame_fit_is_silent():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rec.partial_fit(sp.csr_matrix(([5.0], ([1], [2])), shape=(3, 4)))
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_both_warns_once_at_the_callers_line(n_jobs):
+    # a review: the two halves each warned (twice in all), and with n_jobs=2
+    # in worker processes, out of reach of the caller's filters
+    X, _ = make_ratings(60, 30, random_state=0)
+    rec = CategoricalRBMRecommender(
+        orientation="both", n_jobs=n_jobs, random_state=0, **dict(FAST, max_iter=2)
+    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        rec.fit(X, np.ones(len(X)))
+    assert [str(w.message)[:17] for w in record] == ["Every rating is 1"]
+    assert record[0].filename == __file__
+    # an error filter fails the fit, and a failed fit leaves the model as it was
+    before = rec.predict(X[:5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="Every rating is 1"):
+            rec.set_params(random_state=1).fit(X, np.ones(len(X)))
+    np.testing.assert_array_equal(rec.predict(X[:5]), before)

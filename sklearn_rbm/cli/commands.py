@@ -109,10 +109,10 @@ def cmd_fit(args):
     if output != Path(args.output):
         note(f"writing {output} ({output.suffix[1:]} format)")
     path = save_model(est, output)
+    n = est.ranking_iter if est.feedback_ == "implicit" else est.n_iter_
+    epochs = f"{n} epoch{'' if n == 1 else 's'}"
     if est.feedback_ == "implicit":
-        epochs = f"the ranking model ({est.ranking_iter} epochs)"
-    else:
-        epochs = f"{est.n_iter_} epochs"
+        epochs = f"the ranking model ({epochs})"
     msg = f"trained {epochs} in {time.perf_counter() - t0:.1f}s"
     if est.best_validation_rmse_ is not None:
         msg += f", validation RMSE {est.best_validation_rmse_:.4f}"
@@ -301,8 +301,9 @@ def cmd_evaluate(args):
     est = _estimator(args)
     if args.cv < 2:
         raise CLIError(f"--cv must be at least 2, got {args.cv}")
-    if not 0 < args.test_size < 1:
-        raise CLIError(f"--test-size must be in (0, 1), got {args.test_size}")
+    test_size = 0.2 if args.test_size is None else args.test_size
+    if not 0 < test_size < 1:
+        raise CLIError(f"--test-size must be in (0, 1), got {test_size}")
     metrics, ranking = parse_metrics(args.metric, args.threshold)
     X, y = read_ratings(
         args.ratings,
@@ -320,13 +321,20 @@ def cmd_evaluate(args):
             "metric; rmse and mae score every held-out rating. Add a ranking "
             "metric (e.g. --metric ndcg@10) or drop --threshold"
         )
+    if not ranking and args.test_size is not None:  # it would be ignored
+        raise CLIError(
+            "--test-size sets the share of each user's ratings held out by the "
+            "per-user splits of ranking metrics; rmse and mae alone use "
+            "--cv folds of all ratings. Add a ranking metric (e.g. --metric "
+            "ndcg@10) or drop --test-size"
+        )
     what = "ratings" if y is not None else "pairs"
     if args.cv > len(X):
         raise CLIError(f"--cv {args.cv} is more than the {len(X)} {what}")
     # an int seed: every cross_validate call below sees the same splits
     if ranking:
         folds = UserHoldoutSplit(
-            args.cv, test_size=args.test_size, random_state=args.random_state
+            args.cv, test_size=test_size, random_state=args.random_state
         )
         rel = (
             "every held-out item"
@@ -334,7 +342,7 @@ def cmd_evaluate(args):
             else f"held-out items rated >= {args.threshold:g}"
         )
         print(
-            f"{args.cv} splits holding out {args.test_size:g} of each user's "
+            f"{args.cv} splits holding out {test_size:g} of each user's "
             f"{what}, on {len(X):,} {what}; relevant: {rel}",
             flush=True,
         )

@@ -286,8 +286,8 @@ def build_parser():
     p.add_argument(
         "--test-size",
         type=float,
-        default=0.2,
-        help="fraction of each user's ratings held out (ranking metrics)",
+        default=None,
+        help="fraction of each user's ratings held out (ranking metrics; default 0.2)",
     )
     p.add_argument(
         "--threshold",

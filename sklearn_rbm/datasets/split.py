@@ -12,14 +12,18 @@ __all__ = ["train_test_split_ratings"]
 
 
 def train_test_split_ratings(
-    X, y, *, test_size=0.1, random_state=None, stratify_users=True
+    X, y=None, *, test_size=0.1, random_state=None, stratify_users=True
 ):
     """Split ratings into train and test sets, keeping users in training.
 
     Every user keeps at least one training rating, so every user in the test
     set has training ratings, unless ``test_size`` is too large for that to be
     possible (then the remaining test ratings are drawn from users' last
-    ratings).
+    ratings). Rows that repeat a ``(user, item)`` pair (implicit feedback:
+    two plays) count as one rating and go to the same side, as in
+    :class:`~sklearn_rbm.model_selection.UserHoldoutSplit`: a copy in the
+    test set would be an item the user already has in training, which
+    ``recommend`` never lists.
 
     Parameters
     ----------
@@ -28,12 +32,12 @@ def train_test_split_ratings(
         (``user``, ``userId``, ``user_id``, ``uid``, ..., any case), as the
         estimators read it, else it is the first column.
 
-    y : array-like of shape (n_ratings,)
-        Ratings.
+    y : array-like of shape (n_ratings,) or None, default=None
+        Ratings; None for implicit feedback (pairs alone).
 
     test_size : float or int, default=0.1
         Fraction of the ratings (float in (0, 1), rounded up) or number of
-        ratings (int) in the test set.
+        ratings (int) in the test set, counting a repeated pair once.
 
     random_state : int, RandomState instance or None, default=None
         Seed for reproducible output.
@@ -55,7 +59,9 @@ def train_test_split_ratings(
         Rows of ``X``, in their original order (same type as ``X``).
 
     y_train, y_test : ndarray
-        The matching ratings.
+        The matching ratings; returned only when ``y`` is given (as
+        :func:`sklearn.model_selection.train_test_split` returns two arrays
+        per array passed).
 
     Examples
     --------
@@ -67,17 +73,30 @@ def train_test_split_ratings(
     True
     >>> set(X_test[:, 0]) <= set(X_train[:, 0])
     True
+    >>> plays_train, plays_test = train_test_split_ratings(X, random_state=0)
     """
     users, take = user_column(X)
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != users.shape[0]:
-        raise ValueError(
-            f"y must be 1-d with one rating per row of X ({users.shape[0]}), "
-            f"got shape {y.shape}."
-        )
-    n = y.shape[0]
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != users.shape[0]:
+            raise ValueError(
+                f"y must be 1-d with one rating per row of X ({users.shape[0]}), "
+                f"got shape {y.shape}."
+            )
+    # the distinct (user, item) pairs are split, every copy follows its pair;
+    # without repeats, these are the rows themselves, in their order
+    codes = pair_codes(X, users)
+    if codes is None:  # the item column is not known for sure: rows
+        codes = np.arange(users.shape[0])
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")
+    rank_of = np.empty_like(by_first)
+    rank_of[by_first] = np.arange(by_first.size)
+    inverse = rank_of[inverse.ravel()]
+    users = users[first[by_first]]
+    n = users.shape[0]
     if n < 2:
-        raise ValueError(f"Need at least 2 ratings to split, got {n}.")
+        raise ValueError(f"Need at least 2 distinct ratings to split, got {n}.")
     if isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
         if not 1 <= test_size < n:
             raise ValueError(
@@ -102,8 +121,11 @@ def train_test_split_ratings(
     top = np.argpartition(-key, n_test - 1)[:n_test]
     is_test = np.zeros(n, dtype=bool)
     is_test[order[top]] = True
+    is_test = is_test[inverse]  # back to the rows of X
     train_idx = np.flatnonzero(~is_test)
     test_idx = np.flatnonzero(is_test)
+    if y is None:
+        return take(train_idx), take(test_idx)
     return take(train_idx), take(test_idx), y[train_idx], y[test_idx]
 
 

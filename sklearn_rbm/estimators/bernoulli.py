@@ -300,9 +300,12 @@ class BernoulliRBM(_BaseRBM):
 
     def _check_loaded_values(self, params, state):
         # the base-rate model takes log-odds of (s1 + 0.5) / (n + 1): the
-        # column sums of data in [0, 1] lie in [0, n]
+        # column sums of data in [0, 1] lie in [0, n], to the rounding of
+        # weighted sums (w @ X and sum(w) round differently: a column of
+        # ones can sum a few ulps above the weight total)
         n, s1, _ = state.moments
-        if s1.size and (s1.min() < 0 or s1.max() > n):
+        slack = 1e-9 * max(float(n), 1.0)
+        if s1.size and (s1.min() < -slack or s1.max() > n + slack):
             checks.invalid(
                 "_state.moments[1]", f"has column sums outside [0, {n}] (n rows)"
             )

@@ -142,7 +142,8 @@ class GaussianBernoulliRBM(_BaseRBM):
     momentum : float, default=0.9
         Momentum of the updates.
     momentum_schedule : {"warmup", "constant"}, default="warmup"
-        ``"warmup"`` uses momentum 0.5 for the first 5 epochs (Hinton 2010).
+        ``"warmup"`` uses ``min(momentum, 0.5)`` for the first 5 epochs
+        (Hinton 2010).
     weight_decay : float, default=1e-4
         L2 penalty on the weights.
     learning_rate_schedule : {"constant", "linear"}, default="linear"
@@ -188,8 +189,9 @@ class GaussianBernoulliRBM(_BaseRBM):
         Hold out ``validation_fraction`` of the data and stop when its score
         has not improved by ``tol`` for ``n_iter_no_change`` epochs; the best
         model is kept. The score is the exact mean log-likelihood when
-        ``n_components <= 16`` and the negative mean squared reconstruction
-        error ``|v - E[v | p(h | v)]|^2`` otherwise.
+        ``n_components <= 16`` and otherwise minus the squared
+        reconstruction error ``|v - E[v | p(h | v)]|^2``, summed over the
+        features and averaged over the held-out samples.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     n_iter_no_change : int, default=5
@@ -435,11 +437,12 @@ class GaussianBernoulliRBM(_BaseRBM):
     def _score_name(self):
         if self.n_components <= MAX_EXACT_MONITOR:
             return "log-likelihood"
-        return "reconstruction MSE"
+        # summed over features, averaged over samples (not per element)
+        return "squared reconstruction error per sample"
 
     @property
     def _score_sign(self):
-        # the monitor returns minus the MSE (higher is better)
+        # the monitor returns minus the squared error (higher is better)
         return 1 if self.n_components <= MAX_EXACT_MONITOR else -1
 
     def _monitor_score(self, X, params, sample_weight=None):

@@ -19,6 +19,8 @@ weight attributes belong to one model: they raise a ValueError naming
 """
 
 import copy
+import itertools
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +29,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _SetOutputMixin
 
-from ..estimators._common import atomic
+from ..estimators._common import atomic, caller_level
 from .ids import frame_names
 from .serving import SERVING_PARAMS
 
@@ -65,7 +67,18 @@ class OneModelOnlyError(ValueError, AttributeError):
 
 
 def _fit_one(est, X, y):
-    return est.fit(X, y)
+    # a warning raised in a worker process never reaches the caller's
+    # filters, and the two halves raise the same data warnings: recorded
+    # here, raised again once by the caller's process (_warn_once)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return est, [(w.category, str(w.message)) for w in caught]
+
+
+def _warn_once(records):
+    for category, message in dict.fromkeys(itertools.chain.from_iterable(records)):
+        warnings.warn(message, category, stacklevel=caller_level())
 
 
 class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
@@ -135,9 +148,14 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
             )
             for o, r in (("item", self.ranking), ("user", "rating"))
         ]
-        parts = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(est, X, y) for est in parts
+        parts, records = zip(
+            *Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_one)(est, X, y) for est in parts
+            ),
+            strict=True,
         )
+        parts = list(parts)
+        _warn_once(records)  # before publishing: an error filter fails fit
         self._publish(parts)
         structure = dict(parts[0]._fit_structure(), orientation=BOTH)
         self._structure = structure
@@ -172,6 +190,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         parts = [copy.copy(part) for part in self.estimators_]
         if not sp.issparse(X):  # once, not once per model
             self._check_names(frame_names(X))
+        records = []
         for part in parts:
             params = self.get_params()
             params.update(
@@ -179,8 +198,12 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
             )
             # the copy skips its own check (a one-shot flag of _check_names)
             part._names_checked = True
-            part.set_params(**params).partial_fit(X, y)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                part.set_params(**params).partial_fit(X, y)
+            records.append([(w.category, str(w.message)) for w in caught])
             part.__dict__.pop("_names_checked", None)
+        _warn_once(records)
         self._publish(parts)
         return self
 

@@ -476,3 +476,18 @@ class CategoricalRBMRecommender(
         # checks refuse an estimator with a transform and no transformer tags
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
+
+
+def _name_methods_by_the_estimator(cls):
+    """Python's own errors (a missing or unexpected argument) name a method
+    by its ``__qualname__``: the estimator's, not the mixin's that defines
+    it (``BothMixin.fit() got an unexpected keyword argument``)."""
+    for base in cls.__mro__[1:]:
+        if not base.__module__.startswith(__package__):
+            continue
+        for name, attr in vars(base).items():
+            if callable(attr) and not name.startswith("_"):
+                attr.__qualname__ = f"{cls.__name__}.{name}"
+
+
+_name_methods_by_the_estimator(CategoricalRBMRecommender)

@@ -67,7 +67,12 @@ PARAMETER_CONSTRAINTS: dict = {
         None,
     ],
     "item_weight": [Interval(Real, 0, 1, closed="both")],
-    "n_jobs": [Integral, None],
+    # joblib gives 0 no meaning: refused here, naming the parameter
+    "n_jobs": [
+        Interval(Integral, None, -1, closed="right"),
+        Interval(Integral, 1, None, closed="left"),
+        None,
+    ],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }

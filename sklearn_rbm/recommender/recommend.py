@@ -161,6 +161,14 @@ class RecommendMixin:
         order = np.lexsort((top, -vals), axis=-1)
         return np.take_along_axis(top, order, -1), np.take_along_axis(vals, order, -1)
 
+    @validate_method_params(
+        {
+            "history_items": ["array-like"],
+            "n_items": [Interval(Integral, 1, None, closed="left")],
+            "exclude_seen": ["boolean"],
+            "items": ["array-like", None],
+        },
+    )
     def recommend_new_user(
         self,
         history_items,
@@ -226,11 +234,7 @@ class RecommendMixin:
         (2, False)
         """
         self._check_serving()
-        if (
-            isinstance(n_items, bool)
-            or not isinstance(n_items, Integral)
-            or n_items < 1
-        ):
+        if isinstance(n_items, bool):  # an Integral to scikit-learn
             raise ValueError(f"n_items must be a positive integer; got {n_items!r}.")
         hist = as_array(history_items, "history_items")
         if hist.ndim != 1:
