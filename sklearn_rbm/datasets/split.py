@@ -23,7 +23,11 @@ def train_test_split_ratings(
     two plays) count as one rating and go to the same side, as in
     :class:`~sklearn_rbm.model_selection.UserHoldoutSplit`: a copy in the
     test set would be an item the user already has in training, which
-    ``recommend`` never lists.
+    ``recommend`` never lists. The item column is an array's second, a
+    2-column DataFrame's other one, or a wider DataFrame's column named as
+    items (``item``, ``itemId``, ``movie``, ...); where it is not known for
+    sure (a wider frame with no such name, ids of several types) every row
+    counts as its own rating.
 
     Parameters
     ----------
@@ -43,7 +47,8 @@ def train_test_split_ratings(
         Seed for reproducible output.
 
     stratify_users : bool, default=True
-        If True, each user's ratings are split in about the proportion
+        If True, each user's ratings (distinct pairs, as everywhere here)
+        are split in about the proportion
         ``test_size``: a user with ``n`` ratings gets ``floor(n * f)`` or
         ``ceil(n * f)`` test ratings, for one fraction ``f`` near
         ``test_size`` that makes the total exact, so a user can get one
@@ -56,7 +61,9 @@ def train_test_split_ratings(
     Returns
     -------
     X_train, X_test : ndarray or DataFrame
-        Rows of ``X``, in their original order (same type as ``X``).
+        Rows of ``X``, in their original order (same type as ``X``); with
+        repeated pairs, ``X_test`` has every copy of its pairs, so more rows
+        than ``test_size`` counts.
 
     y_train, y_test : ndarray
         The matching ratings; returned only when ``y`` is given (as

@@ -20,6 +20,8 @@ weight attributes belong to one model: they raise a ValueError naming
 
 import copy
 import itertools
+import os
+import pickle
 import warnings
 
 import numpy as np
@@ -66,19 +68,42 @@ class OneModelOnlyError(ValueError, AttributeError):
     """
 
 
-def _fit_one(est, X, y):
+#: warnings Python's default filters hide outside ``__main__``: raised again
+#: at the caller's line they would show (a library's deprecation, say)
+HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+def _fit_one(est, X, y, parent):
+    if os.getpid() == parent:  # in the caller's process: warnings reach it
+        return est.fit(X, y), []
     # a warning raised in a worker process never reaches the caller's
-    # filters, and the two halves raise the same data warnings: recorded
-    # here, raised again once by the caller's process (_warn_once)
+    # filters: recorded here (a worker runs one task at a time), raised
+    # again by the caller's process (_warn_once)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(X, y)
-    return est, [(w.category, str(w.message)) for w in caught]
+    return est, [_portable(w) for w in caught if not issubclass(w.category, HIDDEN)]
+
+
+def _portable(record):
+    """The warning itself if it survives pickling (back to the caller's
+    process), else a UserWarning with its category and text."""
+    try:
+        pickle.loads(pickle.dumps(record.message))
+        return record.message
+    except Exception:  # a category whose constructor needs more arguments
+        return UserWarning(f"{record.category.__name__}: {record.message}")
 
 
 def _warn_once(records):
-    for category, message in dict.fromkeys(itertools.chain.from_iterable(records)):
-        warnings.warn(message, category, stacklevel=caller_level())
+    """Raise the warnings of the worker processes again, in the caller's
+    process at the caller's line, each (category, text) once: the two
+    halves warn about the same data."""
+    seen = {}
+    for message in itertools.chain.from_iterable(records):
+        seen.setdefault((type(message), str(message)), message)
+    for message in seen.values():
+        warnings.warn(message, stacklevel=caller_level())
 
 
 class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
@@ -150,7 +175,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         ]
         parts, records = zip(
             *Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_one)(est, X, y) for est in parts
+                delayed(_fit_one)(est, X, y, os.getpid()) for est in parts
             ),
             strict=True,
         )
@@ -190,7 +215,6 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         parts = [copy.copy(part) for part in self.estimators_]
         if not sp.issparse(X):  # once, not once per model
             self._check_names(frame_names(X))
-        records = []
         for part in parts:
             params = self.get_params()
             params.update(
@@ -198,12 +222,8 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
             )
             # the copy skips its own check (a one-shot flag of _check_names)
             part._names_checked = True
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                part.set_params(**params).partial_fit(X, y)
-            records.append([(w.category, str(w.message)) for w in caught])
+            part.set_params(**params).partial_fit(X, y)
             part.__dict__.pop("_names_checked", None)
-        _warn_once(records)
         self._publish(parts)
         return self
 

@@ -233,7 +233,9 @@ class CategoricalRBMRecommender(
     intercept_hidden_ : ndarray of shape (n_components,)
         Hidden biases.
     global_mean_, user_means_, item_means_ : float, ndarray, ndarray
-        Training-rating means used by the fallback for unknown ids.
+        Training-rating means used by the fallback for unknown ids (with
+        implicit feedback every pair counts as a rating of 1, so all are 1:
+        the model predicts no rating).
     n_iter_ : int
         Epochs run (``orientation="both"``: those of the item-based model).
     estimators_ : list of two CategoricalRBMRecommender
@@ -476,18 +478,3 @@ class CategoricalRBMRecommender(
         # checks refuse an estimator with a transform and no transformer tags
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
-
-
-def _name_methods_by_the_estimator(cls):
-    """Python's own errors (a missing or unexpected argument) name a method
-    by its ``__qualname__``: the estimator's, not the mixin's that defines
-    it (``BothMixin.fit() got an unexpected keyword argument``)."""
-    for base in cls.__mro__[1:]:
-        if not base.__module__.startswith(__package__):
-            continue
-        for name, attr in vars(base).items():
-            if callable(attr) and not name.startswith("_"):
-                attr.__qualname__ = f"{cls.__name__}.{name}"
-
-
-_name_methods_by_the_estimator(CategoricalRBMRecommender)
