@@ -25,12 +25,13 @@ Usage::
 
     python benchmarks/bench_tempering.py [--epochs 20] [--chains 20]
         [--seconds 30] [--temperatures 5 10 20] [--defaults]
-        [--override JSON] [--data DIR]
+        [--override JSON] [--model FILE] [--data DIR]
 """
 
 import argparse
 import json
 import os
+import pickle
 import platform
 import sys
 import time
@@ -147,6 +148,11 @@ def main():
         help="JSON object of settings that replace the recipe's (or the "
         "defaults'), e.g. '{\"persistent\": false}' for a CD-1-trained model",
     )
+    ap.add_argument(
+        "--model",
+        help="pickle file of the trained model: loaded if it exists (no "
+        "training), else written after training; the settings must match",
+    )
     args = ap.parse_args()
     os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1"
     X, _ = load(find_mnist(args.data))
@@ -161,9 +167,21 @@ def main():
         settings = dict(n_components=500) if args.defaults else RECIPE
         settings = dict(settings, **json.loads(args.override))
         model = BernoulliRBM(**dict(settings, max_iter=args.epochs), random_state=0)
-        model.fit(X)
-        fit_s = time.perf_counter() - t0
-        print(f"model: {settings}, {args.epochs} epochs, fit {fit_s:.0f} s\n")
+        saved = Path(args.model) if args.model else None
+        if saved is not None and saved.exists():
+            with saved.open("rb") as f:
+                loaded = pickle.load(f)
+            if loaded.get_params() != model.get_params():
+                sys.exit(f"{saved} holds a model of other settings")
+            model = loaded
+            print(f"model: {settings}, {args.epochs} epochs, loaded from {saved}\n")
+        else:
+            model.fit(X)
+            fit_s = time.perf_counter() - t0
+            print(f"model: {settings}, {args.epochs} epochs, fit {fit_s:.0f} s\n")
+            if saved is not None:
+                with saved.open("wb") as f:
+                    pickle.dump(model, f)
         classifier = LogisticRegression(max_iter=200).fit(X[:10000], labels[:10000])
         p = model._params()
         base_b = model._family().base_params(
