@@ -25,7 +25,7 @@ Usage::
 
     python benchmarks/bench_tempering.py [--epochs 20] [--chains 20]
         [--seconds 30] [--temperatures 5 10 20] [--defaults]
-        [--override JSON] [--model FILE] [--data DIR]
+        [--override JSON] [--swap-every N] [--model FILE] [--data DIR]
 """
 
 import argparse
@@ -113,7 +113,7 @@ def run_gibbs(model, v0, seconds, burn_in, rng):
     return np.array(states), time.perf_counter() - t0
 
 
-def run_pt(model, base_b, v0, k, seconds, burn_in, rng):
+def run_pt(model, base_b, v0, k, seconds, burn_in, rng, swap_every=1):
     pt = ParallelTempering(
         model._family(), model._params(), base_b, v0.shape[0], k, rng, v0=v0
     )
@@ -122,9 +122,11 @@ def run_pt(model, base_b, v0, k, seconds, burn_in, rng):
     pt.reset_rates()
     states = []
     t0 = time.perf_counter()
+    t = 0
     while time.perf_counter() - t0 < seconds:
-        pt.sweep(rng)
+        pt.sweep(rng, swap=t % swap_every == 0)
         states.append(pt.top().astype(bool))
+        t += 1
     return np.array(states), time.perf_counter() - t0, pt
 
 
@@ -147,6 +149,13 @@ def main():
         default="{}",
         help="JSON object of settings that replace the recipe's (or the "
         "defaults'), e.g. '{\"persistent\": false}' for a CD-1-trained model",
+    )
+    ap.add_argument(
+        "--swap-every",
+        type=int,
+        default=1,
+        help="PT proposes swaps every this many sweeps while measuring "
+        "(every sweep during burn-in, where the ladder adapts)",
     )
     ap.add_argument(
         "--model",
@@ -203,12 +212,16 @@ def main():
                 args.seconds,
                 args.burn_in,
                 np.random.default_rng(0),
+                args.swap_every,
             )
             ladder = (
                 f"betas {pt.betas.min():.3f}..1, swap rates "
                 f"{pt.swap_rates.min():.2f}-{pt.swap_rates.max():.2f}"
             )
-            runs[f"PT, {k} temperatures"] = (states, secs, ladder)
+            every = (
+                f", swaps every {args.swap_every} sweeps" if args.swap_every > 1 else ""
+            )
+            runs[f"PT, {k} temperatures{every}"] = (states, secs, ladder)
     rows, gibbs_rate = [], None
     for label, (states, secs, ladder) in runs.items():
         obs = observables(model, states, classifier)

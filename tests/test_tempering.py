@@ -58,6 +58,22 @@ def test_tempering_matches_exact_distribution():
     assert _chi2_pvalue(V, p) > 1e-3
 
 
+def test_sweeps_without_swaps_keep_the_exact_distribution():
+    # swap=False (bench_tempering.py --swap-every): Gibbs sweeps alone between
+    # swap rounds; each step leaves the product distribution invariant
+    rbm = _model(3.0)
+    p = _exact(rbm)
+    base_b = rbm._family().base_params(rbm._state.moments, D, np.float64)["b"]
+    rng = np.random.default_rng(0)
+    pt = ParallelTempering(rbm._family(), rbm._params(), base_b, 3000, 4, rng)
+    for t in range(60):
+        parity, proposed = pt.parity, pt._proposed.copy()
+        pt.sweep(rng, swap=t % 3 == 0)
+        if t % 3:
+            assert pt.parity == parity and np.array_equal(pt._proposed, proposed)
+    assert _chi2_pvalue(pt.top(), p) > 1e-3
+
+
 def test_tempering_mixes_where_gibbs_is_stuck():
     rbm = _model(7.0)
     p = _exact(rbm)

@@ -140,11 +140,14 @@ class ParallelTempering:
         col = np.repeat(self.betas, self.n_chains)[:, None]
         return col.astype(self.path.dtype)
 
-    def sweep(self, rng, *, adapt=False, adapt_rate=0.1):
-        """One Gibbs sweep of every replica, then one round of swaps."""
+    def sweep(self, rng, *, adapt=False, adapt_rate=0.1, swap=True):
+        """One Gibbs sweep of every replica, then one round of swaps (none
+        with ``swap=False``: each of the two steps leaves the tempered
+        product distribution invariant on its own)."""
         self.v = self.path.transition(self.v, self.u, self._beta_column(), rng)
         self.u = self.path.u_of(self.v, 1.0)
-        self._swap(rng, adapt, adapt_rate)
+        if swap:
+            self._swap(rng, adapt, adapt_rate)
 
     def _swap(self, rng, adapt, adapt_rate):
         path, betas = self.path, self.betas
