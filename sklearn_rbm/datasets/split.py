@@ -90,17 +90,8 @@ def train_test_split_ratings(
                 f"y must be 1-d with one rating per row of X ({users.shape[0]}), "
                 f"got shape {y.shape}."
             )
-    # the distinct (user, item) pairs are split, every copy follows its pair;
-    # without repeats, these are the rows themselves, in their order
-    codes = pair_codes(X, users)
-    if codes is None:  # the item column is not known for sure: rows
-        codes = np.arange(users.shape[0])
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    by_first = np.argsort(first, kind="stable")
-    rank_of = np.empty_like(by_first)
-    rank_of[by_first] = np.arange(by_first.size)
-    inverse = rank_of[inverse.ravel()]
-    users = users[first[by_first]]
+    # the distinct (user, item) pairs are split, every copy follows its pair
+    users, inverse = distinct_pairs(X, users)
     n = users.shape[0]
     if n < 2:
         raise ValueError(f"Need at least 2 distinct ratings to split, got {n}.")
@@ -201,6 +192,23 @@ def pair_codes(X, users):
     except TypeError:  # ids of several types (fit refuses them anyway)
         return None
     return ucode.ravel().astype(np.int64) * (int(icode.max()) + 1) + icode.ravel()
+
+
+def distinct_pairs(X, users):
+    """``(users, inverse)``: the user of each distinct ``(user, item)`` pair
+    of ``X`` (by :func:`pair_codes`; every row its own pair where those are
+    None), the pairs in order of first appearance, and for each row of
+    ``X`` its pair's position. Without repeats these are the rows
+    themselves, in their order (``inverse`` is ``arange``), so splits of the
+    pairs are the splits of the rows."""
+    codes = pair_codes(X, users)
+    if codes is None:  # the item column is not known for sure: rows
+        codes = np.arange(users.shape[0])
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")
+    rank_of = np.empty_like(by_first)
+    rank_of[by_first] = np.arange(by_first.size)
+    return users[first[by_first]], rank_of[inverse.ravel()]
 
 
 def group_by_user(users, rng):

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 
-from ..datasets.split import group_by_user, pair_codes, user_column
+from ..datasets.split import distinct_pairs, group_by_user, user_column
 
 __all__ = ["UserHoldoutSplit"]
 
@@ -114,17 +114,8 @@ class UserHoldoutSplit(BaseCrossValidator):
         # rating: the distinct pairs are split, and every copy follows its
         # pair (a copy in each set would make a test item the user already
         # has in training, which recommend() never lists)
-        codes = pair_codes(X, users)
-        if codes is None:  # the item column is not known for sure: rows
-            codes = np.arange(n)
-        _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-        # the distinct pairs in order of first appearance: without repeats,
-        # the rows themselves, in their order (the splits of earlier versions)
-        order = np.argsort(first, kind="stable")
-        rank_of = np.empty_like(order)
-        rank_of[order] = np.arange(order.size)
-        inverse = rank_of[inverse.ravel()]
-        users, n = users[first[order]], first.size
+        users, inverse = distinct_pairs(X, users)
+        n = users.shape[0]
         for _ in range(self.n_splits):
             starts, group, rank, order = group_by_user(users, rng)
             counts = np.diff(np.r_[starts, n])
