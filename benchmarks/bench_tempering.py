@@ -25,7 +25,9 @@ Usage::
 
     python benchmarks/bench_tempering.py [--epochs 20] [--chains 20]
         [--seconds 30] [--temperatures 5 10 20] [--defaults]
-        [--override JSON] [--swap-every N] [--model FILE] [--data DIR]
+        [--override JSON] [--swap-every N] [--swap-states marginal joint]
+        [--model FILE] [--data DIR]
+    python benchmarks/bench_tempering.py --swap-cost [--temperatures 3 5 10]
 """
 
 import argparse
@@ -113,9 +115,18 @@ def run_gibbs(model, v0, seconds, burn_in, rng):
     return np.array(states), time.perf_counter() - t0
 
 
-def run_pt(model, base_b, v0, k, seconds, burn_in, rng, swap_every=1):
+def run_pt(
+    model, base_b, v0, k, seconds, burn_in, rng, swap_every=1, swap_states="marginal"
+):
     pt = ParallelTempering(
-        model._family(), model._params(), base_b, v0.shape[0], k, rng, v0=v0
+        model._family(),
+        model._params(),
+        base_b,
+        v0.shape[0],
+        k,
+        rng,
+        v0=v0,
+        swap_states=swap_states,
     )
     for t in range(burn_in):
         pt.sweep(rng, adapt=True, adapt_rate=0.5 / np.sqrt(1.0 + t))
@@ -128,6 +139,42 @@ def run_pt(model, base_b, v0, k, seconds, burn_in, rng, swap_every=1):
         states.append(pt.top().astype(bool))
         t += 1
     return np.array(states), time.perf_counter() - t0, pt
+
+
+def swap_cost(temperatures, n_chains=20, n_sweeps=200):
+    """Print the share of a PT sweep that the swap round takes (a random
+    784 x 500 float32 model: the timing does not depend on the weights)."""
+    from sklearn_rbm.engine.families import Bernoulli
+
+    rng = np.random.default_rng(0)
+    prm = {
+        "W": rng.normal(0, 0.05, (500, 784)).astype(np.float32),
+        "b": rng.normal(-1, 1, 784).astype(np.float32),
+        "c": rng.normal(0, 1, 500).astype(np.float32),
+    }
+    base_b = np.full(784, -1.0, np.float32)
+    print("| swaps | temperatures | ms per sweep without / with swaps | swap share |")
+    print("| --- | ---: | ---: | ---: |")
+    with threadpool_limits(1, user_api="blas"):
+        for mode in ("marginal", "joint"):
+            for k in temperatures:
+                pt = ParallelTempering(
+                    Bernoulli(), prm, base_b, n_chains, k, rng, swap_states=mode
+                )
+                for _ in range(20):
+                    pt.sweep(rng)
+                times = {}
+                for swap in (False, True, False, True):  # best of two each
+                    t0 = time.perf_counter()
+                    for _ in range(n_sweeps):
+                        pt.sweep(rng, swap=swap)
+                    t = (time.perf_counter() - t0) / n_sweeps * 1e3
+                    times[swap] = min(times.get(swap, np.inf), t)
+                share = (times[True] - times[False]) / times[True]
+                print(
+                    f"| {mode} | {k} | {times[False]:.2f} / {times[True]:.2f} | "
+                    f"{share:.0%} |"
+                )
 
 
 def main():
@@ -158,11 +205,27 @@ def main():
         "(every sweep during burn-in, where the ladder adapts)",
     )
     ap.add_argument(
+        "--swap-states",
+        nargs="+",
+        choices=["marginal", "joint"],
+        default=["marginal"],
+        help="what PT's swaps compare: visible states with the hidden units "
+        "summed out, or the sweep's (v, h); several run one after the other",
+    )
+    ap.add_argument(
         "--model",
         help="pickle file of the trained model: loaded if it exists (no "
         "training), else written after training; the settings must match",
     )
+    ap.add_argument(
+        "--swap-cost",
+        action="store_true",
+        help="only time the swap round against the sweep (a random model, "
+        "no data), for marginal and joint swaps",
+    )
     args = ap.parse_args()
+    if args.swap_cost:
+        return swap_cost(args.temperatures)
     os.environ["SKLEARN_RBM_BLAS_THREADS"] = "1"
     X, _ = load(find_mnist(args.data))
     labels = np.load(find_mnist(args.data))["y_train"]
@@ -203,7 +266,7 @@ def main():
             model, v0, args.seconds, args.burn_in, np.random.default_rng(0)
         )
         runs["Gibbs"] = (states, secs, "")
-        for k in args.temperatures:
+        for mode, k in [(m, k) for m in args.swap_states for k in args.temperatures]:
             states, secs, pt = run_pt(
                 model,
                 base_b,
@@ -213,6 +276,7 @@ def main():
                 args.burn_in,
                 np.random.default_rng(0),
                 args.swap_every,
+                mode,
             )
             ladder = (
                 f"betas {pt.betas.min():.3f}..1, swap rates "
@@ -221,7 +285,8 @@ def main():
             every = (
                 f", swaps every {args.swap_every} sweeps" if args.swap_every > 1 else ""
             )
-            runs[f"PT, {k} temperatures{every}"] = (states, secs, ladder)
+            joint = ", joint swaps" if mode == "joint" else ""
+            runs[f"PT, {k} temperatures{joint}{every}"] = (states, secs, ladder)
     rows, gibbs_rate = [], None
     for label, (states, secs, ladder) in runs.items():
         obs = observables(model, states, classifier)

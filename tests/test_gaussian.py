@@ -1,6 +1,7 @@
 """Tests of GaussianBernoulliRBM and of the Gaussian visible family."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -312,6 +313,32 @@ def test_variance_floor():
     np.testing.assert_allclose(rbm.variances_[1], 0.05, rtol=1e-6)
     assert np.all(rbm.variances_[[0, 2]] > 0.1)
     assert np.isfinite(rbm.score(X))
+
+
+def test_features_narrower_than_the_floor_warn():
+    """A fixed floor keeps small-variance features too wide: fit says so
+    (standardised data, and the constant features of the floor, do not warn)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[:, 2] = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GaussianBernoulliRBM(n_components=2, max_iter=2, random_state=0).fit(X)
+    small = X * [1.0, 0.1, 1.0]  # variance 0.01: starts at 0.0025 < 0.01
+    with pytest.warns(UserWarning, match=r"1 of the 3 features .*feature 1: 0.00997"):
+        GaussianBernoulliRBM(n_components=2, max_iter=2, random_state=0).fit(small)
+    with pytest.warns(UserWarning, match="min_variance=0.01"):
+        GaussianBernoulliRBM(n_components=2, random_state=0).partial_fit(small)
+    # the floor below the starting variance: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GaussianBernoulliRBM(
+            n_components=2, max_iter=2, min_variance=1e-3, random_state=0
+        ).fit(small)
+        fixed = GaussianBernoulliRBM(
+            n_components=2, max_iter=2, learn_variance=False, random_state=0
+        )
+        fixed.fit(X * [1.0, 0.2, 1.0])  # fixed at the data's variance, 0.04
 
 
 def test_transform_inverse_transform_free_energy(digits):

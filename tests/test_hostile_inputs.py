@@ -319,6 +319,9 @@ def test_bernoulli_message_shows_a_value_just_above_one():
         BernoulliRBM(max_iter=1).fit(X)
     with pytest.raises(ValueError, match=r"values in \[0, 255\]"):
         BernoulliRBM(max_iter=1).fit(np.array([[255.0, 0.0], [0.0, 1.0]]))
+    # negated binary data: its largest value is -0.0, shown as 0
+    with pytest.raises(ValueError, match=r"values in \[-1, 0\]\. "):
+        BernoulliRBM(max_iter=1).fit(-np.array([[1.0, 0.0], [0.0, 1.0]]))
 
 
 @pytest.mark.parametrize("trusted", [1, [1]])

@@ -58,20 +58,79 @@ def test_tempering_matches_exact_distribution():
     assert _chi2_pvalue(V, p) > 1e-3
 
 
-def test_sweeps_without_swaps_keep_the_exact_distribution():
+@pytest.mark.parametrize("swap_states", ["marginal", "joint"])
+def test_sweeps_without_swaps_keep_the_exact_distribution(swap_states):
     # swap=False (bench_tempering.py --swap-every): Gibbs sweeps alone between
     # swap rounds; each step leaves the product distribution invariant
     rbm = _model(3.0)
     p = _exact(rbm)
     base_b = rbm._family().base_params(rbm._state.moments, D, np.float64)["b"]
     rng = np.random.default_rng(0)
-    pt = ParallelTempering(rbm._family(), rbm._params(), base_b, 3000, 4, rng)
+    pt = ParallelTempering(
+        rbm._family(), rbm._params(), base_b, 3000, 4, rng, swap_states=swap_states
+    )
     for t in range(60):
         parity, proposed = pt.parity, pt._proposed.copy()
         pt.sweep(rng, swap=t % 3 == 0)
         if t % 3:
             assert pt.parity == parity and np.array_equal(pt._proposed, proposed)
     assert _chi2_pvalue(pt.top(), p) > 1e-3
+
+
+@pytest.mark.parametrize("swap_states", ["marginal", "joint"])
+def test_swaps_of_both_kinds_cross_the_barrier_exactly(swap_states):
+    # chains started in one of two modes (~97% of the mass, about equal):
+    # with either kind of swap the top replicas end in the exact distribution
+    rbm = _model(7.0)
+    p = _exact(rbm)
+    base_b = rbm._family().base_params(rbm._state.moments, D, np.float64)["b"]
+    start = np.repeat(PROTO[:1], 3000, axis=0)
+    rng = np.random.default_rng(0)
+    pt = ParallelTempering(
+        rbm._family(),
+        rbm._params(),
+        base_b,
+        3000,
+        5,
+        rng,
+        v0=start,
+        swap_states=swap_states,
+    )
+    for t in range(100):
+        pt.sweep(rng, adapt=t < 50, adapt_rate=0.5 / np.sqrt(1.0 + t))
+    if swap_states == "joint":
+        # swaps of (v, h) are accepted less often than of v alone: the ladder
+        # sits closer to the model at the same swap rates
+        assert pt.h.shape == (5 * 3000, 2) and set(np.unique(pt.h)) <= {0.0, 1.0}
+    assert (
+        abs(np.mean(_codes(pt.top()) == _codes(PROTO[1:])[0]) - p[_codes(PROTO[1:])[0]])
+        < 0.05
+    )
+    assert _chi2_pvalue(pt.top(), p) > 1e-3
+    with pytest.raises(ValueError, match="swap_states"):
+        ParallelTempering(
+            rbm._family(), rbm._params(), base_b, 3, 2, rng, swap_states="v"
+        )
+
+
+def test_joint_log_probability_sums_to_the_marginal():
+    # log_joint summed over every hidden state is log_f: the joint swap's
+    # target is the same visible distribution
+    from sklearn_rbm.engine.partition import _AnnealingPath
+
+    rbm = _model(3.0)
+    p = rbm._params()
+    path = _AnnealingPath(rbm._family(), p, {"b": np.full(D, -0.5)})
+    V = binary_states(D, np.float64)[::17]
+    H = binary_states(2, np.float64)
+    u = path.u_of(V, 1.0)
+    for beta in (0.0, 0.3, 1.0):
+        joint = np.array(
+            [path.log_joint(V, np.tile(h, (len(V), 1)), u, beta) for h in H]
+        )
+        np.testing.assert_allclose(
+            np.logaddexp.reduce(joint, axis=0), path.log_f(V, u, beta), rtol=1e-12
+        )
 
 
 def test_tempering_mixes_where_gibbs_is_stuck():

@@ -287,13 +287,27 @@ class _AnnealingPath:
         b = _xp.broadcast_rows(self.p_a["b"], n)
         return self.family.sample(b, self.p_a, rng)
 
-    def transition(self, v, u, beta, rng):
+    def visible_log(self, v64, beta):
+        """The visible term ``-E_beta(v, 0)`` of float64 states ``v64``."""
+        return -self.family.visible_energy(v64, self.mixed(beta, self.p64, self.a64))
+
+    def log_joint(self, v, h, u, beta):
+        """-E_beta(v, h) in float64, with u = c + W s_beta(v): the visible
+        term of :meth:`log_f` plus ``beta h . u`` (summing ``h`` out of it
+        gives :meth:`log_f`)."""
+        f64 = _xp.float64_dtype(u)
+        xp = _xp.get_xp(u)
+        coupling = _xp.sum_rows(xp.astype(h, f64) * xp.astype(u, f64))
+        return self.visible_log(xp.astype(v, f64), beta) + beta * coupling
+
+    def transition(self, v, u, beta, rng, *, return_hidden=False):
         """One Gibbs sweep v -> h -> v leaving ``p_beta(v)`` invariant (and,
         as every such sweep, reversible with respect to it): ``h`` from the
         tempered field ``beta u``, then one step of :func:`gibbs_chain` on
         the tempered model (``(beta h) @ W`` is the visible field of ``beta W``).
         ``beta`` may be a numpy column, one inverse temperature per row (the
-        replicas of parallel tempering, ``engine/tempering.py``)."""
+        replicas of parallel tempering, ``engine/tempering.py``). With
+        ``return_hidden``, also the hidden state that drew the new ``v``."""
         if isinstance(beta, np.ndarray) and beta.ndim:
             bt = np.asarray(beta, dtype=self.dtype)
         else:
@@ -301,7 +315,9 @@ class _AnnealingPath:
         q = self.mixed(beta, self.params, self.p_a)
         chain = DenseChain(self.family, q, hidden_scale=bt)
         h = chain.sample_hidden(_expit_scaled(u, bt), rng)
-        return gibbs_chain(chain, h, 1, rng, last="visible")[0]
+        v = gibbs_chain(chain, h, 1, rng, last="visible")[0]
+        # (v, h) is a draw of the joint p_beta(v, h) when v was one of p_beta(v)
+        return (v, h) if return_hidden else v
 
 
 def _ais_log_weights(path, betas, n_runs, rng, *, step_std=False):

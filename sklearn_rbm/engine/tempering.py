@@ -11,7 +11,14 @@ stacked matrix product per layer: the path's Gibbs transition with one
 ``beta`` per row), then proposes to swap the states of neighbouring
 replicas, even pairs and odd pairs in turn, accepted with the Metropolis
 probability ``min(1, f_i(v_j) f_j(v_i) / (f_i(v_i) f_j(v_j)))`` on the
-visible marginals ``f = exp(-F_beta)``.
+visible marginals ``f = exp(-F_beta)`` (``swap_states="marginal"``), or on
+the joint states ``(v, h)``, ``f = exp(-E_beta(v, h))``, where ``h`` is the
+hidden state that drew ``v`` in the sweep (``"joint"``, as in Desjardins et
+al. 2010). Both leave the product of the replicas' distributions invariant.
+A marginal swap is accepted more often (``h`` is summed out of it) but costs
+four softplus sums over the hidden units per pair; a joint one costs a dot
+product per replica: the energy is linear in ``beta``, so its log-ratio is
+``(beta_j - beta_i) (D(x_i) - D(x_j))`` with ``D = E_1 - E_0``.
 
 The ladder adapts while ``adapt`` is on: it keeps ``beta = 1`` at the top and
 parameterises the rest by the log-gaps between neighbours; each swap round
@@ -66,6 +73,9 @@ class ParallelTempering:
     v0 : ndarray of shape (n_chains, n_visible) or None
         Start of the ``beta = 1`` replicas (the others start from the base
         model); None starts every replica from the base model.
+    swap_states : {"marginal", "joint"}
+        What a swap proposal compares: the visible states with the hidden
+        units summed out, or the visible and hidden states of the sweep.
 
     Attributes
     ----------
@@ -79,10 +89,21 @@ class ParallelTempering:
     """
 
     def __init__(
-        self, family, params, base_b, n_chains, n_temperatures, rng, *, v0=None
+        self,
+        family,
+        params,
+        base_b,
+        n_chains,
+        n_temperatures,
+        rng,
+        *,
+        v0=None,
+        swap_states="marginal",
     ):
         if n_temperatures < 2:
             raise ValueError(f"n_temperatures must be >= 2, got {n_temperatures}.")
+        self.swap_states = _check_swap_states(swap_states)
+        self.h = None
         self.path = _AnnealingPath(family, params, {"b": base_b})
         self.n_chains = int(n_chains)
         k = int(n_temperatures)
@@ -98,10 +119,12 @@ class ParallelTempering:
         self.reset_rates()
 
     @classmethod
-    def resume(cls, family, params, base_b, state):
+    def resume(cls, family, params, base_b, state, *, swap_states="marginal"):
         """A sampler continuing the chains of a :class:`TemperingState`
-        (under the current ``params``)."""
+        (under the current ``params``; joint swaps start after a sweep)."""
         pt = cls.__new__(cls)
+        pt.swap_states = _check_swap_states(swap_states)
+        pt.h = None
         pt.path = _AnnealingPath(family, params, {"b": base_b})
         pt.log_gaps = state.log_gaps
         pt.n_chains = state.v.shape[0] // (state.log_gaps.shape[0] + 1)
@@ -144,27 +167,64 @@ class ParallelTempering:
         """One Gibbs sweep of every replica, then one round of swaps (none
         with ``swap=False``: each of the two steps leaves the tempered
         product distribution invariant on its own)."""
-        self.v = self.path.transition(self.v, self.u, self._beta_column(), rng)
+        joint = self.swap_states == "joint"
+        out = self.path.transition(
+            self.v, self.u, self._beta_column(), rng, return_hidden=joint
+        )
+        self.v, self.h = out if joint else (out, None)
         self.u = self.path.u_of(self.v, 1.0)
         if swap:
             self._swap(rng, adapt, adapt_rate)
 
+    def _log_ratios(self):
+        """Function of a pair ``i, i + 1``: the log Metropolis ratio of
+        swapping its replicas, for each chain."""
+        path, betas, rows = self.path, self.betas, self._rows
+        if self.swap_states == "marginal":
+
+            def log_ratio(i):
+                lo, hi = rows(i), rows(i + 1)
+                v_lo, u_lo, v_hi, u_hi = self.v[lo], self.u[lo], self.v[hi], self.u[hi]
+                return (
+                    path.log_f(v_hi, u_hi, betas[i])
+                    + path.log_f(v_lo, u_lo, betas[i + 1])
+                    - path.log_f(v_lo, u_lo, betas[i])
+                    - path.log_f(v_hi, u_hi, betas[i + 1])
+                )
+
+            return log_ratio
+        # joint states: -E_beta = visible term at beta + beta h . u, so the
+        # coupling h . u of every replica is computed once per round
+        # (h is 0/1, so h * u is exact in the model's dtype; summed in float64)
+        v64 = self.v.astype(np.float64)
+        coupling = np.sum(self.h * self.u, axis=1, dtype=np.float64)
+
+        def log_ratio(i):
+            lo, hi = rows(i), rows(i + 1)
+            b_lo, b_hi = betas[i], betas[i + 1]
+            return (
+                path.visible_log(v64[hi], b_lo)
+                + path.visible_log(v64[lo], b_hi)
+                - path.visible_log(v64[lo], b_lo)
+                - path.visible_log(v64[hi], b_hi)
+                + (b_lo - b_hi) * (coupling[hi] - coupling[lo])
+            )
+
+        return log_ratio
+
     def _swap(self, rng, adapt, adapt_rate):
-        path, betas = self.path, self.betas
+        betas = self.betas
+        if self.swap_states == "joint" and self.h is None:
+            return  # resumed: no joint states before a sweep
+        log_ratio = self._log_ratios()
+        swapped = (self.v, self.u) if self.h is None else (self.v, self.u, self.h)
         for i in range(self.parity, len(betas) - 1, 2):
             lo, hi = self._rows(i), self._rows(i + 1)
-            v_lo, u_lo, v_hi, u_hi = self.v[lo], self.u[lo], self.v[hi], self.u[hi]
-            log_a = (
-                path.log_f(v_hi, u_hi, betas[i])
-                + path.log_f(v_lo, u_lo, betas[i + 1])
-                - path.log_f(v_lo, u_lo, betas[i])
-                - path.log_f(v_hi, u_hi, betas[i + 1])
-            )
-            prob = np.exp(np.minimum(log_a, 0.0))
+            prob = np.exp(np.minimum(log_ratio(i), 0.0))
             accept = rng.random(self.n_chains) < prob
             if accept.any():
                 idx = np.flatnonzero(accept)
-                for arr in (self.v, self.u):
+                for arr in swapped:
                     a, b = arr[lo][idx], arr[hi][idx]  # copies
                     arr[lo.start + idx], arr[hi.start + idx] = b, a
             rate = float(np.mean(prob))  # Rao-Blackwellised acceptance
@@ -184,26 +244,28 @@ class ParallelTempering:
         return self.v[self._rows(len(self.betas) - 1)]
 
 
+def _check_swap_states(swap_states):
+    if swap_states not in ("marginal", "joint"):
+        raise ValueError(
+            f"swap_states must be 'marginal' or 'joint', got {swap_states!r}."
+        )
+    return swap_states
+
+
 def tempered_chains(
-    family,
-    params,
-    base_b,
-    n_chains,
-    n_steps,
-    rng,
-    *,
-    n_temperatures=10,
-    v0=None,
-    burn_in=None,
+    family, params, base_b, n_chains, n_steps, rng, *, burn_in=None, **options
 ):
     """Run parallel tempering for ``n_steps`` sweeps; return the sampler.
 
     The ladder adapts during the first ``burn_in`` sweeps (default: half of
     them, with a step size that decays like ``1 / sqrt(t)``) and stays fixed
     afterwards, so the last ``n_steps - burn_in`` sweeps leave the tempered
-    product distribution invariant.
+    product distribution invariant. ``options`` (``n_temperatures``,
+    default 10; ``v0``, ``swap_states``) are those of
+    :class:`ParallelTempering`.
     """
-    pt = ParallelTempering(family, params, base_b, n_chains, n_temperatures, rng, v0=v0)
+    k = options.pop("n_temperatures", 10)
+    pt = ParallelTempering(family, params, base_b, n_chains, k, rng, **options)
     burn_in = n_steps // 2 if burn_in is None else burn_in
     for t in range(n_steps):
         adapting = t < burn_in

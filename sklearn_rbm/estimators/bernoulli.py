@@ -18,7 +18,9 @@ from ._common import seed_from
 
 def _exact(value):
     """A value for a message: short (``%g``) when that is the value, else
-    all the digits that tell it apart (1.0000001 is not "1")."""
+    all the digits that tell it apart (1.0000001 is not "1"); -0.0 is "0"."""
+    if value == 0:
+        return "0"
     short = f"{value:g}"
     try:
         if np.asarray(value).dtype.type(short) == value:
