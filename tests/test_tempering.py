@@ -113,6 +113,40 @@ def test_swaps_of_both_kinds_cross_the_barrier_exactly(swap_states):
         )
 
 
+@pytest.mark.parametrize("family", ["bernoulli", "gaussian"])
+def test_joint_swap_ratio_is_the_joint_metropolis_ratio(family):
+    # the swap's inlined ratio against one built from -E_beta(v, h) of the
+    # path (log_joint, checked against the marginal below), on a model whose
+    # visible term differs between the replicas' states and moves with beta
+    from sklearn_rbm.engine.families import Gaussian
+
+    rng = np.random.default_rng(3)
+    fam = Bernoulli() if family == "bernoulli" else Gaussian()
+    prm = {
+        "W": rng.normal(0, 1.0, (3, 6)),
+        "b": rng.normal(0, 1.0, 6),
+        "c": rng.normal(0, 1.0, 3),
+    }
+    if family == "gaussian":
+        prm["log_var"] = rng.normal(0, 0.3, 6)
+    pt = ParallelTempering(
+        fam, prm, rng.normal(0, 1.0, 6), 50, 4, rng, swap_states="joint"
+    )
+    pt.sweep(rng)
+    ratio, path, b = pt._log_ratios(), pt.path, pt.betas
+    for i in range(3):
+        lo, hi = pt._rows(i), pt._rows(i + 1)
+        states = {k: (pt.v[r], pt.h[r], pt.u[r]) for k, r in (("lo", lo), ("hi", hi))}
+        expected = (
+            path.log_joint(*states["hi"], b[i])
+            + path.log_joint(*states["lo"], b[i + 1])
+            - path.log_joint(*states["lo"], b[i])
+            - path.log_joint(*states["hi"], b[i + 1])
+        )
+        np.testing.assert_allclose(ratio(i), expected, rtol=1e-10, atol=1e-10)
+        assert np.ptp(expected) > 0.1  # the states differ: a real test
+
+
 def test_joint_log_probability_sums_to_the_marginal():
     # log_joint summed over every hidden state is log_f: the joint swap's
     # target is the same visible distribution

@@ -17,8 +17,9 @@ hidden state that drew ``v`` in the sweep (``"joint"``, as in Desjardins et
 al. 2010). Both leave the product of the replicas' distributions invariant.
 A marginal swap is accepted more often (``h`` is summed out of it) but costs
 four softplus sums over the hidden units per pair; a joint one costs a dot
-product per replica: the energy is linear in ``beta``, so its log-ratio is
-``(beta_j - beta_i) (D(x_i) - D(x_j))`` with ``D = E_1 - E_0``.
+product per replica: ``-E_beta(v, h)`` is the visible term at ``beta`` plus
+``beta h . u``, so one ``h . u`` per replica serves both temperatures of a
+pair, and only the visible terms are evaluated at each.
 
 The ladder adapts while ``adapt`` is on: it keeps ``beta = 1`` at the top and
 parameterises the rest by the log-gaps between neighbours; each swap round
@@ -86,6 +87,12 @@ class ParallelTempering:
     swap_rates : ndarray of shape (n_temperatures - 1,)
         Acceptance rate of each neighbouring pair since the last
         :meth:`reset_rates`.
+    swap_states : str
+        The kind of swap, as given.
+    h : ndarray of shape (n_temperatures * n_chains, n_hidden) or None
+        With joint swaps, the hidden states that drew ``v`` in the last
+        sweep (swapped with it); None before the first sweep and with
+        marginal swaps.
     """
 
     def __init__(
@@ -214,8 +221,6 @@ class ParallelTempering:
 
     def _swap(self, rng, adapt, adapt_rate):
         betas = self.betas
-        if self.swap_states == "joint" and self.h is None:
-            return  # resumed: no joint states before a sweep
         log_ratio = self._log_ratios()
         swapped = (self.v, self.u) if self.h is None else (self.v, self.u, self.h)
         for i in range(self.parity, len(betas) - 1, 2):

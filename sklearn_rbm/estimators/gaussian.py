@@ -25,11 +25,12 @@ MAX_EXACT_MONITOR = 16
 MIN_VARIANCE_RANGE = (1e-12, 1e8)
 
 
-def _column_variances(X, previous=None, weights=None):
+def _column_variances(X, previous=None, weights=None, *, return_mean=False):
     """float64 variances of the columns of ``X`` (on its device for an
     Array API ``X``), its rows counted as the frequency ``weights`` say; with
     the ``previous`` data moments ``(n, s1, s2)``, the variances of all the
-    rows seen so far (pooled)."""
+    rows seen so far (pooled). ``return_mean`` (without ``previous``): also
+    the column means, first."""
     n1 = X.shape[0] if weights is None else float(np.sum(weights))
     if not _xp.is_numpy(X):  # column means and variances on the device
         xp = _xp.get_xp(X)
@@ -50,7 +51,7 @@ def _column_variances(X, previous=None, weights=None):
         d *= d
         var = np.average(d, axis=0, weights=weights)
     if previous is None:
-        return var
+        return (mean, var) if return_mean else var
     n0, s1, s2 = previous
     mean0 = s1 / n0
     var0 = np.maximum(s2 / n0 - mean0 * mean0, 0.0)
@@ -182,9 +183,9 @@ class GaussianBernoulliRBM(_BaseRBM):
         (standardise the features, e.g. with
         :class:`~sklearn.preprocessing.StandardScaler`). The floor is
         absolute: ``fit`` (and the first ``partial_fit``) warns when a
-        non-constant feature would start below it (``variance_init`` times
-        its variance in the data), as on unscaled features with small
-        variances, which the model can only fit too wide.
+        non-constant feature's variance is below it, as on unscaled
+        features with small variances, which the model can only fit too
+        wide.
     max_grad_norm : float or None, default=10.0
         Clip each parameter's gradient (``W``, ``b``, ``c``, log-variances) to
         this Euclidean norm before the update. Guards against the rare huge
@@ -415,7 +416,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         # the log-variances are clipped at Gaussian.max_log_var: a feature
         # whose variance is above that ceiling would be fitted (silently)
         # with a far too narrow density
-        var = _column_variances(X, previous, sample_weight)
+        if previous is None:
+            mean, var = _column_variances(X, None, sample_weight, return_mean=True)
+        else:
+            var = _column_variances(X, previous, sample_weight)
         limit = float(np.exp(Gaussian.max_log_var))
         bad = np.flatnonzero(var > limit)
         if bad.size:
@@ -434,26 +438,24 @@ class GaussianBernoulliRBM(_BaseRBM):
                 "StandardScaler in a Pipeline."
             )
         if previous is None:
-            self._warn_below_floor(var)
+            self._warn_below_floor(mean, var)
 
-    def _warn_below_floor(self, var):
-        """Warn when the floor keeps features wider than the data: their
-        starting variance (``variance_init`` of the data's) is below it."""
-        scale = self.variance_init
-        if scale == "auto":
-            scale = 0.25 if self.learn_variance else 1.0
-        low = np.flatnonzero((var > 0) & (scale * var < self.min_variance))
+    def _warn_below_floor(self, mean, var):
+        """Warn when the floor keeps features wider than the data: a
+        non-constant feature whose variance is below ``min_variance``. (A
+        constant column's float64 variance is rounding, ~1e-30 of its mean
+        squared, not always 0.)"""
+        varying = var > 1e-20 * mean * mean
+        low = np.flatnonzero(varying & (var > 0) & (var < self.min_variance))
         if low.size:
             i = int(low[np.argmin(var[low])])
             warnings.warn(
-                f"{low.size} of the {var.size} features of X have variances so "
-                f"small (feature {i}: {var[i]:.3g}) that their starting "
-                f"variance, variance_init={scale:g} of the data's, is below "
-                f"min_variance={self.min_variance:g}: the model cannot fit them "
-                "as narrowly as the data, and training at the default "
-                "learning rate can diverge. GaussianBernoulliRBM's defaults "
-                "assume standardised features: use StandardScaler (in a "
-                "Pipeline), or lower min_variance.",
+                f"{low.size} of the {var.size} features of X have variances "
+                f"below min_variance={self.min_variance:g} (feature {i}: "
+                f"{var[i]:.3g}): the model's variances cannot go below that "
+                "floor, so it fits these features with too wide a density. "
+                "Standardise the features (StandardScaler, in a Pipeline), or "
+                "lower min_variance.",
                 UserWarning,
                 stacklevel=caller_level(),
             )
