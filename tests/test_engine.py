@@ -388,3 +388,56 @@ def test_exact_log_z_enumerates_visible_states_in_chunks():
             logsumexp(H @ p["c"] + np.logaddexp(0, p["b"] + H @ p["W"]).sum(1))
         )
     np.testing.assert_allclose(est.log_z, logsumexp(parts), rtol=0, atol=1e-9)
+
+
+# ------------------------------------------ early stopping with a linear decay
+
+
+def _drive(stopper, scores, scheduled=0.1):
+    """Feed ``scores`` epoch by epoch; the learning rates used and the epoch
+    count at the stop (None: not stopped)."""
+    from types import SimpleNamespace
+
+    rates = []
+    state = SimpleNamespace(copy=lambda: None)
+    for epoch, score in enumerate(scores):
+        rates.append(stopper.learning_rate(epoch, scheduled * (1 - epoch / 1000)))
+        if stopper.update(score, state, epoch):
+            return rates, epoch + 1
+    return rates, None
+
+
+def test_a_stall_starts_a_linear_decay_to_zero():
+    from sklearn_rbm.training.loop import ANNEAL_FACTOR, AnnealingEarlyStopping
+
+    # improves for 3 epochs, then stalls: patience 2 runs out after epoch 5
+    scores = [1.0, 2.0, 3.0, 3.0, 3.0] + [2.0] * 200
+    stopper = AnnealingEarlyStopping(tol=0.1, n_iter_no_change=2, end=1000)
+    rates, stopped = _drive(stopper, scores)
+    length = ANNEAL_FACTOR * 5
+    assert stopper.start == 5 and stopper.length == length
+    assert stopped == 5 + length  # the decay's last epoch, not the stall
+    # before the stall, the schedule's rates; then a linear fall from the
+    # last scheduled rate towards zero, one step of rate / (length + 1)
+    np.testing.assert_allclose(rates[:5], 0.1 * (1 - np.arange(5) / 1000))
+    decay = np.asarray(rates[5:])
+    r0 = 0.1 * (1 - 4 / 1000)
+    np.testing.assert_allclose(
+        decay, r0 * (1 - np.arange(1, length + 1) / (length + 1))
+    )
+    assert stopper.best_epoch == 2  # the best epoch is kept, as before
+    assert "stalled at epoch 5" in stopper.describe("score")
+
+
+def test_the_decay_ends_at_max_iter_and_a_late_stall_stops():
+    from sklearn_rbm.training.loop import AnnealingEarlyStopping
+
+    scores = [1.0, 2.0] + [1.0] * 100
+    # 20 epochs in all: the decay after the stall at epoch 4 is cut to 16
+    stopper = AnnealingEarlyStopping(tol=0.1, n_iter_no_change=2, end=20)
+    rates, stopped = _drive(stopper, scores)
+    assert stopper.length == 16 and stopped == 20
+    assert 0 < rates[-1] < rates[4] / 10
+    # a stall at the last epoch: nothing left to decay, stop there
+    stopper = AnnealingEarlyStopping(tol=0.1, n_iter_no_change=2, end=4)
+    assert _drive(stopper, scores)[1] == 4

@@ -427,11 +427,13 @@ def test_early_stopping_monitors_exact_log_likelihood(digits, tol):
     rbm = GaussianBernoulliRBM(
         n_components=8,
         learning_rate=1e-2,
+        learning_rate_schedule="constant",  # a plain stop (the linear
+        # schedule decays after a stall: test_gaussian_early_stopping_runs_the_decay)
         max_iter=15,
         early_stopping=True,
         n_iter_no_change=3,
         tol=tol,
-        random_state=0,
+        random_state=5,  # a run with an improvement below tol = 0.5
     ).fit(digits)
     scores = rbm.validation_scores_
     assert 1 <= len(scores) <= 15 and rbm.n_iter_ == len(scores)
@@ -448,7 +450,7 @@ def test_early_stopping_monitors_exact_log_likelihood(digits, tol):
     # generator: a permutation, validation rows first); the kept model's
     # exact log-likelihood on it is the best monitored score
     n = digits.shape[0]
-    seed = np.random.RandomState(0).randint(2**31 - 1)
+    seed = np.random.RandomState(5).randint(2**31 - 1)
     X_val = digits[np.random.default_rng(seed).permutation(n)[: int(round(0.1 * n))]]
     np.testing.assert_allclose(rbm.score(X_val), max(scores), rtol=0, atol=1e-10)
 
@@ -646,3 +648,21 @@ def test_exact_log_partition_names_the_hidden_layer():
         ValueError, match=r"the hidden layer \(the visible units are continuous\)"
     ):
         rbm.log_partition("exact")
+
+
+def test_gaussian_early_stopping_runs_the_decay(digits):
+    kw = dict(
+        n_components=8,
+        max_iter=300,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    )
+    rbm = GaussianBernoulliRBM(**kw).fit(digits)
+    constant = GaussianBernoulliRBM(**kw, learning_rate_schedule="constant")
+    constant.fit(digits)
+    # the linear schedule decays after its stall and stops at the decay's
+    # end, many epochs after the constant schedule's plain stop
+    assert rbm.n_iter_ > 3 * constant.n_iter_
+    assert rbm.n_iter_ < 300
+    assert max(rbm.validation_scores_) > max(constant.validation_scores_)

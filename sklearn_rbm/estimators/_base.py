@@ -27,6 +27,7 @@ from ..engine.ais_check import training_bound
 from ..engine.numerics import data_moments
 from ..training.cd import DenseCD
 from ..training.loop import (
+    AnnealingEarlyStopping,
     EarlyStopping,
     check_finite,
     continued_learning_rate,
@@ -330,11 +331,14 @@ class _BaseRBM(
             if X_mon is not None
             else None
         )
-        stopper = (
-            EarlyStopping(self.tol, self.n_iter_no_change)
-            if self.early_stopping
-            else None
-        )
+        if not self.early_stopping:
+            stopper = None
+        elif self.learning_rate_schedule == "linear":
+            # a stall starts the decay the schedule would end with
+            end = state.n_epochs + n_epochs
+            stopper = AnnealingEarlyStopping(self.tol, self.n_iter_no_change, end)
+        else:
+            stopper = EarlyStopping(self.tol, self.n_iter_no_change)
         with training_threads():
             state, history = run_epochs(
                 state,

@@ -162,7 +162,10 @@ class BernoulliRBM(_BaseRBM):
         score is an estimate: the first 1,000 held-out rows, 32 features
         each (the same ones every epoch), scaled to all features
         (:meth:`pseudo_likelihood` with ``features=32``); it can differ from
-        the full pseudo-likelihood by more than a small ``tol``.
+        the full pseudo-likelihood by more than a small ``tol``. With
+        ``learning_rate_schedule="linear"`` a stall starts the decay instead
+        of stopping: the learning rate decays to zero over ten times the
+        epochs done (at most until ``max_iter``), then training stops.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     n_iter_no_change : int, default=5

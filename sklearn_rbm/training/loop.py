@@ -106,6 +106,18 @@ class EarlyStopping:
         self.best_epoch = 0
         self._bad = 0
 
+    def learning_rate(self, epoch, scheduled):
+        """The learning rate of ``epoch``: the schedule's."""
+        return scheduled
+
+    def describe(self, score_name):
+        """Why training stopped (a ``verbose`` line)."""
+        return (
+            f"The {score_name} did not improve more than tol={self.tol} for "
+            f"{self.n_iter_no_change} epochs; stopping, keeping epoch "
+            f"{self.best_epoch + 1}."
+        )
+
     def reset_patience(self):
         """Start a new phase of training: the best score and state are kept,
         the count of epochs without progress restarts."""
@@ -120,6 +132,62 @@ class EarlyStopping:
             self.best_epoch = epoch
         self._bad = 0 if progress else self._bad + 1
         return self._bad >= self.n_iter_no_change
+
+
+#: the decay after a stall lasts this many times the epochs before it
+ANNEAL_FACTOR = 10
+
+
+class AnnealingEarlyStopping(EarlyStopping):
+    """Early stopping for a linearly decaying learning rate.
+
+    The first time the score stalls (``n_iter_no_change`` epochs without
+    progress), training does not stop: the learning rate decays linearly
+    from its current value to zero over :data:`ANNEAL_FACTOR` times the
+    epochs done so far (at least ``n_iter_no_change``, at most the epochs
+    left before ``end``), and training stops at the end of that decay,
+    keeping the best epoch. A linear schedule improves the model most in
+    its last epochs, which a plain early stop never reaches; this runs
+    them from where the score stalls. (Chosen on 3-fold splits of the
+    training parts of wine, breast cancer and diabetes against decays of 1
+    and 3 times: ``benchmarks/check_gaussian_pitfalls.py``.)
+    """
+
+    def __init__(self, tol, n_iter_no_change, end):
+        super().__init__(tol, n_iter_no_change)
+        self.end = end  # the epoch count at which training ends anyway
+        self.start = None  # the first epoch of the decay
+        self.length = None
+        self.rate = None  # the learning rate the decay starts from
+        self._scheduled = None
+
+    def learning_rate(self, epoch, scheduled):
+        if self.start is None:
+            self._scheduled = scheduled
+            return scheduled
+        return self.rate * (1.0 - (epoch - self.start + 1) / (self.length + 1))
+
+    def describe(self, score_name):
+        return (
+            f"The {score_name} stalled at epoch {self.start}; the learning "
+            f"rate then decayed to zero over {self.length} epochs; stopping, "
+            f"keeping epoch {self.best_epoch + 1}."
+        )
+
+    def update(self, score, state, epoch):
+        stalled = super().update(score, state, epoch)
+        if self.start is None:
+            if stalled:
+                done = epoch + 1
+                self.start = done
+                self.length = min(
+                    max(ANNEAL_FACTOR * done, self.n_iter_no_change),
+                    max(self.end - done, 0),
+                )
+                self.rate = self._scheduled
+                return self.length == 0
+            return False
+        return epoch + 1 >= self.start + self.length
 
 
 def run_epochs(
@@ -157,6 +225,8 @@ def run_epochs(
         epoch = state.n_epochs
         t0 = time.perf_counter()
         lr = schedule.learning_rate_at(epoch)
+        if early_stopping is not None:
+            lr = early_stopping.learning_rate(epoch, lr)
         state.lr_factor = lr / schedule.learning_rate
         mom = schedule.momentum_at(epoch)
         k = schedule.cd_steps_at(epoch)
@@ -183,12 +253,7 @@ def run_epochs(
             print(f"{msg}, time = {time.perf_counter() - t0:.2f}s", flush=True)
         if early_stopping is not None and early_stopping.update(score, state, epoch):
             if verbose:
-                print(
-                    f"[{name}] The {score_name} did not improve more than "
-                    f"tol={early_stopping.tol} for {early_stopping.n_iter_no_change} "
-                    f"epochs; stopping, keeping epoch {early_stopping.best_epoch + 1}.",
-                    flush=True,
-                )
+                print(f"[{name}] {early_stopping.describe(score_name)}", flush=True)
             best = early_stopping.best_state
             best.n_epochs = state.n_epochs
             return best, history
