@@ -16,10 +16,12 @@ Prints, on standardised wine (scikit-learn's bundled copy):
 Usage::
 
     python benchmarks/check_gaussian_pitfalls.py
-    python benchmarks/check_gaussian_pitfalls.py --select   # about a minute
+    python benchmarks/check_gaussian_pitfalls.py --select   # about two minutes
 
-About 10 seconds on one core. The user guide ("Gaussian visible units") and
-the known limitations of ``docs/changelog.rst`` quote it.
+About 10 seconds on one core (``--select``: about two minutes). The user
+guide ("Training", "Gaussian visible units"), the docstring of
+``GaussianBernoulliRBM`` and the known limitations of
+``docs/changelog.rst`` quote it.
 """
 
 import argparse
@@ -75,7 +77,7 @@ def select_decay():
     print("| decay factor | wine: epochs, LL | breast cancer | diabetes |")
     print("| --- | --- | --- | --- |")
     data = [load_wine().data, load_breast_cancer().data, load_diabetes().data]
-    for factor in ("plain stop", 1, 3, 10, "off"):
+    for factor in ("plain stop", 1, 3, 10, 30, "off"):
         cells = []
         for X in data:
             X_tr, _ = train_test_split(X, test_size=0.3, random_state=0)

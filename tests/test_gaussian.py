@@ -666,3 +666,66 @@ def test_gaussian_early_stopping_runs_the_decay(digits):
     assert rbm.n_iter_ > 3 * constant.n_iter_
     assert rbm.n_iter_ < 300
     assert max(rbm.validation_scores_) > max(constant.validation_scores_)
+
+
+def _rates_of_fit(rbm, X, monkeypatch):
+    """Fit ``rbm`` on ``X``; the learning rate of each epoch, as the
+    training step received it."""
+    from sklearn_rbm.estimators import _base
+
+    rates, run = [], _base.run_epochs
+
+    def recording(state, step, *args, **kwargs):
+        def wrapped(idx, lr, *rest):
+            if not rates or rates[-1] != lr:  # one rate per epoch
+                rates.append(lr)
+            return step(idx, lr, *rest)
+
+        return run(state, wrapped, *args, **kwargs)
+
+    monkeypatch.setattr(_base, "run_epochs", recording)
+    rbm.fit(X)
+    return np.asarray(rates)
+
+
+def _first_stall(scores, tol, patience):
+    """Epochs done when ``patience`` epochs in a row gained less than ``tol``
+    over the best score (EarlyStopping's rule)."""
+    best, bad = -np.inf, 0
+    for e, score in enumerate(scores):
+        bad = 0 if score > best + tol else bad + 1
+        best = max(best, score)
+        if bad >= patience:
+            return e + 1
+    return None
+
+
+@pytest.mark.parametrize("max_iter", [300, 30])
+def test_fit_decays_the_rate_after_a_stall(digits, monkeypatch, max_iter):
+    # through fit: the schedule's rates until the stall, then a linear fall
+    # to zero over ten times the epochs done, cut at max_iter (where it is
+    # the schedule's own fall); partial_fit continues at the kept epoch's rate
+    lr = 0.005
+    rbm = GaussianBernoulliRBM(
+        n_components=8,
+        max_iter=max_iter,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    )
+    rates = _rates_of_fit(rbm, digits, monkeypatch)
+    assert len(rates) == rbm.n_iter_ == len(rbm.validation_scores_)
+    start = _first_stall(rbm.validation_scores_, 1e-4, 3)
+    assert start is not None and start < 15  # a plain stop would end here
+    schedule = lr * (1 - np.arange(len(rates)) / max_iter)
+    np.testing.assert_allclose(rates[:start], schedule[:start], rtol=1e-12)
+    length = min(10 * start, max_iter - start)
+    assert len(rates) == start + length
+    steps = np.arange(1, length + 1) / (length + 1)
+    np.testing.assert_allclose(rates[start:], rates[start - 1] * (1 - steps))
+    if max_iter == 30:  # cut at max_iter: the decay is the schedule's end
+        np.testing.assert_allclose(rates, schedule, rtol=1e-12)
+    else:  # a steeper fall than the schedule's
+        assert np.all(rates[start:] < schedule[start:])
+    best = int(np.argmax(rbm.validation_scores_))
+    np.testing.assert_allclose(rbm._state.lr_factor, rates[best] / lr, rtol=1e-12)

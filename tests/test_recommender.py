@@ -1651,16 +1651,22 @@ def test_both_fits_in_threads_leave_the_warning_filters_alone():
     assert warnings.filters == filters and warnings.showwarning is show
 
 
-class _KeywordWarning(UserWarning):
-    """A warning whose constructor needs a keyword (as scikit-learn's
-    InconsistentVersionWarning's): it does not survive pickling."""
+def _keyword_warning():
+    """A warning class whose constructor needs a keyword (as scikit-learn's
+    InconsistentVersionWarning's): it does not survive pickling. Made at
+    call time: a library that registers picklers for the exception classes
+    existing when it is imported (skops pulls in one) would cover a class
+    made at import."""
 
-    def __init__(self, *, what):
-        super().__init__()
-        self.what = what
+    class _KeywordWarning(UserWarning):
+        def __init__(self, *, what):
+            super().__init__()
+            self.what = what
 
-    def __str__(self):
-        return f"about {self.what}"
+        def __str__(self):
+            return f"about {self.what}"
+
+    return _KeywordWarning
 
 
 def test_warnings_of_worker_processes_travel_back():
@@ -1669,7 +1675,7 @@ def test_warnings_of_worker_processes_travel_back():
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         warnings.warn(UserWarning("plain"))
-        warnings.warn(_KeywordWarning(what="x"))
+        warnings.warn(_keyword_warning()(what="x"))
     plain, odd = (_portable(w) for w in record)
     assert plain is record[0].message
     assert type(odd) is UserWarning and str(odd) == "_KeywordWarning: about x"

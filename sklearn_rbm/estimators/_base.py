@@ -396,7 +396,8 @@ class _BaseRBM(
 
         After ``fit``, the step size is that of fit's last epoch: with the
         linear schedule, ``learning_rate / max_iter``, so that new
-        data does not restart the annealed model at the full rate. A model
+        data does not restart the annealed model at the full rate (after
+        early stopping, that of the kept epoch). A model
         built by ``partial_fit`` alone uses ``learning_rate``.
 
         Parameters

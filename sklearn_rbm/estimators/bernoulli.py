@@ -141,7 +141,7 @@ class BernoulliRBM(_BaseRBM):
         its hyperparameters: test accuracy 0.938 with ``"linear"``, 0.943
         with ``"constant"``, ``benchmarks/bench_defaults.py``).
         ``partial_fit`` uses ``learning_rate``, or after ``fit`` the rate of
-        fit's last epoch.
+        fit's last epoch (after early stopping, of the kept epoch).
     centering : bool, default=False
         Centered gradient of Melchior, Wang & Wiskott (2016): visible and
         hidden offsets (running means) are subtracted in the weight gradient.
@@ -169,7 +169,8 @@ class BernoulliRBM(_BaseRBM):
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
+        Patience of early stopping, in epochs (with the linear schedule,
+        before the decay starts).
     tol : float, default=1e-4
         Minimum improvement of the validation score, in nats per sample.
     log_partition_params : dict or None, default=None

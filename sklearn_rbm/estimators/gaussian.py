@@ -210,7 +210,8 @@ class GaussianBernoulliRBM(_BaseRBM):
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
+        Patience of early stopping, in epochs (with the linear schedule,
+        before the decay starts).
     tol : float, default=1e-4
         Minimum improvement of the validation score.
     log_partition_params : dict or None, default=None
