@@ -85,13 +85,12 @@ def select_decay():
             for tr, va in KFold(3, shuffle=True, random_state=1).split(X_tr):
                 scaler = StandardScaler().fit(X_tr[tr])
                 a, b = scaler.transform(X_tr[tr]), scaler.transform(X_tr[va])
-                patch = (
-                    plain_stop()
-                    if factor == "plain stop"
-                    else mock.patch.object(
-                        loop, "ANNEAL_FACTOR", factor if factor != "off" else 10
-                    )
-                )
+                if factor == "plain stop":
+                    patch = plain_stop()
+                elif factor == "off":  # no early stopping: nothing to patch
+                    patch = contextlib.nullcontext()
+                else:
+                    patch = mock.patch.object(loop, "ANNEAL_FACTOR", factor)
                 with patch:
                     g = GaussianBernoulliRBM(
                         16,

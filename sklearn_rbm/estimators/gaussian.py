@@ -447,7 +447,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         constant column's float64 variance is rounding, ~1e-30 of its mean
         squared, not always 0.)"""
         varying = var > 1e-20 * mean * mean
-        low = np.flatnonzero(varying & (var > 0) & (var < self.min_variance))
+        low = np.flatnonzero(varying & (var < self.min_variance))
         if low.size:
             i = int(low[np.argmin(var[low])])
             warnings.warn(
