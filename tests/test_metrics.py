@@ -157,6 +157,33 @@ def test_scorer_by_hand():
     assert r(est, X_TEST, Y_TEST) == pytest.approx(1 / 3)
 
 
+def test_scorer_leaves_out_test_items_rated_in_training():
+    # a review: a test pair that is in training too (a repeated rating) was
+    # relevant, though recommend leaves the user's training items out
+    from sklearn_rbm import CategoricalRBMRecommender
+    from sklearn_rbm.datasets import make_ratings
+
+    X, y = make_ratings(n_users=40, n_items=25, random_state=0)
+    rec = CategoricalRBMRecommender(
+        n_components=4, max_iter=2, ranking_iter=2, random_state=0
+    ).fit(X[10:], y[10:])
+    # five fresh pairs, five pairs of training, one pair of an unknown user
+    X_test = np.r_[X[:10], [[999, X[0, 1]]]]
+    y_test = np.r_[np.full(5, 5.0), np.full(5, 5.0), 5.0]
+    X_test[5:10] = X[10:15]
+    lists = dict(zip(X_test[:, 0].tolist(), rec.recommend(X_test[:, 0], 5)[0]))
+    relevant = {}
+    for u, i in X_test[np.r_[0:5, 10]].tolist():
+        relevant.setdefault(u, set()).add(i)
+    users = list(relevant)
+    expected = recall_at_k([lists[u] for u in users], [relevant[u] for u in users], 5)
+    got = make_ranking_scorer("recall@5", threshold=4)(rec, X_test, y_test)
+    assert got == pytest.approx(expected)
+    # the training pairs alone: no user has a relevant item left
+    with pytest.raises(ValueError, match="No test user has a relevant item"):
+        make_ranking_scorer("recall@5", threshold=4)(rec, X_test[5:10], y_test[5:10])
+
+
 def test_coverage_scorer():
     est = StubRecommender()
     cov = make_ranking_scorer("coverage", k=2)

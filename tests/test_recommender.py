@@ -691,6 +691,23 @@ def test_n_jobs_zero_is_refused_naming_the_parameter(planted, orientation):
     rec.set_params(n_jobs=-1)._validate_params()
 
 
+@pytest.mark.parametrize("orientation", ["item", "both"])
+def test_fit_parameters_are_refused_naming_the_estimator(planted, orientation):
+    # a review: fit(sample_weight=...) raised Python's TypeError naming
+    # BothMixin.fit; partial_fit's refusal leaves the model as it was
+    X, y = planted
+    rec = CategoricalRBMRecommender(orientation=orientation, **dict(FAST, max_iter=2))
+    message = r"CategoricalRBMRecommender\.fit\(\).*'sample_weight'"
+    with pytest.raises(TypeError, match=message):
+        rec.fit(X, y, sample_weight=np.ones(len(y)))
+    assert not hasattr(rec, "n_iter_")
+    rec.fit(X, y)
+    before = pickle.dumps(rec)
+    with pytest.raises(TypeError, match=r"partial_fit\(\).*'a', 'b'"):
+        rec.partial_fit(X, y, b=1, a=2)
+    assert pickle.dumps(rec) == before
+
+
 def test_column_vector_ratings_warn_as_in_scikit_learn(planted):
     from sklearn.exceptions import DataConversionWarning
 

@@ -52,6 +52,22 @@ def _known(values, fitted):
     return np.fromiter((v in fitted for v in values.tolist()), bool, len(values))
 
 
+def _unseen(estimator, users, items):
+    """The pairs ``(users, items)`` (items known to the model) whose item the
+    user did not rate in training: ``recommend`` leaves those out, so they
+    cannot be hits."""
+    matrix = getattr(estimator, "_user_item_matrix", None)
+    if matrix is None or len(users) == 0:
+        return users, items
+    ucode = estimator._users.codes(users)
+    known = ucode >= 0
+    seen = np.zeros(len(users), dtype=bool)
+    if known.any():
+        icode = estimator._items.codes(items[known])
+        seen[known] = np.asarray(matrix()[ucode[known], icode]).ravel() != 0
+    return users[~seen], items[~seen]
+
+
 def _read_pairs(estimator, X):
     """``(users, items)`` of the test pairs ``X``, read as ``estimator``
     reads pairs (its fitted column names, ids of either type)."""
@@ -98,6 +114,7 @@ class _RankingScorer:
         if self.unknown_users == "skip":
             keep &= _known(users, estimator.users_)
         users, items = users[keep], items[keep]
+        users, items = _unseen(estimator, users, items)
         by_user = {}  # in order of first appearance
         for u, i in zip(users.tolist(), items.tolist()):
             by_user.setdefault(u, set()).add(i)
@@ -154,7 +171,9 @@ def make_ranking_scorer(metric, k=None, *, threshold=None, unknown_users="recomm
     leaves out the items the user rated in training. Users with no relevant
     item are left out of the mean (see :mod:`sklearn_rbm.metrics`); so are
     test items that the model has not seen in training (``estimator.items_``),
-    since no model fitted on that training set can recommend them. A split
+    since no model fitted on that training set can recommend them, and test
+    items the user rated in training too (a pair in both sets, e.g. a
+    rating repeated in the data), which ``recommend`` leaves out. A split
     from :class:`~sklearn_rbm.model_selection.UserHoldoutSplit` keeps every
     test user in training.
 

@@ -145,7 +145,18 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         )
 
     # ------------------------------------------------------------- fitting
-    def fit(self, X, y=None):
+    def _refuse_fit_params(self, method, params):
+        """A clear TypeError for keyword arguments (``sample_weight`` from a
+        search's ``fit_params``, say), naming this class, not a mixin."""
+        if params:
+            raise TypeError(
+                f"{type(self).__name__}.{method}() takes X and y only; got "
+                f"{', '.join(map(repr, sorted(params)))}. Rating weights are "
+                "not supported."
+            )
+
+    def fit(self, X, y=None, **params):
+        self._refuse_fit_params("fit", params)
         if self.orientation != BOTH:
             super().fit(X, y)
             for name in ("estimators_",):
@@ -200,7 +211,8 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         # each model has its own (estimators_[i].validation_scores_)
         self.validation_scores_ = self.best_validation_rmse_ = None
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, **params):
+        self._refuse_fit_params("partial_fit", params)
         if not self._is_both():
             return super().partial_fit(X, y)
         if not hasattr(self, "estimators_"):
