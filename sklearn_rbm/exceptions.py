@@ -52,3 +52,16 @@ class InconsistentVersionWarning(UserWarning):
             "sklearn_rbm.persistence.save and load it with the version that "
             "wrote it."
         )
+
+
+class OneModelOnlyError(ValueError, AttributeError):
+    """What belongs to one RBM, asked of a model with orientation='both'.
+
+    Raised by :class:`~sklearn_rbm.CategoricalRBMRecommender` with
+    ``orientation="both"`` for ``transform``, ``free_energy`` and the weight
+    attributes, which belong to one of its two models (``estimators_``).
+
+    A ValueError, as documented; also an AttributeError, so that ``hasattr``
+    and ``getattr(model, name, default)`` answer for the weight attributes
+    (as scikit-learn's ``NotFittedError`` does for unfitted models).
+    """

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import itertools
 import pickle
 import re
 import threading
@@ -886,3 +887,31 @@ def test_log_partition_params_keys_are_log_partition_keywords():
 
     keywords = set(inspect.signature(BernoulliRBM.log_partition).parameters)
     assert keywords - {"self"} == set(_LOG_PARTITION_CONSTRAINTS)
+
+
+def test_weights_assigned_without_fit_name_the_fix():
+    # a review: score_samples and sample of an estimator never fitted, whose
+    # weights were assigned by hand, raised AttributeError '_state'
+    from sklearn.exceptions import NotFittedError
+
+    rbm = BernoulliRBM(n_components=3)
+    rbm.components_ = np.full((3, 5), 0.1)
+    rbm.intercept_hidden_ = np.zeros(3)
+    rbm.intercept_visible_ = np.zeros(5)
+    X = np.eye(5)[:4]
+    assert rbm.transform(X).shape == (4, 3)
+    for call in (
+        lambda: rbm.score_samples(X),
+        lambda: rbm.sample(2),
+        lambda: rbm.log_partition(),
+        lambda: rbm.log_partition_,
+    ):
+        with pytest.raises(NotFittedError, match=r"max_iter=0\)\.fit\(X\)"):
+            call()
+    # the documented route: fit with no epochs, then assign
+    shell = BernoulliRBM(n_components=3, max_iter=0).fit(X)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        setattr(shell, name, getattr(rbm, name))
+    states = np.array(list(itertools.product([0.0, 1.0], repeat=5)))
+    log_p = shell.score_samples(states)
+    np.testing.assert_allclose(np.logaddexp.reduce(log_p), 0.0, atol=1e-10)

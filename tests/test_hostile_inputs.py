@@ -284,7 +284,19 @@ def test_bools_are_not_counts_or_penalties(fitted):
         rec.predict_new_user([0], [2.0], [1], alpha=np.True_)
 
 
-@pytest.mark.parametrize("cd_steps", [[(0, 1.5)], [(0.5, 1)], True, [(0, True)]])
+@pytest.mark.parametrize(
+    "cd_steps",
+    [
+        [(0, 1.5)],
+        [(0.5, 1)],
+        True,
+        [(0, True)],
+        # a review: a repeated or unsorted first epoch was accepted, and an
+        # unsorted schedule ran CD-1 after its later epoch
+        [(0, 1), (0, 3)],
+        [(10, 3), (0, 1)],
+    ],
+)
 def test_cd_steps_must_be_integers(cd_steps):
     X = [[0, 0], [0, 1], [1, 0], [1, 1]]
     with pytest.raises(ValueError, match="cd_steps"):

@@ -495,6 +495,35 @@ def test_similar_items_are_the_cosines_of_the_item_rows(orientation):
     assert rec.similar_items([], 3)[0].shape == (0, 3)
 
 
+def test_similar_items_leave_out_rarely_rated_candidates():
+    # a review: on ml-latest-small items rated once filled the lists
+    X = np.r_[_two_groups(), [[0, 10], [2, 10]]]  # item 10: two ratings
+    rec = CategoricalRBMRecommender(
+        n_components=4, max_iter=2, ranking_iter=5, random_state=0
+    ).fit(X)
+    every = rec.similar_items([0, 7], n_items=20, min_support=1)[0]
+    assert every.shape == (2, 11) and np.all((every == 10).sum(axis=1) == 1)
+    for kw in ({}, {"min_support": "auto"}, {"min_support": 3}):
+        top = rec.similar_items([0, 7], n_items=20, **kw)[0]
+        assert top.shape == (2, 10) and not np.any(top == 10)
+    assert rec.similar_items([0], n_items=20, min_support=2)[0].shape == (1, 11)
+    # the query itself is never filtered; candidates and min_support combine
+    assert rec.similar_items([10], n_items=3)[0].shape == (1, 3)
+    top = rec.similar_items([0], n_items=5, items=[10, 1, 2])[0]
+    assert top.tolist() == [[1, 2]] or top.tolist() == [[2, 1]]
+    # "auto" never leaves a tiny data set without lists: 5, or the most
+    # ratings any candidate has if fewer
+    tiny = CategoricalRBMRecommender(
+        n_components=2, max_iter=1, ranking_iter=1, random_state=0
+    ).fit(np.array([[0, 0], [0, 1], [1, 1], [1, 2], [2, 2], [2, 0], [3, 1]]))
+    assert tiny.similar_items([0], n_items=2)[0].tolist() == [[1]]  # 3 ratings
+    with pytest.raises(ValueError, match="No candidate item has min_support=4"):
+        tiny.similar_items([0], min_support=4)
+    for bad in (0, True, "all", 2.5):
+        with pytest.raises(ValueError, match="min_support"):
+            rec.similar_items([0], min_support=bad)
+
+
 def test_similar_items_errors_leave_the_model_unchanged(ranked):
     before = pickle.dumps(ranked)
     with pytest.raises(ValueError, match="unknown to the model: \\[10000\\]"):

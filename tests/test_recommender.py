@@ -708,6 +708,47 @@ def test_fit_parameters_are_refused_naming_the_estimator(planted, orientation):
     assert pickle.dumps(rec) == before
 
 
+def test_argument_errors_name_the_estimator(fitted):
+    # a review: Python's own errors named BothMixin.predict_new_user, and
+    # the method wrapper's did not name the method at all
+    from sklearn_rbm.exceptions import OneModelOnlyError
+
+    calls = {
+        "predict_new_user": lambda: fitted.predict_new_user([1], [4]),
+        "recommend": lambda: fitted.recommend(),
+        "similar_items": lambda: fitted.similar_items(),
+    }
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match=rf"^CategoricalRBMRecommender\.{name}\("):
+            call()
+    assert OneModelOnlyError.__module__ == "sklearn_rbm.exceptions"
+
+
+def test_a_rare_end_of_the_scale_warns():
+    # a review: one typo rating of 10 among 1..5 moved "liked" to above 5.5
+    X, y = make_ratings(n_users=300, n_items=200, random_state=0)
+    rec = CategoricalRBMRecommender(n_components=4, max_iter=1, ranking_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec.fit(X, y)  # the rarest value, 1, has 3.5% of the ratings
+    y_typo = y.copy()
+    y_typo[0] = 10
+    message = r"highest rating value, 10, is given by 1 .* 5\.5 \(none of"
+    with pytest.warns(UserWarning, match=message):
+        rec.fit(X, y_typo)
+    y_low = y.copy()
+    y_low[:5] = 0
+    with pytest.warns(UserWarning, match=r"scale, 2\.5 \(3, 4, 5 of .*is 3 \(4, 5\)"):
+        rec.fit(X, y_low)
+    # a rare end that leaves "liked" as it is does not warn (1..5 without
+    # its 1s: the middle moves from 3 to 3.5, and 4 and 5 stay liked)
+    y_rare_one = np.where(y == 1, 2.0, y)
+    y_rare_one[:3] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec.fit(X, y_rare_one)
+
+
 def test_column_vector_ratings_warn_as_in_scikit_learn(planted):
     from sklearn.exceptions import DataConversionWarning
 

@@ -20,7 +20,7 @@ RANDOM_STATE = 0
 #: --name / --no-name pair
 HYPERPARAMETERS = (
     ("n_components", int, "hidden units"),
-    ("max_iter", int, "maximum epochs"),
+    ("max_iter", int, "maximum epochs of CD (fine-tuning adds --fine-tune-iter)"),
     (
         "orientation",
         ("item", "user", "both"),

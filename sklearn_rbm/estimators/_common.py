@@ -168,7 +168,12 @@ def validate_method_params(constraints):
         @functools.wraps(func)
         def wrapper(self, *args, **kwargs):
             if not get_config()["skip_parameter_validation"]:
-                bound = signature.bind(self, *args, **kwargs)
+                try:
+                    bound = signature.bind(self, *args, **kwargs)
+                except TypeError as exc:  # name the method, as Python does
+                    raise TypeError(
+                        f"{type(self).__name__}.{func.__name__}(): {exc}"
+                    ) from None
                 bound.apply_defaults()
                 params = {k: bound.arguments[k] for k in constraints}
                 validate_parameter_constraints(

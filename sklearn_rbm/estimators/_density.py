@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
@@ -46,6 +47,23 @@ class DensityMixin:
     Needs ``_validate_X``, ``_family``, ``_params`` and a ``_state`` with the
     running data ``moments`` (the base-rate model of AIS).
     """
+
+    def _fit_state(self):
+        """The training state that ``fit`` and ``partial_fit`` record (data
+        moments, caches, the sampling stream); a clear error for weights
+        assigned to an estimator that was never fitted."""
+        state = self.__dict__.get("_state")
+        if state is None:
+            name = type(self).__name__
+            raise NotFittedError(
+                f"This {name} has weights but no training state: were its "
+                "fitted attributes assigned to an estimator that was never "
+                "fitted? The log-partition function, likelihoods and samplers "
+                "need the data's base rates that fit records. Call "
+                f"{name}(..., max_iter=0).fit(X) on the data first (no "
+                "epochs), then assign the weights."
+            )
+        return state
 
     def free_energy(self, X):
         """Free energy ``F(v)`` with ``p(v) = exp(-F(v)) / Z``.
@@ -165,7 +183,7 @@ class DensityMixin:
         cached = self.log_partition_
         # an exact value stays cached over later estimates of the same model
         if cached is None or cached.method != "exact" or est.method == "exact":
-            self._state.cache["log_z"] = (self._fingerprint(), est)
+            self._fit_state().cache["log_z"] = (self._fingerprint(), est)
         return est
 
     @validate_method_params(
@@ -189,7 +207,10 @@ class DensityMixin:
         fits badly, with modes far apart, it can land far *above* the true
         value (see the user guide, "A conservative estimate"). It costs
         ``n_betas * n_runs`` Gibbs sweeps per sample: use a few hundred
-        samples, not a whole test set.
+        samples, not a whole test set. For a ``BernoulliRBM`` and values
+        strictly between 0 and 1 it estimates the same quantity as
+        :meth:`score_samples`, ``-F(x) - log Z`` of the mean-field input,
+        which is not a log-probability.
 
         Parameters
         ----------
@@ -243,7 +264,7 @@ class DensityMixin:
         numpy arrays (see :func:`~sklearn_rbm.engine._xp.dict_like`)."""
         p = self._params()
         return self._family().base_params(
-            self._state.moments, p["W"].shape[0], _np_dtype(p), like=p
+            self._fit_state().moments, p["W"].shape[0], _np_dtype(p), like=p
         )
 
     def _fingerprint(self):
@@ -254,7 +275,7 @@ class DensityMixin:
         return h.hexdigest()
 
     def _cached_log_partition(self):
-        cached = self._state.cache.get("log_z")
+        cached = self._fit_state().cache.get("log_z")
         if cached is not None and cached[0] == self._fingerprint():
             return cached[1]
         return self.log_partition(**self._log_partition_kwargs())
@@ -297,7 +318,7 @@ class DensityMixin:
     def log_partition_(self):
         """The latest cached :class:`LogPartition` estimate, or None."""
         check_is_fitted(self)
-        cached = self._state.cache.get("log_z")
+        cached = self._fit_state().cache.get("log_z")
         if cached is not None and cached[0] == self._fingerprint():
             return cached[1]
         return None

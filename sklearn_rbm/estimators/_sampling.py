@@ -147,7 +147,7 @@ class SamplingMixin:
         seed = self.random_state
         if random_state is None and isinstance(seed, Integral):
             with _STREAM_LOCK:  # concurrent first calls share one stream
-                cache = self._state.cache
+                cache = self._fit_state().cache
                 stream = cache.get("sampling_stream")
                 if stream is None or stream[0] != seed:
                     stream = cache["sampling_stream"] = (seed, seed_from(seed))

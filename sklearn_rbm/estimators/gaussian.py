@@ -92,7 +92,11 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     The model assumes features on a common scale: put it in a
     :class:`~sklearn.pipeline.Pipeline` behind
-    :class:`~sklearn.preprocessing.StandardScaler` (see the Examples). Fixing
+    :class:`~sklearn.preprocessing.StandardScaler` (see the Examples). The
+    likelihoods of such a pipeline (``score``, ``score_samples``) are then
+    those of the standardised data: add ``-sum(log(scaler.scale_))`` to a
+    sample's log-density to compare with a model of the raw features (a
+    :class:`~sklearn.mixture.GaussianMixture` fitted on ``X``, say). Fixing
     the variances at 1 (``learn_variance=False, variance_init=1.0``) is the
     classic choice for standardised data (Hinton, 2010); learning them gives
     much better likelihoods.
@@ -248,7 +252,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         The minibatch size used (``batch_size``, or its ``"auto"`` value).
     validation_scores_ : list of float or None
         Monitored score per epoch (on the validation set with early
-        stopping, on training samples with ``verbose``).
+        stopping, on training samples with ``verbose``), higher is better:
+        the exact mean log-likelihood, or minus the squared reconstruction
+        error that ``verbose`` prints as a positive error (see
+        ``early_stopping``).
     log_partition_ : LogPartition or None
         The cached log-partition estimate, once computed.
     n_features_in_ : int

@@ -32,6 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _SetOutputMixin
 
 from ..estimators._common import atomic, caller_level
+from ..exceptions import OneModelOnlyError
 from .ids import frame_names
 from .serving import SERVING_PARAMS
 
@@ -57,15 +58,6 @@ SHARED = (
 #: the fitted attributes of a single model (absent with orientation="both";
 #: the ranking model lives in estimators_[0])
 SINGLE = ("_state", "_store", "_ranking", "_ranking_lateral")
-
-
-class OneModelOnlyError(ValueError, AttributeError):
-    """What belongs to one RBM, asked of a model with orientation='both'.
-
-    A ValueError, as documented; also an AttributeError, so that ``hasattr``
-    and ``getattr(model, name, default)`` answer for the weight attributes
-    (as scikit-learn's ``NotFittedError`` does for unfitted models).
-    """
 
 
 #: warnings Python's default filters hide outside ``__main__``: raised again

@@ -11,6 +11,8 @@ subpackage: ``ids.py`` (id tables), ``store.py`` (ratings, orientation),
 (unknown ids), on the engine's sparse categorical kernels.
 """
 
+import inspect
+
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
@@ -103,7 +105,8 @@ class CategoricalRBMRecommender(
     cd_steps : int or sequence of (first_epoch, T) pairs, default=1
         Gibbs steps T of CD-T; a schedule such as ``((0, 1), (10, 3), (15,
         5), (18, 9))`` raises T from the given epochs on (Salakhutdinov et
-        al. 2007 raise T from 1 to 3, 5 and 9 as learning progresses). An
+        al. 2007 raise T from 1 to 3, 5 and 9 as learning progresses); the
+        first epochs must increase, and T is 1 before the first of them. An
         epoch of CD-T costs about ``(1 + T) / 2`` epochs of CD-1.
     momentum : float, default=0.9
         Momentum (0.5 for the first 5 epochs with ``momentum_schedule="warmup"``).
@@ -478,3 +481,22 @@ class CategoricalRBMRecommender(
         # checks refuse an estimator with a transform and no transformer tags
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
+
+
+def _name_public_methods(cls):
+    """Give the public methods that the recommender's mixins define the
+    qualified name ``CategoricalRBMRecommender.<method>``, so that Python's
+    own argument errors (a missing ``query_items``, say) name this class,
+    not a mixin. The mixins of ``sklearn_rbm.recommender`` serve this class
+    alone."""
+    for klass in cls.__mro__[1:]:
+        if not klass.__module__.startswith(__name__.rpartition(".")[0]):
+            continue
+        for name, fn in vars(klass).items():
+            if name.startswith("_") or not inspect.isfunction(fn):
+                continue
+            if getattr(cls, name, None) is fn:
+                fn.__qualname__ = f"{cls.__name__}.{name}"
+
+
+_name_public_methods(CategoricalRBMRecommender)

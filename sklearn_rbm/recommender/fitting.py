@@ -29,6 +29,9 @@ from .trainer import STRUCTURAL, Trainer, structural
 ONE_RATING_WARNING = "Every rating is "
 _MANY_CLASSES = 50
 _MIN_PER_CLASS = 10
+#: an end of the rating scale held by fewer than this share of the ratings
+#: warns (one typo of 10 among 80,000 ratings of 1..5 moves "liked")
+_RARE_END = 1e-3
 
 
 class TrainingMixin:
@@ -145,6 +148,8 @@ class TrainingMixin:
                     f"on average. {advice}"
                 )
             warnings.warn(f"{what}. {advice}", UserWarning, stacklevel=_caller_level())
+        if len(classes) >= 3:
+            _warn_rare_ends(classes, r)
         if len(classes) == 1 and not implicit:
             warnings.warn(
                 f"{ONE_RATING_WARNING}{classes[0]:g}: the rating model can only "
@@ -265,3 +270,35 @@ class TrainingMixin:
             model.update(self._partial_fit_ranking(model, ucode))
         self.__dict__.update(model)
         return self
+
+
+def _warn_rare_ends(classes, r):
+    """Warn when the lowest or highest rating value is very rare and decides
+    which of the other values count as liked: the ends of the scale set its
+    middle, which divides liked from not liked ratings (the ranking model's
+    choices and ``recommend``'s re-ranking), so a typo there would silently
+    change what ``recommend`` learns and ranks by."""
+    for end, inner in ((0, slice(1, None)), (-1, slice(None, -1))):
+        count = int(np.count_nonzero(r == classes[end]))
+        if count >= _RARE_END * len(r):
+            continue
+        rest = classes[inner]
+        mid, mid_rest = (classes[0] + classes[-1]) / 2, (rest[0] + rest[-1]) / 2
+        liked, liked_rest = rest[rest > mid], rest[rest > mid_rest]
+        if np.array_equal(liked, liked_rest):
+            continue
+
+        def values(v):
+            return ", ".join(f"{x:g}" for x in v) or "none"
+
+        warnings.warn(
+            f"The {'lowest' if end == 0 else 'highest'} rating value, "
+            f"{classes[end]:g}, is given by {count} of {len(r)} ratings "
+            f"({count / len(r):.2g}), and it decides what counts as liked: "
+            f"recommend learns from and ranks by the ratings above the middle "
+            f"of the scale, {mid:g} ({values(liked)} of the other values); "
+            f"without it the middle is {mid_rest:g} ({values(liked_rest)}). If "
+            "it is a typo, fix or drop it before fit.",
+            UserWarning,
+            stacklevel=_caller_level(),
+        )

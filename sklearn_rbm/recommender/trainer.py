@@ -78,13 +78,17 @@ def _cd_schedule_ok(value):
         pairs = [tuple(pair) for pair in value]
     except TypeError:
         return False
-    return bool(pairs) and all(
-        len(pair) == 2
-        and _is_int(pair[0])
-        and _is_int(pair[1])
-        and pair[0] >= 0
-        and pair[1] >= 1
-        for pair in pairs
+    return (
+        bool(pairs)
+        and all(
+            len(pair) == 2
+            and _is_int(pair[0])
+            and _is_int(pair[1])
+            and pair[0] >= 0
+            and pair[1] >= 1
+            for pair in pairs
+        )
+        and all(a[0] < b[0] for a, b in zip(pairs, pairs[1:]))
     )
 
 
@@ -202,7 +206,8 @@ class Trainer:
         if not _cd_schedule_ok(cd):
             raise ValueError(
                 "cd_steps must be an int >= 1 or a non-empty sequence of "
-                f"(first_epoch >= 0, T >= 1) pairs of ints; got {cd!r}."
+                "(first_epoch >= 0, T >= 1) pairs of ints, in increasing order "
+                f"of first_epoch; got {cd!r}."
             )
         if not isinstance(cd, Integral):
             cd = tuple((int(s), int(k)) for s, k in cd)
