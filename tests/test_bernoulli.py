@@ -894,7 +894,7 @@ def test_weights_assigned_without_fit_name_the_fix():
     # weights were assigned by hand, raised AttributeError '_state'
     from sklearn.exceptions import NotFittedError
 
-    rbm = BernoulliRBM(n_components=3)
+    rbm = BernoulliRBM(n_components=3, random_state=0)  # a seeded sampler
     rbm.components_ = np.full((3, 5), 0.1)
     rbm.intercept_hidden_ = np.zeros(3)
     rbm.intercept_visible_ = np.zeros(5)
@@ -903,11 +903,16 @@ def test_weights_assigned_without_fit_name_the_fix():
     for call in (
         lambda: rbm.score_samples(X),
         lambda: rbm.sample(2),
+        lambda: rbm.sample(2, random_state=0),
         lambda: rbm.log_partition(),
         lambda: rbm.log_partition_,
     ):
         with pytest.raises(NotFittedError, match=r"max_iter=0\)\.fit\(X\)"):
             call()
+    # partial_fit would silently start over from new weights
+    with pytest.raises(NotFittedError, match="partial_fit would start from new"):
+        rbm.partial_fit(X)
+    np.testing.assert_array_equal(rbm.components_, np.full((3, 5), 0.1))
     # the documented route: fit with no epochs, then assign
     shell = BernoulliRBM(n_components=3, max_iter=0).fit(X)
     for name in ("components_", "intercept_hidden_", "intercept_visible_"):

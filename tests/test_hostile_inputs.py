@@ -295,6 +295,7 @@ def test_bools_are_not_counts_or_penalties(fitted):
         # unsorted schedule ran CD-1 after its later epoch
         [(0, 1), (0, 3)],
         [(10, 3), (0, 1)],
+        [(0, 1), (10, 3), (5, 5)],
     ],
 )
 def test_cd_steps_must_be_integers(cd_steps):

@@ -497,26 +497,36 @@ def test_similar_items_are_the_cosines_of_the_item_rows(orientation):
 
 def test_similar_items_leave_out_rarely_rated_candidates():
     # a review: on ml-latest-small items rated once filled the lists
-    X = np.r_[_two_groups(), [[0, 10], [2, 10]]]  # item 10: two ratings
+    extra = [[u, 10] for u in (0, 2)] + [[u, 11] for u in (0, 2, 4, 6)]
+    extra += [[u, 12] for u in (0, 2, 4, 6, 8)]  # items of 2, 4 and 5 ratings
+    X = np.r_[_two_groups(), extra]
     rec = CategoricalRBMRecommender(
         n_components=4, max_iter=2, ranking_iter=5, random_state=0
     ).fit(X)
     every = rec.similar_items([0, 7], n_items=20, min_support=1)[0]
-    assert every.shape == (2, 11) and np.all((every == 10).sum(axis=1) == 1)
-    for kw in ({}, {"min_support": "auto"}, {"min_support": 3}):
+    assert every.shape == (2, 13)
+    for kw in ({}, {"min_support": "auto"}, {"min_support": 5}):
         top = rec.similar_items([0, 7], n_items=20, **kw)[0]
-        assert top.shape == (2, 10) and not np.any(top == 10)
-    assert rec.similar_items([0], n_items=20, min_support=2)[0].shape == (1, 11)
+        assert top.shape == (2, 11) and not np.any(np.isin(top, [10, 11]))
+    top = rec.similar_items([0], n_items=20, min_support=3)[0]
+    assert top.shape == (1, 12) and 11 in top and 10 not in top
     # the query itself is never filtered; candidates and min_support combine
     assert rec.similar_items([10], n_items=3)[0].shape == (1, 3)
     top = rec.similar_items([0], n_items=5, items=[10, 1, 2])[0]
-    assert top.tolist() == [[1, 2]] or top.tolist() == [[2, 1]]
-    # "auto" never leaves a tiny data set without lists: 5, or the most
-    # ratings any candidate has if fewer
+    assert sorted(top[0]) == [1, 2]
+    # "auto" looks at the candidates' supports (2 and 4 here: it is 2)
+    assert sorted(rec.similar_items([0], n_items=5, items=[10, 11])[0][0]) == [10, 11]
+    # "auto" never leaves a tiny data set without lists: 5, or the second
+    # largest support among the candidates when that is fewer
     tiny = CategoricalRBMRecommender(
         n_components=2, max_iter=1, ranking_iter=1, random_state=0
     ).fit(np.array([[0, 0], [0, 1], [1, 1], [1, 2], [2, 2], [2, 0], [3, 1]]))
-    assert tiny.similar_items([0], n_items=2)[0].tolist() == [[1]]  # 3 ratings
+    # supports: item 0 two ratings, item 1 three, item 2 two
+    for q in (0, 1):
+        top, sims = tiny.similar_items([q], n_items=2)
+        assert sorted(top[0]) == sorted({0, 1, 2} - {q}) and np.isfinite(sims).all()
+    top, sims = tiny.similar_items([1], n_items=2, items=[1, 2])
+    assert top.tolist() == [[2, 1]] and sims[0, 1] == -np.inf  # padded
     with pytest.raises(ValueError, match="No candidate item has min_support=4"):
         tiny.similar_items([0], min_support=4)
     for bad in (0, True, "all", 2.5):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import sklearn
 from scipy.special import expit, logsumexp
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -708,45 +709,85 @@ def test_fit_parameters_are_refused_naming_the_estimator(planted, orientation):
     assert pickle.dumps(rec) == before
 
 
-def test_argument_errors_name_the_estimator(fitted):
+def test_argument_errors_name_the_estimator(fitted, planted):
     # a review: Python's own errors named BothMixin.predict_new_user, and
-    # the method wrapper's did not name the method at all
+    # the method wrapper's did not name the method at all; a subclass's
+    # errors name the subclass, and the methods still pickle (a first fix
+    # renamed their __qualname__, which broke pickling them)
     from sklearn_rbm.exceptions import OneModelOnlyError
 
-    calls = {
-        "predict_new_user": lambda: fitted.predict_new_user([1], [4]),
-        "recommend": lambda: fitted.recommend(),
-        "similar_items": lambda: fitted.similar_items(),
-    }
-    for name, call in calls.items():
-        with pytest.raises(TypeError, match=rf"^CategoricalRBMRecommender\.{name}\("):
-            call()
+    class Mine(CategoricalRBMRecommender):
+        pass
+
+    mine = Mine(**dict(FAST, max_iter=1)).fit(*planted)
+    for model, cls in ((fitted, "CategoricalRBMRecommender"), (mine, "Mine")):
+        calls = {
+            "predict_new_user": ([1], [4]),
+            "recommend": (),
+            "similar_items": (),
+            "predict": (),
+            "fit": (),
+        }
+        for name, args in calls.items():
+            with pytest.raises(TypeError, match=rf"^{cls}\.{name}\(\)"):
+                getattr(model, name)(*args)
+        with (
+            sklearn.config_context(skip_parameter_validation=True),
+            pytest.raises(TypeError, match=rf"^{cls}\.recommend\(\)"),
+        ):
+            model.recommend()
+    for name in ("predict", "recommend", "predict_new_user", "fit"):
+        method = getattr(CategoricalRBMRecommender, name)
+        assert pickle.loads(pickle.dumps(method)) is method
+    both = CategoricalRBMRecommender(orientation="both", **dict(FAST, max_iter=1))
+    both.fit(*planted)
+    with pytest.raises(OneModelOnlyError, match="orientation='both'"):
+        both.transform(planted[0][:3])
     assert OneModelOnlyError.__module__ == "sklearn_rbm.exceptions"
 
 
 def test_a_rare_end_of_the_scale_warns():
     # a review: one typo rating of 10 among 1..5 moved "liked" to above 5.5
-    X, y = make_ratings(n_users=300, n_items=200, random_state=0)
+    X, y = make_ratings(n_users=300, n_items=200, random_state=0)  # 6,000
     rec = CategoricalRBMRecommender(n_components=4, max_iter=1, ranking_iter=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        rec.fit(X, y)  # the rarest value, 1, has 3.5% of the ratings
-    y_typo = y.copy()
-    y_typo[0] = 10
-    message = r"highest rating value, 10, is given by 1 .* 5\.5 \(none of"
-    with pytest.warns(UserWarning, match=message):
-        rec.fit(X, y_typo)
-    y_low = y.copy()
-    y_low[:5] = 0
-    with pytest.warns(UserWarning, match=r"scale, 2\.5 \(3, 4, 5 of .*is 3 \(4, 5\)"):
-        rec.fit(X, y_low)
-    # a rare end that leaves "liked" as it is does not warn (1..5 without
-    # its 1s: the middle moves from 3 to 3.5, and 4 and 5 stay liked)
+
+    def silent(y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rec.fit(X, y)
+
+    def edited(*changes):
+        out = y.copy()
+        for rows, value in changes:
+            out[rows] = value
+        return out
+
+    silent(y)  # the rarest value, 1, has 3.5% of the ratings
+    warned = [
+        (
+            edited((0, 10)),
+            r"A rare rating value .*, 10 \(1 of 6000 ratings\), decides .* \(none of",
+        ),
+        (edited((slice(5), 0)), r"0 to 5 \(3, 4, 5 of .*without it, 4, 5\."),
+        # two rare ends: one warning naming both, compared without either
+        (
+            edited((0, 10), (1, 0)),
+            r"values .*, 0 \(1 of 6000 ratings\) and 10 .*without them, 4, 5\.",
+        ),
+    ]
+    for y_bad, message in warned:
+        with pytest.warns(UserWarning, match=message):
+            rec.fit(X, y_bad)
+    # 0.1%: 30 ratings of 0 (0.5%) move "liked" as well, and do not warn
+    silent(edited((slice(30), 0)))
+    # a rare end that leaves "liked" as it is does not warn (1..5 with three
+    # 1s: the middle moves from 3 to 3.5, and 4 and 5 stay liked)
     y_rare_one = np.where(y == 1, 2.0, y)
     y_rare_one[:3] = 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        rec.fit(X, y_rare_one)
+    silent(y_rare_one)
+    # without a ranking model "liked" is not used
+    rec.set_params(ranking="rating")
+    silent(edited((0, 10)))
 
 
 def test_column_vector_ratings_warn_as_in_scikit_learn(planted):

@@ -201,7 +201,13 @@ def cmd_similar(args):
             f"{len(unknown)} item id(s) of --items / --items-file not in the "
             f"model: {shown}"
         )
-    similar, sims = _serving(args.model, est.similar_items, items, args.n_items)
+    similar, sims = _serving(
+        args.model,
+        est.similar_items,
+        items,
+        args.n_items,
+        min_support=args.min_support,
+    )
     # the query item itself pads a list longer than the other items
     rows = _ranked_rows(tokens, similar, sims)
     write_csv(args.output, ["item", "rank", "similar_item", "similarity"], rows)

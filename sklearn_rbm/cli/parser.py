@@ -253,6 +253,13 @@ def build_parser():
     )
     _add_header_option(p, "of --items-file, " + IDS_DETECT)
     p.add_argument("-n", "--n-items", type=int, default=10, help="items per item")
+    p.add_argument(
+        "--min-support",
+        default="auto",
+        type=lambda v: v if v == "auto" else int(v),
+        help="leave out items rated fewer times in training (default: auto, "
+        "5; 1 keeps every item)",
+    )
     p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
 
     p = add(

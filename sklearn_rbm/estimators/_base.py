@@ -419,6 +419,10 @@ class _BaseRBM(
             The updated estimator.
         """
         first = not hasattr(self, "_state")
+        if first and any(a in self.__dict__ for a in self._param_attrs.values()):
+            # weights assigned to an estimator never fitted: starting over
+            # would silently discard them
+            self._fit_state("partial_fit would start from new weights")
         # scikit-learn skips parameter validation in partial_fit once fitted;
         # set_params(...) between calls must still be checked (cheap)
         self._validate_params()

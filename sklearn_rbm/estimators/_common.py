@@ -167,13 +167,8 @@ def validate_method_params(constraints):
 
         @functools.wraps(func)
         def wrapper(self, *args, **kwargs):
+            bound = _bind(signature, func, self, args, kwargs)
             if not get_config()["skip_parameter_validation"]:
-                try:
-                    bound = signature.bind(self, *args, **kwargs)
-                except TypeError as exc:  # name the method, as Python does
-                    raise TypeError(
-                        f"{type(self).__name__}.{func.__name__}(): {exc}"
-                    ) from None
                 bound.apply_defaults()
                 params = {k: bound.arguments[k] for k in constraints}
                 validate_parameter_constraints(
@@ -187,6 +182,29 @@ def validate_method_params(constraints):
         return wrapper
 
     return decorate
+
+
+def _bind(signature, func, self, args, kwargs):
+    """``signature.bind``, whose errors name the estimator's class and the
+    method (Python's own would name the mixin that defines it)."""
+    try:
+        return signature.bind(self, *args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{type(self).__name__}.{func.__name__}(): {exc}") from None
+
+
+def named_arguments(func):
+    """A method defined on a mixin whose argument errors (a missing or
+    unexpected argument) name the estimator's class, as
+    :func:`validate_method_params` does for the methods it checks."""
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        _bind(signature, func, self, args, kwargs)
+        return func(self, *args, **kwargs)
+
+    return wrapper
 
 
 def caller_level():

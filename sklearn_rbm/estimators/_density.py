@@ -48,20 +48,23 @@ class DensityMixin:
     running data ``moments`` (the base-rate model of AIS).
     """
 
-    def _fit_state(self):
+    def _fit_state(self, why=None):
         """The training state that ``fit`` and ``partial_fit`` record (data
         moments, caches, the sampling stream); a clear error for weights
-        assigned to an estimator that was never fitted."""
+        assigned to an estimator that was never fitted (``why``: what needs
+        the state, by default the density methods)."""
         state = self.__dict__.get("_state")
         if state is None:
             name = type(self).__name__
+            why = why or (
+                "the log-partition function, likelihoods and samplers need the "
+                "data's base rates that fit records"
+            )
             raise NotFittedError(
                 f"This {name} has weights but no training state: were its "
                 "fitted attributes assigned to an estimator that was never "
-                "fitted? The log-partition function, likelihoods and samplers "
-                "need the data's base rates that fit records. Call "
-                f"{name}(..., max_iter=0).fit(X) on the data first (no "
-                "epochs), then assign the weights."
+                f"fitted? Without it {why}. Call {name}(..., max_iter=0)"
+                ".fit(X) on the data first (no epochs), then assign the weights."
             )
         return state
 

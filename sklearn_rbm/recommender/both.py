@@ -31,7 +31,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _SetOutputMixin
 
-from ..estimators._common import atomic, caller_level
+from ..estimators._common import atomic, caller_level, named_arguments
 from ..exceptions import OneModelOnlyError
 from .ids import frame_names
 from .serving import SERVING_PARAMS
@@ -147,6 +147,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
                 "not supported."
             )
 
+    @named_arguments
     def fit(self, X, y=None, **params):
         self._refuse_fit_params("fit", params)
         if self.orientation != BOTH:
@@ -203,6 +204,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         # each model has its own (estimators_[i].validation_scores_)
         self.validation_scores_ = self.best_validation_rmse_ = None
 
+    @named_arguments
     def partial_fit(self, X, y=None, **params):
         self._refuse_fit_params("partial_fit", params)
         if not self._is_both():
@@ -242,6 +244,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
             return super()._proba_pairs(ucode, icode)
         return self._mixture("_proba_pairs", ucode, icode)
 
+    @named_arguments
     def predict_new_user(
         self, history_items, history_ratings, query_items, *, alpha="auto"
     ):
@@ -284,6 +287,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         self._single_only("transform gives the hidden units of one RBM")
         return super().transform(X)
 
+    @named_arguments
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of :meth:`transform`: the hidden units,
         ``categoricalrbmrecommender0`` to ``...{n_components - 1}``.
@@ -306,6 +310,7 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
         # read by scikit-learn's ClassNamePrefixFeaturesOutMixin
         return self.intercept_hidden_.shape[0]
 
+    @named_arguments
     def free_energy(self, X=None):
         self._single_only("free_energy is that of one RBM")
         return super().free_energy(X)

@@ -11,8 +11,6 @@ subpackage: ``ids.py`` (id tables), ``store.py`` (ratings, orientation),
 (unknown ids), on the engine's sparse categorical kernels.
 """
 
-import inspect
-
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
@@ -481,22 +479,3 @@ class CategoricalRBMRecommender(
         # checks refuse an estimator with a transform and no transformer tags
         tags.transformer_tags = TransformerTags(preserves_dtype=[])
         return tags
-
-
-def _name_public_methods(cls):
-    """Give the public methods that the recommender's mixins define the
-    qualified name ``CategoricalRBMRecommender.<method>``, so that Python's
-    own argument errors (a missing ``query_items``, say) name this class,
-    not a mixin. The mixins of ``sklearn_rbm.recommender`` serve this class
-    alone."""
-    for klass in cls.__mro__[1:]:
-        if not klass.__module__.startswith(__name__.rpartition(".")[0]):
-            continue
-        for name, fn in vars(klass).items():
-            if name.startswith("_") or not inspect.isfunction(fn):
-                continue
-            if getattr(cls, name, None) is fn:
-                fn.__qualname__ = f"{cls.__name__}.{name}"
-
-
-_name_public_methods(CategoricalRBMRecommender)

@@ -10,6 +10,7 @@ from sklearn.base import _fit_context
 
 from ..estimators._common import atomic, seed_from
 from ..training.threads import single_blas_thread
+from . import ranking
 from .defaults import fine_tune_epochs
 from .feedback import unique_pairs
 from .ids import IdIndex, check_pairs, frame_names
@@ -148,7 +149,7 @@ class TrainingMixin:
                     f"on average. {advice}"
                 )
             warnings.warn(f"{what}. {advice}", UserWarning, stacklevel=_caller_level())
-        if len(classes) >= 3:
+        if len(classes) >= 3 and self.ranking == "choice":  # "liked" is used
             _warn_rare_ends(classes, r)
         if len(classes) == 1 and not implicit:
             warnings.warn(
@@ -273,32 +274,38 @@ class TrainingMixin:
 
 
 def _warn_rare_ends(classes, r):
-    """Warn when the lowest or highest rating value is very rare and decides
+    """Warn when the lowest or highest rating values are very rare and decide
     which of the other values count as liked: the ends of the scale set its
     middle, which divides liked from not liked ratings (the ranking model's
     choices and ``recommend``'s re-ranking), so a typo there would silently
     change what ``recommend`` learns and ranks by."""
-    for end, inner in ((0, slice(1, None)), (-1, slice(None, -1))):
-        count = int(np.count_nonzero(r == classes[end]))
-        if count >= _RARE_END * len(r):
-            continue
-        rest = classes[inner]
-        mid, mid_rest = (classes[0] + classes[-1]) / 2, (rest[0] + rest[-1]) / 2
-        liked, liked_rest = rest[rest > mid], rest[rest > mid_rest]
-        if np.array_equal(liked, liked_rest):
-            continue
+    counts = {i: int(np.count_nonzero(r == classes[i])) for i in (0, len(classes) - 1)}
+    rare = [i for i, c in counts.items() if c < _RARE_END * len(r)]
+    rest = np.delete(classes, rare)
+    if not rare or len(rest) < 2:
+        return
+    inner = np.isin(classes, rest)
+    liked = classes[inner & ranking.liked(classes, np.arange(len(classes)))]
+    liked_rest = rest[ranking.liked(rest, np.arange(len(rest)))]
+    if np.array_equal(liked, liked_rest):
+        return
 
-        def values(v):
-            return ", ".join(f"{x:g}" for x in v) or "none"
+    def values(v):
+        return ", ".join(f"{x:g}" for x in v) or "none"
 
-        warnings.warn(
-            f"The {'lowest' if end == 0 else 'highest'} rating value, "
-            f"{classes[end]:g}, is given by {count} of {len(r)} ratings "
-            f"({count / len(r):.2g}), and it decides what counts as liked: "
-            f"recommend learns from and ranks by the ratings above the middle "
-            f"of the scale, {mid:g} ({values(liked)} of the other values); "
-            f"without it the middle is {mid_rest:g} ({values(liked_rest)}). If "
-            "it is a typo, fix or drop it before fit.",
-            UserWarning,
-            stacklevel=_caller_level(),
-        )
+    which = " and ".join(
+        f"{classes[i]:g} ({counts[i]} of {len(r)} ratings)" for i in rare
+    )
+    one = len(rare) == 1
+    warnings.warn(
+        f"{'A rare rating value' if one else 'Rare rating values'} at the end "
+        f"of the scale, {which}, {'decides' if one else 'decide'} what counts "
+        "as liked: recommend learns from and ranks by the ratings above the "
+        f"middle of the scale {classes[0]:g} to {classes[-1]:g} "
+        f"({values(liked)} of the other values); without "
+        f"{'it' if one else 'them'}, {values(liked_rest)}. "
+        f"{'If it is a typo, fix or drop it' if one else 'Fix or drop typos'} "
+        "before fit.",
+        UserWarning,
+        stacklevel=_caller_level(),
+    )

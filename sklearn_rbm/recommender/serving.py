@@ -23,6 +23,7 @@ from ..engine.sparse_categorical import (
     weights3,
 )
 from ..engine.sparse_categorical import free_energy as sparse_free_energy
+from ..estimators._common import named_arguments
 from ..training.threads import single_blas_thread
 from .cache import serving_cache
 from .fallback import fallback_mean, fallback_proba
@@ -74,6 +75,7 @@ class ServingMixin:
             out[unk] = fallback_proba(self, ucode[unk], icode[unk])
         return out
 
+    @named_arguments
     def predict(self, X):
         """Predicted ratings of ``(user, item)`` pairs.
 
@@ -100,6 +102,7 @@ class ServingMixin:
             out[known] = expected(proba, self.classes_)
         return np.clip(out, self.classes_[0], self.classes_[-1])
 
+    @named_arguments
     def score(self, X, y=None, sample_weight=None):
         """Coefficient of determination R^2 of the predicted ratings.
 
@@ -147,6 +150,7 @@ class ServingMixin:
         scale = max(float(np.max(np.abs(y))), np.finfo(float).tiny)
         return r2_score(y / scale, pred / scale, sample_weight=sample_weight)
 
+    @named_arguments
     def predict_proba(self, X):
         """Distribution of the rating of each pair over ``classes_``.
 

@@ -67,9 +67,10 @@ class SimilarItemsMixin:
             times in training: the row of an item that a handful of users
             chose is shaped by those few, and its cosine to anything is
             mostly noise (on long-tailed catalogues such items would fill
-            the lists). ``"auto"`` is 5, or the most ratings any candidate
-            has if that is fewer (a tiny data set still gets lists); 1 keeps
-            every candidate. Query items are not filtered. On
+            the lists). ``"auto"`` is 5, or fewer when fewer than two
+            candidates have 5 ratings (then the second most any candidate
+            has: a tiny data set still gets lists); 1 keeps every
+            candidate. Query items are not filtered. On
             ml-latest-small, 14% of the listed items had fewer than 5
             ratings with 1; with 5 the lists agree more with the films'
             genres on ML-100K and ml-latest-small
@@ -79,10 +80,11 @@ class SimilarItemsMixin:
 
         Returns
         -------
-        item_ids : ndarray of shape (n_queries, n_items)
+        item_ids : ndarray of shape (n_queries, n)
             The most similar items, best first; equal similarities in the
-            order of ``items_``.
-        similarities : ndarray of shape (n_queries, n_items)
+            order of ``items_``. ``n`` is ``n_items``, or the number of
+            candidates with ``min_support`` ratings if that is smaller.
+        similarities : ndarray of shape (n_queries, n)
             Their cosine similarities to the query item.
 
         Examples
@@ -116,8 +118,9 @@ class SimilarItemsMixin:
             raise ValueError(f"query_items must be 1-dimensional; got shape {q.shape}.")
         cand = self._candidates(items)
         support = self._item_cnt if cand is None else self._item_cnt[cand]
-        if min_support == "auto":
-            min_support = min(MIN_SUPPORT, int(support.max()))
+        if min_support == "auto":  # at least two candidates: one not the query
+            second = np.partition(support, -2)[-2] if len(support) > 1 else 1
+            min_support = min(MIN_SUPPORT, int(second))
         if min_support > 1:
             keep = support >= min_support
             cand = np.flatnonzero(keep) if cand is None else cand[keep]
