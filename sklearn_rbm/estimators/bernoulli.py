@@ -66,7 +66,9 @@ class BernoulliRBM(_BaseRBM):
     Compared with :class:`sklearn.neural_network.BernoulliRBM` it adds CD-k,
     persistent chains that survive across ``partial_fit`` calls, momentum,
     weight decay, centering, early stopping, ``score_samples`` in nats, and
-    multi-step sampling; fitted attributes use the same names.
+    multi-step sampling; the weights and biases use the same names
+    (``components_``, ``intercept_hidden_``, ``intercept_visible_``; the
+    persistent chains are private, not ``h_samples_``).
 
     The defaults serve feature learning in a :class:`~sklearn.pipeline.Pipeline`:
     plain SGD at scikit-learn's learning rate (0.1, constant), no centering,

@@ -294,8 +294,11 @@ class BothMixin(ClassNamePrefixFeaturesOutMixin, _SetOutputMixin):
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the input is ids, not features).
+        input_features : array-like of str or None, default=None
+            Not used to make the names (the input is ids, not features);
+            checked as scikit-learn checks it: when given, it must equal
+            ``feature_names_in_`` (or have ``n_features_in_`` entries when
+            the model was fitted without names).
 
         Returns
         -------

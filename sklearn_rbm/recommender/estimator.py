@@ -238,7 +238,9 @@ class CategoricalRBMRecommender(
         implicit feedback every pair counts as a rating of 1, so all are 1:
         the model predicts no rating).
     n_iter_ : int
-        Epochs run (``orientation="both"``: those of the item-based model).
+        Epochs run: those of CD plus those of fine-tuning
+        (``fine_tune_iter``), so it can exceed ``max_iter``
+        (``orientation="both"``: those of the item-based model).
     estimators_ : list of two CategoricalRBMRecommender
         Only with ``orientation="both"``: the fitted item-based and
         user-based models.

@@ -9,6 +9,7 @@ from numbers import Integral, Rational, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import _get_feature_names
 
 from ..estimators._common import caller_level
 
@@ -295,13 +296,11 @@ def as_array(values, name="ids"):
 
 def frame_names(X):
     """The column names of a DataFrame ``X`` when they are all strings (its
-    feature names, as in scikit-learn), else None."""
+    feature names, as in scikit-learn), else None; names mixing strings and
+    other types raise scikit-learn's TypeError."""
     if not (hasattr(X, "iloc") and hasattr(X, "columns")):
         return None
-    cols = list(X.columns)
-    if cols and all(isinstance(c, str) for c in cols):
-        return np.asarray(cols, dtype=object)
-    return None
+    return _get_feature_names(X)
 
 
 def _role(name):
