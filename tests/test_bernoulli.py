@@ -909,10 +909,14 @@ def test_weights_assigned_without_fit_name_the_fix():
     ):
         with pytest.raises(NotFittedError, match=r"max_iter=0\)\.fit\(X\)"):
             call()
-    # partial_fit would silently start over from new weights
+    # partial_fit would silently start over from new weights (any of them)
     with pytest.raises(NotFittedError, match="partial_fit would start from new"):
         rbm.partial_fit(X)
     np.testing.assert_array_equal(rbm.components_, np.full((3, 5), 0.1))
+    only_weights = BernoulliRBM(n_components=3)
+    only_weights.components_ = rbm.components_
+    with pytest.raises(NotFittedError, match="partial_fit would start from new"):
+        only_weights.partial_fit(X)
     # the documented route: fit with no epochs, then assign
     shell = BernoulliRBM(n_components=3, max_iter=0).fit(X)
     for name in ("components_", "intercept_hidden_", "intercept_visible_"):

@@ -827,7 +827,9 @@ def test_similar_writes_the_similar_items_of_the_model(ratings, tmp_path, capsys
     want = est.similar_items([3], 10, min_support=1)[0].ravel().tolist()
     assert [int(r[2]) for r in kept[1:]] == want
     assert main(["similar", str(model), "--items", "3", "--min-support", "0"]) == 2
-    assert "min_support" in capsys.readouterr().err
+    assert "--min-support must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["similar", str(model), "--items", "3", "--min-support", "1.5"]) == 2
+    assert "invalid int value: '1.5'" in capsys.readouterr().err
     assert [r[0] for r in rows[1:]] == ["3"] * 4 + ["0"] * 4 + ["7"] * 4
     np.testing.assert_allclose([float(r[3]) for r in rows[1:]], sims.ravel(), 1e-5)
     # --items-file: one id per line (with a header line), as CSV fields

@@ -514,6 +514,8 @@ def test_similar_items_leave_out_rarely_rated_candidates():
     assert rec.similar_items([10], n_items=3)[0].shape == (1, 3)
     top = rec.similar_items([0], n_items=5, items=[10, 1, 2])[0]
     assert sorted(top[0]) == [1, 2]
+    # one candidate: "auto" keeps it whatever its support
+    assert rec.similar_items([0], n_items=5, items=[10])[0].tolist() == [[10]]
     # "auto" looks at the candidates' supports (2 and 4 here: it is 2)
     assert sorted(rec.similar_items([0], n_items=5, items=[10, 11])[0][0]) == [10, 11]
     # "auto" never leaves a tiny data set without lists: 5, or the second

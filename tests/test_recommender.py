@@ -772,14 +772,26 @@ def test_a_rare_end_of_the_scale_warns():
         # two rare ends: one warning naming both, compared without either
         (
             edited((0, 10), (1, 0)),
-            r"values .*, 0 \(1 of 6000 ratings\) and 10 .*without them, 4, 5\.",
+            r"values .*, 0 \(1 of 6000 ratings\), 10 .*without them, 4, 5\.",
         ),
+        # rare values peeled off an end one after the other
+        (edited((0, 10), (1, 9)), r", 9 \(1 of .*, 10 \(1 of .*without them, 4, 5\."),
+        # 0.1% of 6,000 is 6: five ratings of 0 are rare
+        (edited((slice(5), 0)), r"0 \(5 of 6000"),
     ]
     for y_bad, message in warned:
-        with pytest.warns(UserWarning, match=message):
+        with pytest.warns(UserWarning, match=message) as record:
             rec.fit(X, y_bad)
-    # 0.1%: 30 ratings of 0 (0.5%) move "liked" as well, and do not warn
+        assert record[0].filename == __file__  # the user's line
+    # six ratings of 0, or thirty (they move "liked" as well), do not warn
+    silent(edited((slice(6), 0)))
     silent(edited((slice(30), 0)))
+    # a scale with one common value between two rare ones is left alone
+    silent(
+        np.where(
+            np.arange(len(y)) == 0, 1.0, np.where(np.arange(len(y)) == 1, 3.0, 2.0)
+        )
+    )
     # a rare end that leaves "liked" as it is does not warn (1..5 with three
     # 1s: the middle moves from 3 to 3.5, and 4 and 5 stay liked)
     y_rare_one = np.where(y == 1, 2.0, y)
@@ -959,10 +971,12 @@ EXPECTED_FAILED = dict.fromkeys(
         "check_estimators_nan_inf",
         # X of 0 columns: refused for its shape, not with the expected words
         "check_estimators_empty_data_messages",
-        # runs only under SCIPY_ARRAY_API=1
-        "check_array_api_input",
     ],
     _SHAPE,
+)
+# skipped unless SCIPY_ARRAY_API=1; then it feeds float features (_SHAPE)
+EXPECTED_FAILED["check_array_api_input"] = (
+    "runs only under SCIPY_ARRAY_API=1: " + _SHAPE
 )
 EXPECTED_FAILED.update(
     dict.fromkeys(
@@ -1261,6 +1275,13 @@ def test_feature_names_are_checked_after_dataframe_fit(planted):
     mixed = pd.DataFrame({"user": X[:, 0], 1: X[:, 1]})
     with pytest.raises(TypeError, match="all input features have string names"):
         clone(rec).fit(mixed, y)
+    # numpy.str_ labels (kept by an object Index) are names too, read by name:
+    # scikit-learn's helper took them for no names, and the columns by position
+    labels = pd.Index(list(np.array(["item", "user"])), dtype=object)
+    np_str = pd.DataFrame(X[:, ::-1], columns=labels)
+    same = clone(rec).fit(np_str, y)
+    assert list(same.feature_names_in_) == ["item", "user"]
+    np.testing.assert_array_equal(same.users_, rec.users_)
     assert rec.score(swapped, y) == rec.score(df, y)
     np.testing.assert_array_equal(
         rec.transform(swapped.iloc[:3]), rec.transform(df.iloc[:3])

@@ -192,6 +192,8 @@ def _ranked_rows(keys, items, scores):
 
 
 def cmd_similar(args):
+    if args.min_support != "auto" and args.min_support < 1:
+        raise CLIError(f"--min-support must be at least 1, got {args.min_support}")
     est, tokens, items = _query(args, "item", args.items, args.items_file)
     unknown = list(dict.fromkeys(unknown_tokens(tokens, items, est.items_)))
     if unknown:  # no fallback here: a list of items like an unknown one

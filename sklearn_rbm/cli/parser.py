@@ -256,7 +256,7 @@ def build_parser():
     p.add_argument(
         "--min-support",
         default="auto",
-        type=lambda v: v if v == "auto" else int(v),
+        type=_or_auto(int),
         help="leave out items rated fewer times in training (default: auto, "
         "5; 1 keeps every item)",
     )

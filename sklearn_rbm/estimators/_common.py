@@ -167,15 +167,16 @@ def validate_method_params(constraints):
 
         @functools.wraps(func)
         def wrapper(self, *args, **kwargs):
+            if get_config()["skip_parameter_validation"]:
+                return _call(signature, func, self, args, kwargs)
             bound = _bind(signature, func, self, args, kwargs)
-            if not get_config()["skip_parameter_validation"]:
-                bound.apply_defaults()
-                params = {k: bound.arguments[k] for k in constraints}
-                validate_parameter_constraints(
-                    constraints,
-                    params,
-                    caller_name=f"{type(self).__name__}.{func.__name__}",
-                )
+            bound.apply_defaults()
+            params = {k: bound.arguments[k] for k in constraints}
+            validate_parameter_constraints(
+                constraints,
+                params,
+                caller_name=f"{type(self).__name__}.{func.__name__}",
+            )
             with config_context(skip_parameter_validation=True):
                 return func(self, *args, **kwargs)
 
@@ -193,6 +194,17 @@ def _bind(signature, func, self, args, kwargs):
         raise TypeError(f"{type(self).__name__}.{func.__name__}(): {exc}") from None
 
 
+def _call(signature, func, self, args, kwargs):
+    """``func(self, *args, **kwargs)``; a TypeError of the call itself (the
+    arguments do not bind) names the estimator's class. The signature is
+    bound only after a TypeError: nothing is spent on a good call."""
+    try:
+        return func(self, *args, **kwargs)
+    except TypeError:
+        _bind(signature, func, self, args, kwargs)  # raises if the call's own
+        raise
+
+
 def named_arguments(func):
     """A method defined on a mixin whose argument errors (a missing or
     unexpected argument) name the estimator's class, as
@@ -201,8 +213,7 @@ def named_arguments(func):
 
     @functools.wraps(func)
     def wrapper(self, *args, **kwargs):
-        _bind(signature, func, self, args, kwargs)
-        return func(self, *args, **kwargs)
+        return _call(signature, func, self, args, kwargs)
 
     return wrapper
 

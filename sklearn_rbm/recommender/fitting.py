@@ -279,10 +279,16 @@ def _warn_rare_ends(classes, r):
     middle, which divides liked from not liked ratings (the ranking model's
     choices and ``recommend``'s re-ranking), so a typo there would silently
     change what ``recommend`` learns and ranks by."""
-    counts = {i: int(np.count_nonzero(r == classes[i])) for i in (0, len(classes) - 1)}
-    rare = [i for i, c in counts.items() if c < _RARE_END * len(r)]
-    rest = np.delete(classes, rare)
-    if not rare or len(rest) < 2:
+    counts = np.bincount(np.searchsorted(classes, r), minlength=len(classes))
+    is_rare = counts < _RARE_END * len(r)
+    lo, hi = 0, len(classes) - 1  # peel rare values off both ends
+    while lo < hi and is_rare[lo]:
+        lo += 1
+    while hi > lo and is_rare[hi]:
+        hi -= 1
+    rare = [*range(lo), *range(hi + 1, len(classes))]
+    rest = classes[lo : hi + 1]
+    if not rare or len(rest) < 2:  # one common value left: no scale to compare
         return
     inner = np.isin(classes, rest)
     liked = classes[inner & ranking.liked(classes, np.arange(len(classes)))]
@@ -293,9 +299,7 @@ def _warn_rare_ends(classes, r):
     def values(v):
         return ", ".join(f"{x:g}" for x in v) or "none"
 
-    which = " and ".join(
-        f"{classes[i]:g} ({counts[i]} of {len(r)} ratings)" for i in rare
-    )
+    which = ", ".join(f"{classes[i]:g} ({counts[i]} of {len(r)} ratings)" for i in rare)
     one = len(rare) == 1
     warnings.warn(
         f"{'A rare rating value' if one else 'Rare rating values'} at the end "
