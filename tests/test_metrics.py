@@ -179,9 +179,13 @@ def test_scorer_leaves_out_test_items_rated_in_training():
     expected = recall_at_k([lists[u] for u in users], [relevant[u] for u in users], 5)
     got = make_ranking_scorer("recall@5", threshold=4)(rec, X_test, y_test)
     assert got == pytest.approx(expected)
-    # the training pairs alone: no user has a relevant item left
-    with pytest.raises(ValueError, match="No test user has a relevant item"):
+    # the training pairs alone: no user has a relevant item left, and the
+    # error says why
+    with pytest.raises(ValueError, match="not rated by that user in training"):
         make_ranking_scorer("recall@5", threshold=4)(rec, X_test[5:10], y_test[5:10])
+    with pytest.raises(ValueError, match=r"item \(a test item seen in") as info:
+        make_ranking_scorer("recall@5")(rec, X_test[5:10])
+    assert "None" not in str(info.value)
 
 
 def test_coverage_scorer():

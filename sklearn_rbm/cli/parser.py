@@ -257,8 +257,8 @@ def build_parser():
         "--min-support",
         default="auto",
         type=_or_auto(int),
-        help="leave out items rated fewer times in training (default: auto, "
-        "5; 1 keeps every item)",
+        help="leave out items rated fewer times in training ('auto': 5, fewer "
+        "when under two candidates have 5; 1 keeps every item)",
     )
     p.add_argument("-o", "--output", default="-", help="output CSV ('-': stdout)")
 

@@ -57,7 +57,7 @@ class DensityMixin:
         if state is None:
             name = type(self).__name__
             why = why or (
-                "the log-partition function, likelihoods and samplers need the "
+                "the log-partition function, likelihoods and samplers lack the "
                 "data's base rates that fit records"
             )
             raise NotFittedError(

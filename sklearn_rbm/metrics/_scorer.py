@@ -144,10 +144,13 @@ class _RankingScorer:
             return catalogue_coverage(recommended, estimator.items_, k=self.k)
         test_users, relevant = self.relevant_sets(estimator, X, y)
         if len(test_users) == 0:
+            rating = "" if self.threshold is None else f"rated >= {self.threshold}, "
             raise ValueError(
-                "No test user has a relevant item known to the model (a rating "
-                f">= {self.threshold} of an item seen in training): the "
-                f"{self.name}@{self.k} of this split is undefined."
+                "No test user has a relevant item (a test item "
+                f"{rating}seen in training, and not rated by that user in "
+                f"training): the {self.name}@{self.k} of this split is "
+                "undefined. (On the training pairs themselves it always is: "
+                "recommend leaves a user's training items out.)"
             )
         recommended = estimator.recommend(test_users, n_items=self.k)
         if isinstance(recommended, tuple):  # (item_ids, scores)

@@ -73,7 +73,7 @@ class SimilarItemsMixin:
             candidate. Query items are not filtered. On
             ml-latest-small, 14% of the listed items had fewer than 5
             ratings with 1; with 5 the lists agree more with the films'
-            genres on ML-100K and ml-latest-small
+            genres on all three MovieLens sets
             (``benchmarks/bench_similar.py``).
         chunk_size : int, default=256
             Query items scored at a time (memory ``chunk_size x n_items``).
