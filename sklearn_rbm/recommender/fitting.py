@@ -290,8 +290,7 @@ def _warn_rare_ends(classes, r):
     rest = classes[lo : hi + 1]
     if not rare or len(rest) < 2:  # one common value left: no scale to compare
         return
-    inner = np.isin(classes, rest)
-    liked = classes[inner & ranking.liked(classes, np.arange(len(classes)))]
+    liked = rest[ranking.liked(classes, np.arange(lo, hi + 1))]
     liked_rest = rest[ranking.liked(rest, np.arange(len(rest)))]
     if np.array_equal(liked, liked_rest):
         return

@@ -9,6 +9,7 @@ from numbers import Integral, Rational, Real
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import _get_feature_names
 
 from ..estimators._common import caller_level
 
@@ -295,27 +296,13 @@ def as_array(values, name="ids"):
 
 def frame_names(X):
     """The column names of a DataFrame ``X`` when they are all strings (its
-    feature names, as in scikit-learn; ``numpy.str_`` labels too, read as
-    ``str``), else None; names mixing strings and other types raise
-    scikit-learn's TypeError."""
+    feature names, read by scikit-learn's own rule; ``numpy.str_`` labels,
+    which that rule takes for no names, are read as ``str``), else None;
+    names mixing strings and other types raise scikit-learn's TypeError."""
     if not (hasattr(X, "iloc") and hasattr(X, "columns")):
         return None
-    cols = list(X.columns)
-    is_str = [isinstance(c, str) for c in cols]
-    if cols and all(is_str):
-        return np.asarray([str(c) for c in cols], dtype=object)
-    if any(is_str):
-        types = sorted({type(c).__name__ for c in cols})
-        raise TypeError(
-            "Feature names are only supported if all input features have "
-            f"string names, but your input has {types} as feature name / "
-            "column name types. If you want feature names to be stored and "
-            "validated, you must convert them all to strings, by using "
-            "X.columns = X.columns.astype(str) for example. Otherwise you can "
-            "remove feature / column names from your input data, or convert "
-            "them all to a non-string data type."
-        )
-    return None
+    labels = [str(c) if isinstance(c, str) else c for c in X.columns]
+    return _get_feature_names(X.iloc[:0].set_axis(labels, axis=1))
 
 
 def _role(name):

@@ -160,12 +160,11 @@ class AnnealingEarlyStopping(EarlyStopping):
         self.end = end  # the epoch count at which training ends anyway
         self.start = None  # the first epoch of the decay
         self.length = None
-        self.rate = None  # the learning rate the decay starts from
-        self._scheduled = None
+        self.rate = None  # the schedule's rate, frozen when the decay starts
 
     def learning_rate(self, epoch, scheduled):
         if self.start is None:
-            self._scheduled = scheduled
+            self.rate = scheduled
             return scheduled
         return self.rate * (1.0 - (epoch - self.start + 1) / (self.length + 1))
 
@@ -186,7 +185,6 @@ class AnnealingEarlyStopping(EarlyStopping):
                 self.start = done
                 # a stall takes n_iter_no_change epochs: done >= that
                 self.length = min(ANNEAL_FACTOR * done, max(self.end - done, 0))
-                self.rate = self._scheduled
                 return self.length == 0
             return False
         return epoch + 1 >= self.start + self.length
